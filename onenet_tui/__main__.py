@@ -1,0 +1,3 @@
+from onenet_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Settings from the command line, the environment and the config file.
+
+Precedence: option, then environment (``ONENET_DB_URL``, ``ONENET_LANG``,
+``ONENET_OPERATOR``), then the TOML config file, then defaults. The file lives
+in the user's config directory (``ONENET_CONFIG`` points elsewhere)::
+
+    db_url = "postgresql://onenet@db.example.net/onenet"
+    lang = "de"
+
+    [keys]              # remap console keys: action id = "key[,key]"
+    filter = "slash"
+    mark = "space,x"
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onenet_tui.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+APP_NAME = "onenet-tui"
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("ONENET_CONFIG")
+    if explicit:
+        return Path(explicit)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be read; the message names the file and the problem."""
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    lang: str
+    operator: str
+    keys: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+
+
+def login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+def resolve(db: str | None = None, lang: str | None = None, operator: str | None = None) -> Settings:
+    path = config_path()
+    file = read_config_file(path)
+    from onenet_tui.data.storage import default_url
+
+    db_url = db or os.environ.get("ONENET_DB_URL") or str(file.get("db_url") or "") or default_url()
+    language = lang or os.environ.get("ONENET_LANG") or str(file.get("lang") or "") or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        raise ConfigError(f"language {language!r}: choose one of {', '.join(LANGUAGES)}")
+    who = operator or os.environ.get("ONENET_OPERATOR") or login_name()
+    keys = file.get("keys") or {}
+    if not isinstance(keys, dict):
+        raise ConfigError(f"{path}: [keys] must be a table of action = \"key\"")
+    return Settings(db_url, language, who, {str(k): str(v) for k, v in keys.items()}, path)

@@ -1,0 +1,38 @@
+"""The audit trail (R15): one event per change, written in the change's own
+transaction. Callers pass details without secrets; :func:`record` refuses keys
+that look like one, as a second line of defence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from onenet_tui.data.context import Actor
+from onenet_tui.data.models import AuditEvent
+
+_SECRET_KEYS = ("password", "code", "secret", "ha1")
+
+
+def record(session: Session, actor: Actor, action: str, target: str, **details: Any) -> AuditEvent:
+    leaked = [key for key in details if any(word in key.lower() for word in _SECRET_KEYS)]
+    if leaked:
+        raise ValueError(f"audit details must not carry secrets: {leaked}")
+    event = AuditEvent(operator=actor.name, action=action, target=target, details=details)
+    session.add(event)
+    return event
+
+
+def events(session: Session, *, limit: int | None = None, newest_first: bool = True) -> Sequence[AuditEvent]:
+    order = AuditEvent.id.desc() if newest_first else AuditEvent.id.asc()  # type: ignore[union-attr]
+    query = select(AuditEvent).order_by(order)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.execute(query).scalars().all()
+
+
+def latest_id(session: Session) -> int:
+    """The newest event's id: a cheap way to notice any change by anyone."""
+    return session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()

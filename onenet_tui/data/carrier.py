@@ -1,0 +1,87 @@
+"""The carrier's side of R3: pending users become activated, or failed with a
+reason. Used by hand (``carrier activate``/``fail``) and by the simulator.
+
+Every transition is a conditional UPDATE on the status it expects, so when
+several simulators run at once each transition happens exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from onenet_tui.data import audit
+from onenet_tui.data.context import Context
+from onenet_tui.data.errors import InvalidInput, StaleData
+from onenet_tui.data.lookup import user_by_ref
+from onenet_tui.data.models import PhoneNumber, Status, Tenant, User, utcnow
+from onenet_tui.data.policy import Action, enforce
+from onenet_tui.data.unit import change
+
+DEFAULT_FLAG_REASON = "number flagged by the carrier"
+
+
+@dataclass(frozen=True)
+class Transition:
+    username: str
+    status: str
+    reason: str | None
+
+
+def set_status(ctx: Context, ref: str, status: Status | str, reason: str | None = None) -> Transition:
+    status = Status(status)
+    if status is Status.PENDING:
+        raise InvalidInput.single("status", "carrier.status_choice")
+    if status is Status.FAILED and not (reason and reason.strip()):
+        raise InvalidInput.single("reason", "carrier.reason_required")
+    with change(ctx) as session:
+        user = user_by_ref(session, ref)
+        enforce(Action.SET_CARRIER_STATUS, ctx.actor.role, user.status)
+        if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]
+            raise StaleData(user.username)
+        return Transition(user.username, status.value, reason)
+
+
+def _transition(session, ctx: Context, user_id: int, username: str, old: str, new: Status, reason: str | None) -> bool:  # type: ignore[no-untyped-def]
+    result = session.execute(
+        update(User)
+        .where(User.id == user_id, User.status == old)
+        .values(
+            status=new.value,
+            status_reason=reason if new is Status.FAILED else None,
+            status_changed_at=utcnow(),
+            version=User.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    audit.record(session, ctx.actor, f"carrier.{new.value}", username, user_id=user_id, previous=old, reason=reason)
+    return True
+
+
+def run_once(ctx: Context, *, delay: timedelta | None = None, now: datetime | None = None, batch: int = 500) -> list[Transition]:
+    """One pass of the simulator: pending users older than ``delay`` are
+    activated, those on flagged numbers fail with the flag's reason."""
+    enforce(Action.SET_CARRIER_STATUS, ctx.actor.role)
+    now = now or utcnow()
+    done: list[Transition] = []
+    with change(ctx) as session:
+        if delay is None:
+            tenant = session.execute(select(Tenant)).scalars().first()
+            delay = timedelta(seconds=tenant.carrier_delay_seconds if tenant else 30)
+        due = session.execute(
+            select(User.id, User.username, PhoneNumber.flagged, PhoneNumber.flag_reason)
+            .join(PhoneNumber, PhoneNumber.id == User.number_id)
+            .where(User.status == Status.PENDING.value, User.status_changed_at <= now - delay)
+            .order_by(User.status_changed_at)
+            .limit(batch)
+        ).all()
+        for user_id, username, flagged, flag_reason in due:
+            new = Status.FAILED if flagged else Status.ACTIVATED
+            reason = (flag_reason or DEFAULT_FLAG_REASON) if flagged else None
+            if _transition(session, ctx, user_id, username, Status.PENDING.value, new, reason):
+                done.append(Transition(username, new.value, reason))
+    return done

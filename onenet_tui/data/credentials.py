@@ -1,0 +1,220 @@
+"""Desk phone credentials (R8-R11): issued once, stored as digests only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from onenet_tui.data import audit, phones, secrets
+from onenet_tui.data.context import Actor, Context
+from onenet_tui.data.errors import FieldError, InvalidInput, RuleRefused
+from onenet_tui.data.lookup import user_by_ref
+from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, utcnow
+from onenet_tui.data.policy import Action, decide, enforce
+from onenet_tui.data.unit import change
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Shown to the operator once (R8); never stored."""
+
+    username: str
+    name: str
+    extension: str
+    sip_username: str
+    password: str = field(repr=False)
+    sip_domain: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    username: str
+    name: str
+    rule: str
+    reason_key: str
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    issued: list[IssuedCredentials]
+    skipped: list[Skipped]
+
+
+def sip_username(e164: str) -> str:
+    """The E.164 digits without ``+`` (SPEC section 2)."""
+    return phones.digits(e164)
+
+
+def _digests(sip_user: str, realm: str, password: str) -> dict[str, str]:
+    return {
+        "ha1_md5": secrets.ha1(sip_user, realm, password, "md5"),
+        "ha1_sha256": secrets.ha1(sip_user, realm, password, "sha256"),
+    }
+
+
+def issue(
+    session: Session,
+    actor: Actor,
+    user: User,
+    site: Site,
+    e164: str,
+    *,
+    mode: CredentialMode = CredentialMode.SYSTEM,
+    password: str | None = None,
+) -> IssuedCredentials:
+    """Create or replace one user's credentials; the old password stops working."""
+    assert user.id is not None
+    sip_user = sip_username(e164)
+    if mode is CredentialMode.SYSTEM:
+        password = secrets.system_password()
+    else:
+        problems = secrets.admin_password_errors(password or "", sip_user, user.extension)
+        if problems:
+            raise InvalidInput(problems)
+    assert password is not None
+    row = session.get(DeskPhoneCredential, user.id)
+    if row is None:
+        row = DeskPhoneCredential(user_id=user.id, sip_username=sip_user, realm=site.sip_domain,
+                                  ha1_md5="", ha1_sha256="", generated_by=actor.name)
+        session.add(row)
+    row.sip_username = sip_user
+    row.realm = site.sip_domain
+    row.generated_at = utcnow()
+    row.generated_by = actor.name
+    row.mode = mode.value
+    for key, value in _digests(sip_user, site.sip_domain, password).items():
+        setattr(row, key, value)
+    return IssuedCredentials(user.username, f"{user.first_name} {user.last_name}", user.extension, sip_user, password, site.sip_domain)
+
+
+def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -> IssuedCredentials:
+    """R9: new credentials for one user (phone swapped, must log in again)."""
+    with change(ctx) as session:
+        user = user_by_ref(session, ref)
+        enforce(Action.REGENERATE_CREDENTIALS, ctx.actor.role, user.status, user.device_type)
+        site = session.get(Site, user.site_id)
+        number = session.get(PhoneNumber, user.number_id)
+        assert site is not None and number is not None
+        issued = issue(session, ctx.actor, user, site, number.e164)
+        audit.record(session, ctx.actor, "credentials.regenerate", user.username, user_id=user.id, sip_username=issued.sip_username)
+        return issued
+
+
+def bulk_reset(
+    ctx: Context,
+    user_ids: Iterable[int],
+    *,
+    mode: CredentialMode = CredentialMode.SYSTEM,
+    password: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """R10: new passwords for many users in one transaction, all or nothing.
+
+    Users without a desk phone (or whom policy refuses) are skipped and listed
+    with the reason. With ``mode=admin`` the one password must pass R11 for
+    every user; the first user it fails for names the problem.
+    """
+    enforce(Action.BULK_CREDENTIALS, ctx.actor.role)
+    if mode is CredentialMode.ADMIN and not password:
+        raise InvalidInput.single("password", "field.required")
+    wanted = list(dict.fromkeys(user_ids))
+    issued: list[IssuedCredentials] = []
+    skipped: list[Skipped] = []
+    with change(ctx) as session:
+        rows = _bulk_rows(session, wanted)
+        now = utcnow()
+        updates: list[dict[str, object]] = []
+        inserts: list[dict[str, object]] = []
+        for done, row in enumerate(rows, start=1):
+            decision = decide(Action.BULK_CREDENTIALS, ctx.actor.role, row.status, row.device_type)
+            if not decision.allowed:
+                assert decision.rule and decision.reason_key
+                skipped.append(Skipped(row.username, row.name, decision.rule, decision.reason_key))
+                continue
+            sip_user = sip_username(row.e164)
+            if mode is CredentialMode.SYSTEM:
+                secret = secrets.system_password()
+            else:
+                assert password is not None
+                problems = secrets.admin_password_errors(password, sip_user, row.extension)
+                if problems:
+                    raise InvalidInput([FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems])
+                secret = password
+            values = {
+                "user_id": row.id,
+                "sip_username": sip_user,
+                "realm": row.realm,
+                "generated_at": now,
+                "generated_by": ctx.actor.name,
+                "mode": mode.value,
+                **_digests(sip_user, row.realm, secret),
+            }
+            (updates if row.has_credentials else inserts).append(values)
+            issued.append(IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm))
+            if progress and done % 500 == 0:
+                progress(done, len(rows))
+        if updates:
+            session.execute(update(DeskPhoneCredential), updates)
+        if inserts:
+            session.execute(insert(DeskPhoneCredential), inserts)
+        audit.record(
+            session,
+            ctx.actor,
+            "credentials.bulk_reset",
+            f"{len(issued)} users",
+            mode=mode.value,
+            usernames=[c.username for c in issued],
+            skipped=[s.username for s in skipped],
+        )
+    if progress:
+        progress(len(rows), len(rows))
+    return BulkResult(issued, skipped)
+
+
+@dataclass(frozen=True)
+class _BulkRow:
+    id: int
+    username: str
+    name: str
+    extension: str
+    status: str
+    device_type: str
+    e164: str
+    realm: str
+    has_credentials: bool
+
+
+def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
+    query = (
+        select(
+            User.id,
+            User.username,
+            User.first_name,
+            User.last_name,
+            User.extension,
+            User.status,
+            User.device_type,
+            PhoneNumber.e164,
+            Site.sip_domain,
+            DeskPhoneCredential.user_id.is_not(None).label("has_credentials"),  # type: ignore[union-attr]
+        )
+        .join(PhoneNumber, PhoneNumber.id == User.number_id)
+        .join(Site, Site.id == User.site_id)
+        .outerjoin(DeskPhoneCredential, DeskPhoneCredential.user_id == User.id)
+    )
+    found: dict[int, _BulkRow] = {}
+    # Chunked IN lists keep every backend under its bound-parameter limit.
+    for start in range(0, len(user_ids), 5000):
+        chunk = user_ids[start : start + 5000]
+        for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
+            found[r.id] = _BulkRow(
+                r.id, r.username, f"{r.first_name} {r.last_name}", r.extension,
+                r.status, r.device_type, r.e164, r.sip_domain, bool(r.has_credentials),
+            )
+    missing = [uid for uid in user_ids if uid not in found]
+    if missing:
+        raise RuleRefused("R10", "r10.users_vanished", count=len(missing))
+    return [found[uid] for uid in user_ids]

@@ -1,0 +1,102 @@
+"""Errors the services raise. Each carries message keys, never final text,
+so the console and the command line translate them the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from onenet_tui.i18n import t
+
+
+class DomainError(Exception):
+    """Base of every expected failure; ``exit_code`` is the command line's."""
+
+    exit_code = 1
+
+    def message(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    def message(self) -> str:
+        return t(self.key, **self.params)
+
+
+class InvalidInput(DomainError):
+    """One or more fields are invalid (exit 4). Names every field."""
+
+    exit_code = 4
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__()
+        self.errors = errors
+
+    @classmethod
+    def single(cls, field_name: str, key: str, **params: object) -> InvalidInput:
+        return cls([FieldError(field_name, key, params)])
+
+    def for_field(self, name: str) -> FieldError | None:
+        return next((e for e in self.errors if e.field == name), None)
+
+    def message(self) -> str:
+        return "; ".join(f"{t('field.' + e.field)} ({e.field}): {e.message()}" for e in self.errors)
+
+
+class RuleRefused(DomainError):
+    """A rule (R4, R5, R7, R14 ...) forbids the action (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, rule: str, reason_key: str, **params: object):
+        super().__init__()
+        self.rule = rule
+        self.reason_key = reason_key
+        self.params = params
+
+    def reason(self) -> str:
+        return t(self.reason_key, **self.params)
+
+    def message(self) -> str:
+        return f"{self.rule}: {self.reason()}"
+
+
+class NotFound(DomainError):
+    exit_code = 5
+
+    def __init__(self, kind: str, ident: object):
+        super().__init__()
+        self.kind = kind
+        self.ident = ident
+
+    def message(self) -> str:
+        return t("error.not_found", kind=t("kind." + self.kind), ident=self.ident)
+
+
+class Conflict(DomainError):
+    """Someone else got there first: a unique value was taken concurrently,
+    or a tenant already exists (exit 5)."""
+
+    exit_code = 5
+
+    def __init__(self, key: str, **params: object):
+        super().__init__()
+        self.key = key
+        self.params = params
+
+    def message(self) -> str:
+        return t(self.key, **self.params)
+
+
+class StaleData(Conflict):
+    """Optimistic locking: the record changed since the caller read it."""
+
+    def __init__(self, username: str | None = None):
+        super().__init__("error.stale" if username else "error.stale_someone", username=username)

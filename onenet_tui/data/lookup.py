@@ -1,0 +1,202 @@
+"""Finding users, sites and groups by what people type, and the views
+(plain dataclasses) that the command line and the console show."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from onenet_tui.data import phones
+from onenet_tui.data.errors import NotFound
+from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
+
+_EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
+
+
+def site_by_name(session: Session, name: str) -> Site:
+    site = session.execute(select(Site).where(Site.name == name)).scalar_one_or_none()
+    if site is None:
+        raise NotFound("site", name)
+    return site
+
+
+def group_by_name(session: Session, name: str) -> Group:
+    group = session.execute(select(Group).where(Group.name == name)).scalar_one_or_none()
+    if group is None:
+        raise NotFound("group", name)
+    return group
+
+
+def user_by_ref(session: Session, ref: str, *, for_update: bool = False) -> User:
+    """A user by username, ``extension@site`` or E.164 number."""
+    query = select(User)
+    ref = ref.strip()
+    match = _EXTENSION_AT_SITE.match(ref)
+    if match:
+        query = query.join(Site, Site.id == User.site_id).where(
+            User.extension == match["ext"], Site.name == match["site"]
+        )
+    elif ref.startswith("+"):
+        query = query.join(PhoneNumber, PhoneNumber.id == User.number_id).where(PhoneNumber.e164 == ref)
+    else:
+        query = query.where(User.username == ref)
+    if for_update:
+        query = query.with_for_update()
+    user = session.execute(query).scalar_one_or_none()
+    if user is None:
+        raise NotFound("user", ref)
+    return user
+
+
+def user_by_id(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    name: str
+    kind: str
+    role: str | None
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """Metadata of a user's desk phone credentials: never the secret."""
+
+    sip_username: str
+    sip_domain: str
+    generated_at: datetime
+    generated_by: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    site: str
+    country: str
+    number: str
+    extension: str
+    device_type: str
+    desk_phone_model: str | None
+    licence: str
+    services: list[str]
+    mobile: str | None
+    contract: str | None
+    status: str
+    status_reason: str | None
+    status_changed_at: datetime
+    created_at: datetime
+    portal_locked: bool
+    failed_logins: int
+    last_account_reset_at: datetime | None
+    department: str | None
+    job_title: str | None
+    preferred_language: str | None
+    forward_always: str | None
+    forward_busy: str | None
+    forward_no_answer: str | None
+    do_not_disturb: bool
+    call_waiting: bool
+    version: int
+    groups: list[GroupRef] = field(default_factory=list)
+    credentials: CredentialInfo | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def national_number(self) -> str:
+        return phones.national(self.number, self.country)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("id")
+        data["groups"] = [asdict(g) for g in self.groups]
+        for key in ("status_changed_at", "created_at", "last_account_reset_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        if self.credentials:
+            data["credentials"]["generated_at"] = self.credentials.generated_at.isoformat()
+        return data
+
+
+def user_view(session: Session, user: User) -> UserView:
+    site = session.get(Site, user.site_id)
+    number = session.get(PhoneNumber, user.number_id)
+    assert site is not None and number is not None
+    groups = session.execute(
+        select(Group.name, Group.kind, GroupMember.role)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user.id)
+        .order_by(Group.name)
+    ).all()
+    credential = session.get(DeskPhoneCredential, user.id)
+    return build_view(
+        user,
+        site,
+        number.e164,
+        [GroupRef(*row) for row in groups],
+        None
+        if credential is None
+        else CredentialInfo(
+            credential.sip_username,
+            credential.realm,
+            credential.generated_at,
+            credential.generated_by,
+            credential.mode,
+        ),
+    )
+
+
+def build_view(
+    user: User, site: Site, e164: str, groups: list[GroupRef], credentials: CredentialInfo | None
+) -> UserView:
+    assert user.id is not None
+    return UserView(
+        id=user.id,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        email=user.email,
+        site=site.name,
+        country=site.country,
+        number=e164,
+        extension=user.extension,
+        device_type=user.device_type,
+        desk_phone_model=user.desk_phone_model,
+        licence=user.licence,
+        services=list(user.services),
+        mobile=user.mobile,
+        contract=user.contract,
+        status=user.status,
+        status_reason=user.status_reason,
+        status_changed_at=user.status_changed_at,
+        created_at=user.created_at,
+        portal_locked=user.portal_locked,
+        failed_logins=user.failed_logins,
+        last_account_reset_at=user.last_account_reset_at,
+        department=user.department,
+        job_title=user.job_title,
+        preferred_language=user.preferred_language,
+        forward_always=user.forward_always,
+        forward_busy=user.forward_busy,
+        forward_no_answer=user.forward_no_answer,
+        do_not_disturb=user.do_not_disturb,
+        call_waiting=user.call_waiting,
+        version=user.version,
+        groups=groups,
+        credentials=credentials,
+    )

@@ -1,0 +1,212 @@
+"""Database entities (SPEC section 2) as SQLModel tables.
+
+Constraints that must hold under concurrent writers live in the schema, not
+only in Python: a number belongs to at most one user (``users.number_id``
+unique), an extension is unique per site, a SIP username is unique.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False, **kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable), **kw)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    ACTIVATED = "activated"
+    FAILED = "failed"
+
+
+class DeviceType(StrEnum):
+    DESK_PHONE = "desk_phone"
+    NONE = "none"
+
+
+class GroupKind(StrEnum):
+    HUNT_GROUP = "hunt_group"
+    CALL_CENTER = "call_center"
+    PICKUP = "pickup"
+    CALL_PARK = "call_park"
+
+
+class CallCenterRole(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HELPDESK = "helpdesk"
+    # The carrier simulator acts as an operator of its own so its status
+    # changes are audited like any other change (R15).
+    CARRIER = "carrier"
+
+
+class CredentialMode(StrEnum):
+    SYSTEM = "system"
+    ADMIN = "admin"
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    # A simulated tenant (the demo) lets the console run the carrier itself.
+    simulated: bool = False
+    carrier_delay_seconds: int = 30
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Site(SQLModel, table=True):
+    __tablename__ = "sites"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    country: str = Field(max_length=2)
+    sip_domain: str
+
+
+class PhoneNumber(SQLModel, table=True):
+    __tablename__ = "phone_numbers"
+    id: int | None = Field(default=None, primary_key=True)
+    e164: str = Field(unique=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    # Set by the carrier, e.g. porting not finished: activation will fail.
+    flagged: bool = False
+    flag_reason: str | None = None
+
+
+_USER_VERSION = Column("version", Integer, nullable=False, default=1)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("site_id", "extension", name="uq_users_site_extension"),
+        Index("ix_users_status", "status"),
+        # The directory sorts by name by default.
+        Index("ix_users_name", "last_name", "first_name"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    # configuration
+    first_name: str
+    last_name: str
+    username: str = Field(unique=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    number_id: int = Field(foreign_key="phone_numbers.id", unique=True)
+    extension: str
+    device_type: str = DeviceType.DESK_PHONE.value
+    desk_phone_model: str | None = None
+    licence: str
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mobile: str | None = None
+    contract: str | None = None
+    # profile
+    email: str
+    department: str | None = None
+    job_title: str | None = None
+    preferred_language: str | None = None
+    # call services
+    forward_always: str | None = None
+    forward_busy: str | None = None
+    forward_no_answer: str | None = None
+    do_not_disturb: bool = False
+    call_waiting: bool = True
+    # status (R3)
+    status: str = Status.PENDING.value
+    status_reason: str | None = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    status_changed_at: datetime = _ts(default_factory=utcnow)
+    # portal account (R12)
+    portal_locked: bool = False
+    failed_logins: int = 0
+    last_account_reset_at: datetime | None = _ts(nullable=True, default=None)
+    activation_code_digest: str | None = None
+    # optimistic locking (SPEC section 7)
+    version: int = Field(default=1, sa_column=_USER_VERSION)
+
+    # SQLAlchemy bumps ``version`` on every UPDATE and adds ``WHERE version = :old``,
+    # so a concurrent change is detected by the database, not only in Python.
+    __mapper_args__ = {"version_id_col": _USER_VERSION}
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "groups"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    kind: str
+
+
+class GroupMember(SQLModel, table=True):
+    __tablename__ = "group_members"
+    group_id: int = Field(foreign_key="groups.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    # agent / supervisor for call centers, None for the other kinds
+    role: str | None = None
+
+
+class DeskPhoneCredential(SQLModel, table=True):
+    """Digests only: the password itself is never stored (SPEC section 10)."""
+
+    __tablename__ = "desk_phone_credentials"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    sip_username: str = Field(unique=True)
+    realm: str
+    ha1_md5: str
+    ha1_sha256: str
+    generated_at: datetime = _ts(default_factory=utcnow)
+    generated_by: str
+    mode: str = CredentialMode.SYSTEM.value
+
+
+class Operator(SQLModel, table=True):
+    __tablename__ = "operators"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+    # The audit log is read newest first.
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow)
+    operator: str = Field(index=True)
+    action: str = Field(index=True)
+    target: str
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DeskPhoneModel(SQLModel, table=True):
+    __tablename__ = "catalog_desk_phones"
+    code: str = Field(primary_key=True)
+    vendor: str
+    model: str
+
+
+class LicenceType(SQLModel, table=True):
+    __tablename__ = "catalog_licences"
+    code: str = Field(primary_key=True)
+    name_en: str
+    name_de: str
+
+
+class ServiceType(SQLModel, table=True):
+    __tablename__ = "catalog_services"
+    code: str = Field(primary_key=True)
+    name_en: str
+    name_de: str

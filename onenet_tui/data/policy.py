@@ -1,0 +1,144 @@
+"""The policy table: may this operator take this action on this user, and if
+not, which rule says no and why.
+
+R3 (who sets the status), R4, R5, R7, R13 and R14 live here and nowhere else.
+The services call :func:`enforce`; the console calls :func:`decide` to dim an
+action and explain it before the operator tries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from onenet_tui.data.errors import RuleRefused
+from onenet_tui.data.models import DeviceType, GroupKind, Role, Status
+
+
+class Action(StrEnum):
+    # Deliberately no "deactivate": R13, the source product removed it.
+    VIEW = "view"
+    VIEW_AUDIT = "view_audit"
+    ADD_USER = "add_user"
+    EDIT_CONFIGURATION = "edit_configuration"
+    EDIT_PROFILE = "edit_profile"
+    EDIT_CALL_SERVICES = "edit_call_services"
+    JOIN_HUNT_GROUP = "join_hunt_group"
+    JOIN_CALL_CENTER = "join_call_center"
+    JOIN_PICKUP = "join_pickup"
+    JOIN_CALL_PARK = "join_call_park"
+    LEAVE_GROUP = "leave_group"
+    DELETE_USER = "delete_user"
+    REGENERATE_CREDENTIALS = "regenerate_credentials"
+    BULK_CREDENTIALS = "bulk_credentials"
+    RESET_ACCOUNT = "reset_account"
+    SET_CARRIER_STATUS = "set_carrier_status"
+    ADD_OPERATOR = "add_operator"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str | None = None
+    reason_key: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+ADMINISTRATORS_ONLY = Decision(False, "R14", "r14.admins_only")
+CARRIER_ONLY = Decision(False, "R3", "r3.carrier_only")
+
+_EVERYONE = frozenset(Role)
+_ADMIN = frozenset({Role.ADMIN})
+
+# Who may take each action at all (R14, R3).
+ROLES: dict[Action, frozenset[Role]] = {
+    Action.VIEW: _EVERYONE,
+    Action.VIEW_AUDIT: _EVERYONE,
+    Action.ADD_USER: _ADMIN,
+    Action.EDIT_CONFIGURATION: _ADMIN,
+    Action.EDIT_PROFILE: _ADMIN,
+    Action.EDIT_CALL_SERVICES: _ADMIN,
+    Action.JOIN_HUNT_GROUP: _ADMIN,
+    Action.JOIN_CALL_CENTER: _ADMIN,
+    Action.JOIN_PICKUP: _ADMIN,
+    Action.JOIN_CALL_PARK: _ADMIN,
+    Action.LEAVE_GROUP: _ADMIN,
+    Action.DELETE_USER: _ADMIN,
+    Action.REGENERATE_CREDENTIALS: _ADMIN,
+    Action.BULK_CREDENTIALS: _ADMIN,
+    Action.RESET_ACCOUNT: _ADMIN,
+    Action.SET_CARRIER_STATUS: frozenset({Role.CARRIER}),
+    Action.ADD_OPERATOR: _ADMIN,
+}
+
+_NOT_ACTIVE = (Status.PENDING, Status.FAILED)
+
+# What the user's status forbids (R3, R4, R5, R7); anything absent is allowed.
+STATUS_REFUSALS: dict[Action, dict[Status, Decision]] = {
+    Action.EDIT_CONFIGURATION: {s: Decision(False, "R5", f"r5.configuration_{s}") for s in _NOT_ACTIVE},
+    Action.DELETE_USER: {s: Decision(False, "R5", f"r5.delete_{s}") for s in _NOT_ACTIVE},
+    Action.JOIN_HUNT_GROUP: {s: Decision(False, "R4", f"r4.hunt_group_{s}") for s in _NOT_ACTIVE},
+    Action.JOIN_CALL_CENTER: {s: Decision(False, "R4", f"r4.call_center_{s}") for s in _NOT_ACTIVE},
+    Action.SET_CARRIER_STATUS: {Status.ACTIVATED: Decision(False, "R3", "r3.already_activated")},
+}
+
+# Actions that only make sense for a user with a desk phone (R8-R10).
+NEEDS_DESK_PHONE: dict[Action, Decision] = {
+    Action.REGENERATE_CREDENTIALS: Decision(False, "R9", "r9.no_desk_phone"),
+    Action.BULK_CREDENTIALS: Decision(False, "R10", "r10.no_desk_phone"),
+}
+
+JOIN_ACTION: dict[GroupKind, Action] = {
+    GroupKind.HUNT_GROUP: Action.JOIN_HUNT_GROUP,
+    GroupKind.CALL_CENTER: Action.JOIN_CALL_CENTER,
+    GroupKind.PICKUP: Action.JOIN_PICKUP,
+    GroupKind.CALL_PARK: Action.JOIN_CALL_PARK,
+}
+
+# Actions that change something: a helpdesk operator sees them dimmed.
+CHANGES = frozenset(a for a, roles in ROLES.items() if Role.HELPDESK not in roles)
+
+
+def decide(
+    action: Action,
+    role: Role | str,
+    status: Status | str | None = None,
+    device_type: DeviceType | str | None = None,
+) -> Decision:
+    """The decision for ``action`` by an operator of ``role`` on a user in
+    ``status`` (None when the action has no target user). Role first: a
+    helpdesk operator is told "administrators only", not a status rule."""
+    if Role(role) not in ROLES[action]:
+        return CARRIER_ONLY if action is Action.SET_CARRIER_STATUS else ADMINISTRATORS_ONLY
+    if status is not None:
+        refusal = STATUS_REFUSALS.get(action, {}).get(Status(status))
+        if refusal is not None:
+            return refusal
+    if device_type is not None and DeviceType(device_type) is DeviceType.NONE and action in NEEDS_DESK_PHONE:
+        return NEEDS_DESK_PHONE[action]
+    return ALLOWED
+
+
+def enforce(
+    action: Action,
+    role: Role | str,
+    status: Status | str | None = None,
+    device_type: DeviceType | str | None = None,
+) -> None:
+    decision = decide(action, role, status, device_type)
+    if not decision.allowed:
+        assert decision.rule and decision.reason_key
+        raise RuleRefused(decision.rule, decision.reason_key)
+
+
+def matrix() -> list[tuple[Action, Role, Status | None, Decision]]:
+    """Every action x role x status with its decision: for help and for tests."""
+    return [
+        (action, role, status, decide(action, role, status))
+        for action in Action
+        for role in Role
+        for status in (None, *Status)
+    ]

@@ -1,0 +1,66 @@
+"""Read-only questions the services and the screens both ask: is this number
+free, is this extension taken, which username is next."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlmodel import Session
+
+from onenet_tui.data import validation
+from onenet_tui.data.models import Group, PhoneNumber, Site, User
+
+
+def number_row(session: Session, e164: str) -> PhoneNumber | None:
+    return session.execute(select(PhoneNumber).where(PhoneNumber.e164 == e164)).scalar_one_or_none()
+
+
+def number_holder(session: Session, number_id: int) -> User | None:
+    return session.execute(select(User).where(User.number_id == number_id)).scalar_one_or_none()
+
+
+def free_numbers(session: Session, site_id: int, *, limit: int | None = None) -> list[str]:
+    """The site's unassigned numbers in E.164, in order."""
+    taken = exists().where(User.number_id == PhoneNumber.id)
+    query = select(PhoneNumber.e164).where(PhoneNumber.site_id == site_id, ~taken).order_by(PhoneNumber.e164)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def extension_holder(session: Session, site_id: int, extension: str) -> User | None:
+    return session.execute(
+        select(User).where(User.site_id == site_id, User.extension == extension)
+    ).scalar_one_or_none()
+
+
+def username_taken(session: Session, username: str) -> bool:
+    return session.execute(select(exists().where(User.username == username))).scalar_one()
+
+
+def unique_username(session: Session, first: str, last: str) -> str:
+    """R19: ``first.last``, with a number appended until it is free."""
+    base = validation.proposed_username(first, last)
+    taken = set(
+        session.execute(select(User.username).where(User.username.like(f"{base}%"))).scalars()  # type: ignore[attr-defined]
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while True:
+        suffix = str(n)
+        candidate = base[: validation.USERNAME_MAX - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def sites(session: Session) -> list[Site]:
+    return list(session.execute(select(Site).order_by(Site.name)).scalars())
+
+
+def site_groups(session: Session, site_id: int) -> list[Group]:
+    return list(session.execute(select(Group).where(Group.site_id == site_id).order_by(Group.kind, Group.name)).scalars())
+
+
+def user_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(User)).scalar_one()

@@ -1,0 +1,45 @@
+"""Building a tenant: sites with number pools, and groups. Used by the demo
+and by tests; the number pools are inserted in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from onenet_tui.data.models import Group, GroupKind, PhoneNumber, Site, Tenant
+
+
+def create_tenant(session: Session, name: str, *, simulated: bool = False, carrier_delay_seconds: int = 30) -> Tenant:
+    tenant = Tenant(name=name, simulated=simulated, carrier_delay_seconds=carrier_delay_seconds)
+    session.add(tenant)
+    return tenant
+
+
+def create_site(
+    session: Session,
+    name: str,
+    country: str,
+    sip_domain: str,
+    numbers: Iterable[str],
+    flagged: dict[str, str] | None = None,
+) -> Site:
+    site = Site(name=name, country=country, sip_domain=sip_domain)
+    session.add(site)
+    session.flush()
+    flagged = flagged or {}
+    rows = [
+        {"e164": e164, "site_id": site.id, "flagged": e164 in flagged, "flag_reason": flagged.get(e164)}
+        for e164 in numbers
+    ]
+    if rows:
+        session.execute(insert(PhoneNumber), rows)
+    return site
+
+
+def create_group(session: Session, site: Site, name: str, kind: GroupKind) -> Group:
+    group = Group(name=name, site_id=site.id, kind=kind.value)  # type: ignore[arg-type]
+    session.add(group)
+    session.flush()
+    return group

@@ -1,0 +1,391 @@
+"""Adding, changing and deleting users (R1-R7, R16-R19), one transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from onenet_tui.data import audit, credentials, queries, validation
+from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
+from onenet_tui.data.context import Context
+from onenet_tui.data.credentials import IssuedCredentials
+from onenet_tui.data.errors import FieldError, InvalidInput, StaleData
+from onenet_tui.data.lookup import UserView, site_by_name, user_by_ref, user_view
+from onenet_tui.data.models import (
+    CallCenterRole,
+    DeskPhoneCredential,
+    DeviceType,
+    Group,
+    GroupKind,
+    GroupMember,
+    PhoneNumber,
+    Site,
+    Status,
+    User,
+)
+from onenet_tui.data.policy import JOIN_ACTION, Action, enforce
+from onenet_tui.data.schemas import (
+    CallServicesChange,
+    ConfigChange,
+    NewUser,
+    ProfileChange,
+    device_dependency_errors,
+    validate,
+)
+from onenet_tui.data.unit import change
+
+
+@dataclass(frozen=True)
+class AddedUser:
+    user: UserView
+    # Present for a desk phone user: show once (R8), then forget.
+    credentials: IssuedCredentials | None
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AffectedGroup:
+    name: str
+    kind: str
+    remaining: list[str]
+
+
+@dataclass(frozen=True)
+class DeletionReport:
+    """Who to tell after a delete (R7)."""
+
+    username: str
+    name: str
+    number: str
+    groups: list[AffectedGroup]
+
+
+class _Errors:
+    """Collects field errors so one submit reports every bad field at once."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldError] = []
+
+    def run(self, field_name: str, rule: Any, *args: Any) -> Any:
+        try:
+            return rule(*args)
+        except PydanticCustomError as err:
+            self.items.append(FieldError(field_name, err.type, dict(err.context or {})))
+            return None
+
+    def add(self, field_name: str, key: str, **params: object) -> None:
+        self.items.append(FieldError(field_name, key, params))
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise InvalidInput(self.items)
+
+
+def _claim_number(session: Session, errors: _Errors, site: Site, text: str, user: User | None = None) -> PhoneNumber | None:
+    """R16: a valid number of the site's country, from this site's pool, free."""
+    e164 = errors.run("number", validation.number_for_site, text, site.country)
+    if e164 is None:
+        return None
+    row = queries.number_row(session, e164)
+    if row is None:
+        errors.add("number", "r16.not_in_pool", site=site.name)
+        return None
+    if row.site_id != site.id:
+        errors.add("number", "r16.other_site", site=site.name)
+        return None
+    holder = queries.number_holder(session, row.id)  # type: ignore[arg-type]
+    if holder is not None and (user is None or holder.id != user.id):
+        errors.add("number", "r16.not_free", holder=holder.username)
+        return None
+    return row
+
+
+def _check_extension(session: Session, errors: _Errors, site: Site, extension: str, user: User | None = None) -> None:
+    """R2: unique within the site."""
+    holder = queries.extension_holder(session, site.id, extension)  # type: ignore[arg-type]
+    if holder is not None and (user is None or holder.id != user.id):
+        errors.add("extension", "r2.taken", extension=extension, holder=holder.username)
+
+
+def _check_username(session: Session, errors: _Errors, username: str) -> None:
+    if queries.username_taken(session, username):
+        errors.add("username", "r19.taken", username=username)
+
+
+def add_user(ctx: Context, data: NewUser) -> AddedUser:
+    """Create a user, pending (R3), with the chosen groups, in one transaction."""
+    enforce(Action.ADD_USER, ctx.actor.role)
+    errors = _Errors()
+    errors.items.extend(data.dependency_errors())
+    with change(ctx) as session:
+        site = site_by_name(session, data.site)
+        number = _claim_number(session, errors, site, data.number)
+        extension = data.extension or (validation.default_extension(number.e164) if number else None)
+        if extension:
+            _check_extension(session, errors, site, extension)
+        mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country) if data.mobile else None
+        if data.username:
+            _check_username(session, errors, data.username)
+        groups = _resolve_groups(session, errors, site, data)
+        errors.raise_any()
+        assert number is not None and extension is not None
+        username = data.username or queries.unique_username(session, data.first_name, data.last_name)
+        user = User(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            username=username,
+            site_id=site.id,  # type: ignore[arg-type]
+            number_id=number.id,  # type: ignore[arg-type]
+            extension=extension,
+            device_type=data.device_type.value,
+            desk_phone_model=data.desk_phone_model,
+            licence=data.licence,
+            services=list(data.services),
+            mobile=mobile,
+            contract=data.contract,
+            email=data.email,
+            status=Status.PENDING.value,
+        )
+        session.add(user)
+        session.flush()
+        notices: list[str] = []
+        for group, role in groups:
+            # R4 against the new user's status: pending, so call groups refuse.
+            enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]
+            if role == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
+                notices.append("r6.supervisor_without_service")
+        issued = None
+        if user.device_type == DeviceType.DESK_PHONE.value:
+            issued = credentials.issue(session, ctx.actor, user, site, number.e164)
+        session.flush()
+        audit.record(
+            session,
+            ctx.actor,
+            "user.add",
+            user.username,
+            user_id=user.id,
+            number=number.e164,
+            site=site.name,
+            device_type=user.device_type,
+            groups=[g.name for g, _ in groups],
+        )
+        return AddedUser(user_view(session, user), issued, notices)
+
+
+def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
+    chosen: list[tuple[Group, str | None]] = []
+    for choice in data.groups:
+        group = session.execute(select(Group).where(Group.name == choice.group)).scalar_one_or_none()
+        if group is None:
+            errors.add("groups", "group.unknown", group=choice.group)
+            continue
+        if group.site_id != site.id:
+            errors.add("groups", "group.other_site", group=group.name, site=site.name)
+            continue
+        chosen.append((group, _role_for(errors, group, choice.role)))
+    return chosen
+
+
+def _role_for(errors: _Errors, group: Group, role: CallCenterRole | str | None) -> str | None:
+    if group.kind == GroupKind.CALL_CENTER.value:
+        return CallCenterRole(role or CallCenterRole.AGENT).value
+    if role is not None:
+        errors.add("role", "group.role_only_call_center", group=group.name)
+    return None
+
+
+def _load_current(session: Session, ref: str, expected_version: int | None) -> User:
+    user = user_by_ref(session, ref)
+    if expected_version is not None and user.version != expected_version:
+        raise StaleData(user.username)
+    return user
+
+
+def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[UserView, IssuedCredentials | None]:
+    """Change configuration fields of an activated user (R5). Returns the new
+    view and, when a desk phone was added, its credentials (shown once)."""
+    with change(ctx) as session:
+        user = _load_current(session, ref, data.expected_version)
+        enforce(Action.EDIT_CONFIGURATION, ctx.actor.role, user.status)
+        site = session.get(Site, user.site_id)
+        old_number = session.get(PhoneNumber, user.number_id)
+        assert site is not None and old_number is not None
+        errors = _Errors()
+        before = _config_snapshot(user, old_number.e164)
+
+        number = old_number
+        if data.number is not None:
+            number = _claim_number(session, errors, site, data.number, user) or old_number
+        extension = data.extension
+        if extension is None and number.id != old_number.id and user.extension == validation.default_extension(old_number.e164):
+            # R2: the extension follows the number unless someone chose it.
+            extension = validation.default_extension(number.e164)
+        if extension is not None:
+            _check_extension(session, errors, site, extension, user)
+        if data.username is not None and data.username != user.username:
+            _check_username(session, errors, data.username)
+
+        device_type = data.device_type.value if data.device_type else user.device_type
+        model = data.desk_phone_model if data.desk_phone_model is not None else user.desk_phone_model
+        if device_type == DeviceType.NONE.value and data.desk_phone_model is None:
+            model = None
+        mobile = None if data.clear_mobile else (data.mobile if data.mobile is not None else user.mobile)
+        if data.mobile is not None:
+            mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country)
+        contract = None if data.clear_contract else (data.contract if data.contract is not None else user.contract)
+        errors.items.extend(device_dependency_errors(device_type, model, mobile, contract))
+        errors.raise_any()
+
+        for name in ("first_name", "last_name", "username", "licence"):
+            value = getattr(data, name)
+            if value is not None:
+                setattr(user, name, value)
+        if data.services is not None:
+            user.services = list(data.services)
+        user.number_id = number.id  # type: ignore[assignment]
+        if extension is not None:
+            user.extension = extension
+        gained_phone = device_type == DeviceType.DESK_PHONE.value and user.device_type != device_type
+        user.device_type = device_type
+        user.desk_phone_model = model
+        user.mobile = mobile
+        user.contract = contract
+        session.flush()
+
+        issued = None
+        if device_type == DeviceType.NONE.value:
+            session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+        elif gained_phone or number.id != old_number.id:
+            # A new SIP username (the number changed) or a new phone: new credentials.
+            issued = credentials.issue(session, ctx.actor, user, site, number.e164)
+        after = _config_snapshot(user, number.e164)
+        changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        audit.record(session, ctx.actor, "user.change_configuration", user.username, user_id=user.id, changed=changed)
+        session.flush()
+        return user_view(session, user), issued
+
+
+def _config_snapshot(user: User, e164: str) -> dict[str, Any]:
+    return {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "username": user.username,
+        "number": e164,
+        "extension": user.extension,
+        "device_type": user.device_type,
+        "desk_phone_model": user.desk_phone_model,
+        "licence": user.licence,
+        "services": list(user.services),
+        "mobile": user.mobile,
+        "contract": user.contract,
+    }
+
+
+def edit_profile(ctx: Context, ref: str, data: ProfileChange) -> UserView:
+    """Profile fields: allowed in every status (R5)."""
+    with change(ctx) as session:
+        user = _load_current(session, ref, data.expected_version)
+        enforce(Action.EDIT_PROFILE, ctx.actor.role, user.status)
+        changed = _apply(user, data, ("email", "department", "job_title", "preferred_language"))
+        audit.record(session, ctx.actor, "user.edit_profile", user.username, user_id=user.id, changed=changed)
+        session.flush()
+        return user_view(session, user)
+
+
+def edit_call_services(ctx: Context, ref: str, data: CallServicesChange) -> UserView:
+    """Call forwarding, do not disturb, call waiting: allowed in every status (R5)."""
+    with change(ctx) as session:
+        user = _load_current(session, ref, data.expected_version)
+        enforce(Action.EDIT_CALL_SERVICES, ctx.actor.role, user.status)
+        site = session.get(Site, user.site_id)
+        assert site is not None
+        errors = _Errors()
+        targets: dict[str, str | None] = {}
+        for name in ("forward_always", "forward_busy", "forward_no_answer"):
+            value = getattr(data, name)
+            if value is None:
+                continue
+            targets[name] = errors.run(name, validation.forward_target, value, site.country) if value.strip() else ""
+        errors.raise_any()
+        changed: dict[str, list[Any]] = {}
+        for name, target in targets.items():
+            new = target or None
+            if getattr(user, name) != new:
+                changed[name] = [getattr(user, name), new]
+                setattr(user, name, new)
+        changed.update(_apply(user, data, ("do_not_disturb", "call_waiting")))
+        audit.record(session, ctx.actor, "user.edit_call_services", user.username, user_id=user.id, changed=changed)
+        session.flush()
+        return user_view(session, user)
+
+
+def _apply(user: User, data: Any, names: tuple[str, ...]) -> dict[str, list[Any]]:
+    changed: dict[str, list[Any]] = {}
+    for name in names:
+        value = getattr(data, name)
+        if value is not None and getattr(user, name) != value:
+            changed[name] = [getattr(user, name), value]
+            setattr(user, name, value)
+    return changed
+
+
+def deletion_preview(ctx: Context, ref: str) -> DeletionReport:
+    """What a delete would affect, for the confirmation screen (R7)."""
+    with ctx.store.read() as session:
+        user = user_by_ref(session, ref)
+        return _deletion_report(session, user)
+
+
+def _deletion_report(session: Session, user: User) -> DeletionReport:
+    number = session.get(PhoneNumber, user.number_id)
+    assert number is not None
+    groups: list[AffectedGroup] = []
+    memberships = session.execute(
+        select(Group).join(GroupMember, GroupMember.group_id == Group.id).where(GroupMember.user_id == user.id).order_by(Group.name)
+    ).scalars()
+    for group in memberships:
+        remaining = session.execute(
+            select(User.username)
+            .join(GroupMember, GroupMember.user_id == User.id)
+            .where(GroupMember.group_id == group.id, User.id != user.id)
+            .order_by(User.username)
+        ).scalars()
+        groups.append(AffectedGroup(group.name, group.kind, list(remaining)))
+    return DeletionReport(user.username, f"{user.first_name} {user.last_name}", number.e164, groups)
+
+
+def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) -> DeletionReport:
+    """R7: only activated users. Frees the number at once, removes the user
+    from every group, and returns who to tell."""
+    with change(ctx) as session:
+        user = _load_current(session, ref, expected_version)
+        enforce(Action.DELETE_USER, ctx.actor.role, user.status)
+        report = _deletion_report(session, user)
+        session.execute(delete(GroupMember).where(GroupMember.user_id == user.id))
+        session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+        session.delete(user)
+        audit.record(
+            session,
+            ctx.actor,
+            "user.delete",
+            report.username,
+            user_id=user.id,
+            number=report.number,
+            groups=[g.name for g in report.groups],
+        )
+        return report
+
+
+def add_user_from(ctx: Context, data: dict[str, Any]) -> AddedUser:
+    """Validate raw input (a form or the command line) and add the user."""
+    return add_user(ctx, validate(NewUser, data))
+
+
+def view(ctx: Context, ref: str) -> UserView:
+    with ctx.store.read() as session:
+        return user_view(session, user_by_ref(session, ref))

@@ -1,0 +1,172 @@
+"""Field rules (R1, R2, R11, R16-R19) as small functions.
+
+Each returns the cleaned value or raises ``PydanticCustomError`` whose error
+type is the message key. The pydantic schemas use them as validators, and the
+console's live validation calls them directly through :func:`check`, so a form,
+the command line and a test all see the same message for the same input.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic_core import PydanticCustomError
+
+from onenet_tui.data import catalogs, phones
+from onenet_tui.data.errors import FieldError
+
+FIRST_NAME_MAX = 23
+LAST_NAME_MAX = 30
+EXTENSION_MIN, EXTENSION_MAX = 2, 6
+USERNAME_MIN, USERNAME_MAX = 3, 40
+USERNAME_FORBIDDEN = set("+-&@ ")
+CONTRACT_MIN, CONTRACT_MAX = 6, 15
+DEFAULT_EXTENSION_DIGITS = 4
+
+
+def refuse(key: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(key, key, ctx or None)
+
+
+def check(rule: Callable[..., Any], field: str, value: Any, *args: Any) -> FieldError | None:
+    """Run one field rule for live validation; None when the value passes."""
+    try:
+        rule(value, *args)
+    except PydanticCustomError as err:
+        return FieldError(field, err.type, dict(err.context or {}))
+    return None
+
+
+def char_count(text: str) -> int:
+    """Characters as a person counts them: an umlaut is one, however encoded."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+def _name(value: str, limit: int) -> str:
+    value = unicodedata.normalize("NFC", value.strip())
+    if not value:
+        raise refuse("r1.blank")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise refuse("r1.control")
+    if char_count(value) > limit:
+        raise refuse("r1.too_long", max=limit, count=char_count(value))
+    return value
+
+
+def first_name(value: str) -> str:
+    return _name(value, FIRST_NAME_MAX)
+
+
+def last_name(value: str) -> str:
+    return _name(value, LAST_NAME_MAX)
+
+
+def extension(value: str) -> str:
+    value = value.strip()
+    if not value.isascii() or not value.isdigit():
+        raise refuse("r2.digits")
+    if not EXTENSION_MIN <= len(value) <= EXTENSION_MAX:
+        raise refuse("r2.length", min=EXTENSION_MIN, max=EXTENSION_MAX)
+    return value
+
+
+def default_extension(e164: str) -> str:
+    """R2: the last four digits of the number."""
+    return phones.digits(e164)[-DEFAULT_EXTENSION_DIGITS:]
+
+
+def username(value: str) -> str:
+    value = value.strip()
+    if not USERNAME_MIN <= len(value) <= USERNAME_MAX:
+        raise refuse("r19.length", min=USERNAME_MIN, max=USERNAME_MAX)
+    bad = sorted(set(value) & USERNAME_FORBIDDEN)
+    if bad:
+        raise refuse("r19.forbidden", chars=" ".join("space" if ch == " " else ch for ch in bad))
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise refuse("r19.forbidden", chars="control")
+    return value
+
+
+_GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def fold(text: str) -> str:
+    """Lower case ASCII: German umlauts transliterated, other accents dropped."""
+    text = unicodedata.normalize("NFC", text.lower()).translate(_GERMAN_FOLDS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
+
+
+def proposed_username(first: str, last: str) -> str:
+    """R19 default ``first.last``, cut to the maximum length."""
+    base = ".".join(part for part in (fold(first.replace(" ", "")), fold(last.replace(" ", ""))) if part)
+    base = base.strip(".") or "user"
+    while len(base) < USERNAME_MIN:
+        base += "0"
+    return base[:USERNAME_MAX]
+
+
+def email(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise refuse("r18.required")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise refuse("r18.invalid") from None
+
+
+def number_for_site(value: str, country: str) -> str:
+    """R16: a valid number for the site's country, returned in E.164."""
+    e164 = phones.to_e164(value, country)
+    if e164 is None:
+        raise refuse("r16.invalid", country=country)
+    return e164
+
+
+def mobile_for_site(value: str, country: str) -> str:
+    """R17: a valid mobile number for the site's country, returned in E.164."""
+    e164 = phones.to_e164(value, country)
+    if e164 is None or not phones.is_mobile(e164, country):
+        raise refuse("r17.mobile_invalid", country=country)
+    return e164
+
+
+def contract(value: str) -> str:
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or not CONTRACT_MIN <= len(value) <= CONTRACT_MAX:
+        raise refuse("r17.contract_invalid", min=CONTRACT_MIN, max=CONTRACT_MAX)
+    return value
+
+
+def forward_target(value: str, country: str) -> str:
+    """A call forwarding target: an internal extension or a dialable number."""
+    value = value.strip()
+    if value.isascii() and value.isdigit() and EXTENSION_MIN <= len(value) <= EXTENSION_MAX:
+        return value
+    e164 = phones.to_e164(value, country)
+    if e164 is None:
+        raise refuse("call.forward_invalid")
+    return e164
+
+
+def catalog_code(value: str, catalog: str) -> str:
+    codes = {
+        "desk_phones": catalogs.desk_phone_codes,
+        "licences": catalogs.licence_codes,
+        "services": catalogs.service_codes,
+    }[catalog]()
+    if value not in codes:
+        raise refuse(f"catalog.unknown_{catalog}", code=value, known=", ".join(sorted(codes)))
+    return value
+
+
+def optional(text: str | None) -> str | None:
+    """Blank optional input means 'not given'."""
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
