@@ -100,6 +100,10 @@ class World:
 
 @pytest.fixture
 def world(store: Store) -> World:
+    return build_world(store)
+
+
+def build_world(store: Store) -> World:
     """Two sites (Berlin DE, London GB) with number pools and all four kinds of group."""
     with store.transaction() as session:
         create_tenant(session, "Test tenant")

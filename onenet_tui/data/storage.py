@@ -20,6 +20,8 @@ APP_NAME = "onenet-tui"
 DB_FILE = "onenet.db"
 # The newest migration; a test keeps it equal to Alembic's head.
 HEAD_REVISION = "0002_listing_indexes"
+# PostgreSQL advisory lock key held while migrating.
+_MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
 
 
 def default_url() -> str:
@@ -126,7 +128,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two processes opening a fresh database at once must not both migrate.
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74656e616e74)")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(alembic_config(conn), revision)
         if revision == "head":
             with Session(conn) as session:

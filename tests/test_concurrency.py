@@ -1,0 +1,162 @@
+"""Concurrent writers on PostgreSQL, each with its own connection: the loser
+of a race is refused cleanly and nothing is lost (SPEC section 7)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from onenet_tui.data import carrier, users
+from onenet_tui.data.context import Context
+from onenet_tui.data.errors import Conflict, StaleData
+from onenet_tui.data.schemas import ProfileChange
+from onenet_tui.data.storage import Store
+from tests.conftest import World, build_world, new_user_data
+from tests.helpers import add_active
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_world(pg_url: str) -> Iterator[World]:
+    store = Store(pg_url)
+    yield build_world(store)
+    store.dispose()
+
+
+def wait_until_blocked(store: Store, timeout: float = 20.0) -> None:
+    """Wait until some other connection waits on a row or index lock."""
+    deadline = time.monotonic() + timeout
+    with store.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            ).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")
+
+
+def race(
+    monkeypatch: pytest.MonkeyPatch,
+    world: World,
+    first: Callable[[Context], Any],
+    second: Callable[[Context], Any],
+    pause_in: str,
+) -> tuple[Any, Any]:
+    """Run ``first`` on one connection and hold its transaction open (paused in
+    ``users.<pause_in>``) until ``second``, on another connection, is blocked
+    by it; then let both finish. Returns each outcome (result or exception)."""
+    other = Store(world.store.url)
+    ctx_a, ctx_b = world.admin, Context(other, world.admin.actor)
+    release = threading.Event()
+    original = getattr(users, pause_in)
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if threading.current_thread().name == "first":
+            release.wait(30)
+        return result
+
+    monkeypatch.setattr(users, pause_in, paused)
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, call: Callable[[Context], Any], ctx: Context) -> None:
+        try:
+            outcomes[name] = call(ctx)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
+            outcomes[name] = exc
+
+    a = threading.Thread(target=run, args=("first", first, ctx_a), name="first")
+    b = threading.Thread(target=run, args=("second", second, ctx_b), name="second")
+    a.start()
+    time.sleep(0.2)  # let the first reach its pause; the lock wait below is what we rely on
+    b.start()
+    try:
+        wait_until_blocked(world.store)
+    finally:
+        release.set()
+        a.join(30)
+        b.join(30)
+        other.dispose()
+    return outcomes["first"], outcomes["second"]
+
+
+def test_two_admins_change_the_same_user_one_gets_stale_data(monkeypatch: pytest.MonkeyPatch, pg_world: World) -> None:
+    added = add_active(pg_world)
+    name = added.user.username
+    version = users.view(pg_world.admin, name).version
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: users.edit_profile(ctx, name, ProfileChange(expected_version=version, department="Vertrieb")),
+        lambda ctx: users.edit_profile(ctx, name, ProfileChange(expected_version=version, job_title="Leitung")),
+        pause_in="user_view",
+    )
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, StaleData)
+    view = users.view(pg_world.admin, name)
+    # The winner's change is kept, the loser's is not half-applied.
+    assert (view.department, view.job_title, view.version) == ("Vertrieb", None, version + 1)
+
+
+def test_two_users_given_the_same_number_at_once_one_is_refused(monkeypatch: pytest.MonkeyPatch, pg_world: World) -> None:
+    number = "030 12345007"
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: users.add_user_from(ctx, new_user_data(number=number, first_name="Erste")),
+        lambda ctx: users.add_user_from(ctx, new_user_data(number=number, first_name="Zweite", extension="7007")),
+        pause_in="user_view",
+    )
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, Conflict) and second.key == "conflict.number"
+    holders = [u for u in ("erste.mueller", "zweite.mueller") if _exists(pg_world, u)]
+    assert holders == ["erste.mueller"]
+
+
+def _exists(world: World, username: str) -> bool:
+    from onenet_tui.data.errors import NotFound
+
+    try:
+        users.view(world.admin, username)
+    except NotFound:
+        return False
+    return True
+
+
+def test_carrier_transitions_happen_once_with_two_simulators(pg_world: World) -> None:
+    from datetime import timedelta
+
+    from onenet_tui.data import audit
+    from onenet_tui.data.context import carrier_context
+    from tests.helpers import add
+
+    for n in range(10):
+        add(pg_world, number=f"030 123450{10 + n}", first_name=f"Nutzer{n}")
+    stores = [Store(pg_world.store.url) for _ in range(2)]
+    results: list[list[carrier.Transition]] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def simulate(i: int) -> None:
+        barrier.wait()
+        results[i] = carrier.run_once(carrier_context(stores[i]), delay=timedelta(0))
+
+    threads = [threading.Thread(target=simulate, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for s in stores:
+        s.dispose()
+    done = [t.username for r in results for t in r]
+    assert sorted(done) == sorted(set(done)) and len(done) == 10
+    with pg_world.store.read() as session:
+        events = [e for e in audit.events(session) if e.action.startswith("carrier.")]
+    assert len(events) == 10
