@@ -75,5 +75,5 @@ def resolve(db: str | None = None, lang: str | None = None, operator: str | None
     who = operator or os.environ.get("ONENET_OPERATOR") or login_name()
     keys = file.get("keys") or {}
     if not isinstance(keys, dict):
-        raise ConfigError(f"{path}: [keys] must be a table of action = \"key\"")
+        raise ConfigError(f'{path}: [keys] must be a table of action = "key"')
     return Settings(db_url, language, who, {str(k): str(v) for k, v in keys.items()}, path)

@@ -35,7 +35,10 @@ def wait_until_blocked(store: Store, timeout: float = 20.0) -> None:
     with store.engine.connect() as conn:
         while time.monotonic() < deadline:
             waiting = conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
             ).scalar_one()
             if waiting:
                 return
@@ -106,7 +109,9 @@ def test_two_admins_change_the_same_user_one_gets_stale_data(monkeypatch: pytest
     assert (view.department, view.job_title, view.version) == ("Vertrieb", None, version + 1)
 
 
-def test_two_users_given_the_same_number_at_once_one_is_refused(monkeypatch: pytest.MonkeyPatch, pg_world: World) -> None:
+def test_two_users_given_the_same_number_at_once_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
     number = "030 12345007"
     first, second = race(
         monkeypatch,

@@ -43,13 +43,22 @@ def test_r2_extension_defaults_follows_number_and_is_unique_per_site(world: Worl
     assert refused_fields(world, number="030 12345002", extension="12a")["extension"] == "r2.digits"
     assert refused_fields(world, number="030 12345002", extension="1")["extension"] == "r2.length"
     # The same extension at another site is fine.
-    london = add(world, site="London", number="020 7946 0001", first_name="Amy", last_name="Pond",
-                 email="amy@example.co.uk", extension="5001")
+    london = add(
+        world,
+        site="London",
+        number="020 7946 0001",
+        first_name="Amy",
+        last_name="Pond",
+        email="amy@example.co.uk",
+        extension="5001",
+    )
     assert london.user.extension == "5001"
     # While not edited, the extension follows a changed number.
     carrier.set_status(world.carrier, first.user.username, "activated")
     view, _ = users.change_configuration(
-        world.admin, first.user.username, ConfigChange(expected_version=users.view(world.admin, first.user.username).version, number="030 12345003")
+        world.admin,
+        first.user.username,
+        ConfigChange(expected_version=users.view(world.admin, first.user.username).version, number="030 12345003"),
     )
     assert view.extension == "5003"
 
@@ -87,7 +96,12 @@ def test_r4_call_groups_need_an_activated_user(world: World) -> None:
     carrier.set_status(world.carrier, name, "activated")
     groups.add_member(world.admin, "BER Hunt", name)
     groups.add_member(world.admin, "BER Callcenter", name, "agent")
-    assert {g.name for g in users.view(world.admin, name).groups} == {"BER Hunt", "BER Callcenter", "BER Pickup", "BER Park"}
+    assert {g.name for g in users.view(world.admin, name).groups} == {
+        "BER Hunt",
+        "BER Callcenter",
+        "BER Pickup",
+        "BER Park",
+    }
 
 
 def test_r5_inactive_users_keep_configuration_but_allow_profile_and_call_services(world: World) -> None:
@@ -101,17 +115,23 @@ def test_r5_inactive_users_keep_configuration_but_allow_profile_and_call_service
         users.delete_user(world.admin, name)
     assert caught.value.rule == "R5"
     view = users.edit_profile(world.admin, name, ProfileChange(expected_version=version, department="Vertrieb"))
-    view = users.edit_call_services(world.admin, name, CallServicesChange(expected_version=view.version, forward_busy="5099", do_not_disturb=True))
+    view = users.edit_call_services(
+        world.admin, name, CallServicesChange(expected_version=view.version, forward_busy="5099", do_not_disturb=True)
+    )
     assert (view.department, view.forward_busy, view.do_not_disturb) == ("Vertrieb", "5099", True)
     carrier.set_status(world.carrier, name, "activated")
     view = users.view(world.admin, name)
-    changed, _ = users.change_configuration(world.admin, name, ConfigChange(expected_version=view.version, first_name="Hans"))
+    changed, _ = users.change_configuration(
+        world.admin, name, ConfigChange(expected_version=view.version, first_name="Hans")
+    )
     assert changed.first_name == "Hans"
 
 
 def test_r6_supervisor_without_the_service_is_allowed_with_a_notice(world: World) -> None:
     plain = add_active(world)
-    assert groups.add_member(world.admin, "BER Callcenter", plain.user.username, "supervisor") == ["r6.supervisor_without_service"]
+    assert groups.add_member(world.admin, "BER Callcenter", plain.user.username, "supervisor") == [
+        "r6.supervisor_without_service"
+    ]
     with_service = add_active(world, number="030 12345002", first_name="Eva", services=["supervisor"])
     assert groups.add_member(world.admin, "BER Callcenter", with_service.user.username, "supervisor") == []
     roles = {g.name: g.role for g in users.view(world.admin, plain.user.username).groups}
@@ -153,8 +173,15 @@ def test_r8_desk_phone_credentials_are_returned_once_and_stored_as_digests(world
         assert row.ha1_sha256 == secrets.ha1("493012345001", "berlin.sip.example.net", issued.password, "sha256")
     # The view never carries a secret; without a desk phone there are none.
     assert added.user.credentials is not None and not hasattr(added.user.credentials, "password")
-    mobile_only = add(world, number="030 12345002", first_name="Eva", device_type="none", desk_phone_model=None,
-                      mobile=DE_MOBILE, contract="12345678")
+    mobile_only = add(
+        world,
+        number="030 12345002",
+        first_name="Eva",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="12345678",
+    )
     assert mobile_only.credentials is None
 
 
@@ -168,8 +195,15 @@ def test_r9_regenerate_replaces_the_old_digests(world: World) -> None:
         assert row is not None
         assert row.ha1_md5 == secrets.ha1(renewed.sip_username, renewed.sip_domain, renewed.password, "md5")
         assert row.ha1_md5 != secrets.ha1(renewed.sip_username, renewed.sip_domain, added.credentials.password, "md5")
-    mobile_only = add(world, number="030 12345002", first_name="Eva", device_type="none", desk_phone_model=None,
-                      mobile=DE_MOBILE, contract="12345678")
+    mobile_only = add(
+        world,
+        number="030 12345002",
+        first_name="Eva",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="12345678",
+    )
     with pytest.raises(RuleRefused) as caught:
         credentials.regenerate(world.admin, mobile_only.user.username)
     assert caught.value.rule == "R9"
@@ -178,14 +212,23 @@ def test_r9_regenerate_replaces_the_old_digests(world: World) -> None:
 def test_r10_bulk_credentials_skip_users_without_desk_phone_all_or_nothing(world: World) -> None:
     a = add(world)
     b = add(world, number="030 12345002", first_name="Eva")
-    c = add(world, number="030 12345003", first_name="Paul", device_type="none", desk_phone_model=None,
-            mobile=DE_MOBILE, contract="12345678")
+    c = add(
+        world,
+        number="030 12345003",
+        first_name="Paul",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="12345678",
+    )
     result = credentials.bulk_reset(world.admin, [a.user.id, b.user.id, c.user.id])
     assert [i.username for i in result.issued] == [a.user.username, b.user.username]
     assert len({i.password for i in result.issued}) == 2
     assert [(s.username, s.rule) for s in result.skipped] == [(c.user.username, "R10")]
     # Admin-chosen: one password for all.
-    chosen = credentials.bulk_reset(world.admin, [a.user.id, b.user.id], mode=CredentialMode.ADMIN, password="Sommer2026xy")
+    chosen = credentials.bulk_reset(
+        world.admin, [a.user.id, b.user.id], mode=CredentialMode.ADMIN, password="Sommer2026xy"
+    )
     assert {i.password for i in chosen.issued} == {"Sommer2026xy"}
     # All or nothing: a password that contains one user's extension fails the whole batch, nothing changes.
     with world.store.read() as session:
@@ -248,8 +291,12 @@ def test_r14_helpdesk_sees_everything_and_changes_nothing(world: World) -> None:
     assert users.view(world.helpdesk, name).username == name
     attempts = [
         lambda: users.add_user_from(world.helpdesk, new_user_data(number="030 12345002")),
-        lambda: users.change_configuration(world.helpdesk, name, ConfigChange(expected_version=added.user.version + 1, first_name="X")),
-        lambda: users.edit_profile(world.helpdesk, name, ProfileChange(expected_version=added.user.version + 1, department="X")),
+        lambda: users.change_configuration(
+            world.helpdesk, name, ConfigChange(expected_version=added.user.version + 1, first_name="X")
+        ),
+        lambda: users.edit_profile(
+            world.helpdesk, name, ProfileChange(expected_version=added.user.version + 1, department="X")
+        ),
         lambda: users.delete_user(world.helpdesk, name),
         lambda: groups.add_member(world.helpdesk, "BER Pickup", name),
         lambda: credentials.regenerate(world.helpdesk, name),
@@ -313,8 +360,12 @@ def test_r17_mobile_and_contract_depend_on_the_device(world: World) -> None:
     assert refused_fields(world, **without, mobile="030 12345009", contract="123456")["mobile"] == "r17.mobile_invalid"
     # A UK mobile is not valid for a German site, and a German one not for a UK site.
     assert refused_fields(world, **without, mobile=GB_MOBILE, contract="123456")["mobile"] == "r17.mobile_invalid"
-    assert refused_fields(world, **without, site="London", number="020 7946 0001", mobile=DE_MOBILE,
-                          contract="123456")["mobile"] == "r17.mobile_invalid"
+    assert (
+        refused_fields(world, **without, site="London", number="020 7946 0001", mobile=DE_MOBILE, contract="123456")[
+            "mobile"
+        ]
+        == "r17.mobile_invalid"
+    )
     assert refused_fields(world, **without, mobile=DE_MOBILE, contract="12345")["contract"] == "r17.contract_invalid"
     ok = add(world, **without, mobile="01512 3456789", contract="123456")
     assert (ok.user.mobile, ok.user.contract) == (DE_MOBILE, "123456")
@@ -367,7 +418,10 @@ def test_pending_carrier_simulation_activates_and_fails_flagged(world: World) ->
     ok = add(world)
     flagged = add(world, number="030 12345039", first_name="Eva")
     done = carrier.run_once(world.carrier, delay=timedelta(0))
-    assert {(t.username, t.status) for t in done} == {(ok.user.username, "activated"), (flagged.user.username, "failed")}
+    assert {(t.username, t.status) for t in done} == {
+        (ok.user.username, "activated"),
+        (flagged.user.username, "failed"),
+    }
     assert users.view(world.admin, flagged.user.username).status_reason == "porting not finished"
     assert carrier.run_once(world.carrier, delay=timedelta(0)) == []
     assert Status.ACTIVATED.value == users.view(world.admin, ok.user.username).status

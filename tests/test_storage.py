@@ -80,16 +80,21 @@ def test_migration_from_baseline_keeps_data(tmp_path: Path) -> None:
     with old.engine.begin() as conn:
         conn.execute(text("INSERT INTO sites (id, name, country, sip_domain) VALUES (1, 'Berlin', 'DE', 'b.example')"))
         conn.execute(text("INSERT INTO phone_numbers (id, e164, site_id, flagged) VALUES (1, '+493012345001', 1, 0)"))
-        conn.execute(text(
-            "INSERT INTO users (id, first_name, last_name, username, site_id, number_id, extension, device_type,"
-            " licence, services, email, do_not_disturb, call_waiting, status, created_at, status_changed_at,"
-            " portal_locked, failed_logins, version) VALUES (1, 'Jürgen', 'Müller', 'juergen.mueller', 1, 1, '5001',"
-            " 'none', 'standard', '[\"voicemail\"]', 'j@example.com', 0, 1, 'activated', '2026-01-01', '2026-01-01', 0, 0, 3)"
-        ))
-        conn.execute(text(
-            "INSERT INTO audit_events (id, at, operator, action, target, details)"
-            " VALUES (1, '2026-01-01', 'alice', 'user.add', 'juergen.mueller', '{}')"
-        ))
+        conn.execute(
+            text(
+                "INSERT INTO users (id, first_name, last_name, username, site_id, number_id, extension, device_type,"
+                " licence, services, email, do_not_disturb, call_waiting, status, created_at, status_changed_at,"
+                " portal_locked, failed_logins, version)"
+                " VALUES (1, 'Jürgen', 'Müller', 'juergen.mueller', 1, 1, '5001', 'none', 'standard',"
+                " '[\"voicemail\"]', 'j@example.com', 0, 1, 'activated', '2026-01-01', '2026-01-01', 0, 0, 3)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (id, at, operator, action, target, details)"
+                " VALUES (1, '2026-01-01', 'alice', 'user.add', 'juergen.mueller', '{}')"
+            )
+        )
     old.dispose()
     store = Store(url)
     assert current_revision(store.engine) == HEAD_REVISION
@@ -119,7 +124,9 @@ def test_no_password_or_code_in_the_database_file(tmp_path: Path) -> None:
     secrets_seen += [c.password for c in bulk.issued]
     chosen = credentials.bulk_reset(world.admin, [second.user.id], mode=CredentialMode.ADMIN, password="Kennwort2026q")
     secrets_seen += [c.password for c in chosen.issued]
-    secrets_seen.append(accounts.reset_account(world.admin, first.user.username, self_service_tried=True).activation_code)
+    secrets_seen.append(
+        accounts.reset_account(world.admin, first.user.username, self_service_tried=True).activation_code
+    )
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("onenet.db"))
     with store.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

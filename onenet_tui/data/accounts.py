@@ -33,6 +33,12 @@ def reset_account(ctx: Context, ref: str, *, self_service_tried: bool) -> Accoun
         user.last_account_reset_at = utcnow()
         user.activation_code_digest = secrets.digest_code(code)
         audit.record(
-            session, ctx.actor, "account.reset", user.username, user_id=user.id, was_locked=was_locked, failed_logins=failed
+            session,
+            ctx.actor,
+            "account.reset",
+            user.username,
+            user_id=user.id,
+            was_locked=was_locked,
+            failed_logins=failed,
         )
         return AccountResetResult(user.username, code)

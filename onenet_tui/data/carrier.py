@@ -62,7 +62,9 @@ def _transition(session, ctx: Context, user_id: int, username: str, old: str, ne
     return True
 
 
-def run_once(ctx: Context, *, delay: timedelta | None = None, now: datetime | None = None, batch: int = 500) -> list[Transition]:
+def run_once(
+    ctx: Context, *, delay: timedelta | None = None, now: datetime | None = None, batch: int = 500
+) -> list[Transition]:
     """One pass of the simulator: pending users older than ``delay`` are
     activated, those on flagged numbers fail with the flag's reason."""
     enforce(Action.SET_CARRIER_STATUS, ctx.actor.role)

@@ -77,8 +77,14 @@ def issue(
     assert password is not None
     row = session.get(DeskPhoneCredential, user.id)
     if row is None:
-        row = DeskPhoneCredential(user_id=user.id, sip_username=sip_user, realm=site.sip_domain,
-                                  ha1_md5="", ha1_sha256="", generated_by=actor.name)
+        row = DeskPhoneCredential(
+            user_id=user.id,
+            sip_username=sip_user,
+            realm=site.sip_domain,
+            ha1_md5="",
+            ha1_sha256="",
+            generated_by=actor.name,
+        )
         session.add(row)
     row.sip_username = sip_user
     row.realm = site.sip_domain
@@ -87,7 +93,9 @@ def issue(
     row.mode = mode.value
     for key, value in _digests(sip_user, site.sip_domain, password).items():
         setattr(row, key, value)
-    return IssuedCredentials(user.username, f"{user.first_name} {user.last_name}", user.extension, sip_user, password, site.sip_domain)
+    return IssuedCredentials(
+        user.username, f"{user.first_name} {user.last_name}", user.extension, sip_user, password, site.sip_domain
+    )
 
 
 def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -> IssuedCredentials:
@@ -99,7 +107,14 @@ def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -
         number = session.get(PhoneNumber, user.number_id)
         assert site is not None and number is not None
         issued = issue(session, ctx.actor, user, site, number.e164)
-        audit.record(session, ctx.actor, "credentials.regenerate", user.username, user_id=user.id, sip_username=issued.sip_username)
+        audit.record(
+            session,
+            ctx.actor,
+            "credentials.regenerate",
+            user.username,
+            user_id=user.id,
+            sip_username=issued.sip_username,
+        )
         return issued
 
 
@@ -141,7 +156,9 @@ def bulk_reset(
                 assert password is not None
                 problems = secrets.admin_password_errors(password, sip_user, row.extension)
                 if problems:
-                    raise InvalidInput([FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems])
+                    raise InvalidInput(
+                        [FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems]
+                    )
                 secret = password
             values = {
                 "user_id": row.id,
@@ -211,8 +228,15 @@ def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
         chunk = user_ids[start : start + 5000]
         for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
             found[r.id] = _BulkRow(
-                r.id, r.username, f"{r.first_name} {r.last_name}", r.extension,
-                r.status, r.device_type, r.e164, r.sip_domain, bool(r.has_credentials),
+                r.id,
+                r.username,
+                f"{r.first_name} {r.last_name}",
+                r.extension,
+                r.status,
+                r.device_type,
+                r.e164,
+                r.sip_domain,
+                bool(r.has_credentials),
             )
     missing = [uid for uid in user_ids if uid not in found]
     if missing:

@@ -62,7 +62,9 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
             session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]
         else:
             membership.role = role_value
-        audit.record(session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value)
+        audit.record(
+            session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value
+        )
         if role_value == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
             return ["r6.supervisor_without_service"]
         return []
@@ -87,7 +89,9 @@ def _site_name(session, user: User) -> str:  # type: ignore[no-untyped-def]
 
 def list_groups(ctx: Context, *, site: str | None = None) -> list[GroupView]:
     with ctx.store.read() as session:
-        query = select(Group, Site.name).join(Site, Site.id == Group.site_id).order_by(Site.name, Group.kind, Group.name)
+        query = (
+            select(Group, Site.name).join(Site, Site.id == Group.site_id).order_by(Site.name, Group.kind, Group.name)
+        )
         if site:
             query = query.where(Site.name == site)
         groups = session.execute(query).all()

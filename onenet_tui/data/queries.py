@@ -59,7 +59,9 @@ def sites(session: Session) -> list[Site]:
 
 
 def site_groups(session: Session, site_id: int) -> list[Group]:
-    return list(session.execute(select(Group).where(Group.site_id == site_id).order_by(Group.kind, Group.name)).scalars())
+    return list(
+        session.execute(select(Group).where(Group.site_id == site_id).order_by(Group.kind, Group.name)).scalars()
+    )
 
 
 def user_count(session: Session) -> int:

@@ -14,9 +14,7 @@ from onenet_tui.data.errors import FieldError
 
 # No look-alikes (0/O, 1/l/I), letters and digits only (R11).
 SYSTEM_ALPHABET = "".join(
-    ch
-    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    if ch not in "0O1lI"
+    ch for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if ch not in "0O1lI"
 )
 SYSTEM_PASSWORD_LENGTH = 20
 ADMIN_PASSWORD_MIN = 10

@@ -85,7 +85,9 @@ class _Errors:
             raise InvalidInput(self.items)
 
 
-def _claim_number(session: Session, errors: _Errors, site: Site, text: str, user: User | None = None) -> PhoneNumber | None:
+def _claim_number(
+    session: Session, errors: _Errors, site: Site, text: str, user: User | None = None
+) -> PhoneNumber | None:
     """R16: a valid number of the site's country, from this site's pool, free."""
     e164 = errors.run("number", validation.number_for_site, text, site.country)
     if e164 is None:
@@ -222,7 +224,11 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
         if data.number is not None:
             number = _claim_number(session, errors, site, data.number, user) or old_number
         extension = data.extension
-        if extension is None and number.id != old_number.id and user.extension == validation.default_extension(old_number.e164):
+        if (
+            extension is None
+            and number.id != old_number.id
+            and user.extension == validation.default_extension(old_number.e164)
+        ):
             # R2: the extension follows the number unless someone chose it.
             extension = validation.default_extension(number.e164)
         if extension is not None:
@@ -346,7 +352,10 @@ def _deletion_report(session: Session, user: User) -> DeletionReport:
     assert number is not None
     groups: list[AffectedGroup] = []
     memberships = session.execute(
-        select(Group).join(GroupMember, GroupMember.group_id == Group.id).where(GroupMember.user_id == user.id).order_by(Group.name)
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user.id)
+        .order_by(Group.name)
     ).scalars()
     for group in memberships:
         remaining = session.execute(

@@ -91,11 +91,14 @@ def username(value: str) -> str:
 
 
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# Letters that Unicode does not decompose into a base letter plus an accent
+# (Polish ł, Turkish dotless ı, Nordic ø/æ ...): folded by hand, else dropped.
+_UNDECOMPOSABLE = str.maketrans({"ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th"})
 
 
 def fold(text: str) -> str:
     """Lower case ASCII: German umlauts transliterated, other accents dropped."""
-    text = unicodedata.normalize("NFC", text.lower()).translate(_GERMAN_FOLDS)
+    text = unicodedata.normalize("NFC", text.lower()).translate(_GERMAN_FOLDS).translate(_UNDECOMPOSABLE)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
 
