@@ -1,0 +1,443 @@
+"""Form fields with a live message line: a label, a control beside it, an
+optional character counter (``12/23``) and, under the control, the message the
+command line would print for the same input (SPEC sections 3 and 4).
+
+The rules themselves live in :mod:`onenet_tui.data.validation`; a field only
+runs the check it was given and shows the result. A field shows its own rule's
+message once the operator has typed into it (or the form asked it to
+:meth:`~FieldRow.reveal`), so an untouched form is not a wall of red; an
+error found by a lookup (a taken extension) or by the service is shown at once.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.suggester import Suggester
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+
+from onenet_tui.data import phones
+from onenet_tui.data.errors import FieldError
+from onenet_tui.data.validation import char_count
+from onenet_tui.i18n import t
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def literal(text: object) -> Content:
+    """Text from data, shown exactly as stored: never parsed as markup, and
+    control or format characters (escape sequences, bidi overrides) replaced
+    by a visible placeholder so they cannot reach the terminal."""
+    cleaned = "".join(
+        "\N{REPLACEMENT CHARACTER}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text)
+    )
+    return Content(cleaned)
+
+
+def literal_text(text: object) -> Text:
+    """:func:`literal` as Rich ``Text``, for widgets that search their
+    labels as they are typed (``Select``), which only read Text or str."""
+    return Text(literal(text).plain)
+
+
+def translate_bindings(bindings: BindingsMap) -> BindingsMap:
+    """Footer descriptions are written as message keys in ``BINDINGS`` and
+    translated per instance, so a screen opened after a language switch
+    shows the footer in the new language."""
+
+    def translated(binding: Binding) -> Binding:
+        group = binding.group
+        if group is not None and group.description:
+            group = replace(group, description=t(group.description))
+        return replace(binding, description=t(binding.description) if binding.description else "", group=group)
+
+    return BindingsMap.from_keys(
+        {key: [translated(binding) for binding in group] for key, group in bindings.key_to_bindings.items()}
+    )
+
+
+Check = Callable[[str], FieldError | None]
+
+
+class Counter(Widget):
+    """``12/23``: a fixed-size label that repaints without a new layout."""
+
+    DEFAULT_CSS = """
+    Counter {
+        width: 7;
+        height: 1;
+    }
+    """
+
+    text: reactive[str] = reactive("")
+
+    def render(self) -> Content:
+        return Content(self.text)
+
+
+LABEL_WIDTH = 22
+
+
+class FieldRow(Vertical):
+    """A labelled control with its message line underneath."""
+
+    DEFAULT_CSS = f"""
+    FieldRow {{
+        height: auto;
+        width: 1fr;
+    }}
+    FieldRow > .field--line {{
+        height: auto;
+        width: 1fr;
+    }}
+    FieldRow .field--label {{
+        width: {LABEL_WIDTH};
+        height: auto;
+        padding-right: 1;
+        color: $text-muted;
+    }}
+    /* A rule on the row itself makes Textual restyle the row's children on focus changes. */
+    FieldRow:focus-within {{
+        background-tint: $foreground 4%;
+    }}
+    FieldRow:focus-within .field--label {{
+        color: $text-accent;
+        text-style: bold;
+    }}
+    FieldRow .field--line > Input, FieldRow .field--line > Select {{
+        width: 1fr;
+    }}
+    /* A compact control has no border: a tinted well shows where to type. */
+    FieldRow .field--line > Input.-textual-compact,
+    FieldRow .field--line > Select.-textual-compact > SelectCurrent {{
+        background: $boost;
+    }}
+    FieldRow .field--line > Input.-textual-compact:focus,
+    FieldRow .field--line > Select.-textual-compact:focus > SelectCurrent {{
+        background: $primary 30%;
+    }}
+    FieldRow .field--line > Input.-textual-compact:ansi {{
+        text-style: underline;
+    }}
+    FieldRow .field--counter {{
+        width: 7;
+        height: 1;
+        text-align: right;
+        color: $text-muted;
+    }}
+    FieldRow .field--counter.-over {{
+        color: $text-error;
+        text-style: bold;
+    }}
+    FieldRow .field--message {{
+        height: auto;
+        min-height: 1;
+        margin-left: {LABEL_WIDTH};
+        color: $text-muted;
+    }}
+    FieldRow .field--message.-error {{
+        color: $text-error;
+    }}
+    """
+
+    def __init__(
+        self,
+        label: str,
+        control: Widget,
+        *,
+        limit: int | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.control = control
+        self.limit = limit
+        self._label_widget = Label(literal(label), classes="field--label")
+        self._counter = Counter(classes="field--counter") if limit is not None else None
+        self._message = Static("", classes="field--message")
+        self._shown_text = ""
+        self._local: FieldError | None = None
+        self._external: FieldError | None = None
+        self._hint: str | None = None
+        self.revealed = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field--line"):
+            yield self._label_widget
+            yield self.control
+            if self._counter is not None:
+                yield self._counter
+        yield self._message
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def error(self) -> FieldError | None:
+        """What is wrong now, shown or not yet: the form's validity uses this."""
+        return self._external or self._local
+
+    @property
+    def shown_error(self) -> FieldError | None:
+        return self._external or (self._local if self.revealed else None)
+
+    @property
+    def message_text(self) -> str:
+        """The message line as the operator sees it."""
+        error = self.shown_error
+        if error is not None:
+            return t("field_widget.error", message=error.message())
+        return self._hint or ""
+
+    def set_label(self, label: str) -> None:
+        self._label_widget.update(literal(label))
+
+    def set_local_error(self, error: FieldError | None) -> None:
+        self._local = error
+        self._show()
+
+    def set_external_error(self, error: FieldError | None) -> None:
+        """An error found by a lookup or by the service: shown at once."""
+        self._external = error
+        self._show()
+
+    def set_hint(self, hint: str | None) -> None:
+        self._hint = hint
+        self._show()
+
+    def reveal(self) -> None:
+        """Show this field's own message even if nobody typed here yet."""
+        self.revealed = True
+        self._show()
+
+    def set_count(self, count: int) -> None:
+        if self._counter is None or self.limit is None:
+            return
+        self._counter.text = t("field_widget.counter", count=count, limit=self.limit)
+        self._counter.set_class(count > self.limit, "-over")
+
+    def _show(self) -> None:
+        text = self.message_text
+        # Only a changed message is laid out again: this runs on every key press.
+        if text != self._shown_text:
+            self._shown_text = text
+            self._message.update(literal(text))
+        self._message.set_class(self.shown_error is not None, "-error")
+
+
+class ValidatedField(FieldRow):
+    """A labelled Input checked as you type."""
+
+    @dataclass
+    class Changed(Message):
+        """The value changed; ``by_user`` is False for :meth:`set_value`."""
+
+        field: ValidatedField
+        value: str
+        by_user: bool
+
+        @property
+        def control(self) -> ValidatedField:
+            return self.field
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        field: str,
+        check: Check | None = None,
+        limit: int | None = None,
+        placeholder: str = "",
+        value: str = "",
+        input_widget: Input | None = None,
+        classes: str | None = None,
+    ) -> None:
+        self.field_name = field
+        self.input = input_widget or Input(compact=True)
+        self.input.id = field
+        self.input.placeholder = placeholder
+        self.input.value = value
+        super().__init__(label, self.input, limit=limit, id=f"{field}-field", classes=classes)
+        self._check = check
+        # Values put in by set_value whose Changed message has not arrived yet.
+        self._programmatic: list[str] = []
+        self._evaluate(value)
+
+    @property
+    def value(self) -> str:
+        return self.input.value
+
+    def set_value(self, value: str) -> None:
+        """Fill the field for the operator (a proposal); not a user edit."""
+        if value == self.input.value:
+            return
+        self._programmatic.append(value)
+        self.input.value = value
+        self._evaluate(value)
+
+    def set_check(self, check: Check | None) -> None:
+        """Change the rule (e.g. the site's country changed) and re-check."""
+        self._check = check
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        self._evaluate(self.input.value)
+
+    def _evaluate(self, value: str) -> None:
+        self.set_local_error(self._check(value) if self._check else None)
+        self.set_count(char_count(value.strip()))
+
+    def on_mount(self) -> None:
+        # The rule may depend on the form around the field, known only now.
+        self.revalidate()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input is not self.input:
+            return
+        event.stop()
+        by_user = True
+        if event.value in self._programmatic:
+            self._programmatic.remove(event.value)
+            by_user = False
+        if by_user:
+            self.revealed = True
+            # The operator's new text makes an older lookup or service answer moot.
+            self._external = None
+        self._evaluate(event.value)
+        self.post_message(self.Changed(self, event.value, by_user))
+
+
+# ---------------------------------------------------------------- phone numbers
+
+
+class FreeNumbers:
+    """A site's free numbers, searchable by prefix as typed: in E.164
+    (``+4930...``) or national digits (``030...``), with or without spaces.
+
+    Built off the UI thread for a big site; formatting every number in national
+    form up front would take seconds, so only the number shown is formatted.
+    """
+
+    def __init__(self, e164s: Iterable[str], country: str) -> None:
+        self.country = country
+        self.e164 = sorted(e164s)
+        self._free = frozenset(self.e164)
+        prefix = _country_prefix(country)
+        # DE and GB both dial 0 + the national significant number; same order as E.164.
+        self._national_digits = ["0" + number[len(prefix) :] for number in self.e164]
+
+    def __len__(self) -> int:
+        return len(self.e164)
+
+    def __contains__(self, e164: object) -> bool:
+        return e164 in self._free
+
+    def national(self, e164: str) -> str:
+        return phones.national(e164, self.country)
+
+    def suggest(self, typed: str) -> str | None:
+        """The first free number that starts with what was typed, in the
+        typed style; None when none does."""
+        typed_digits = phones.digits(typed)
+        if not typed_digits:
+            return None
+        if typed.lstrip().startswith("+"):
+            index = bisect_left(self.e164, "+" + typed_digits)
+            if index < len(self.e164) and self.e164[index].startswith("+" + typed_digits):
+                candidate = self.e164[index]
+                return candidate if candidate.startswith(typed) else None
+            return None
+        index = bisect_left(self._national_digits, typed_digits)
+        if index >= len(self._national_digits) or not self._national_digits[index].startswith(typed_digits):
+            return None
+        formatted = self.national(self.e164[index])
+        for style in (formatted, self._national_digits[index]):
+            if style.startswith(typed):
+                return style
+        return None
+
+    def step(self, current: str | None, delta: int) -> str | None:
+        """The next (delta 1) or previous (delta -1) free number after
+        ``current`` (E.164 or None), wrapping round."""
+        if not self.e164:
+            return None
+        if current is None:
+            return self.e164[0 if delta > 0 else -1]
+        index = bisect_left(self.e164, current)
+        if delta > 0:
+            index = index + 1 if index < len(self.e164) and self.e164[index] == current else index
+        else:
+            index -= 1
+        return self.e164[index % len(self.e164)]
+
+
+def _country_prefix(country: str) -> str:
+    import phonenumbers
+
+    return f"+{phonenumbers.country_code_for_region(country)}"
+
+
+class FreeNumberSuggester(Suggester):
+    """Type-ahead completion from the chosen site's free numbers."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.numbers: FreeNumbers | None = None
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return self.numbers.suggest(value) if self.numbers else None
+
+
+class NumberInput(Input):
+    """An Input that steps through the free numbers with the arrow keys."""
+
+    _FREE_NUMBERS = Binding.Group("field_widget.key.free_numbers", compact=True)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "step(-1)", "field_widget.key.previous_free", id="number.previous_free", group=_FREE_NUMBERS),
+        Binding("down", "step(1)", "field_widget.key.next_free", id="number.next_free", group=_FREE_NUMBERS),
+    ]
+
+    def __init__(self) -> None:
+        self.free_suggester = FreeNumberSuggester()
+        super().__init__(compact=True, suggester=self.free_suggester)
+        self._bindings = translate_bindings(self._bindings)
+
+    def action_step(self, delta: int) -> None:
+        numbers = self.free_suggester.numbers
+        if numbers is None:
+            return
+        current = phones.to_e164(self.value, numbers.country) if self.value.strip() else None
+        chosen = numbers.step(current, delta)
+        if chosen is not None:
+            self.value = numbers.national(chosen)
+            self.cursor_position = len(self.value)
+
+
+class NumberField(ValidatedField):
+    """A phone number picked from the site's free numbers: type-ahead,
+    or the arrow keys to step through them."""
+
+    def __init__(self, label: str, *, field: str = "number", check: Check | None = None, placeholder: str = "") -> None:
+        self.number_input = NumberInput()
+        super().__init__(label, field=field, check=check, placeholder=placeholder, input_widget=self.number_input)
+
+    @property
+    def free_numbers(self) -> FreeNumbers | None:
+        return self.number_input.free_suggester.numbers
+
+    def set_free_numbers(self, numbers: FreeNumbers | None) -> None:
+        """None while the site's numbers are loading."""
+        self.number_input.free_suggester.numbers = numbers

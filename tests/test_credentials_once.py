@@ -1,0 +1,123 @@
+"""The credentials-once screen (R8), on its own: shown, then forgotten."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.widgets import Button
+
+from onenet_tui.data.credentials import IssuedCredentials
+from onenet_tui.i18n import set_language, t
+from onenet_tui.screens.credentials_once import CredentialsOnceScreen
+
+UNSET = object()
+
+ONE = IssuedCredentials(
+    username="juergen.mueller",
+    name="Jürgen Müller",
+    extension="5001",
+    sip_username="493012345001",
+    password="Kx7pQ2mW9rT4vB8nZ3hJ",
+    sip_domain="berlin.sip.example.net",
+)
+TWO = IssuedCredentials(
+    username="chloe.boe",
+    name="Chloé Bö",
+    extension="0000",
+    sip_username="442079460000",
+    password="Hy4cN8sD2fG6kP9qR3tV",
+    sip_domain="london.sip.example.net",
+)
+
+
+class CredentialsHost(App[None]):
+    def __init__(self, issued: list[IssuedCredentials]) -> None:
+        super().__init__()
+        self.screen_under_test = CredentialsOnceScreen(issued)
+        self.result: Any = UNSET
+
+    def on_mount(self) -> None:
+        self.push_screen(self.screen_under_test, self._done)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+
+
+def visible_text(screen: CredentialsOnceScreen) -> str:
+    return "\n".join(str(widget.render()) for widget in screen.query("Label, Static"))
+
+
+async def test_r8_shows_sip_username_password_and_domain_with_next() -> None:
+    app = CredentialsHost([ONE])
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen_under_test
+        text = visible_text(screen)
+        for value in (ONE.sip_username, ONE.password, ONE.sip_domain, ONE.extension, "Jürgen Müller (juergen.mueller)"):
+            assert value in text
+        assert t("credentials_once.warning") in text
+        assert "(R8)" in text
+        assert app.focused is not None and app.focused.id == "credentials-next"
+        assert screen.query_one("#credentials").border_title == t("credentials_once.title")
+
+
+async def test_r8_after_next_the_secrets_are_gone() -> None:
+    app = CredentialsHost([ONE])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen_under_test
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result is None
+        assert screen.issued == ()
+        assert not screen.query(".credentials--value")
+        assert ONE.password not in repr(vars(screen))
+        assert app.screen is not screen
+
+
+async def test_r8_escape_does_not_skip_the_credentials() -> None:
+    app = CredentialsHost([ONE])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_under_test
+        assert app.result is UNSET
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.result is None
+
+
+async def test_several_users_are_listed_one_block_each() -> None:
+    app = CredentialsHost([ONE, TWO])
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen_under_test
+        assert len(screen.query(".credentials--block")) == 2
+        text = visible_text(screen)
+        assert ONE.password in text and TWO.password in text
+        assert screen.query_one("#credentials").border_title == t("credentials_once.title_many", count=2)
+
+
+async def test_names_are_shown_literally() -> None:
+    odd = IssuedCredentials("x.y", "[b]X[/b] \x1b]0;evil\x07", "12", "4930", "Pw3xKq9rTz4mN7vB2cHd", "r.example")
+    app = CredentialsHost([odd])
+    async with app.run_test(size=(80, 24)):
+        text = visible_text(app.screen_under_test)
+        assert "[b]X[/b]" in text
+        assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_german_labels() -> None:
+    set_language("de")
+    app = CredentialsHost([ONE])
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen_under_test
+        text = visible_text(screen)
+        assert "SIP-Benutzername" in text and "Kennwort" in text
+        assert str(screen.query_one("#credentials-next", Button).label) == "Weiter ▶"
+
+
+def test_snapshot_credentials_once(snap_compare: Any) -> None:
+    assert snap_compare(CredentialsHost([ONE]), terminal_size=(80, 24))
+
+
+def test_snapshot_credentials_once_for_two_users(snap_compare: Any) -> None:
+    assert snap_compare(CredentialsHost([ONE, TWO]), terminal_size=(80, 24))
