@@ -123,6 +123,9 @@ class ProfileChange(_Input):
     department: OptionalText = None
     job_title: OptionalText = None
     preferred_language: Annotated[str | None, Field(pattern="^(de|en)$")] = None
+    # Blank means "leave as is"; these clear the optional texts (someone left a department).
+    clear_department: bool = False
+    clear_job_title: bool = False
 
 
 class CallServicesChange(_Input):

@@ -298,6 +298,10 @@ def edit_profile(ctx: Context, ref: str, data: ProfileChange) -> UserView:
         user = _load_current(session, ref, data.expected_version)
         enforce(Action.EDIT_PROFILE, ctx.actor.role, user.status)
         changed = _apply(user, data, ("email", "department", "job_title", "preferred_language"))
+        for name in ("department", "job_title"):
+            if getattr(data, f"clear_{name}") and getattr(user, name) is not None:
+                changed[name] = [getattr(user, name), None]
+                setattr(user, name, None)
         audit.record(session, ctx.actor, "user.edit_profile", user.username, user_id=user.id, changed=changed)
         session.flush()
         return user_view(session, user)

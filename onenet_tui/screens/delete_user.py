@@ -1,0 +1,181 @@
+"""Deleting a user, key ``d`` (R7): irreversible, so deliberate.
+
+Only an activated user can be deleted (a pending or failed one gets the
+reason instead of the dialog, R5/R7). The confirmation has Cancel focused,
+says what goes (user, credentials, services, portal account, every group
+membership; the number is free again at once), lists the affected groups with
+their remaining members — the people to tell — and enables Delete only once
+the user's extension is typed. Afterwards that list can be saved as plain
+text or CSV. The dialog dismisses with the DeletionReport (None if cancelled).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from onenet_tui.data import exports, phones, users
+from onenet_tui.data.errors import DomainError, StaleData
+from onenet_tui.data.lookup import UserView
+from onenet_tui.data.users import DeletionReport
+from onenet_tui.i18n import t
+from onenet_tui.screens.lifecycle_base import UserActionScreen
+from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
+from onenet_tui.widgets.field import literal
+
+
+def group_lines(report: DeletionReport) -> list[str]:
+    """``BER Hunt (Hunt group): anna.schmidt, bob.jones`` per affected group."""
+    lines = []
+    for group in report.groups:
+        members = ", ".join(group.remaining) if group.remaining else t("lifecycle.delete.no_other_members")
+        lines.append(t("lifecycle.delete.group_line", group=group.name, kind=t(f"kind.{group.kind}"), members=members))
+    return lines
+
+
+def people_to_tell_text(report: DeletionReport) -> str:
+    header = t("lifecycle.delete.people_title", name=report.name, username=report.username, number=report.number)
+    body = group_lines(report) or [t("lifecycle.delete.no_groups")]
+    return "\n".join([header, "", *body]) + "\n"
+
+
+def people_to_tell_csv(report: DeletionReport) -> str:
+    """One row per remaining member (a group left empty gets a row of its own)."""
+    rows: list[tuple[str, str, str, str]] = []
+    for group in report.groups:
+        for member in group.remaining or [""]:
+            rows.append((report.username, group.name, group.kind, member))
+    return exports.csv_text(("deleted_user", "group", "kind", "member"), rows)
+
+
+class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
+    ACTION_ID = "delete"
+    TITLE_KEY = "lifecycle.delete.title"
+
+    def __init__(self, ctx: Any, username: str) -> None:
+        super().__init__(ctx, username)
+        self.report: DeletionReport | None = None
+
+    def load_extra(self, view: UserView) -> DeletionReport:
+        return users.deletion_preview(self.ctx, view.username)
+
+    # -- the confirmation ----------------------------------------------------
+
+    def build_body(self, view: UserView, preview: DeletionReport) -> list[Widget]:
+        number = phones.national(view.number, view.country)
+        affected: list[Widget] = [Static(literal(line), classes="delete-group") for line in group_lines(preview)]
+        if not affected:
+            affected = [Static(t("lifecycle.delete.no_groups"), classes="delete-group")]
+        return [
+            Static(
+                literal(t("lifecycle.delete.warning", name=view.name, number=number)),
+                id="delete-warning",
+                classes="lifecycle-warning",
+            ),
+            Label(t("lifecycle.delete.tell_heading"), classes="lifecycle-section"),
+            VerticalScroll(*affected, id="delete-groups"),
+            Label(
+                literal(t("lifecycle.delete.type_extension", extension=view.extension)),
+                classes="lifecycle-label",
+            ),
+            Input(id="confirm-extension", max_length=6),
+            Horizontal(
+                Button(t("lifecycle.button.cancel"), id="cancel"),
+                Button(t("lifecycle.delete.button"), id="delete", variant="error", disabled=True),
+                classes="lifecycle-buttons",
+            ),
+        ]
+
+    def body_ready(self, view: UserView, extra: Any) -> None:
+        # Cancel has the focus: Enter alone never deletes (R7).
+        self.query_one("#cancel", Button).focus()
+
+    @on(Input.Changed, "#confirm-extension")
+    def _typed(self, event: Input.Changed) -> None:
+        ready = self.view is not None and event.value.strip() == self.view.extension
+        self.query_one("#delete", Button).disabled = not ready
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#delete")
+    def _delete_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        view = self.view
+        typed = self.query_one("#confirm-extension", Input).value.strip()
+        if view is None or typed != view.extension:
+            return
+        event.button.disabled = True
+        self.banner.show(t("lifecycle.delete.deleting"), "info")
+        self.run_delete(view)
+
+    @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
+    def run_delete(self, view: UserView) -> None:
+        try:
+            report = users.delete_user(self.ctx, view.username, expected_version=view.version)
+        except StaleData:
+            self.deliver(self._stale)
+        except DomainError as error:
+            self.deliver(self.show_error, error)
+        else:
+            self.deliver(self._deleted, report)
+
+    def _stale(self) -> None:
+        # The user changed since the confirmation was shown: show it afresh.
+        self.banner.show(t("lifecycle.delete.stale", username=self.username), "warning")
+        self.load_user()
+
+    # -- afterwards: who to tell -------------------------------------------
+
+    async def _deleted(self, report: DeletionReport) -> None:
+        self.report = report
+        self.banner.show(None)
+        self.query_one("#dialog-subject", Static).update(literal(t("lifecycle.delete.deleted_subject")))
+        lines: list[Widget] = [Static(literal(line), classes="delete-group") for line in group_lines(report)]
+        await self.replace_body(
+            Static(
+                literal(t("lifecycle.delete.done", name=report.name, username=report.username, number=report.number)),
+                id="delete-done",
+            ),
+            Label(t("lifecycle.delete.tell_heading"), classes="lifecycle-section"),
+            VerticalScroll(*(lines or [Static(t("lifecycle.delete.no_groups"), classes="delete-group")])),
+            Horizontal(
+                Button(t("lifecycle.delete.save_text"), id="save-text", disabled=not report.groups),
+                Button(t("lifecycle.delete.save_csv"), id="save-csv", disabled=not report.groups),
+                Button(t("lifecycle.button.close"), id="close", variant="primary"),
+                classes="lifecycle-buttons",
+            ),
+        )
+        self.query_one("#close", Button).focus()
+        self.notify(t("lifecycle.delete.notified", username=report.username), markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(self.report)
+
+    @on(Button.Pressed, "#save-text")
+    def _save_text(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.report is not None:
+            self._save(people_to_tell_text(self.report), "txt")
+
+    @on(Button.Pressed, "#save-csv")
+    def _save_csv(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.report is not None:
+            self._save(people_to_tell_csv(self.report), "csv")
+
+    def _save(self, text: str, suffix: str) -> None:
+        assert self.report is not None
+
+        def saved(path: Any) -> None:
+            if path is not None:
+                self.notify(t("lifecycle.saved", path=str(path)), markup=False)
+
+        name = f"people-to-tell-{file_name_part(self.report.username)}.{suffix}"
+        self.app.push_screen(SaveTextScreen(t("lifecycle.delete.save_title"), name, text), saved)

@@ -1,0 +1,156 @@
+"""Group assignments of an existing user, key ``g`` (R4, R6).
+
+Every group of the user's site, by kind, in the shared group panel: hunt
+groups and call centers are disabled with the R4 reason while the user is not
+activated (pickup and call park groups take anyone); a call center member is
+an agent or a supervisor, with the R6 hint. Save adds, removes and re-roles
+one membership at a time through the group services; a notice they return
+(a supervisor without the supervisor service, R6) is shown, not hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button
+
+from onenet_tui.data import groups
+from onenet_tui.data.errors import DomainError
+from onenet_tui.data.lookup import UserView
+from onenet_tui.i18n import t
+from onenet_tui.screens.lifecycle_base import UserActionScreen, error_text
+from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
+
+
+@dataclass(frozen=True)
+class MembershipPlan:
+    """What Save will do: groups to join (with a role for call centers),
+    groups whose call center role changes, groups to leave."""
+
+    join: dict[str, str | None] = field(default_factory=dict)
+    leave: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.join or self.leave)
+
+
+def plan(current: dict[str, str | None], chosen: dict[str, str | None]) -> MembershipPlan:
+    """The difference between the memberships now and the ones ticked."""
+    join = {name: role for name, role in chosen.items() if name not in current or current[name] != role}
+    leave = sorted(name for name in current if name not in chosen)
+    return MembershipPlan(join, leave)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: int
+    notices: list[str]
+    error: DomainError | None = None
+
+
+class GroupAssignmentsScreen(UserActionScreen[bool | None]):
+    """Dismisses with True when memberships changed."""
+
+    ACTION_ID = "groups"
+    TITLE_KEY = "lifecycle.groups.title"
+    DIALOG_CLASSES = "lifecycle-dialog -form"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "lifecycle.key.save", id="lifecycle.save"),
+    ]
+
+    def __init__(self, ctx: Any, username: str) -> None:
+        super().__init__(ctx, username)
+        self.changed = False
+
+    def load_extra(self, view: UserView) -> list[GroupOption]:
+        return [GroupOption(g.name, g.kind) for g in groups.list_groups(self.ctx, site=view.site)]
+
+    @property
+    def current(self) -> dict[str, str | None]:
+        assert self.view is not None
+        return {g.name: g.role for g in self.view.groups}
+
+    @property
+    def panel(self) -> GroupPanel | None:
+        panels = self.query(GroupPanel)
+        return panels.first() if panels else None
+
+    def build_body(self, view: UserView, extra: list[GroupOption]) -> list[Widget]:
+        panel = GroupPanel(extra, view.status, self.ctx.actor.role, self.current, id="group-panel")
+        return [
+            VerticalScroll(panel, id="groups-scroll", classes="lifecycle-form"),
+            Horizontal(
+                Button(t("lifecycle.button.cancel"), id="cancel"),
+                Button(t("lifecycle.button.save"), id="save", variant="primary"),
+                classes="lifecycle-buttons",
+            ),
+        ]
+
+    def body_ready(self, view: UserView, extra: Any) -> None:
+        enabled = [row.checkbox for row in self.panel.rows if not row.checkbox.disabled] if self.panel else []
+        if enabled:
+            enabled[0].focus()
+        else:
+            self.query_one("#cancel", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.panel is not None
+        return True
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(self.changed or None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_save(self) -> None:
+        panel = self.panel
+        if panel is None or self.view is None:
+            return
+        todo = plan(self.current, panel.chosen)
+        if not todo:
+            self.banner.show(t("lifecycle.nothing_changed"), "info")
+            return
+        self.banner.show(t("lifecycle.saving"), "info")
+        self.apply(todo)
+
+    @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
+    def apply(self, todo: MembershipPlan) -> None:
+        done, notices = 0, []
+        try:
+            for name in todo.leave:
+                groups.remove_member(self.ctx, name, self.username)
+                done += 1
+            for name, role in todo.join.items():
+                notices += groups.add_member(self.ctx, name, self.username, role)
+                done += 1
+        except DomainError as error:
+            self.deliver(self._finished, Outcome(done, notices, error))
+            return
+        self.deliver(self._finished, Outcome(done, notices))
+
+    def _finished(self, outcome: Outcome) -> None:
+        self.changed = self.changed or outcome.done > 0
+        for key in dict.fromkeys(outcome.notices):
+            # R6: allowed, but worth a word.
+            self.notify(t(key), title=t("lifecycle.groups.notice"), severity="warning", markup=False, timeout=10)
+        if outcome.error is not None:
+            # Some changes may have been made: show the error over the fresh state.
+            self.banner.show(t("lifecycle.groups.failed", done=outcome.done, error=error_text(outcome.error)))
+            self.load_user()
+            return
+        self.notify(t("lifecycle.groups.saved", count=outcome.done), markup=False)
+        self.dismiss(True)

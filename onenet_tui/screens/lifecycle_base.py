@@ -1,0 +1,424 @@
+"""What the user lifecycle screens (detail, edit, profile, groups, delete,
+credentials, account reset) share: how an action maps to the policy table,
+how a refusal or a domain error reads, and a modal base that loads the user
+off the UI thread and shows either the refusal or the screen's own form.
+
+The rules live in :mod:`onenet_tui.data.policy`; nothing here decides, it
+only asks :func:`~onenet_tui.data.policy.decide` and explains the answer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Label, Static
+from textual.worker import get_current_worker
+
+from onenet_tui.data import users
+from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
+from onenet_tui.data.lookup import UserView
+from onenet_tui.data.models import Role, Status
+from onenet_tui.data.policy import Action, Decision, decide
+from onenet_tui.i18n import t
+from onenet_tui.widgets.field import FieldRow, literal, translate_bindings
+
+CSS_FILE = "lifecycle.tcss"
+
+# The console's action ids (shared with the directory's keys) and the policy
+# action each one asks about. Group assignment as a whole is allowed when the
+# operator may change membership at all (leaving is never status-bound); the
+# group panel then asks R4 per group kind.
+CHANGE_ACTIONS: dict[str, Action] = {
+    "edit": Action.EDIT_CONFIGURATION,
+    "profile": Action.EDIT_PROFILE,
+    "groups": Action.LEAVE_GROUP,
+    "credentials": Action.REGENERATE_CREDENTIALS,
+    "account_reset": Action.RESET_ACCOUNT,
+    "delete": Action.DELETE_USER,
+}
+
+# The rule behind each status badge, in words an administrator reads at a glance.
+BADGES = {
+    Status.PENDING.value: "lifecycle.badge.pending",
+    Status.ACTIVATED.value: "lifecycle.badge.activated",
+    Status.FAILED.value: "lifecycle.badge.failed",
+}
+
+
+def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
+    """The policy's answer for one of the console's action ids on ``view``
+    (or, before the user is loaded, for the operator's role alone)."""
+    action = CHANGE_ACTIONS[action_id]
+    if view is None:
+        return decide(action, role)
+    return decide(action, role, view.status, view.device_type)
+
+
+def refusal_text(decision: Decision) -> str:
+    """``R5: the user is pending: ...`` for a refused decision."""
+    assert decision.rule and decision.reason_key
+    return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
+
+
+def error_text(error: DomainError) -> str:
+    """A domain error as one line: a rule refusal names its rule."""
+    if isinstance(error, RuleRefused):
+        return t("lifecycle.refused", rule=error.rule, reason=error.reason())
+    return error.message()
+
+
+def plain(text: object) -> str:
+    """Text from data for a file or the clipboard: control and format
+    characters replaced, so a name cannot smuggle terminal escapes."""
+    return "".join("\N{REPLACEMENT CHARACTER}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text))
+
+
+def format_time(moment: datetime | None) -> str:
+    """A timestamp in UTC, minutes precision, labelled as UTC; SQLite hands
+    back naive datetimes, which were stored as UTC."""
+    if moment is None:
+        return t("lifecycle.never")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def badge(status: str) -> str:
+    return t(BADGES.get(status, "lifecycle.badge.pending"))
+
+
+def subject(view: UserView) -> Content:
+    """``Jürgen Müller · juergen.mueller · 5001@Berlin · ✓ Activated``."""
+    return Content.assemble(
+        literal(view.name),
+        " · ",
+        literal(view.username),
+        " · ",
+        literal(f"{view.extension}@{view.site}"),
+        " · ",
+        badge(view.status),
+    )
+
+
+Fact = tuple[str, str]
+
+
+def account_facts(view: UserView) -> list[Fact]:
+    return [
+        (t("lifecycle.detail.portal_locked"), t("lifecycle.locked" if view.portal_locked else "lifecycle.not_locked")),
+        (t("lifecycle.detail.failed_logins"), str(view.failed_logins)),
+        (t("lifecycle.detail.last_reset"), format_time(view.last_account_reset_at)),
+    ]
+
+
+class Facts(Widget):
+    """Label / value pairs in two columns; values are data, shown literally."""
+
+    def __init__(self, facts: Iterable[Fact], *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="facts")
+        self.facts = list(facts)
+
+    def compose(self) -> ComposeResult:
+        for label, value in self.facts:
+            yield Label(literal(label), classes="facts--label")
+            yield Label(literal(value), classes="facts--value")
+
+
+ResultT = TypeVar("ResultT")
+
+
+class Banner(Static):
+    """One line for what just happened (an error, a stale edit, a notice);
+    hidden while empty."""
+
+    def show(self, text: str | None, kind: str = "error") -> None:
+        self.update(literal(text or ""))
+        self.display = bool(text)
+        for name in ("error", "warning", "info"):
+            self.set_class(name == kind, f"-{name}")
+
+
+class RefusalPanel(Vertical):
+    """Why the action is not possible, shown instead of the form."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(classes="lifecycle-refusal")
+        self.decision = decision
+
+    def compose(self) -> ComposeResult:
+        yield Label(t("lifecycle.not_possible"), classes="lifecycle-refusal--title")
+        yield Static(literal(refusal_text(self.decision)), id="refusal-reason", classes="lifecycle-refusal--reason")
+        with Horizontal(classes="lifecycle-buttons"):
+            yield Button(t("lifecycle.button.close"), id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+
+class UserActionScreen(ModalScreen[ResultT]):
+    """A dialog about one user: it loads the user in a thread, asks the
+    policy table, and shows the refusal (with its rule) or the form.
+
+    Subclasses set ``ACTION_ID`` and ``TITLE_KEY`` and implement
+    :meth:`build_body`; :meth:`load_extra` fetches anything else the form
+    needs in the same worker (free numbers, the site's groups ...).
+    """
+
+    CSS_PATH = CSS_FILE
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "lifecycle.key.cancel", id="lifecycle.cancel"),
+    ]
+    ACTION_ID: ClassVar[str]
+    TITLE_KEY: ClassVar[str]
+    # Forms need the whole height at 80x24; confirmations size to their content.
+    DIALOG_CLASSES: ClassVar[str] = "lifecycle-dialog"
+
+    def __init__(self, ctx: Any, username: str) -> None:
+        super().__init__()
+        self._bindings = translate_bindings(self._bindings)
+        self.ctx = ctx
+        self.username = username
+        self.view: UserView | None = None
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
+            yield Label(t(self.TITLE_KEY), id="dialog-title", classes="lifecycle-title")
+            yield Static("", id="dialog-subject", classes="lifecycle-subject")
+            yield Banner("", id="banner", classes="lifecycle-banner")
+            with Vertical(id="dialog-body", classes="lifecycle-body"):
+                yield Static(t("lifecycle.loading"), classes="lifecycle-loading")
+        # The dialog's own keys (escape, ctrl+s), not the screen's underneath.
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Banner).show(None)
+        self.load_user()
+
+    @property
+    def banner(self) -> Banner:
+        return self.query_one(Banner)
+
+    async def replace_body(self, *widgets: Widget) -> None:
+        body = self.query_one("#dialog-body")
+        await body.remove_children()
+        await body.mount_all(widgets)
+
+    # -- loading -----------------------------------------------------------
+
+    def deliver(self, callback: Callable[..., Any | Awaitable[Any]], *args: Any) -> None:
+        """From a worker thread: run ``callback`` on the UI thread, unless the
+        worker was cancelled or this screen was closed meanwhile."""
+
+        async def guarded() -> None:
+            if self.is_attached:
+                result = callback(*args)
+                if inspect.isawaitable(result):
+                    await result
+
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            self.app.call_from_thread(guarded)
+        except RuntimeError:
+            # The app is shutting down: nobody is left to show anything to.
+            pass
+
+    @work(thread=True, exclusive=True, group="lifecycle-load", exit_on_error=False)
+    def load_user(self) -> None:
+        try:
+            view = users.view(self.ctx, self.username)
+            extra = self.load_extra(view)
+        except DomainError as error:
+            self.deliver(self.show_load_error, error)
+            return
+        self.deliver(self._loaded, view, extra)
+
+    def load_extra(self, view: UserView) -> Any:
+        """Runs in the worker thread: more data the form needs."""
+        return None
+
+    async def _loaded(self, view: UserView, extra: Any) -> None:
+        self.view = view
+        self.username = view.username
+        self.query_one("#dialog-subject", Static).update(subject(view))
+        decision = self.decision(view)
+        if not decision.allowed:
+            await self.replace_body(RefusalPanel(decision))
+            return
+        await self.replace_body(*self.build_body(view, extra))
+        self.body_ready(view, extra)
+
+    def decision(self, view: UserView) -> Decision:
+        return decision_for(self.ACTION_ID, self.ctx.actor.role, view)
+
+    def build_body(self, view: UserView, extra: Any) -> list[Widget]:
+        raise NotImplementedError
+
+    def body_ready(self, view: UserView, extra: Any) -> None:
+        """Called once the body is mounted: focus, initial state."""
+
+    async def show_load_error(self, error: DomainError) -> None:
+        await self.replace_body(
+            Static(literal(error_text(error)), classes="lifecycle-refusal--reason"),
+            Horizontal(Button(t("lifecycle.button.close"), id="close", variant="primary"), classes="lifecycle-buttons"),
+        )
+        self.query_one("#close", Button).focus()
+
+    def show_error(self, error: DomainError) -> None:
+        """A refusal or failure from the service, in the banner."""
+        self.banner.show(error_text(error))
+
+    # -- closing -----------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_close()
+
+
+class UserForm(VerticalScroll):
+    """Fields filled from a UserView; subclasses list them in :attr:`rows`
+    by the service's field names, so a service error lands under its field."""
+
+    @property
+    def rows(self) -> dict[str, FieldRow]:
+        raise NotImplementedError
+
+    def reveal_all(self) -> None:
+        for row in self.rows.values():
+            row.reveal()
+
+    def first_error(self) -> FieldRow | None:
+        return next((row for row in self.rows.values() if row.error is not None), None)
+
+    def show_errors(self, errors: InvalidInput) -> list[FieldError]:
+        """Put each error under its field; returns those without a field here."""
+        unplaced = []
+        for error in errors.errors:
+            row = self.rows.get(error.field)
+            if row is None:
+                unplaced.append(error)
+            else:
+                row.set_external_error(error)
+        return unplaced
+
+
+class UserFormScreen(UserActionScreen[UserView | None]):
+    """A form about one user that saves through a service taking the loaded
+    version: a stale save is refused, explained, and the form reloaded with
+    the fresh data. Dismisses with the new UserView once saved."""
+
+    DIALOG_CLASSES = "lifecycle-dialog -form"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "lifecycle.key.save", id="lifecycle.save"),
+    ]
+
+    @property
+    def form(self) -> UserForm | None:
+        forms = self.query(UserForm)
+        return forms.first() if forms else None
+
+    def build_form(self, view: UserView, extra: Any) -> UserForm:
+        raise NotImplementedError
+
+    def prepare(self, view: UserView, form: UserForm) -> Any:
+        """The validated change(s) to send, or None when nothing changed;
+        raises InvalidInput for input the schema refuses."""
+        raise NotImplementedError
+
+    def send(self, payload: Any) -> Any:
+        """Runs in a worker thread: call the service(s)."""
+        raise NotImplementedError
+
+    def saved(self, result: Any) -> None:
+        raise NotImplementedError
+
+    def build_body(self, view: UserView, extra: Any) -> list[Widget]:
+        return [
+            self.build_form(view, extra),
+            Horizontal(
+                Button(t("lifecycle.button.cancel"), id="cancel"),
+                Button(t("lifecycle.button.save"), id="save", variant="primary"),
+                classes="lifecycle-buttons",
+            ),
+        ]
+
+    def body_ready(self, view: UserView, extra: Any) -> None:
+        form = self.form
+        if form is not None:
+            next(iter(form.rows.values())).control.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.form is not None
+        return True
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_save(self) -> None:
+        form, view = self.form, self.view
+        if form is None or view is None:
+            return
+        form.reveal_all()
+        wrong = form.first_error()
+        if wrong is not None:
+            self.banner.show(t("lifecycle.fix_fields"))
+            wrong.control.focus()
+            return
+        try:
+            payload = self.prepare(view, form)
+        except InvalidInput as errors:
+            self.show_invalid(errors)
+            return
+        if payload is None:
+            self.banner.show(t("lifecycle.nothing_changed"), "info")
+            return
+        self.banner.show(t("lifecycle.saving"), "info")
+        self.submit(payload)
+
+    @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
+    def submit(self, payload: Any) -> None:
+        try:
+            result = self.send(payload)
+        except StaleData:
+            self.deliver(self.show_stale)
+        except InvalidInput as errors:
+            self.deliver(self.show_invalid, errors)
+        except DomainError as error:
+            self.deliver(self.show_error, error)
+        else:
+            self.deliver(self.saved, result)
+
+    def show_stale(self) -> None:
+        """Someone else changed the user: say so and show their data (SPEC 7)."""
+        self.banner.show(t("lifecycle.stale", username=self.username), "warning")
+        self.load_user()
+
+    def show_invalid(self, errors: InvalidInput) -> None:
+        form = self.form
+        unplaced = form.show_errors(errors) if form else errors.errors
+        self.banner.show("; ".join(e.message() for e in unplaced) or t("lifecycle.fix_fields"))

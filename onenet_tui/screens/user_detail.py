@@ -1,0 +1,487 @@
+"""One user, everything about them, and the actions on them (SPEC section 4).
+
+The screen shows the status with what it means (R3), for a failed user the
+advice and a support summary to copy or save, then configuration, profile,
+call services, groups, portal account and credential metadata (never a
+secret). The action keys open the lifecycle dialogs; an action the policy
+refuses (R4, R5, R7, R9, R14) stays in the footer, dimmed, and pressing it
+says which rule refuses it and why.
+
+Other administrators and the carrier change users too: the screen polls the
+audit trail's newest id (cheap) every second and reloads the user when it
+moved (SPEC section 7: changes visible within 2 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Label, Static
+from textual.worker import get_current_worker
+
+from onenet_tui.data import audit, catalogs, phones, users
+from onenet_tui.data.context import Context
+from onenet_tui.data.errors import DomainError, NotFound
+from onenet_tui.data.lookup import UserView, user_by_id, user_view
+from onenet_tui.data.models import CredentialMode, DeviceType, Status
+from onenet_tui.data.policy import Decision
+from onenet_tui.i18n import language, t
+from onenet_tui.screens.account_reset import AccountResetScreen
+from onenet_tui.screens.delete_user import DeleteUserScreen
+from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+from onenet_tui.screens.lifecycle_base import (
+    CHANGE_ACTIONS,
+    CSS_FILE,
+    Facts,
+    account_facts,
+    badge,
+    decision_for,
+    error_text,
+    format_time,
+    plain,
+    refusal_text,
+)
+from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.regenerate import RegenerateScreen
+from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
+from onenet_tui.widgets.field import literal, translate_bindings
+
+# ---------------------------------------------------------------- what is shown
+
+Fact = tuple[str, str]
+
+
+def support_summary(view: UserView) -> str:
+    """What the One Net Business team needs to look into a failed activation
+    (R3): user, number, site, reason, time. Plain text, one fact a line."""
+    lines = [
+        t("lifecycle.summary.title"),
+        t("lifecycle.summary.user", name=view.name, username=view.username),
+        t("lifecycle.summary.number", number=view.number, extension=view.extension),
+        t("lifecycle.summary.site", site=view.site),
+        t("lifecycle.summary.reason", reason=view.status_reason or t("lifecycle.none")),
+        t("lifecycle.summary.time", time=format_time(view.status_changed_at)),
+    ]
+    return "\n".join(plain(line) for line in lines) + "\n"
+
+
+def _number(e164: str | None, country: str) -> str:
+    if not e164:
+        return t("lifecycle.none")
+    return f"{phones.national(e164, country)}  ({e164})"
+
+
+def _yes_no(flag: bool, yes: str = "lifecycle.on", no: str = "lifecycle.off") -> str:
+    return t(yes if flag else no)
+
+
+def configuration_facts(view: UserView) -> list[Fact]:
+    lang = language()
+    none = t("lifecycle.none")
+    services = [catalogs.label("services", code, lang) for code in view.services]
+    return [
+        (t("field.username"), view.username),
+        (t("field.site"), view.site),
+        (t("field.number"), _number(view.number, view.country)),
+        (t("field.extension"), view.extension),
+        (t("field.device_type"), t(f"device.{view.device_type}")),
+        (t("field.desk_phone_model"), catalogs.label("desk_phones", view.desk_phone_model, lang) or none),
+        (t("field.licence"), catalogs.label("licences", view.licence, lang)),
+        (t("field.services"), ", ".join(services) or none),
+        (t("field.mobile"), _number(view.mobile, view.country)),
+        (t("field.contract"), view.contract or none),
+    ]
+
+
+def profile_facts(view: UserView) -> list[Fact]:
+    none = t("lifecycle.none")
+    languages = {"de": t("lifecycle.language.de"), "en": t("lifecycle.language.en")}
+    return [
+        (t("field.email"), view.email),
+        (t("field.department"), view.department or none),
+        (t("field.job_title"), view.job_title or none),
+        (t("field.preferred_language"), languages.get(view.preferred_language or "", none)),
+    ]
+
+
+def _forward(target: str | None, country: str) -> str:
+    if not target:
+        return t("lifecycle.off")
+    return phones.national(target, country) if target.startswith("+") else target
+
+
+def call_service_facts(view: UserView) -> list[Fact]:
+    return [
+        (t("field.forward_always"), _forward(view.forward_always, view.country)),
+        (t("field.forward_busy"), _forward(view.forward_busy, view.country)),
+        (t("field.forward_no_answer"), _forward(view.forward_no_answer, view.country)),
+        (t("field.do_not_disturb"), _yes_no(view.do_not_disturb)),
+        (t("field.call_waiting"), _yes_no(view.call_waiting)),
+    ]
+
+
+def group_facts(view: UserView) -> list[Fact]:
+    facts = []
+    for group in view.groups:
+        name = group.name if not group.role else f"{group.name} ({t(f'role.{group.role}')})"
+        facts.append((t(f"kind.{group.kind}"), name))
+    return facts
+
+
+def credential_facts(view: UserView) -> list[Fact]:
+    if view.device_type == DeviceType.NONE.value:
+        return [(t("lifecycle.detail.credentials"), t("lifecycle.detail.no_desk_phone"))]
+    info = view.credentials
+    if info is None:
+        return [(t("lifecycle.detail.credentials"), t("lifecycle.detail.no_credentials"))]
+    mode = "lifecycle.detail.mode_admin" if info.mode == CredentialMode.ADMIN.value else "lifecycle.detail.mode_system"
+    return [
+        (t("lifecycle.detail.sip_username"), info.sip_username),
+        (t("lifecycle.detail.sip_domain"), info.sip_domain),
+        (t("lifecycle.detail.generated_at"), format_time(info.generated_at)),
+        (t("lifecycle.detail.generated_by"), info.generated_by),
+        (t("lifecycle.detail.password"), t(mode)),
+    ]
+
+
+def status_facts(view: UserView) -> list[Fact]:
+    facts = [(t("lifecycle.detail.status_since"), format_time(view.status_changed_at))]
+    if view.status == Status.FAILED.value:
+        facts.append((t("field.reason"), view.status_reason or t("lifecycle.none")))
+    return facts
+
+
+def blocked_actions(role: str, view: UserView) -> list[str]:
+    """One line per reason an action is refused, e.g. ``Delete: R5: ...``.
+    A helpdesk operator gets one line: every change is for administrators."""
+    by_reason: dict[tuple[str | None, str | None], tuple[Decision, list[str]]] = {}
+    for action_id in CHANGE_ACTIONS:
+        decision = decision_for(action_id, role, view)
+        if not decision.allowed:
+            entry = by_reason.setdefault((decision.rule, decision.reason_key), (decision, []))
+            entry[1].append(t(f"lifecycle.action.{action_id}"))
+    lines = []
+    for decision, names in by_reason.values():
+        label = t("lifecycle.detail.all_changes") if len(names) == len(CHANGE_ACTIONS) else ", ".join(names)
+        lines.append(t("lifecycle.detail.blocked_line", actions=label, reason=refusal_text(decision)))
+    return lines
+
+
+# ---------------------------------------------------------------- widgets
+
+
+def _heading(key: str) -> Label:
+    return Label(t(key), classes="detail-heading")
+
+
+def detail_sections(view: UserView, role: str) -> list[Widget]:
+    """The body of the detail screen for ``view`` as seen by ``role``."""
+    # The header already names the status; the body starts with what it means (R3).
+    meaning = Static(literal(t(f"lifecycle.status.{view.status}_meaning")), id="status-meaning", classes="detail-note")
+    meaning.add_class(f"-{view.status}")
+    widgets: list[Widget] = [meaning, Facts(status_facts(view), id="status-facts")]
+    if view.status == Status.FAILED.value:
+        widgets.append(Static(literal(t("lifecycle.detail.contact_team")), id="failed-advice", classes="detail-note"))
+        lines = support_summary(view).rstrip("\n").split("\n")
+        widgets.append(Static(Content("\n").join(literal(line) for line in lines), id="support-summary"))
+        widgets.append(Static(literal(t("lifecycle.detail.summary_keys")), classes="detail-hint"))
+    blocked = blocked_actions(role, view)
+    if blocked:
+        widgets.append(_heading("lifecycle.detail.section.blocked"))
+        widgets.extend(Static(literal(line), classes="detail-blocked") for line in blocked)
+    widgets += [
+        _heading("lifecycle.detail.section.configuration"),
+        Facts(configuration_facts(view), id="configuration-facts"),
+        _heading("lifecycle.detail.section.profile"),
+        Facts(profile_facts(view), id="profile-facts"),
+        _heading("lifecycle.detail.section.call_services"),
+        Facts(call_service_facts(view), id="call-facts"),
+        _heading("lifecycle.detail.section.groups"),
+    ]
+    groups = group_facts(view)
+    widgets.append(
+        Facts(groups, id="group-facts") if groups else Static(t("lifecycle.detail.no_groups"), classes="detail-hint")
+    )
+    widgets += [
+        _heading("lifecycle.detail.section.account"),
+        Facts(account_facts(view), id="account-facts"),
+        _heading("lifecycle.detail.section.credentials"),
+        Facts(credential_facts(view), id="credential-facts"),
+    ]
+    return widgets
+
+
+# ---------------------------------------------------------------- command palette
+
+
+class DetailCommands(Provider):
+    """The detail screen's actions in the command palette. A refused one is
+    listed with its rule and reason, and choosing it explains the refusal
+    instead of opening anything (R14 for helpdesk, R5/R7/R9 by status)."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
+        screen = self.screen
+        if not isinstance(screen, UserDetailScreen):
+            return []
+        entries = []
+        for action_id in CHANGE_ACTIONS:
+            name = t(f"lifecycle.action.{action_id}")
+            if screen.check_action(action_id, ()):
+                entries.append((name, name, partial(screen.run_action, action_id)))
+            else:
+                reason = screen.refusal_reason(action_id)
+                title = t("lifecycle.palette.refused", action=name, reason=reason)
+                entries.append((title, reason, partial(screen.explain_refusal, action_id)))
+        return entries
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._entries():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, help=help_text)
+
+
+# ---------------------------------------------------------------- the screen
+
+
+class UserDetailScreen(Screen[None]):
+    """Everything about one user, with the lifecycle actions on its keys."""
+
+    CSS_PATH = CSS_FILE
+    # Same ids as the directory's keys, so one keymap entry remaps both.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "lifecycle.key.back", id="back"),
+        Binding("e", "edit", "lifecycle.key.edit", id="edit"),
+        Binding("p", "profile", "lifecycle.key.profile", id="profile"),
+        Binding("g", "groups", "lifecycle.key.groups", id="groups"),
+        Binding("c", "credentials", "lifecycle.key.credentials", id="credentials"),
+        Binding("k", "account_reset", "lifecycle.key.account_reset", id="reset_account"),
+        Binding("d", "delete", "lifecycle.key.delete", id="delete"),
+        # Not in the footer (no room at 80 columns): the summary names them beside itself.
+        Binding("y", "copy_summary", "lifecycle.key.copy_summary", id="copy_summary", show=False),
+        Binding("s", "save_summary", "lifecycle.key.save_summary", id="save_summary", show=False),
+    ]
+    COMMANDS = {DetailCommands}
+    POLL_SECONDS = 1.0
+
+    def __init__(self, ctx: Context, username: str, *, poll_seconds: float | None = POLL_SECONDS) -> None:
+        super().__init__()
+        self._bindings = translate_bindings(self._bindings)
+        self.ctx = ctx
+        self.username = username
+        self.user_id: int | None = None
+        self.view: UserView | None = None
+        self.gone = False
+        self._poll_seconds = poll_seconds
+        # The audit trail's newest id when the shown data was read.
+        self._seen: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="detail-header"):
+            yield Label(literal(self.username), id="detail-name")
+            yield Label("", id="detail-badge")
+        with VerticalScroll(id="detail-body"):
+            yield Static(t("lifecycle.loading"), classes="detail-hint")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-body").focus()
+        self.reload()
+        if self._poll_seconds:
+            self.set_interval(self._poll_seconds, self._tick)
+
+    # -- loading -----------------------------------------------------------
+
+    def reload(self) -> None:
+        self._fetch(force=True)
+
+    def poll_changes(self) -> None:
+        """Reload if anything was recorded since the shown data was read."""
+        self._fetch(force=False)
+
+    def _tick(self) -> None:
+        self.poll_changes()
+
+    @work(thread=True, group="detail-load", exit_on_error=False)
+    def _fetch(self, force: bool) -> None:
+        worker = get_current_worker()
+        try:
+            with self.ctx.store.read() as session:
+                seen = audit.latest_id(session)
+            if not force and seen == self._seen:
+                return
+            view = self._read_user()
+        except NotFound:
+            self._deliver(worker, self._show_gone)
+            return
+        except DomainError as error:
+            self._deliver(worker, self._show_error, error)
+            return
+        self._deliver(worker, self._show, view, seen)
+
+    def _read_user(self) -> UserView:
+        try:
+            return users.view(self.ctx, self.username)
+        except NotFound:
+            if self.user_id is None:
+                raise
+            # Renamed by someone else meanwhile: follow the same user.
+            with self.ctx.store.read() as session:
+                return user_view(session, user_by_id(session, self.user_id))
+
+    def _deliver(self, worker: Any, callback: Any, *args: Any) -> None:
+        if worker.is_cancelled:
+            return
+
+        async def guarded() -> None:
+            if self.is_attached:
+                await callback(*args)
+
+        try:
+            self.app.call_from_thread(guarded)
+        except RuntimeError:
+            pass  # the app is closing
+
+    async def _show(self, view: UserView, seen: int) -> None:
+        if self._seen is not None and seen < self._seen:
+            return  # an older read that finished late
+        changed = view != self.view or self.gone
+        self.view, self._seen, self.gone = view, seen, False
+        self.username, self.user_id = view.username, view.id
+        if not changed:
+            return
+        self.query_one("#detail-name", Label).update(literal(view.name))
+        header_badge = self.query_one("#detail-badge", Label)
+        header_badge.update(badge(view.status))
+        for status in Status:
+            header_badge.set_class(view.status == status.value, f"-{status.value}")
+        await self._replace_body(detail_sections(view, self.ctx.actor.role))
+        self.refresh_bindings()
+
+    async def _show_gone(self) -> None:
+        self.gone = True
+        self.view = None
+        self.query_one("#detail-badge", Label).update("")
+        await self._replace_body([Static(literal(t("lifecycle.detail.gone", username=self.username)), id="gone")])
+        self.refresh_bindings()
+
+    async def _show_error(self, error: DomainError) -> None:
+        await self._replace_body([Static(literal(error_text(error)), classes="detail-blocked")])
+
+    async def _replace_body(self, widgets: list[Widget]) -> None:
+        body = self.query_one("#detail-body", VerticalScroll)
+        # Keep the operator's place when a poll brings fresh data.
+        scroll_y = body.scroll_y
+        with self.app.batch_update():
+            await body.remove_children()
+            await body.mount_all(widgets)
+        body.scroll_to(y=scroll_y, animate=False, immediate=True)
+
+    # -- which actions are possible ---------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CHANGE_ACTIONS:
+            if self.gone:
+                return None
+            return True if decision_for(action, self.ctx.actor.role, self.view).allowed else None
+        if action in ("copy_summary", "save_summary"):
+            return self.view is not None and self.view.status == Status.FAILED.value
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A dimmed action key explains itself instead of doing nothing."""
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled or active.node is not self:
+            return
+        action = active.binding.action
+        if action not in CHANGE_ACTIONS:
+            return
+        event.stop()
+        event.prevent_default()
+        self.explain_refusal(action)
+
+    def refusal_reason(self, action_id: str) -> str:
+        if self.gone:
+            return t("lifecycle.detail.gone", username=self.username)
+        return refusal_text(decision_for(action_id, self.ctx.actor.role, self.view))
+
+    def explain_refusal(self, action_id: str) -> None:
+        title = t("lifecycle.not_available", action=t(f"lifecycle.action.{action_id}"))
+        self.notify(self.refusal_reason(action_id), title=title, severity="warning", markup=False)
+
+    # -- actions -----------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _open(self, screen: Screen[Any]) -> None:
+        def done(result: Any) -> None:
+            if isinstance(result, UserView):
+                self.username = result.username
+            self.reload()
+
+        self.app.push_screen(screen, done)
+
+    def action_edit(self) -> None:
+        self._open(EditConfigurationScreen(self.ctx, self.username))
+
+    def action_profile(self) -> None:
+        self._open(ProfileScreen(self.ctx, self.username))
+
+    def action_groups(self) -> None:
+        self._open(GroupAssignmentsScreen(self.ctx, self.username))
+
+    def action_credentials(self) -> None:
+        self._open(RegenerateScreen(self.ctx, self.username))
+
+    def action_account_reset(self) -> None:
+        self._open(AccountResetScreen(self.ctx, self.username))
+
+    def action_delete(self) -> None:
+        def done(report: Any) -> None:
+            if report is not None:
+                # The user no longer exists: back to where we came from.
+                self.dismiss(None)
+            else:
+                self.reload()
+
+        self.app.push_screen(DeleteUserScreen(self.ctx, self.username), done)
+
+    def action_copy_summary(self) -> None:
+        if self.view is None:
+            return
+        self.app.copy_to_clipboard(support_summary(self.view))
+        self.notify(t("lifecycle.detail.copied"), markup=False)
+
+    def action_save_summary(self) -> None:
+        if self.view is None:
+            return
+
+        def saved(path: Any) -> None:
+            if path is not None:
+                self.notify(t("lifecycle.saved", path=str(path)), markup=False)
+
+        self.app.push_screen(
+            SaveTextScreen(
+                t("lifecycle.detail.save_summary_title"),
+                f"support-{file_name_part(self.username)}.txt",
+                support_summary(self.view),
+            ),
+            saved,
+        )

@@ -1,0 +1,107 @@
+"""80x24 pictures of the user detail (pending, activated, failed), the delete
+confirmation and the account reset form. The data is fixed, timestamps
+included (set on the rows directly), so the pictures only change when the
+screens do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from textual.app import App
+from textual.screen import Screen
+
+from onenet_tui.data import carrier, groups
+from onenet_tui.data.models import DeskPhoneCredential, User
+from onenet_tui.screens.account_reset import AccountResetScreen
+from onenet_tui.screens.delete_user import DeleteUserScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
+from tests.conftest import World
+from tests.helpers import add, add_active
+
+SIZE = (80, 24)
+FIXED = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+CREDENTIALS_AT = datetime(2025, 3, 14, 9, 31, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    # One backend for the pictures: the screens do not depend on it.
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+class Host(App[None]):
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make())
+
+
+def fix_timestamps(world: World) -> None:
+    with world.store.transaction() as session:
+        session.execute(update(User).values(created_at=FIXED, status_changed_at=FIXED))
+        session.execute(update(DeskPhoneCredential).values(generated_at=CREDENTIALS_AT))
+
+
+def activated_user(world: World) -> str:
+    added = add_active(world, services=["voicemail", "supervisor"])
+    add_active(world, first_name="Anna", last_name="Schmidt", email="anna@example.com", number="030 12345002")
+    groups.add_member(world.admin, "BER Hunt", added.user.username)
+    groups.add_member(world.admin, "BER Hunt", "anna.schmidt")
+    groups.add_member(world.admin, "BER Callcenter", added.user.username, "supervisor")
+    fix_timestamps(world)
+    return added.user.username
+
+
+async def loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def detail_app(world: World, username: str) -> Host:
+    return Host(lambda: UserDetailScreen(world.admin, username, poll_seconds=None))
+
+
+def test_snapshot_detail_pending(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = add(world).user.username
+    fix_timestamps(world)
+    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_detail_activated(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = activated_user(world)
+    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_detail_failed(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    added = add(world, first_name="Fritz", last_name="Fehler", email="fritz@example.com", number="030 12345039")
+    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+    fix_timestamps(world)
+    assert snap_compare(detail_app(world, added.user.username), terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_delete_confirmation(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = activated_user(world)
+    app = Host(lambda: DeleteUserScreen(world.admin, username))
+    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_account_reset_form(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = activated_user(world)
+    with world.store.transaction() as session:
+        session.execute(update(User).where(User.username == username).values(portal_locked=True, failed_logins=4))
+    app = Host(lambda: AccountResetScreen(world.admin, username))
+    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_detail_activated_groups_account_credentials(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = activated_user(world)
+    app = detail_app(world, username)
+    assert snap_compare(app, terminal_size=SIZE, run_before=loaded, press=["end"])
