@@ -23,8 +23,18 @@ FORBIDDEN_FIRST = ("=", "+", "-", "@")
 ACTIVATION_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
+# Largest multiple of the alphabet size that fits in a byte: bytes above it are
+# dropped, so every character stays equally likely (no modulo bias).
+_UNBIASED_LIMIT = 256 - 256 % len(SYSTEM_ALPHABET)
+
+
 def system_password() -> str:
-    return "".join(secrets.choice(SYSTEM_ALPHABET) for _ in range(SYSTEM_PASSWORD_LENGTH))
+    """R11: random letters and digits from ``secrets``. One OS read per password
+    instead of one per character: bulk resets of 10,000 users stay fast."""
+    chars: list[str] = []
+    while len(chars) < SYSTEM_PASSWORD_LENGTH:
+        chars += [SYSTEM_ALPHABET[b % len(SYSTEM_ALPHABET)] for b in secrets.token_bytes(32) if b < _UNBIASED_LIMIT]
+    return "".join(chars[:SYSTEM_PASSWORD_LENGTH])
 
 
 def admin_password_errors(password: str, sip_username: str = "", extension: str = "") -> list[FieldError]:
