@@ -78,7 +78,7 @@ def run_once(
             select(User.id, User.username, PhoneNumber.flagged, PhoneNumber.flag_reason)
             .join(PhoneNumber, PhoneNumber.id == User.number_id)
             .where(User.status == Status.PENDING.value, User.status_changed_at <= now - delay)
-            .order_by(User.status_changed_at)
+            .order_by(User.status_changed_at, User.id)  # one lock order for concurrent simulators
             .limit(batch)
         ).all()
         for user_id, username, flagged, flag_reason in due:

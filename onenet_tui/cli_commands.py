@@ -1,0 +1,714 @@
+"""What each command does: call one service, print its result.
+
+Imported by :mod:`onenet_tui.cli` only after the arguments were parsed. Every
+change goes through the service layer, so the rules and roles hold exactly as
+in the console. Output: tables for people, ``--format json`` (stdout carries
+nothing else) and CSV for scripts; messages and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import shlex
+import signal
+import sys
+import threading
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, TextIO
+
+from sqlalchemy import select
+
+from onenet_tui import cli_output as out
+from onenet_tui.config import Settings
+from onenet_tui.data import (
+    accounts,
+    audit,
+    carrier,
+    catalogs,
+    credentials,
+    demo,
+    exports,
+    groups,
+    listing,
+    lookup,
+    operators,
+    selection,
+    simulator,
+    users,
+)
+from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
+from onenet_tui.data.errors import InvalidInput, NotFound
+from onenet_tui.data.models import CredentialMode, DeviceType, PhoneNumber, Site, User
+from onenet_tui.data.schemas import NewOperator, validate
+from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
+from onenet_tui.i18n import language, t
+
+
+class Run:
+    """One command's surroundings: settings, streams, and the store and the
+    acting operator, opened only when a command needs them."""
+
+    def __init__(self, settings: Settings, stdout: TextIO | None = None, stderr: TextIO | None = None):
+        self.settings = settings
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._store: Store | None = None
+
+    @cached_property
+    def store(self) -> Store:
+        self._store = Store(self.settings.db_url)
+        return self._store
+
+    @cached_property
+    def actor(self) -> Actor:
+        return resolve_actor(self.store, self.settings.operator)
+
+    def register_operator(self) -> None:
+        """Resolve the operator even for a read-only command: the first one
+        on an empty database becomes admin (SPEC section 7)."""
+        self.actor  # noqa: B018 - the property registers on first use
+
+    @property
+    def ctx(self) -> Context:
+        return Context(self.store, self.actor)
+
+    @property
+    def carrier(self) -> Context:
+        return carrier_context(self.store)
+
+    @property
+    def ascii_json(self) -> bool:
+        """Escape non-ASCII in JSON when stdout cannot encode it."""
+        encoding = (getattr(self.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+        return encoding not in ("utf8", "utf8sig")
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self.say(line)
+
+    def note(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+
+    def json(self, value: Any) -> None:
+        out.write_json(self.stdout, value, ascii_only=self.ascii_json)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+def _c(value: object) -> str:
+    """Data for a message parameter: literal and terminal-safe."""
+    return out.clean(value)
+
+
+def _status(code: str) -> str:
+    return t(f"status.{code}")
+
+
+def _device(view_device: str, model: str | None) -> str:
+    if view_device == DeviceType.NONE.value:
+        return t("device.none")
+    return catalogs.label("desk_phones", model, language()) or t("device.desk_phone")
+
+
+def _licence(code: str | None) -> str:
+    return catalogs.label("licences", code, language())
+
+
+# --- demo ---------------------------------------------------------------------
+
+
+def demo_cmd(args: argparse.Namespace, run: Run) -> int:
+    summary = demo.build(run.ctx, users=args.users, seed=args.seed, force=args.force, carrier_delay=args.carrier_delay)
+    if args.format == "json":
+        run.json({**summary.counts(), "tenant": summary.tenant, "site_details": [vars(s) for s in summary.sites]})
+        return 0
+    run.say(t("cli.demo.done", tenant=summary.tenant, users=summary.users, sites=len(summary.sites)))
+    run.say()
+    headers = [
+        t("field.site"),
+        t("cli.col.country"),
+        t("field.users"),
+        t("cli.col.numbers"),
+        t("cli.col.free"),
+        t("cli.col.flagged"),
+        t("field.groups"),
+    ]
+    run.lines(
+        out.table(
+            headers, [(s.name, s.country, s.users, s.numbers, s.free, s.flagged, s.groups) for s in summary.sites]
+        )
+    )
+    run.say()
+    counts = summary.statuses
+    run.say(t("cli.demo.statuses", activated=counts["activated"], pending=counts["pending"], failed=counts["failed"]))
+    run.say(
+        t(
+            "cli.demo.extras",
+            desk_phones=summary.desk_phones,
+            locked=summary.locked_accounts,
+            memberships=summary.memberships,
+            operator=_c(run.actor.name),
+        )
+    )
+    run.say(t("cli.demo.carrier", delay=summary.carrier_delay))
+    run.say()
+    command = "onenet-tui"
+    if run.settings.db_url != default_url():
+        command += f" --db {shlex.quote(run.settings.db_url)}"
+    run.say(t("cli.demo.open", command=command))
+    return 0
+
+
+# --- users ----------------------------------------------------------------------
+
+USER_CSV_COLUMNS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "site",
+    "number",
+    "extension",
+    "device_type",
+    "desk_phone_model",
+    "licence",
+    "services",
+    "mobile",
+    "contract",
+    "status",
+    "status_reason",
+    "portal_locked",
+    "groups",
+)
+
+
+def users_list(args: argparse.Namespace, run: Run) -> int:
+    run.register_operator()
+    with run.store.read() as session:
+        if args.format == "json" and not run.ascii_json:
+            out.write_json_texts(run.stdout, listing.user_json(session, status=args.status, site=args.site))
+            return 0
+        rows = listing.user_dicts(session, status=args.status, site=args.site)
+        if args.format == "json":
+            out.write_json_list(run.stdout, rows)
+        elif args.format == "csv":
+            exports.write_rows(run.stdout, USER_CSV_COLUMNS, (_user_csv_row(u) for u in rows))
+        else:
+            national = listing.NationalFormatter()
+            headers = [
+                t("field.status"),
+                t("field.name"),
+                t("field.username"),
+                t("field.extension"),
+                t("field.number"),
+                t("field.site"),
+                t("field.device_type"),
+                t("field.licence"),
+            ]
+            table_rows = [
+                (
+                    _status(u["status"]),
+                    f"{u['last_name']}, {u['first_name']}",
+                    u["username"],
+                    u["extension"],
+                    national(u["number"], u["country"]),
+                    u["site"],
+                    _device(u["device_type"], u["desk_phone_model"]),
+                    _licence(u["licence"]),
+                )
+                for u in rows
+            ]
+            run.lines(out.table(headers, table_rows))
+            run.note(t("cli.users.count", count=len(table_rows)))
+    return 0
+
+
+def _user_csv_row(user: dict[str, Any]) -> list[object]:
+    row: list[object] = []
+    for column in USER_CSV_COLUMNS:
+        value = user[column]
+        if column == "services":
+            value = " ".join(value)
+        elif column == "groups":
+            value = "; ".join(g["name"] + (f" ({g['role']})" if g["role"] else "") for g in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        row.append(value)
+    return row
+
+
+def users_show(args: argparse.Namespace, run: Run) -> int:
+    view = users.view(run.ctx, args.user)
+    if args.format == "json":
+        run.json(view.to_json())
+        return 0
+    run.lines(user_details(view))
+    return 0
+
+
+def user_details(view: lookup.UserView) -> list[str]:
+    """A user as label: value lines, with the status explained (R3)."""
+    status = _status(view.status) + (f" ({view.status_reason})" if view.status_reason else "")
+    items: list[tuple[str, object]] = [
+        (t("field.username"), view.username),
+        (t("field.name"), view.name),
+        (t("field.status"), status),
+        (t("field.site"), view.site),
+        (t("field.number"), f"{view.national_number}  ({view.number})"),
+        (t("field.extension"), view.extension),
+        (t("field.device_type"), _device(view.device_type, view.desk_phone_model)),
+        (t("field.licence"), _licence(view.licence)),
+        (t("field.services"), ", ".join(catalogs.label("services", s, language()) for s in view.services) or "-"),
+        (t("field.mobile"), view.mobile or "-"),
+        (t("field.contract"), view.contract or "-"),
+        (t("field.email"), view.email),
+        (t("field.department"), view.department or "-"),
+        (t("field.job_title"), view.job_title or "-"),
+        (
+            t("cli.show.portal"),
+            t("cli.show.locked" if view.portal_locked else "cli.show.unlocked", failed=view.failed_logins),
+        ),
+        (
+            t("field.groups"),
+            ", ".join(
+                f"{g.name} ({t('kind.' + g.kind)}" + (f", {t('role.' + g.role)})" if g.role else ")")
+                for g in view.groups
+            )
+            or "-",
+        ),
+    ]
+    if view.credentials:
+        items.append((t("cli.show.sip_username"), f"{view.credentials.sip_username}@{view.credentials.sip_domain}"))
+        items.append(
+            (
+                t("cli.show.credentials_issued"),
+                f"{view.credentials.generated_at:%Y-%m-%d %H:%M} ({view.credentials.generated_by})",
+            )
+        )
+    lines = out.pairs(items)
+    if view.status == "pending":
+        lines += ["", t("cli.show.pending_hint")]
+    elif view.status == "failed":
+        lines += [
+            "",
+            t("cli.show.failed_hint"),
+            out.clean(
+                t(
+                    "cli.show.support_summary",
+                    username=view.username,
+                    name=view.name,
+                    number=view.number,
+                    site=view.site,
+                    reason=view.status_reason or "-",
+                    at=f"{view.status_changed_at:%Y-%m-%d %H:%M} UTC",
+                )
+            ),
+        ]
+    return lines
+
+
+def _group_choice(text: str) -> dict[str, str | None]:
+    """``NAME`` or ``NAME:role`` (role agent or supervisor)."""
+    name, sep, role = text.rpartition(":")
+    if sep and role in ("agent", "supervisor") and name:
+        return {"group": name, "role": role}
+    return {"group": text, "role": None}
+
+
+def users_add(args: argparse.Namespace, run: Run) -> int:
+    data: dict[str, Any] = {
+        "first_name": args.first,
+        "last_name": args.last,
+        "email": args.email,
+        "site": args.site,
+        "number": args.number,
+        "device_type": DeviceType.NONE.value if args.no_desk_phone else DeviceType.DESK_PHONE.value,
+        "services": tuple(args.service),
+        "groups": tuple(_group_choice(g) for g in args.group),
+    }
+    optional = {
+        "desk_phone_model": args.desk_phone,
+        "extension": args.extension,
+        "username": args.username,
+        "mobile": args.mobile,
+        "contract": args.contract,
+        "licence": args.licence,
+    }
+    data.update({key: value for key, value in optional.items() if value is not None})
+    added = users.add_user_from(run.ctx, data)
+    for notice in added.notices:
+        run.note(t(notice))
+    issued = added.credentials
+    if args.format == "json":
+        result = added.user.to_json()
+        if issued:
+            # Shown once (R8): the only place the password ever appears.
+            result["new_credentials"] = {
+                "sip_username": issued.sip_username,
+                "password": issued.password,
+                "sip_domain": issued.sip_domain,
+            }
+        run.json(result)
+        return 0
+    view = added.user
+    run.say(t("cli.users.added", username=_c(view.username), status=_status(view.status)))
+    run.lines(user_details(view))
+    if issued:
+        run.say()
+        run.say(t("cli.credentials.once"))
+        run.lines(
+            out.pairs(
+                [
+                    (t("cli.show.sip_username"), issued.sip_username),
+                    (t("field.password"), issued.password),
+                    (t("cli.col.sip_domain"), issued.sip_domain),
+                ]
+            )
+        )
+    return 0
+
+
+def users_delete(args: argparse.Namespace, run: Run) -> int:
+    if not args.yes:
+        run.note(
+            t("cli.usage_error", prog="onenet-tui users delete", message=t("cli.delete.needs_yes", user=_c(args.user)))
+        )
+        return 2
+    report = users.delete_user(run.ctx, args.user)
+    if args.format == "json":
+        run.json(
+            {
+                "deleted": report.username,
+                "name": report.name,
+                "number": report.number,
+                "groups": [{"name": g.name, "kind": g.kind, "remaining": g.remaining} for g in report.groups],
+            }
+        )
+        return 0
+    run.say(t("cli.delete.done", username=_c(report.username), number=report.number))
+    if report.groups:
+        run.say(t("cli.delete.tell"))
+        for group in report.groups:
+            run.say(f"  {_c(group.name)} ({t('kind.' + group.kind)}): {_c(', '.join(group.remaining)) or '-'}")
+    return 0
+
+
+# --- numbers --------------------------------------------------------------------
+
+
+def numbers_list(args: argparse.Namespace, run: Run) -> int:
+    run.register_operator()
+    with run.store.read() as session:
+        query = (
+            select(
+                PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
+            )
+            .join(Site, Site.id == PhoneNumber.site_id)
+            .outerjoin(User, User.number_id == PhoneNumber.id)
+            .order_by(Site.name, PhoneNumber.e164)
+        )
+        if args.site:
+            query = query.where(PhoneNumber.site_id == lookup.site_by_name(session, args.site).id)
+        if args.free:
+            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
+        rows = session.execute(query).all()
+    national = listing.NationalFormatter()
+    if args.format == "json":
+        run.json(
+            [
+                {
+                    "number": e164,
+                    "national": national(e164, country),
+                    "site": site,
+                    "free": username is None,
+                    "username": username,
+                    "flagged": bool(flagged),
+                    "flag_reason": reason,
+                }
+                for e164, site, country, flagged, reason, username in rows
+            ]
+        )
+        return 0
+    headers = [t("field.number"), t("field.site"), t("field.user"), t("cli.col.flag")]
+    run.lines(
+        out.table(
+            headers,
+            [
+                (national(e164, country), site, username or t("cli.numbers.free"), reason or ("!" if flagged else ""))
+                for e164, site, country, flagged, reason, username in rows
+            ],
+        )
+    )
+    run.note(t("cli.numbers.count", count=len(rows)))
+    return 0
+
+
+# --- groups ---------------------------------------------------------------------
+
+
+def groups_list(args: argparse.Namespace, run: Run) -> int:
+    found = groups.list_groups(run.ctx, site=args.site)
+    if args.format == "json":
+        run.json([g.to_json() for g in found])
+        return 0
+    headers = [t("field.name"), t("cli.col.kind"), t("field.site"), t("cli.col.members")]
+    run.lines(out.table(headers, [(g.name, t("kind." + g.kind), g.site, len(g.members)) for g in found]))
+    return 0
+
+
+def groups_show(args: argparse.Namespace, run: Run) -> int:
+    found = [g for g in groups.list_groups(run.ctx) if g.name == args.group]
+    if not found:
+        raise NotFound("group", args.group)
+    group = found[0]
+    if args.format == "json":
+        run.json(group.to_json())
+        return 0
+    run.lines(
+        out.pairs(
+            [(t("field.name"), group.name), (t("cli.col.kind"), t("kind." + group.kind)), (t("field.site"), group.site)]
+        )
+    )
+    run.say()
+    run.lines(
+        out.table(
+            [t("field.username"), t("field.name"), t("field.role"), t("field.status")],
+            [(m.username, m.name, t("role." + m.role) if m.role else "", _status(m.status)) for m in group.members],
+        )
+    )
+    return 0
+
+
+def groups_add_member(args: argparse.Namespace, run: Run) -> int:
+    notices = groups.add_member(run.ctx, args.group, args.user, args.role)
+    run.say(t("cli.groups.added", user=_c(args.user), group=_c(args.group)))
+    for notice in notices:
+        run.note(t(notice))
+    return 0
+
+
+def groups_remove_member(args: argparse.Namespace, run: Run) -> int:
+    groups.remove_member(run.ctx, args.group, args.user)
+    run.say(t("cli.groups.removed", user=_c(args.user), group=_c(args.group)))
+    return 0
+
+
+# --- credentials ----------------------------------------------------------------
+
+
+def _read_password(run: Run) -> str:
+    """An admin-chosen password (R10/R11): typed twice at a terminal, else the
+    first line of stdin."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(t("cli.credentials.prompt"))
+        second = getpass.getpass(t("cli.credentials.prompt_again"))
+        if first != second:
+            raise InvalidInput.single("password", "cli.credentials.mismatch")
+        return first
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise InvalidInput.single("password", "field.required")
+    return password
+
+
+def credentials_reset(args: argparse.Namespace, run: Run) -> int:
+    chosen = selection.Selection(tuple(args.users), args.all, args.status, args.site)
+    problem = chosen.problem()
+    if problem:
+        run.note(t("cli.usage_error", prog="onenet-tui credentials reset", message=t(problem)))
+        return 2
+    password = _read_password(run) if args.password_stdin else None
+    # Claim the export file first: if it cannot be written, nothing is reset.
+    target = exports.SecretCsv(args.export, overwrite=args.force).prepare()
+    try:
+        with run.store.read() as session:
+            ids = selection.user_ids(session, chosen)
+        if not ids:
+            raise NotFound("user", t("cli.credentials.nobody"))
+        mode = CredentialMode.ADMIN if password is not None else CredentialMode.SYSTEM
+        result = credentials.bulk_reset(run.ctx, ids, mode=mode, password=password)
+    except BaseException:
+        target.discard()
+        raise
+    for skipped in result.skipped:
+        run.note(
+            t(
+                "cli.credentials.skipped",
+                username=_c(skipped.username),
+                name=_c(skipped.name),
+                rule=skipped.rule,
+                reason=t(skipped.reason_key),
+            )
+        )
+    if not result.issued:
+        target.discard()
+        run.say(t("cli.credentials.none_issued"))
+        return 0
+    try:
+        path = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(result.issued))
+    except Exception as exc:
+        # The new passwords are in force but could not be saved: say so plainly.
+        run.note(t("cli.credentials.write_failed", path=_c(args.export), error=_c(exc)))
+        return 1
+    run.say(t("cli.credentials.done", count=len(result.issued), path=_c(path), skipped=len(result.skipped)))
+    run.say(t("cli.credentials.file_note"))
+    return 0
+
+
+# --- account --------------------------------------------------------------------
+
+
+def account_reset(args: argparse.Namespace, run: Run) -> int:
+    result = accounts.reset_account(run.ctx, args.user, self_service_tried=args.confirm_self_service_tried)
+    if args.format == "json":
+        run.json({"username": result.username, "activation_code": result.activation_code})
+        return 0
+    run.say(t("cli.account.done", username=_c(result.username)))
+    run.say(t("cli.account.code", code=result.activation_code))
+    run.say(t("cli.account.once"))
+    return 0
+
+
+# --- carrier --------------------------------------------------------------------
+
+
+def carrier_activate(args: argparse.Namespace, run: Run) -> int:
+    done = carrier.set_status(run.carrier, args.user, "activated")
+    run.say(t("cli.carrier.activated", username=_c(done.username)))
+    return 0
+
+
+def carrier_fail(args: argparse.Namespace, run: Run) -> int:
+    done = carrier.set_status(run.carrier, args.user, "failed", args.reason)
+    run.say(t("cli.carrier.failed", username=_c(done.username), reason=_c(done.reason)))
+    return 0
+
+
+def carrier_run(args: argparse.Namespace, run: Run) -> int:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    delay = None if args.delay is None else timedelta(seconds=args.delay)
+
+    def report(transition: carrier.Transition) -> None:
+        if transition.status == "failed":
+            run.say(t("cli.carrier.failed", username=_c(transition.username), reason=_c(transition.reason)))
+        else:
+            run.say(t("cli.carrier.activated", username=_c(transition.username)))
+        run.stdout.flush()
+
+    if not args.once:
+        run.note(t("cli.carrier.running", interval=args.interval))
+    try:
+        applied = simulator.run(
+            run.carrier, delay=delay, interval=args.interval, once=args.once, report=report, stop=stop
+        )
+    except KeyboardInterrupt:
+        applied = None
+    if applied is not None:
+        run.note(t("cli.carrier.summary", count=applied))
+    return 0
+
+
+# --- operators ------------------------------------------------------------------
+
+
+def operators_add(args: argparse.Namespace, run: Run) -> int:
+    operator = operators.add_operator(run.ctx, validate(NewOperator, {"name": args.name, "role": args.role}))
+    run.say(t("cli.operators.added", name=_c(operator.name), role=t("role." + operator.role)))
+    return 0
+
+
+def operators_list(args: argparse.Namespace, run: Run) -> int:
+    found = operators.list_operators(run.ctx)
+    if args.format == "json":
+        run.json([{"name": o.name, "role": o.role, "created_at": o.created_at.isoformat()} for o in found])
+        return 0
+    run.lines(out.table([t("field.name"), t("field.role")], [(o.name, t("role." + o.role)) for o in found]))
+    return 0
+
+
+# --- audit ----------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("at", "operator", "action", "target", "details")
+
+
+def audit_cmd(args: argparse.Namespace, run: Run) -> int:
+    run.register_operator()
+    with run.store.read() as session:
+        events = list(audit.events(session, limit=args.limit, newest_first=args.limit is not None))
+    if args.limit is not None:
+        events.reverse()  # the newest N, shown oldest first like the rest
+    rows = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "operator": e.operator,
+            "action": e.action,
+            "target": e.target,
+            "details": e.details,
+        }
+        for e in events
+    ]
+    if args.format == "json":
+        run.json(rows)
+    elif args.format == "csv":
+        exports.write_rows(
+            run.stdout,
+            AUDIT_COLUMNS,
+            ([r["at"], r["operator"], r["action"], r["target"], out.dumps(r["details"], indent=None)] for r in rows),
+        )
+    else:
+        headers = [
+            t("cli.col.at"),
+            t("cli.col.operator"),
+            t("cli.col.action"),
+            t("cli.col.target"),
+            t("cli.col.details"),
+        ]
+        run.lines(
+            out.table(
+                headers,
+                [
+                    (
+                        f"{e.at:%Y-%m-%d %H:%M:%S}",
+                        e.operator,
+                        e.action,
+                        e.target,
+                        _shorten(out.dumps(e.details, indent=None), 70),
+                    )
+                    for e in events
+                ],
+            )
+        )
+    return 0
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- db -------------------------------------------------------------------------
+
+
+def db_upgrade(args: argparse.Namespace, run: Run) -> int:
+    store = Store(run.settings.db_url, upgrade=False)
+    try:
+        before = current_revision(store.engine)
+        upgrade_schema(store.engine)
+        after = current_revision(store.engine)
+    finally:
+        store.dispose()
+    if before == after:
+        run.say(t("cli.db.current", revision=after))
+    else:
+        run.say(t("cli.db.upgraded", before=before or t("cli.db.empty"), after=after))
+    return 0

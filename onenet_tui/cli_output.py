@@ -1,0 +1,138 @@
+"""Rendering for the command line: aligned text tables, JSON and CSV.
+
+Text that comes from data (names, emails, reasons) is printed literally but
+never as terminal control: control characters and bidi overrides are replaced
+before they reach the terminal. JSON escapes them itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+# C0/C1 controls, DEL, and the bidi embedding/override/isolate characters that
+# could make a name display as something else.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+# DEL and C1 controls are not escaped by json.dumps(ensure_ascii=False).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: object) -> str:
+    """``value`` as text safe to print to a terminal."""
+    if value is None:
+        return ""
+    text = str(value)
+    return _UNSAFE.sub(_REPLACEMENT, text) if _UNSAFE.search(text) else text
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (wide East Asian characters count
+    two, combining marks none)."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """Lines of a left-aligned table with a header and a rule under it."""
+    cells = [[clean(c) for c in row] for row in rows]
+    heads = [clean(h) for h in headers]
+    widths = [width(h) for h in heads]
+    for row in cells:
+        for i, cell in enumerate(row):
+            w = width(cell)
+            if w > widths[i]:
+                widths[i] = w
+
+    def line(row: Sequence[str]) -> str:
+        padded = [cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)]
+        return "  ".join(padded).rstrip()
+
+    return [line(heads), "  ".join("-" * w for w in widths), *(line(row) for row in cells)]
+
+
+def pairs(items: Iterable[tuple[str, object]]) -> list[str]:
+    """``label: value`` lines with the values aligned."""
+    items = [(clean(label), clean(value)) for label, value in items]
+    longest = max((width(label) for label, _ in items), default=0)
+    return [f"{label}:{' ' * (longest - width(label) + 1)}{value}".rstrip() for label, value in items]
+
+
+def _safe_json(text: str) -> str:
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(value: Any, *, ascii_only: bool = False, indent: int | None = 2) -> str:
+    return _safe_json(json.dumps(value, ensure_ascii=ascii_only, indent=indent))
+
+
+def write_json(stream: TextIO, value: Any, *, ascii_only: bool = False) -> None:
+    stream.write(dumps(value, ascii_only=ascii_only))
+    stream.write("\n")
+
+
+def write_json_list(stream: TextIO, items: Iterable[Any], *, chunk: int = 1000) -> None:
+    """A JSON list written a chunk at a time, so 100,000 users never become
+    one giant string. Non-ASCII is escaped (``\\u00fc``): the text is plain
+    ASCII, safe for any terminal and encoding, and each chunk is encoded by
+    one call into the C encoder with no per-item post-processing."""
+    encode = json.JSONEncoder(ensure_ascii=True).encode
+    stream.write("[")
+    batch: list[Any] = []
+    first = True
+    for item in items:
+        batch.append(item)
+        if len(batch) == chunk:
+            stream.write(("\n" if first else ",\n") + encode(batch)[1:-1])
+            batch.clear()
+            first = False
+    if batch:
+        stream.write(("\n" if first else ",\n") + encode(batch)[1:-1])
+        first = False
+    stream.write("]\n" if first else "\n]\n")
+
+
+def write_json_texts(stream: TextIO, texts: Iterable[str], *, chunk: int = 1000) -> None:
+    """A JSON list of already encoded JSON values, one per line, written a
+    chunk at a time; DEL, C1 controls and bidi overrides (which JSON
+    encoders leave raw) are escaped on the way."""
+    stream.write("[")
+    batch: list[str] = []
+    first = True
+    for item in texts:
+        batch.append(item)
+        if len(batch) == chunk:
+            _write_safely(stream, ("\n" if first else ",\n") + ",\n".join(batch))
+            batch.clear()
+            first = False
+    if batch:
+        _write_safely(stream, ("\n" if first else ",\n") + ",\n".join(batch))
+        first = False
+    stream.write("]\n" if first else "\n]\n")
+
+
+# UTF-8 bytes that start DEL, a C1 control (U+0080-U+009F) or a bidi control
+# (U+200E-U+206F). Searching bytes for them is far cheaper than a regular
+# expression over the text, and almost never finds anything.
+_UNSAFE_UTF8 = (b"\x7f", b"\xc2", b"\xe2\x80", b"\xe2\x81")
+
+
+def _write_safely(stream: TextIO, text: str) -> None:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+        stream.write(_safe_json(text))
+        return
+    data = text.encode("utf-8", "surrogatepass")
+    if any(marker in data for marker in _UNSAFE_UTF8):
+        data = _safe_json(text).encode("utf-8", "surrogatepass")
+    stream.flush()
+    buffer.write(data)

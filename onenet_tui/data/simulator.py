@@ -1,0 +1,55 @@
+"""The carrier simulator as a long-running loop (``onenet-tui carrier run``).
+
+Each pass is :func:`carrier.run_once`, one transaction of conditional updates,
+so several simulators against one database never apply a transition twice: a
+loser finds the user no longer pending and skips it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from onenet_tui.data import carrier
+from onenet_tui.data.carrier import Transition
+from onenet_tui.data.context import Context
+from onenet_tui.data.errors import Conflict
+
+BATCH = 500
+
+
+def run(
+    ctx: Context,
+    *,
+    delay: timedelta | None = None,
+    interval: float = 2.0,
+    once: bool = False,
+    report: Callable[[Transition], None] | None = None,
+    stop: threading.Event | None = None,
+    batch: int = BATCH,
+) -> int:
+    """Apply carrier outcomes until ``stop`` is set (or, with ``once``, until
+    nothing is due right now). ``delay`` None uses the tenant's setting.
+    Returns how many transitions this process applied."""
+    stop = stop or threading.Event()
+    applied = 0
+    while not stop.is_set():
+        try:
+            done = carrier.run_once(ctx, delay=delay, batch=batch)
+        except Conflict:
+            # Another writer won a race (PostgreSQL lock or serialisation
+            # failure): nothing was applied, try again on the next pass.
+            done = []
+            if stop.wait(min(interval, 0.5)):
+                break
+            continue
+        for transition in done:
+            applied += 1
+            if report:
+                report(transition)
+        if len(done) == batch:
+            continue  # more are due right now
+        if once or stop.wait(interval):
+            break
+    return applied
