@@ -1,0 +1,112 @@
+"""The audit trail (R15) for administrators and helpdesk alike: newest first,
+read-only, refreshed while open."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from onenet_tui.data import audit
+from onenet_tui.data.context import Context
+from onenet_tui.i18n import t
+from onenet_tui.widgets.field import literal_text, translate_bindings
+
+# Enough to answer "who did what lately" at a glance; the command line's
+# `onenet-tui audit` exports everything.
+SHOWN_EVENTS = 1000
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    at: str
+    operator: str
+    action: str
+    target: str
+    details: str
+
+
+def when(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AuditLogScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "audit.key.back", id="audit.back"),
+        Binding("r", "reload", "audit.key.reload", id="audit.reload"),
+    ]
+
+    DEFAULT_CSS = """
+    AuditLogScreen #audit-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    AuditLogScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, ctx: Context, *, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.poll_seconds = poll_seconds
+        self._latest = -1
+        self._bindings = translate_bindings(self._bindings)
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("audit.title", count=0), id="audit-title")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key in ("at", "operator", "action", "target", "details"):
+            table.add_column(t(f"audit.column.{key}"), key=key)
+        self.action_reload()
+        if self.poll_seconds:
+            self.set_interval(self.poll_seconds, self._poll)
+
+    def action_reload(self) -> None:
+        self._load(force=True)
+
+    def _poll(self) -> None:
+        self._load(force=False)
+
+    @work(thread=True, exclusive=True, group="audit-load")
+    def _load(self, force: bool) -> None:
+        with self.ctx.store.read() as session:
+            latest = audit.latest_id(session)
+            if latest == self._latest and not force:
+                return
+            rows = [
+                EventRow(
+                    e.id or 0,
+                    when(e.at),
+                    e.operator,
+                    e.action,
+                    e.target,
+                    json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                )
+                for e in audit.events(session, limit=SHOWN_EVENTS)
+            ]
+        self.app.call_from_thread(self._show, latest, rows)
+
+    def _show(self, latest: int, rows: list[EventRow]) -> None:
+        self._latest = latest
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                row.at,
+                literal_text(row.operator),
+                literal_text(row.action),
+                literal_text(row.target),
+                literal_text(row.details),
+                key=str(row.id),
+            )
+        self.query_one("#audit-title", Static).update(t("audit.title", count=len(rows)))

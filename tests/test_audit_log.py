@@ -1,0 +1,87 @@
+"""The audit log screen: every change listed newest first, data shown
+literally, other people's changes appearing while it is open."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import DataTable
+
+from onenet_tui.data import carrier
+from onenet_tui.data.models import AuditEvent
+from onenet_tui.screens.audit_log import AuditLogScreen
+from tests.conftest import World
+from tests.helpers import add
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+class Host(App[None]):
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make())
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def cells(app: App[None]) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_audit_log_lists_changes_newest_first_and_follows_new_ones(world: World) -> None:
+    added = add(world, first_name="[bold]Eve[/bold]", last_name="Müller")
+    app = Host(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0.1))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = cells(app)
+        assert [r[1:4] for r in rows] == [["alice", "user.add", added.user.username]]
+        carrier.set_status(world.carrier, added.user.username, "activated")
+        for _ in range(20):
+            await pilot.pause(0.1)
+            await settle(pilot)
+            if len(cells(app)) == 2:
+                break
+        assert [r[2] for r in cells(app)] == ["carrier.activated", "user.add"]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AuditLogScreen)
+
+
+async def test_audit_details_are_shown_literally(world: World) -> None:
+    add(world)
+    with world.store.transaction() as session:
+        session.add(AuditEvent(operator="x\x1b[31m", action="user.add", target="[red]t[/red]", details={"n": "[b]"}))
+    app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        newest = cells(app)[0]
+        assert newest[1] == "x\N{REPLACEMENT CHARACTER}[31m"
+        assert newest[3] == "[red]t[/red]" and '"[b]"' in newest[4]
+
+
+def test_snapshot_audit_log(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    added = add(world)
+    carrier.set_status(world.carrier, added.user.username, "activated")
+    with world.store.transaction() as session:
+        session.execute(update(AuditEvent).values(at=datetime(2025, 3, 14, 9, 30, tzinfo=UTC)))
+    app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
