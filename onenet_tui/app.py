@@ -3,37 +3,174 @@ line starts fast without Textual."""
 
 from __future__ import annotations
 
-from textual.app import App
+import os
+from collections.abc import Mapping
+from pathlib import Path
 
-from onenet_tui.config import Settings
+from textual.app import App
+from textual.binding import Binding, BindingsMap
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.theme import Theme
+
+from onenet_tui import keys
+from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data.context import Context, resolve_actor
 from onenet_tui.data.storage import Store
-from onenet_tui.i18n import set_language
+from onenet_tui.i18n import LANGUAGES, language, set_language, t
+from onenet_tui.screens.directory import DirectoryScreen, Flow
+from onenet_tui.screens.help import HelpScreen
+from onenet_tui.screens.user_pane import open_user_pane
+
+ANSI_THEME = Theme(
+    # The 16 colours every terminal has (SPEC section 4), used as the
+    # terminal defines them: right on `TERM=screen`, a serial console or an
+    # old SSH client.
+    name="onenet-ansi",
+    ansi=True,
+    primary="ansi_blue",
+    secondary="ansi_cyan",
+    warning="ansi_yellow",
+    error="ansi_red",
+    success="ansi_green",
+    accent="ansi_cyan",
+    foreground="ansi_default",
+    background="ansi_default",
+    surface="ansi_default",
+    panel="ansi_default",
+    boost="ansi_default",
+    dark=True,
+    variables={
+        "ansi-background": "ansi_black",
+        "ansi-foreground": "ansi_white",
+        "border": "ansi_blue",
+        "border-blurred": "ansi_bright_black",
+        "block-cursor-foreground": "ansi_black",
+        "block-cursor-background": "ansi_white",
+        "block-cursor-text-style": "bold",
+        "block-cursor-blurred-foreground": "ansi_black",
+        "block-cursor-blurred-background": "ansi_bright_black",
+        "footer-key-foreground": "ansi_bright_cyan",
+        "footer-description-foreground": "ansi_default",
+        "input-cursor-background": "ansi_white",
+        "input-cursor-foreground": "ansi_black",
+        "input-cursor-text-style": "none",
+        "input-selection-background": "ansi_bright_blue",
+        "input-selection-foreground": "ansi_black",
+        "screen-selection-background": "ansi_bright_blue",
+        "screen-selection-foreground": "ansi_black",
+    },
+)
+DEFAULT_THEME = "textual-dark"
+# Names the config file and ONENET_THEME accept besides Textual's theme names.
+THEME_ALIASES = {"ansi": ANSI_THEME.name, "default": DEFAULT_THEME}
+
+
+def few_colours(environ: Mapping[str, str]) -> bool:
+    """Whether the terminal is unlikely to show more than 16 colours."""
+    if environ.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return False
+    term = environ.get("TERM", "")
+    return "256color" not in term and "direct" not in term
+
+
+def choose_theme(requested: str | None, environ: Mapping[str, str]) -> str:
+    """The ANSI theme without colour (NO_COLOR: the terminal's own default
+    colours plus bold, dim and reverse) or with few colours; else as asked."""
+    if "NO_COLOR" in environ:
+        return ANSI_THEME.name
+    if requested:
+        return THEME_ALIASES.get(requested, requested)
+    return ANSI_THEME.name if few_colours(environ) else DEFAULT_THEME
 
 
 class OneNetApp(App[None]):
     """Holds the tenant context; every screen receives it explicitly."""
 
     TITLE = "onenet-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = {keys.KeyCommands}
 
-    def __init__(self, ctx: Context, *, keys: dict[str, str] | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        keys: dict[str, str] | None = None,
+        theme: str | None = None,
+        config_file: Path | None = None,
+        poll_seconds: float | None = None,
+    ) -> None:
+        chosen = choose_theme(theme, os.environ)
+        # Decided before Textual sets up its filters: with NO_COLOR it strips
+        # colours only when it knows the theme uses the terminal's own.
+        super().__init__(ansi_color=True if chosen == ANSI_THEME.name else None)
         self.ctx = ctx
-        self.keys = keys or {}
+        self.keys = dict(keys or {})
+        self.config_file = config_file
+        self.poll_seconds = poll_seconds
+        # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
+        self.flows: dict[str, Flow] = {"open": open_user_pane}
+        self._bindings = self._app_bindings()
+        self.register_theme(ANSI_THEME)
+        # An unknown name in the config file must not stop the console.
+        self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
+
+    @staticmethod
+    def _app_bindings() -> BindingsMap:
+        # Textual's ctrl+q stays, as people reach for it.
+        return keys.bindings_map(keys.Scope.APP, Binding("ctrl+q", "quit", show=False, priority=True, system=True))
+
+    def get_default_screen(self) -> Screen[None]:
+        return DirectoryScreen(self.ctx, poll_seconds=self.poll_seconds)
 
     def on_mount(self) -> None:
-        # Replaced by the directory screen (issue 4).
-        from textual.widgets import Static
+        unknown = keys.unknown_ids(self.keys)
+        if unknown:
+            self.notify(
+                t("directory.keys.unknown", ids=", ".join(unknown), path=str(self.config_file or config_path())),
+                severity="warning",
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
 
-        from onenet_tui.i18n import t
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen(self.keys, self.config_file or config_path()))
 
-        self.mount(Static(t("app.placeholder", operator=self.ctx.actor.name), markup=False))
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=t("directory.palette.placeholder")))
+
+    def action_switch_language(self) -> None:
+        """L: Deutsch / English at run time (SPEC section 5)."""
+        current = LANGUAGES.index(language())
+        set_language(LANGUAGES[(current + 1) % len(LANGUAGES)])
+        self._bindings = self._app_bindings()
+        for screen in self.screen_stack:
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                relabel()
+        self.refresh_bindings()
+        self.notify(t("directory.language.switched"), markup=False)
+
+
+def _theme_setting(settings: Settings) -> str | None:
+    """ONENET_THEME, else ``theme = "ansi"`` in the config file."""
+    if os.environ.get("ONENET_THEME"):
+        return os.environ["ONENET_THEME"]
+    file = read_config_file(settings.config_file) if settings.config_file else {}
+    value = file.get("theme")
+    return str(value) if value else None
 
 
 def run_console(settings: Settings) -> int:
     set_language(settings.lang)
     store = Store(settings.db_url)
     actor = resolve_actor(store, settings.operator)
-    OneNetApp(Context(store, actor), keys=settings.keys).run()
+    OneNetApp(
+        Context(store, actor), keys=settings.keys, theme=_theme_setting(settings), config_file=settings.config_file
+    ).run()
     store.dispose()
     return 0

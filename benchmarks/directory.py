@@ -1,0 +1,354 @@
+"""Benchmark: the directory beside Textual's DataTable and textual-fastdatatable.
+
+    python benchmarks/directory.py [--users 100000] [--keystrokes 50]
+
+Builds (once, cached under benchmarks/results/) a tenant of ``--users`` users,
+then runs each implementation in its own subprocess, so resident memory is
+fair, on the same rows (the directory's own query), headless at 120x40:
+
+- launch to first rows painted: from creating the app to the first frame
+  that shows rows (the directory paints its first page while the rest loads;
+  "all rows" is when the whole tenant is loaded and counted);
+- filter keystroke to repaint: typing into the filter; "rows" is the frame
+  that shows the new answer, "settled" the last frame (counts updated);
+- page down to repaint: "repaint" is the frame with the moved cursor,
+  "settled" the last one (the directory redraws the footer's dimmed keys
+  after the rows);
+- resident memory after loading and after the interactions.
+
+Frames are timed where Textual hands them to the driver (``App._display``,
+with the terminal output encoded as a real driver would), so pilot's own
+waiting is not counted. The references get their filter the
+obvious way: DataTable clear + add_rows, fastdatatable a new table; they
+show E.164 numbers (no national formatting of 100,000 numbers for them).
+Needs the bench extra: ``pip install textual-fastdatatable psutil``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results"
+IMPLEMENTATIONS = ("directory", "datatable", "fastdatatable")
+SIZE = (120, 40)
+# Realistic typing: words, numbers in several formats, backspaces, and a rare
+# letter pair typed from scratch (the slowest case: nothing on screen to stop at).
+TYPING = [
+    *"schmidt",
+    *["backspace"] * 7,
+    *"030 1234",
+    *["backspace"] * 8,
+    *"+4930",
+    *["backspace"] * 5,
+    *"anna",
+    *["backspace"] * 4,
+    *"qx",
+    *["backspace"] * 2,
+    *"müller",
+    *["backspace"] * 6,
+]
+
+
+def keystrokes(count: int) -> list[str]:
+    keys = list(TYPING)
+    while len(keys) < count:
+        keys += TYPING
+    return [k if k != " " else "space" for k in keys[:count]]
+
+
+# --- the tenant ----------------------------------------------------------------
+
+
+def tenant_url(users: int) -> str:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"tenant-{users}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url
+    started = time.perf_counter()
+    try:
+        _build(url, users)
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
+    print(f"built a tenant of {users:,} users in {time.perf_counter() - started:.1f} s: {path}", file=sys.stderr)
+    return url
+
+
+def _build(url: str, users: int) -> None:
+    from onenet_tui.data.context import Context, resolve_actor
+    from onenet_tui.data.storage import Store
+
+    try:
+        from onenet_tui.data import demo
+    except ImportError:
+        demo = None  # type: ignore[assignment]
+    if demo is not None and users <= demo.MAX_USERS:
+        store = Store(url)
+        demo.build(Context(store, resolve_actor(store, "benchmark")), users=users, seed=1)
+        store.dispose()
+    else:
+        from benchmarks.common import build_tenant
+
+        build_tenant(url, users)
+
+
+# --- measuring inside one process ------------------------------------------------
+
+
+class Frames:
+    """Every frame the headless driver writes, with the state it showed."""
+
+    def __init__(self, state: Callable[[], Any]) -> None:
+        self.state = state
+        self.log: list[tuple[float, Any]] = []
+
+    def install(self) -> None:
+        """Time frames where the app hands them to the driver. Headless apps
+        skip the output itself, so it is encoded here as a terminal would get it."""
+        from textual._compositor import CompositorUpdate
+        from textual.app import App
+
+        frames = self
+        display = App._display
+
+        def timed_display(app: App[Any], screen: Any, renderable: Any) -> None:
+            display(app, screen, renderable)
+            if renderable is not None and not app._batch_count:
+                if isinstance(renderable, CompositorUpdate):
+                    renderable.render_segments(app.console)
+                frames.log.append((time.perf_counter(), frames.state()))
+
+        App._display = timed_display  # type: ignore[method-assign]
+
+    def first(self, since: float, wanted: Callable[[Any], bool]) -> float | None:
+        return next((at for at, state in self.log if at >= since and wanted(state)), None)
+
+    def last(self, since: float) -> float | None:
+        times = [at for at, _ in self.log if at >= since]
+        return times[-1] if times else None
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+async def _settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def measure(url: str, impl: str, keystroke_count: int, pagedowns: int) -> dict[str, Any]:
+    from onenet_tui.i18n import set_language
+
+    set_language("en")
+    app, state, loaded, query_of, cursor_of = _app(impl, url)
+    frames = Frames(lambda: state(app))
+    frames.install()
+    result: dict[str, Any] = {"impl": impl}
+    started = time.perf_counter()
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+        while not loaded(app):
+            await asyncio.sleep(0.005)
+        await _settle(pilot)
+        first_rows = frames.first(started, lambda s: s["rows"] > 0)
+        all_rows = frames.first(started, lambda s: s["complete"])
+        result["first_rows"] = (first_rows or time.perf_counter()) - started
+        result["all_rows"] = (all_rows or time.perf_counter()) - started
+        result["rss_loaded"] = rss_mb()
+
+        await pilot.press("slash")
+        await _settle(pilot)
+        rows_latency, settled_latency = [], []
+        typed = ""
+        for key in keystrokes(keystroke_count):
+            typed = typed[:-1] if key == "backspace" else typed + (" " if key == "space" else key)
+            since = time.perf_counter()
+            await pilot.press(key)
+            await _settle(pilot)
+            shown = frames.first(since, lambda s, q=typed: s["query"] == q)
+            last = frames.last(since)
+            rows_latency.append(((shown or last or since) - since) * 1000)
+            settled_latency.append(((last or since) - since) * 1000)
+            assert query_of(app) == typed, (query_of(app), typed)
+        result["filter_rows_ms"] = rows_latency
+        result["filter_settled_ms"] = settled_latency
+
+        await pilot.press("escape")
+        await _settle(pilot)
+        _focus_table(app, impl)
+        await _settle(pilot)
+        page, page_settled = [], []
+        for _ in range(pagedowns):
+            before = cursor_of(app)
+            since = time.perf_counter()
+            await pilot.press("pagedown")
+            await _settle(pilot)
+            moved = frames.first(since, lambda s, b=before: s["cursor"] != b)
+            last = frames.last(since)
+            page.append(((moved or last or since) - since) * 1000)
+            page_settled.append(((last or since) - since) * 1000)
+        result["pagedown_ms"] = page
+        result["pagedown_settled_ms"] = page_settled
+        result["rss_end"] = rss_mb()
+    return result
+
+
+def _focus_table(app: Any, impl: str) -> None:
+    from textual.widgets import Input
+
+    for widget in app.screen.query("*"):
+        if widget.can_focus and not isinstance(widget, Input):
+            widget.focus()
+            return
+
+
+def _app(impl: str, url: str):  # type: ignore[no-untyped-def]
+    """(app, frame state, loaded?, applied query) for one implementation."""
+    if impl == "directory":
+        from onenet_tui.app import OneNetApp
+        from onenet_tui.data.context import Actor, Context
+        from onenet_tui.data.models import Role
+        from onenet_tui.data.storage import Store
+
+        app = OneNetApp(Context(Store(url), Actor("benchmark", Role.ADMIN)), theme="textual-dark")
+
+        def state(app: Any) -> dict[str, Any]:
+            screen = app.screen
+            directory = getattr(screen, "directory", None)
+            if directory is None:
+                return {"rows": 0, "complete": False, "query": None, "cursor": None}
+            table = screen.table
+            return {
+                "rows": len(directory),
+                "complete": bool(directory.total) and directory.data.complete and directory.complete,
+                "query": directory.query,
+                "cursor": table.cursor,
+            }
+
+        def loaded(app: Any) -> bool:
+            directory = getattr(app.screen, "directory", None)
+            return directory is not None and bool(directory.total) and directory.data.complete and directory.complete
+
+        return app, state, loaded, lambda app: app.screen.directory.query, lambda app: app.screen.table.cursor
+    from benchmarks.common import reference_app
+
+    app = reference_app(impl, url)
+    return app, app.frame_state, lambda app: app.loaded, lambda app: app.applied_query, lambda app: app.cursor_row
+
+
+# --- running and reporting -------------------------------------------------------
+
+
+def run_one(impl: str, url: str, keystroke_count: int, pagedowns: int) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--run",
+        impl,
+        "--db",
+        url,
+        "--keystrokes",
+        str(keystroke_count),
+        "--pagedowns",
+        str(pagedowns),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{impl} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def p(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def report(results: dict[str, dict[str, Any]], users: int, keystroke_counts: dict[str, int]) -> str:
+    mine = results["directory"]
+    rows = [
+        ("launch to first rows painted (s)", lambda r: r["first_rows"], "{:.3f}", "<= 0.5 s"),
+        ("launch to all rows loaded and counted (s)", lambda r: r["all_rows"], "{:.3f}", ""),
+        ("filter keystroke to rows repainted p50 (ms)", lambda r: p(r["filter_rows_ms"], 50), "{:.1f}", ""),
+        ("filter keystroke to rows repainted p95 (ms)", lambda r: p(r["filter_rows_ms"], 95), "{:.1f}", "<= 25 ms"),
+        ("filter keystroke to settled (counts) p95 (ms)", lambda r: p(r["filter_settled_ms"], 95), "{:.1f}", ""),
+        ("page down to repaint p50 (ms)", lambda r: p(r["pagedown_ms"], 50), "{:.1f}", ""),
+        ("page down to repaint p95 (ms)", lambda r: p(r["pagedown_ms"], 95), "{:.1f}", "<= 16 ms"),
+        ("page down to settled (footer) p95 (ms)", lambda r: p(r["pagedown_settled_ms"], 95), "{:.1f}", ""),
+        ("resident memory after loading (MB)", lambda r: r["rss_loaded"], "{:.0f}", ""),
+        ("resident memory at the end (MB)", lambda r: r["rss_end"], "{:.0f}", "<= 150 MB"),
+    ]
+    others = [impl for impl in IMPLEMENTATIONS if impl in results and impl != "directory"]
+    header = ["what", "directory", *others, *(f"ratio vs {o}" for o in others), "target"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        f"Directory benchmark: {users:,} users, {SIZE[0]}x{SIZE[1]}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average {load}; "
+        f"filter keystrokes: " + ", ".join(f"{k} {v}" for k, v in keystroke_counts.items()),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for label, get, fmt, target in rows:
+        value = get(mine)
+        cells = [label, fmt.format(value)]
+        cells += [fmt.format(get(results[o])) for o in others]
+        cells += [f"{value / get(results[o]):.2f}x" if get(results[o]) else "-" for o in others]
+        cells.append(target)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Ratios are directory / reference: below 1 means the directory is faster or smaller.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--keystrokes", type=int, default=50)
+    parser.add_argument(
+        "--reference-keystrokes",
+        type=int,
+        default=10,
+        help="filter keystrokes for the references (each can take seconds)",
+    )
+    parser.add_argument("--pagedowns", type=int, default=50)
+    parser.add_argument("--only", choices=IMPLEMENTATIONS, action="append")
+    parser.add_argument("--run", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        result = asyncio.run(measure(args.db, args.run, args.keystrokes, args.pagedowns))
+        print(json.dumps(result))
+        return
+    url = tenant_url(args.users)
+    results: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for impl in args.only or IMPLEMENTATIONS:
+        count = args.keystrokes if impl == "directory" else args.reference_keystrokes
+        print(f"measuring {impl} ...", file=sys.stderr)
+        results[impl] = run_one(impl, url, count, args.pagedowns)
+        counts[impl] = count
+    print(report(results, args.users, counts))
+
+
+if __name__ == "__main__":
+    main()

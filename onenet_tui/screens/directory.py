@@ -1,0 +1,391 @@
+"""The directory: the home screen, every user in one virtual table.
+
+Database work runs in thread workers and comes back as messages; the screen
+itself only filters, sorts and paints what is already in memory. Actions the
+operator may not take on the cursor user are dimmed in the footer (the policy
+table decides) and explained when pressed.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import Reactive
+from textual.screen import Screen
+from textual.widgets import Input, Label
+from textual.worker import Worker, WorkerState
+
+from onenet_tui import keys
+from onenet_tui.data import directory as model
+from onenet_tui.data.context import Context
+from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
+from onenet_tui.data.errors import RuleRefused
+from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
+from onenet_tui.i18n import t
+from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
+from onenet_tui.widgets.status_header import StatusHeader
+from onenet_tui.widgets.user_table import UserTable
+
+NO_USER = Decision(False, None, "directory.no_user")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Whom an action is about: the marked users, or else the cursor user."""
+
+    cursor: DirectoryRow | None
+    marked: frozenset[int]
+    data: DirectoryData
+
+    @property
+    def ids(self) -> list[int]:
+        if self.marked:
+            return sorted(self.marked)
+        return [self.cursor.id] if self.cursor else []
+
+    @property
+    def refs(self) -> list[str]:
+        """The users as the services name them (``lookup.user_by_ref``): E.164 numbers."""
+        rows = (self.data.row_by_id(user_id) for user_id in self.ids)
+        return [row.ref for row in rows if row is not None]
+
+
+# A flow opens the screens of one action (add a user, delete ...). The app
+# holds them by key id (``OneNetApp.flows``); an action without one says it is
+# coming soon.
+Flow = Callable[["DirectoryScreen", Selection], object]
+
+
+class FilterInput(Input):
+    """The filter line: typing filters at once; enter or down returns to the table."""
+
+    BINDINGS = [Binding("down", "leave", show=False)]
+    # Input resets its virtual size on every keystroke, and the stock reactive
+    # lays out the whole screen for it; this line has a fixed size, so a
+    # repaint is enough (it keeps each keystroke of the filter cheap).
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+    def action_leave(self) -> None:
+        self.screen.query_one(UserTable).focus()
+
+
+class DirectoryScreen(Screen[None]):
+    AUTO_FOCUS = "UserTable"
+    # Changes by others show within two seconds: a look every second.
+    POLL_SECONDS = 1.0
+    # Tenants from this size on get the garbage collector's help (see _swap_data).
+    FREEZE_FROM = 10_000
+
+    class DataReady(Message):
+        """Users read by a worker: the first page, everything, or the changes."""
+
+        def __init__(self, data: DirectoryData) -> None:
+            super().__init__()
+            self.data = data
+
+    def __init__(self, ctx: Context, *, poll_seconds: float | None = None) -> None:
+        super().__init__(id="directory")
+        self.ctx = ctx
+        self.directory = Directory()
+        self.marks: set[int] = set()
+        self.poll_seconds = poll_seconds or self.POLL_SECONDS
+        self._bindings = keys.bindings_map(Scope.DIRECTORY)
+        self._stepping = False
+        self._dimmed: tuple[bool, ...] = ()
+        self._frozen = False
+
+    # -- layout
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.ctx.actor, id="directory-header")
+        with Horizontal(id="directory-filter-bar"):
+            yield Label(t("directory.filter.prompt"), id="directory-filter-prompt")
+            yield FilterInput(
+                placeholder=t("directory.filter.placeholder"), id="directory-filter", select_on_focus=False
+            )
+        yield UserTable(self.directory, self.marks, id="directory-users")
+        yield KeyFooter()
+
+    @property
+    def table(self) -> UserTable:
+        return self.query_one(UserTable)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    def _show_filter(self, shown: bool) -> None:
+        self.query_one("#directory-filter-bar").display = shown
+
+    def on_mount(self) -> None:
+        # A watcher, not the Input.Changed message: it runs as the key is
+        # handled, so the typed letter and the new rows share one frame.
+        self.watch(self.filter_input, "value", self._apply_query, init=False)
+        self._show_filter(False)
+        self._show_state()
+        self._load()
+        self.set_interval(self.poll_seconds, self._poll)
+
+    def relabel(self) -> None:
+        """The language changed: every word on the screen follows."""
+        self._bindings = keys.bindings_map(Scope.DIRECTORY)
+        self.filter_input.placeholder = t("directory.filter.placeholder")
+        self.query_one("#directory-filter-prompt", Label).update(t("directory.filter.prompt"))
+        self.directory.relabel()
+        self.query_one(StatusHeader).show_operator()
+        self.table.relabel()
+        self.table.reload(keep=self._cursor_id())
+        self._show_state()
+        self.refresh_bindings()
+
+    # -- loading and live refresh (database work in threads)
+
+    @work(thread=True, exclusive=True, group="directory-load", exit_on_error=False, description="load the directory")
+    def _load(self) -> None:
+        store = self.ctx.store
+        first = model.load_first_page(store)
+        self.post_message(self.DataReady(first))
+        if not first.complete:
+            self.post_message(self.DataReady(model.load(store)))
+
+    def _poll(self) -> None:
+        if not self.directory.data.complete or self._worker_running("directory-refresh"):
+            return
+        self._check_for_changes(self.directory.data)
+
+    def refresh_now(self) -> None:
+        """Look for changes at once (after this console changed something)."""
+        self._poll()
+
+    @work(thread=True, exclusive=True, group="directory-refresh", exit_on_error=False, description="look for changes")
+    def _check_for_changes(self, data: DirectoryData) -> None:
+        fresh = model.refresh(self.ctx.store, data)
+        if fresh is not None:
+            self.post_message(self.DataReady(fresh))
+
+    def _worker_running(self, group: str) -> bool:
+        return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+
+    @on(DataReady)
+    def _swap_data(self, message: DataReady) -> None:
+        if message.data.stamp < self.directory.data.stamp:
+            return  # an older answer overtaken by a newer one
+        keep, where = self._cursor_id(), self.table.cursor
+        self.directory.replace_data(message.data)
+        if message.data.complete:
+            # Marks of users deleted meanwhile go; the others stay.
+            self.marks.difference_update([i for i in self.marks if message.data.index_of(i) is None])
+        # The cursor stays on its user; if they are gone, on the same line.
+        self.table.reload(keep=keep, fallback=where)
+        self._after_change()
+        if message.data.complete and len(message.data) >= self.FREEZE_FROM and not self._frozen:
+            # Everything made so far (the modules, the first answer) lives as
+            # long as the console: moved out of the garbage collector's
+            # generations, its full passes stop walking them, which removed
+            # pauses of tens of milliseconds from keystrokes at 100,000 users
+            # (benchmark). Small tenants (and test runs) do not need it.
+            self._frozen = True
+            gc.freeze()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group in ("directory-load", "directory-refresh"):
+            self.notify(
+                t("directory.error.database", error=str(worker.error)),
+                title=t("directory.error.title"),
+                severity="error",
+                markup=False,
+            )
+
+    # -- state shown around the table
+
+    def _cursor_id(self) -> int | None:
+        row = self.table.cursor_row
+        return row.id if row else None
+
+    def _show_state(self) -> None:
+        directory = self.directory
+        if directory.loading and not len(directory):
+            message = t("directory.empty.loading")
+        elif not directory.total and not directory.loading:
+            message = t("directory.empty.none")
+        else:
+            message = t("directory.empty.no_match")
+        self.table.empty_message = message
+        self.query_one(StatusHeader).show(directory, len(self.marks))
+
+    def _after_change(self) -> None:
+        """The answer changed: show it, finish it between frames, update the footer."""
+        self._show_state()
+        self._refresh_footer()
+        if not self.directory.complete and not self._stepping:
+            self._stepping = True
+            self.call_after_refresh(self._work_step)
+
+    def _work_step(self) -> None:
+        self._stepping = False
+        if self.directory.advance():
+            self.table.update_size()
+            self._show_state()
+        else:
+            self._stepping = True
+            self.call_later(self._work_step)
+
+    # -- the policy: dim, explain
+
+    def selection(self) -> Selection:
+        return Selection(self.table.cursor_row, frozenset(self.marks), self.directory.data)
+
+    def decision(self, spec: KeyAction) -> Decision:
+        if spec.target is Target.NONE:
+            return ALLOWED if spec.policy is None else decide(spec.policy, self.ctx.actor.role)
+        if spec.target is Target.SELECTION and self.marks:
+            # R10: bulk credentials skip users without a desk phone, so only the role matters.
+            return decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
+        row = self.table.cursor_row
+        if row is None:
+            return NO_USER
+        if spec.policy is None:
+            return ALLOWED
+        return decide(spec.policy, self.ctx.actor.role, row.status, row.device_type)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_flow" and parameters:
+            spec = keys.BY_ID.get(str(parameters[0]))
+        else:
+            spec = keys.BY_ACTION.get(action)
+        if spec is None or spec.scope is not Scope.DIRECTORY or not self.is_mounted:
+            return True
+        # None: shown dimmed in the footer, and explained when pressed (on_key).
+        return True if self.decision(spec).allowed else None
+
+    def on_key(self, event: events.Key) -> None:
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        spec = keys.BY_ID.get(active.binding.id or "")
+        if spec is not None:
+            event.stop()
+            event.prevent_default()
+            self.explain(spec)
+
+    def explain(self, spec: KeyAction) -> None:
+        decision = self.decision(spec)
+        if decision.allowed:
+            return
+        assert decision.reason_key is not None
+        if decision.rule:
+            reason = RuleRefused(decision.rule, decision.reason_key).message()
+        else:
+            reason = t(decision.reason_key)
+        self.notify(reason, title=t("directory.refused.title", action=spec.label), severity="warning", markup=False)
+
+    async def run_key_action(self, key_id: str) -> None:
+        """Run an action by its key id, as the command palette does: refused
+        actions are explained, as when their key is pressed."""
+        spec = keys.BY_ID[key_id]
+        if spec.scope is Scope.APP:
+            await self.app.run_action(spec.action)
+        elif self.decision(spec).allowed:
+            await self.run_action(spec.action)
+        else:
+            self.explain(spec)
+
+    # -- the filter
+
+    def action_filter(self) -> None:
+        self._show_filter(True)
+        self.filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+        self._show_filter(False)
+        self.table.focus()
+        self._apply_query("")
+
+    @on(Input.Submitted, "#directory-filter")
+    def _query_submitted(self) -> None:
+        if not self.filter_input.value:
+            self._show_filter(False)
+        self.table.focus()
+
+    def _apply_query(self, query: str) -> None:
+        if query == self.directory.query:
+            return
+        self.directory.set_query(query)
+        # A new query starts at the top, as filters everywhere do.
+        self.table.reload()
+        self._after_change()
+
+    def action_cycle_status(self) -> None:
+        keep = self._cursor_id()
+        self.directory.cycle_status()
+        self.table.reload(keep=keep)
+        self._after_change()
+
+    def action_cycle_sort(self) -> None:
+        keep = self._cursor_id()
+        self.directory.cycle_sort()
+        self.table.reload(keep=keep)
+        self._after_change()
+
+    def action_reverse_sort(self) -> None:
+        keep = self._cursor_id()
+        self.directory.reverse()
+        self.table.reload(keep=keep)
+        self._after_change()
+
+    # -- marks
+
+    def action_mark(self) -> None:
+        row = self.table.cursor_row
+        if row is None:
+            return
+        self.marks.symmetric_difference_update((row.id,))
+        self._marks_changed()
+
+    def action_mark_all(self) -> None:
+        self.marks.update(self.directory.ids())
+        self._marks_changed()
+
+    def action_clear_marks(self) -> None:
+        self.marks.clear()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.table.refresh()
+        self._show_state()
+        self._refresh_footer()
+
+    @on(UserTable.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._refresh_footer()
+
+    def _refresh_footer(self) -> None:
+        """Redraw the footer when what it dims changed."""
+        dimmed = tuple(self.decision(spec).allowed for spec in keys.specs(Scope.DIRECTORY))
+        if dimmed != self._dimmed:
+            self._dimmed = dimmed
+            self.refresh_bindings()
+
+    # -- actions that open other screens (flows)
+
+    def action_open_flow(self, key_id: str) -> None:
+        """The keys that open other screens (``open_flow('delete')``)."""
+        spec = keys.BY_ID[key_id]
+        if not self.decision(spec).allowed:
+            self.explain(spec)
+            return
+        flow: Flow | None = getattr(self.app, "flows", {}).get(key_id)
+        if flow is None:
+            self.notify(t("directory.coming_soon", action=spec.label), markup=False)
+            return
+        flow(self, self.selection())

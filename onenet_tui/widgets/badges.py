@@ -1,0 +1,36 @@
+"""Status badges: a symbol and a word, so a status reads without colour
+(SPEC section 4); the colour comes from the stylesheet by status name."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+
+from onenet_tui.data.models import Status
+from onenet_tui.i18n import t
+
+SYMBOLS: dict[str, str] = {
+    Status.PENDING.value: "●",
+    Status.ACTIVATED.value: "✓",
+    Status.FAILED.value: "✗",
+}
+UNKNOWN_SYMBOL = "?"
+
+
+def badge_label(status: str) -> str:
+    """The word alone, e.g. "Active" / "Aktiviert"."""
+    return t(f"directory.badge.{status}")
+
+
+def badge(status: str) -> str:
+    """Symbol and word, e.g. "✓ Active"."""
+    return f"{SYMBOLS.get(status, UNKNOWN_SYMBOL)} {badge_label(status)}"
+
+
+def badge_class(status: str) -> str:
+    """The CSS class (and component class suffix) that colours ``status``."""
+    return f"-{status}" if status in SYMBOLS else "-unknown"
+
+
+def badge_width() -> int:
+    """Cells the widest badge needs in the current language."""
+    return max(cell_len(badge(status)) for status in SYMBOLS)

@@ -1,0 +1,386 @@
+"""The user table: a virtual list that paints only the lines on screen.
+
+It is a ``ScrollView`` with the Line API (``render_line``), the way
+Textualize's toolong shows gigabyte logs: the virtual height is the number of
+users, each visible line asks the :class:`Directory` for its row on demand,
+and rendered lines are cached by (row, cursor, marked). Nothing is created
+per user, so 100,000 users cost what 40 do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from onenet_tui.data.directory import (
+    Directory,
+    DirectoryRow,
+    device_label,
+    licence_label,
+    national_number,
+)
+from onenet_tui.i18n import t
+from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
+
+MARK = "▌"
+SORT_ARROWS = {False: "▲", True: "▼"}
+GAP = " "
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    key: str
+    preferred: int  # cells; the name column takes what is left
+    minimum: int
+    drop_rank: int | None = None  # narrow terminals drop low ranks first; None: never
+    right: bool = False
+
+    @property
+    def title(self) -> str:
+        return "" if self.key == "mark" else t(f"directory.column.{self.key}")
+
+
+NAME_MAX = 48
+
+
+def column_specs() -> tuple[ColumnSpec, ...]:
+    """The columns, widths measured in the current language."""
+    return (
+        ColumnSpec("mark", 1, 1),
+        # One cell more than the widest badge: the name must not stick to it.
+        ColumnSpec("status", max(badge_width() + 1, cell_len(t("directory.column.status"))), 1),
+        ColumnSpec("name", 0, 14),
+        ColumnSpec("extension", max(6, cell_len(t("directory.column.extension"))), 4, right=True),
+        ColumnSpec("number", 13, 13, drop_rank=4),
+        ColumnSpec("site", 12, 8, drop_rank=3),
+        ColumnSpec("device", 17, 10, drop_rank=2),
+        ColumnSpec("licence", 17, 10, drop_rank=1),
+    )
+
+
+def layout(width: int, specs: tuple[ColumnSpec, ...]) -> list[tuple[ColumnSpec, int]]:
+    """Widths for ``width`` cells: drop columns by rank until the name column
+    gets its minimum, then give it the rest (up to a comfortable maximum)."""
+    columns = list(specs)
+
+    def fixed(cols: list[ColumnSpec]) -> int:
+        return sum(c.preferred for c in cols if c.key != "name") + len(GAP) * (len(cols) - 1)
+
+    name = next(c for c in columns if c.key == "name")
+    while fixed(columns) + name.minimum > width:
+        droppable = [c for c in columns if c.drop_rank is not None]
+        if not droppable:
+            break
+        columns.remove(min(droppable, key=lambda c: c.drop_rank or 0))
+    name_width = min(max(width - fixed(columns), name.minimum), NAME_MAX)
+    return [(c, name_width if c is name else c.preferred) for c in columns]
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` in exactly ``width`` cells: cut with an ellipsis, or padded."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    padding = " " * (width - length)
+    return padding + text if right else text + padding
+
+
+class UserTable(ScrollView, can_focus=True):
+    """Users of a :class:`Directory`, one line each, under a fixed header line."""
+
+    DEFAULT_CSS = """
+    UserTable {
+        width: 1fr;
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    COMPONENT_CLASSES = {
+        "user-table--header",
+        "user-table--cursor",
+        "user-table--cursor-blurred",
+        "user-table--marked",
+        "user-table--mark",
+        "user-table--pending",
+        "user-table--activated",
+        "user-table--failed",
+        "user-table--unknown",
+        "user-table--empty",
+    }
+
+    BINDINGS = [
+        Binding("up", "cursor_up", show=False),
+        Binding("down", "cursor_down", show=False),
+        Binding("pageup", "page_up", show=False),
+        Binding("pagedown", "page_down", show=False),
+        Binding("home", "first", show=False),
+        Binding("end", "last", show=False),
+    ]
+
+    class CursorMoved(Message):
+        """The cursor is on another user (or on none)."""
+
+        def __init__(self, table: UserTable, row: DirectoryRow | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> UserTable:
+            return self.table
+
+    def __init__(self, directory: Directory, marks: set[int], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.directory = directory
+        self.marks = marks
+        self.cursor = 0
+        self.empty_message = ""
+        self._cursor_id: int | None = None
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._columns: list[tuple[ColumnSpec, int]] = []
+        self._columns_width = -1
+        self._specs = column_specs()
+        self._style_cache: dict[str, Style] = {}
+        self._width = self._height = 0
+        self._measured: tuple[object, ...] = ()
+
+    # -- what other code calls
+
+    @property
+    def cursor_row(self) -> DirectoryRow | None:
+        return self.directory.row(self.cursor) if len(self.directory) else None
+
+    def reload(self, *, keep: int | None = None, fallback: int = 0) -> None:
+        """The directory's answer changed. With ``keep``, the cursor stays on
+        that user if the answer still holds them, else it goes to line
+        ``fallback`` (the top by default)."""
+        position = self.directory.position_of(keep) if keep is not None else None
+        target = fallback if position is None else position
+        self.directory.ensure(max(target, self.scroll_offset.y) + self._page() + 1)
+        self.update_size()
+        self.move_cursor(target, force_scroll=target == 0)
+
+    def update_size(self) -> None:
+        """Follow the answer's length (it grows while the directory works).
+
+        Only the scrollbar depends on it, not the table's place on screen, so
+        this skips the layout pass of the whole screen that setting
+        ``virtual_size`` would start (on every keystroke of the filter)."""
+        height = len(self.directory) + 1  # + the header line
+        if self.virtual_size.height != height:
+            self.set_reactive(UserTable.virtual_size, Size(max(self._width, 1), height))
+            self._scroll_update(self.virtual_size)
+            self.refresh()
+
+    def relabel(self) -> None:
+        """The language changed: titles, badges and widths with it."""
+        self._specs = column_specs()
+        self._columns_width = -1
+        self._lines.clear()
+        self.refresh()
+
+    def move_cursor(self, position: int, *, force_scroll: bool = False) -> None:
+        self.directory.ensure(position + 1)
+        self.update_size()
+        count = len(self.directory)
+        position = max(0, min(position, count - 1)) if count else 0
+        self.cursor = position
+        page = self._page()
+        top = self.scroll_offset.y
+        if force_scroll and position == 0:
+            top = 0
+        elif position < top:
+            top = position
+        elif position >= top + page:
+            top = position - page + 1
+        if top != self.scroll_offset.y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        self.refresh()
+        row = self.cursor_row
+        row_id = row.id if row else None
+        if row_id != self._cursor_id:
+            self._cursor_id = row_id
+            self.post_message(self.CursorMoved(self, row))
+
+    # -- keys
+
+    def _page(self) -> int:
+        """Data lines on screen (the header takes one)."""
+        return max(1, self._height - 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_down(self) -> None:
+        page = self._page()
+        self.directory.ensure(self.scroll_offset.y + 2 * page + 1)
+        self.update_size()
+        self.scroll_to(y=self.scroll_offset.y + page, animate=False, immediate=True)
+        self.move_cursor(self.cursor + page)
+
+    def action_page_up(self) -> None:
+        page = self._page()
+        self.scroll_to(y=max(0, self.scroll_offset.y - page), animate=False, immediate=True)
+        self.move_cursor(self.cursor - page)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.directory.finish()
+        self.move_cursor(len(self.directory) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_cursor(self.scroll_offset.y + event.y - 1)
+
+    # -- painting
+
+    def on_resize(self) -> None:
+        self._lines.clear()
+        self.update_size()
+        self._measure()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        measured = (self.outer_size, self.show_vertical_scrollbar)
+        if measured != self._measured:
+            self._measured = measured
+            self._measure()
+        return super().render_lines(crop)
+
+    def on_focus(self) -> None:
+        self._restyle()
+
+    def on_blur(self) -> None:
+        self._restyle()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._restyle()
+
+    def _restyle(self) -> None:
+        self._style_cache.clear()
+        self._lines.clear()
+        self.refresh()
+
+    def _style(self, name: str) -> Style:
+        """The widget's own style, or a component style on top of it; cached,
+        as computing either walks the DOM."""
+        style = self._style_cache.get(name)
+        if style is None:
+            base = self._style_cache.get("")
+            if base is None:
+                base = self._style_cache[""] = self.rich_style
+            # Partial: only what the component sets, layered on what is below.
+            style = base if not name else self.get_component_rich_style(f"user-table--{name}", partial=True)
+            self._style_cache[name] = style
+        return style
+
+    def _line_style(self, is_cursor: bool, marked: bool) -> Style:
+        key = f"line:{is_cursor}:{marked}:{self.has_focus}"
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self._style("")
+            if marked:
+                style += self._style("marked")
+            if is_cursor:
+                style += self._style("cursor" if self.has_focus else "cursor-blurred")
+            self._style_cache[key] = style
+        return style
+
+    def _layout(self, width: int) -> list[tuple[ColumnSpec, int]]:
+        if width != self._columns_width:
+            self._columns = layout(width, self._specs)
+            self._columns_width = width
+        return self._columns
+
+    def _measure(self) -> None:
+        """The area for lines, asked once per size change, not once per line
+        or frame: it walks the styles."""
+        region = self.scrollable_content_region
+        self._width, self._height = region.width, region.height
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width
+        if y == 0:
+            return self._header(width)
+        position = self.scroll_offset.y + y - 1
+        row = self.directory.row(position)
+        if row is None:
+            return self._empty(width) if y == 1 and not len(self.directory) else Strip.blank(width, self._style(""))
+        is_cursor = position == self.cursor
+        marked = row.id in self.marks
+        key = (row, is_cursor, marked, width)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._lines[key] = self._row(row, width, is_cursor, marked)
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        style = self._style("") + self._style("header")
+        sort = self.directory.sort.value
+        arrow = SORT_ARROWS[self.directory.descending]
+        segments = []
+        for spec, cells in self._layout(width):
+            title = f"{spec.title} {arrow}" if spec.key == sort else spec.title
+            segments.append(Segment(fit(title, cells, spec.right) + GAP, style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _empty(self, width: int) -> Strip:
+        style = self._style("") + self._style("empty")
+        return Strip([Segment(fit(f"  {self.empty_message}", width), style)], width)
+
+    def _row(self, row: DirectoryRow, width: int, is_cursor: bool, marked: bool) -> Strip:
+        line = self._line_style(is_cursor, marked)
+        segments: list[Segment] = []
+        used = 0
+        for spec, cells in self._layout(width):
+            if used:
+                segments.append(Segment(GAP, line))
+                used += len(GAP)
+            key = spec.key
+            style = line
+            if key == "mark":
+                text = MARK if marked else " "
+                style = line + self._style("mark")
+            elif key == "status":
+                text = badge(row.status)
+                if not is_cursor:
+                    # On the cursor line the cursor colours win: legible on any theme.
+                    style = line + self._style(row.status if row.status in SYMBOLS else "unknown")
+            elif key == "name":
+                text = row.name
+            elif key == "extension":
+                text = row.extension
+            elif key == "number":
+                text = national_number(row.number, row.country)
+            elif key == "site":
+                text = row.site
+            elif key == "device":
+                text = device_label(row.device)
+            else:
+                text = licence_label(row.licence)
+            segments.append(Segment(fit(text, cells, spec.right), style))
+            used += cells
+        if used > width:
+            # Narrower than the narrowest layout: cut.
+            return Strip(segments, used).crop(0, width)
+        if used < width:
+            segments.append(Segment(" " * (width - used), line))
+        return Strip(segments, width)

@@ -1,0 +1,190 @@
+"""The virtual user table: column layout by terminal width, rendering only the
+lines on screen, and snapshots of the directory (80x24, 120x40, NO_COLOR,
+the ANSI theme, marks, a filter)."""
+
+from __future__ import annotations
+
+from array import array
+
+import pytest
+from textual.app import App, ComposeResult
+
+from onenet_tui.app import ANSI_THEME, choose_theme, few_colours
+from onenet_tui.data.directory import Directory, DirectoryData
+from onenet_tui.i18n import set_language
+from onenet_tui.widgets.user_table import UserTable, column_specs, fit, layout
+from tests.conftest import World
+from tests.test_directory_model import build_people
+from tests.test_directory_screen import make_app, ready
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+# --- layout ---------------------------------------------------------------------------
+
+
+def keys_at(width: int) -> list[str]:
+    return [spec.key for spec, _ in layout(width, column_specs())]
+
+
+def test_every_column_fits_at_120_columns() -> None:
+    columns = layout(119, column_specs())
+    assert [spec.key for spec, _ in columns] == [
+        "mark",
+        "status",
+        "name",
+        "extension",
+        "number",
+        "site",
+        "device",
+        "licence",
+    ]
+    assert sum(width for _, width in columns) + len(columns) - 1 <= 119
+
+
+def test_narrow_terminals_drop_licence_then_device_then_site() -> None:
+    assert keys_at(79) == ["mark", "status", "name", "extension", "number", "site", "device"]
+    assert keys_at(62) == ["mark", "status", "name", "extension", "number", "site"]
+    assert keys_at(50) == ["mark", "status", "name", "extension", "number"]
+    assert keys_at(30) == ["mark", "status", "name", "extension"]
+
+
+def test_german_badges_widen_the_status_column() -> None:
+    try:
+        set_language("de")
+        status = next(spec for spec in column_specs() if spec.key == "status")
+        assert status.preferred == len("✗ Fehlgeschlagen") + 1
+        assert "name" in keys_at(79)
+    finally:
+        set_language("en")
+
+
+def test_fit_cuts_with_an_ellipsis_and_pads_by_cells() -> None:
+    assert fit("Müller, Jürgen", 8) == "Müller,…"
+    assert fit("Ab", 5) == "Ab   "
+    assert fit("12", 5, right=True) == "   12"
+    assert fit("東京", 3) == "東…"  # wide characters count two cells
+
+
+# --- only the lines on screen ------------------------------------------------------------
+
+
+def synthetic(count: int) -> DirectoryData:
+    columns = {
+        "ids": array("q", range(1, count + 1)),
+        "statuses": ["activated"] * count,
+        "names": [f"User {n:06d}" for n in range(count)],
+        "extensions": [f"{n % 10000:04d}" for n in range(count)],
+        "numbers": array("q", (493012340000 + n % 10000 for n in range(count))),
+        "sites": ["Berlin"] * count,
+        "devices": ["yealink-t54w"] * count,
+        "licences": ["standard"] * count,
+        "versions": array("q", [1] * count),
+        "haystacks": [f"user {n:06d}" for n in range(count)],
+    }
+    return DirectoryData(**columns, countries={"Berlin": "DE"}, name_order=array("i", range(count)))
+
+
+class CountingDirectory(Directory):
+    fetched = 0
+
+    def row(self, position):  # type: ignore[no-untyped-def]
+        CountingDirectory.fetched += 1
+        return super().row(position)
+
+
+class TableApp(App[None]):
+    def __init__(self, directory: Directory) -> None:
+        super().__init__()
+        self.directory = directory
+
+    def compose(self) -> ComposeResult:
+        yield UserTable(self.directory, set())
+
+    def on_mount(self) -> None:
+        self.query_one(UserTable).reload()
+
+
+async def test_a_hundred_thousand_users_cost_only_the_lines_on_screen() -> None:
+    directory = CountingDirectory(synthetic(100_000))
+    async with TableApp(directory).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = pilot.app.query_one(UserTable)
+        assert table.virtual_size.height == 100_001
+        first = CountingDirectory.fetched
+        assert 0 < first <= 3 * 24
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert CountingDirectory.fetched - first <= 3 * 24
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor == 99_999
+        assert "User 099999" in "".join(s.text for s in table.render_line(table.size.height - 1))
+
+
+# --- terminals ----------------------------------------------------------------------------
+
+
+def test_ansi_theme_for_terminals_with_few_colours() -> None:
+    assert few_colours({"TERM": "screen"})
+    assert few_colours({"TERM": "xterm"})
+    assert not few_colours({"TERM": "xterm-256color"})
+    assert not few_colours({"TERM": "screen", "COLORTERM": "truecolor"})
+    assert choose_theme(None, {"TERM": "screen"}) == ANSI_THEME.name
+    assert choose_theme("ansi", {"COLORTERM": "truecolor"}) == ANSI_THEME.name
+    assert choose_theme(None, {"TERM": "xterm-256color"}) == "textual-dark"
+    assert choose_theme("textual-dark", {"NO_COLOR": "1", "TERM": "xterm-256color"}) == ANSI_THEME.name
+
+
+# --- snapshots (fixed data, fixed operator, no clock) ---------------------------------------
+
+
+async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+    await ready(pilot)
+
+
+def test_snapshot_directory_80x24(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+    assert snap_compare(make_app(world), terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_snapshot_directory_120x40(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+    assert snap_compare(make_app(world), terminal_size=(120, 40), run_before=_loaded)
+
+
+def test_snapshot_directory_no_color(snap_compare, world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(world)
+    assert app.no_color and app.theme == ANSI_THEME.name
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_snapshot_directory_ansi_theme(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+    assert snap_compare(make_app(world, theme="ansi"), terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_snapshot_directory_with_marks(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+
+    async def marked(pilot) -> None:  # type: ignore[no-untyped-def]
+        await ready(pilot)
+        await pilot.press("space", "down", "down", "space", "down")
+
+    assert snap_compare(make_app(world), terminal_size=(80, 24), run_before=marked)
+
+
+def test_snapshot_directory_with_filter(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+
+    async def filtered(pilot) -> None:  # type: ignore[no-untyped-def]
+        await ready(pilot)
+        await pilot.press("slash", *"030", "enter", "f")
+        await pilot.pause()
+
+    assert snap_compare(make_app(world), terminal_size=(80, 24), run_before=filtered)
