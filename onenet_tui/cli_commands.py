@@ -25,9 +25,9 @@ from onenet_tui.config import Settings
 from onenet_tui.data import (
     accounts,
     audit,
+    bulk,
     carrier,
     catalogs,
-    credentials,
     demo,
     exports,
     groups,
@@ -526,18 +526,14 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
         run.note(t("cli.usage_error", prog="onenet-tui credentials reset", message=t(problem)))
         return 2
     password = _read_password(run) if args.password_stdin else None
-    # Claim the export file first: if it cannot be written, nothing is reset.
-    target = exports.SecretCsv(args.export, overwrite=args.force).prepare()
-    try:
-        with run.store.read() as session:
-            ids = selection.user_ids(session, chosen)
-        if not ids:
-            raise NotFound("user", t("cli.credentials.nobody"))
-        mode = CredentialMode.ADMIN if password is not None else CredentialMode.SYSTEM
-        result = credentials.bulk_reset(run.ctx, ids, mode=mode, password=password)
-    except BaseException:
-        target.discard()
-        raise
+    with run.store.read() as session:
+        ids = selection.user_ids(session, chosen)
+    if not ids:
+        raise NotFound("user", t("cli.credentials.nobody"))
+    mode = CredentialMode.ADMIN if password is not None else CredentialMode.SYSTEM
+    # The console's bulk screen runs the same flow: file claimed first, one transaction.
+    outcome = bulk.reset_and_export(run.ctx, ids, args.export, overwrite=args.force, mode=mode, password=password)
+    result = outcome.result
     for skipped in result.skipped:
         run.note(
             t(
@@ -548,16 +544,14 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
                 reason=t(skipped.reason_key),
             )
         )
-    if not result.issued:
-        target.discard()
+    if outcome.write_error is not None:
+        # The new passwords are in force but could not be saved: say so plainly.
+        run.note(t("cli.credentials.write_failed", path=_c(args.export), error=_c(outcome.write_error)))
+        return 1
+    if outcome.path is None:
         run.say(t("cli.credentials.none_issued"))
         return 0
-    try:
-        path = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(result.issued))
-    except Exception as exc:
-        # The new passwords are in force but could not be saved: say so plainly.
-        run.note(t("cli.credentials.write_failed", path=_c(args.export), error=_c(exc)))
-        return 1
+    path = outcome.path
     run.say(t("cli.credentials.done", count=len(result.issued), path=_c(path), skipped=len(result.skipped)))
     run.say(t("cli.credentials.file_note"))
     return 0

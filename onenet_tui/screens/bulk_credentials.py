@@ -1,0 +1,425 @@
+"""New desk phone passwords for many users at once (R10, R11): key ``c``
+with marked users, or every user matching a filter.
+
+The screen receives the context and the chosen user ids. It loads, in a
+thread, who will get a new password and who is skipped and why (the policy
+table answers; the service decides again inside its transaction). The
+operator picks system-generated passwords (a different random one per user)
+or one admin-chosen password for all, typed twice and checked live against
+R11 for every chosen user. A confirmation with Cancel focused comes next;
+then one transaction runs in a thread with a progress bar, and the result is
+shown once on :class:`~onenet_tui.screens.bulk_result.BulkResultScreen`.
+
+The secrets travel from the worker straight to the result screen; this
+screen keeps no reference to them, and it empties the password inputs as
+soon as the transaction has run.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from onenet_tui.data import bulk, credentials, secrets
+from onenet_tui.data.bulk import Preview
+from onenet_tui.data.context import Context
+from onenet_tui.data.credentials import BulkResult
+from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused
+from onenet_tui.data.models import CredentialMode
+from onenet_tui.data.policy import Action, decide
+from onenet_tui.i18n import t
+from onenet_tui.screens.bulk_result import BulkResultScreen
+from onenet_tui.screens.bulk_table import PlainTable
+from onenet_tui.screens.save_file import ConfirmScreen
+from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
+
+SOURCES = ("marked", "filter")
+
+
+class BulkCredentialsScreen(Screen[int | None]):
+    """Choose how, confirm, run. Dismisses with the number of users who got
+    a new password, or None when the operator left without resetting."""
+
+    CSS_PATH = "bulk.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bulk.key.cancel", id="bulk.cancel"),
+        Binding("ctrl+s", "confirm", "bulk.key.confirm", id="bulk.confirm"),
+    ]
+
+    class PreviewLoaded(Message):
+        def __init__(self, preview: Preview) -> None:
+            super().__init__()
+            self.preview = preview
+
+    def __init__(self, ctx: Context, user_ids: Sequence[int], *, source: str) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        super().__init__(id="bulk-credentials")
+        self._untranslated = self._bindings
+        self._bindings = translate_bindings(self._bindings)
+        self.ctx = ctx
+        self.user_ids = list(dict.fromkeys(user_ids))
+        self.source = source
+        self.preview: Preview | None = None
+        self.running = False
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), id="bulk-title", classes="bulk-title")
+        yield Static(t("bulk.loading"), id="bulk-summary", classes="bulk-summary")
+        # The user column is cut (with "…") so that the reason fits in 80 columns.
+        yield PlainTable(self._titles(), limits=[32, 6, 12], id="bulk-preview")
+        with Horizontal(id="bulk-mode-line"):
+            yield Label(t("bulk.mode.label"), id="bulk-mode-label")
+            with RadioSet(id="bulk-mode", compact=True):
+                yield RadioButton(t("bulk.mode.system"), value=True, id="mode-system")
+                yield RadioButton(t("bulk.mode.admin"), id="mode-admin")
+        yield Static(self._mode_hint(), id="bulk-mode-hint", classes="bulk-hint")
+        with Vertical(id="bulk-admin-password"):
+            yield ValidatedField(
+                t("bulk.password"),
+                field="password",
+                check=self._check_password,
+                input_widget=Input(password=True, compact=True, max_length=secrets.ADMIN_PASSWORD_MAX + 20),
+            )
+            yield ValidatedField(
+                t("bulk.password_again"),
+                field="password_again",
+                check=self._check_repeat,
+                input_widget=Input(password=True, compact=True, max_length=secrets.ADMIN_PASSWORD_MAX + 20),
+            )
+        yield Static("", id="bulk-banner", classes="bulk-banner")
+        yield ProgressBar(id="bulk-progress", show_eta=False)
+        with Horizontal(id="bulk-buttons", classes="bulk-buttons"):
+            yield Button(t("bulk.button.cancel"), id="bulk-cancel", compact=True)
+            yield Button(t("bulk.button.confirm"), id="bulk-confirm", variant="warning", compact=True, disabled=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#bulk-admin-password").display = False
+        self.query_one("#bulk-progress").display = False
+        self.show_banner(None)
+        self.query_one(RadioSet).focus()
+        refusal = decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
+        if not refusal.allowed:
+            assert refusal.rule and refusal.reason_key
+            self.show_banner(RuleRefused(refusal.rule, refusal.reason_key).message())
+        self._load()
+
+    @staticmethod
+    def _titles() -> list[str]:
+        return [t(f"bulk.column.{column}") for column in ("user", "extension", "site", "outcome")]
+
+    def _title(self) -> str:
+        where = t(f"bulk.source.{self.source}", count=len(self.user_ids))
+        return t("bulk.title", source=where)
+
+    def _mode_hint(self) -> str:
+        if self.admin_mode:
+            return t("bulk.mode.admin.hint", min=secrets.ADMIN_PASSWORD_MIN, max=secrets.ADMIN_PASSWORD_MAX)
+        return t("bulk.mode.system.hint", length=secrets.SYSTEM_PASSWORD_LENGTH)
+
+    def show_banner(self, text: str | None, kind: str = "error") -> None:
+        banner = self.query_one("#bulk-banner", Static)
+        banner.update(literal(text or ""))
+        banner.display = bool(text)
+        for name in ("error", "info"):
+            banner.set_class(name == kind, f"-{name}")
+
+    def relabel(self) -> None:
+        """The language changed (key ``L``): the words follow."""
+        self._bindings = translate_bindings(self._untranslated)
+        self.query_one("#bulk-title", Label).update(self._title())
+        self.query_one("#mode-system", RadioButton).label = t("bulk.mode.system")
+        self.query_one("#mode-admin", RadioButton).label = t("bulk.mode.admin")
+        self.query_one("#bulk-mode-label", Label).update(t("bulk.mode.label"))
+        self.query_one("#bulk-mode-hint", Static).update(self._mode_hint())
+        self.query_one("#password-field", ValidatedField).set_label(t("bulk.password"))
+        self.query_one("#password_again-field", ValidatedField).set_label(t("bulk.password_again"))
+        self.query_one("#bulk-cancel", Button).label = t("bulk.button.cancel")
+        self.query_one("#bulk-confirm", Button).label = t("bulk.button.confirm")
+        self.query_one("#bulk-preview", PlainTable).set_titles(self._titles())
+        if self.preview is not None:
+            self._show_preview(self.preview)
+        self.refresh_bindings()
+
+    # -- loading the preview (a thread) ---------------------------------------
+
+    @work(thread=True, exclusive=True, group="bulk-preview", exit_on_error=False, description="bulk preview")
+    def _load(self) -> None:
+        self.post_message(self.PreviewLoaded(bulk.preview(self.ctx, self.user_ids)))
+
+    @on(PreviewLoaded)
+    def _preview_loaded(self, message: PreviewLoaded) -> None:
+        self.preview = message.preview
+        self._show_preview(message.preview)
+        for field in self.query(ValidatedField):
+            field.revalidate()
+        allowed = decide(Action.BULK_CREDENTIALS, self.ctx.actor.role).allowed
+        self.query_one("#bulk-confirm", Button).disabled = not (allowed and message.preview.issue)
+        if allowed and not message.preview.issue:
+            self.show_banner(t("bulk.nobody"), "info")
+
+    def _show_preview(self, preview: Preview) -> None:
+        summary = t("bulk.summary", issue=len(preview.issue), skipped=len(preview.skipped))
+        if preview.missing:
+            summary += t("bulk.summary.missing", missing=preview.missing)
+        self.query_one("#bulk-summary", Static).update(summary)
+        # Skipped users first: they are the ones the operator has to act on.
+        rows = [
+            (*self._cells(skipped.target), t("bulk.outcome.skipped", rule=skipped.rule, reason=t(skipped.reason_key)))
+            for skipped in preview.skipped
+        ]
+        new_password = t("bulk.outcome.new")
+        rows += [(*self._cells(target), new_password) for target in preview.issue]
+        self.query_one("#bulk-preview", PlainTable).set_rows(rows, emphasised=range(len(preview.skipped)))
+
+    @staticmethod
+    def _cells(target: bulk.Target) -> tuple[str, str, str]:
+        return t("bulk.user_value", name=target.name, username=target.username), target.extension, target.site
+
+    # -- the mode and the admin-chosen password --------------------------------
+
+    @property
+    def admin_mode(self) -> bool:
+        radios = self.query("#mode-admin")
+        return bool(radios) and radios.first(RadioButton).value
+
+    @on(RadioSet.Changed, "#bulk-mode")
+    def _mode_changed(self) -> None:
+        admin = self.admin_mode
+        self.query_one("#bulk-admin-password").display = admin
+        self.query_one("#bulk-mode-hint", Static).update(self._mode_hint())
+        if admin:
+            self.query_one("#password", Input).focus()
+
+    def _check_password(self, value: str) -> FieldError | None:
+        targets = self.preview.issue if self.preview is not None else []
+        problem = bulk.admin_password_problem(value, targets)
+        if problem is None:
+            return None
+        reasons = "; ".join(error.message() for error in problem.errors)
+        if problem.user is None:
+            return FieldError("password", "bulk.password.problems", {"reasons": reasons})
+        user = problem.user
+        return FieldError(
+            "password",
+            "bulk.password.problem_for",
+            {
+                "reasons": reasons,
+                "user": user.username,
+                "extension": user.extension,
+                "sip_username": user.sip_username,
+            },
+        )
+
+    def _check_repeat(self, value: str) -> FieldError | None:
+        fields = self.query("#password")
+        first = fields.first(Input).value if fields else ""
+        return None if value == first else FieldError("password_again", "bulk.password.mismatch")
+
+    @on(ValidatedField.Changed, "#password-field")
+    def _password_changed(self) -> None:
+        self.query_one("#password_again-field", ValidatedField).revalidate()
+
+    def _password_fields(self) -> list[ValidatedField]:
+        return [
+            self.query_one("#password-field", ValidatedField),
+            self.query_one("#password_again-field", ValidatedField),
+        ]
+
+    def _clear_passwords(self) -> None:
+        for field in self._password_fields():
+            field.set_value("")
+            field.revealed = False
+            field.revalidate()
+
+    # -- confirm and run ------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "confirm":
+            return not self.query_one("#bulk-confirm", Button).disabled and not self.running
+        return True
+
+    @on(Button.Pressed, "#bulk-confirm")
+    def _confirm_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        preview = self.preview
+        if self.running or preview is None or not preview.issue:
+            return
+        refusal = decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
+        if not refusal.allowed:
+            return
+        password: str | None = None
+        if self.admin_mode:
+            fields = self._password_fields()
+            for field in fields:
+                field.reveal()
+            wrong = next((field for field in fields if field.error is not None), None)
+            if wrong is not None:
+                self.show_banner(t("bulk.password.fix"))
+                wrong.control.focus()
+                return
+            password = fields[0].value
+        self.show_banner(None)
+        mode = CredentialMode.ADMIN if password is not None else CredentialMode.SYSTEM
+        question = t(f"bulk.confirm.question.{mode.value}", count=len(preview.issue))
+        if preview.skipped:
+            question += " " + t("bulk.confirm.skipped", count=len(preview.skipped))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start(preview.ids, mode, password)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("bulk.confirm.title"),
+                question,
+                t("bulk.confirm.button", count=len(preview.issue)),
+                variant="warning",
+            ),
+            answered,
+        )
+
+    def _start(self, ids: list[int], mode: CredentialMode, password: str | None) -> None:
+        self.running = True
+        self.query_one("#bulk-confirm", Button).disabled = True
+        self.query_one("#bulk-cancel", Button).disabled = True
+        self.query_one(RadioSet).disabled = True
+        self.query_one("#bulk-admin-password").disabled = True
+        bar = self.query_one("#bulk-progress", ProgressBar)
+        bar.update(total=len(ids), progress=0)
+        bar.display = True
+        self.show_banner(t("bulk.working"), "info")
+        self.refresh_bindings()
+        self._reset(ids, mode, password)
+
+    @work(thread=True, exclusive=True, group="bulk-reset", exit_on_error=False, description="bulk credentials")
+    def _reset(self, ids: list[int], mode: CredentialMode, password: str | None) -> None:
+        # Nothing is returned: a worker keeps its result, and this one is secret.
+        def progress(done: int, total: int) -> None:
+            self._deliver(self._show_progress, done, total)
+
+        try:
+            result = credentials.bulk_reset(self.ctx, ids, mode=mode, password=password, progress=progress)
+        except DomainError as error:
+            self._deliver(self._failed, error)
+            return
+        self._deliver(self._finished, result)
+        del result
+
+    def _deliver(self, callback: Callable[..., Any | Awaitable[Any]], *args: Any) -> None:
+        """From the worker: run ``callback`` on the UI thread while this screen is up."""
+
+        async def guarded() -> None:
+            if self.is_attached:
+                outcome = callback(*args)
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]
+        except RuntimeError:
+            pass  # the app is shutting down
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.query_one("#bulk-progress", ProgressBar).update(total=total, progress=done)
+
+    def _stopped(self) -> None:
+        self.running = False
+        self.query_one("#bulk-progress").display = False
+        self.query_one("#bulk-cancel", Button).disabled = False
+        self.query_one("#bulk-confirm", Button).disabled = False
+        self.query_one(RadioSet).disabled = False
+        self.query_one("#bulk-admin-password").disabled = False
+        self.refresh_bindings()
+
+    def _failed(self, error: DomainError) -> None:
+        """Nothing changed (one transaction): say why, and look again at who
+        is chosen when users vanished meanwhile."""
+        self._stopped()
+        if isinstance(error, RuleRefused):
+            reason = t("bulk.refused", rule=error.rule, reason=error.reason())
+        elif isinstance(error, InvalidInput):
+            password_error = error.for_field("password")
+            reason = self._password_error_text(password_error) if password_error else error.message()
+        else:
+            reason = error.message()
+        self.show_banner(t("bulk.failed", reason=reason))
+        if isinstance(error, RuleRefused) and error.rule == "R10":
+            self._load()
+
+    @staticmethod
+    def _password_error_text(error: FieldError) -> str:
+        user = error.params.get("user")
+        message = FieldError(error.field, error.key, {k: v for k, v in error.params.items() if k != "user"}).message()
+        return t("bulk.password.service_for", reason=message, user=user) if user else message
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "bulk-reset":
+            self._stopped()
+            self.show_banner(t("bulk.unexpected", error=str(error)))
+        elif event.worker.group == "bulk-preview":
+            self.show_banner(t("bulk.preview_failed", error=str(error)))
+
+    def _finished(self, result: BulkResult) -> None:
+        self.running = False
+        self._clear_passwords()
+        self.query_one("#bulk-progress").display = False
+        self.show_banner(None)
+        issued = len(result.issued)
+        self.app.push_screen(BulkResultScreen(result), lambda _: self.dismiss(issued))
+
+    # -- leaving --------------------------------------------------------------
+
+    @on(Button.Pressed, "#bulk-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.running:
+            # One transaction is under way: it ends by itself, all or nothing.
+            self.notify(t("bulk.still_running"), markup=False)
+            return
+        self._clear_passwords()
+        self.dismiss(None)
+
+
+def open_bulk_credentials(directory: Any, selection: Any) -> None:
+    """The directory's ``credentials`` flow (key ``c``): the marked users get
+    the bulk screen (R10); without marks the cursor user gets new credentials
+    on their own (R9). The directory looks again once the screen closes."""
+
+    def closed(_: object) -> None:
+        refresh = getattr(directory, "refresh_now", None)
+        if refresh is not None:
+            refresh()
+
+    if selection.marked:
+        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, selection.ids, source="marked"), closed)
+        return
+    if selection.cursor is None:
+        return
+    from onenet_tui.screens.regenerate import RegenerateScreen
+
+    directory.app.push_screen(RegenerateScreen(directory.ctx, selection.cursor.ref), closed)

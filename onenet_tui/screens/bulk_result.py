@@ -1,0 +1,290 @@
+"""The bulk credentials result, shown once (R10), and its CSV export.
+
+One row per user: user, extension, SIP username, password and SIP domain in a
+scrollable table. The operator exports them (``ctrl+s``) to a CSV file
+through :mod:`onenet_tui.data.bulk` (atomic, 0600, spreadsheet-safe cells) or
+notes them. Leaving without an export asks first, because the passwords are
+gone for good afterwards. On leaving, the screen empties its table and its
+list, so nothing here can show them again.
+
+The export dialog never holds the secrets: it asks for a path and calls back
+into this screen to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from onenet_tui.data import bulk
+from onenet_tui.data.credentials import BulkResult, IssuedCredentials
+from onenet_tui.data.errors import Conflict, DomainError
+from onenet_tui.i18n import t
+from onenet_tui.screens.bulk_table import PlainTable
+from onenet_tui.screens.save_file import ConfirmScreen, resolve_path
+from onenet_tui.widgets.field import literal, translate_bindings
+
+# Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
+Writer = Callable[[Path, bool], Path]
+
+
+class BulkResultScreen(Screen[None]):
+    """The new passwords, once. ``now`` fixes the export file's default name (tests)."""
+
+    CSS_PATH = "bulk.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "export", "bulk.result.key.export", id="bulk.export"),
+        Binding("escape", "leave", "bulk.result.key.done", id="bulk.leave"),
+        # The app's quit key would drop the passwords without a word: ask first here.
+        Binding("q", "leave", show=False),
+    ]
+
+    def __init__(self, result: BulkResult, *, now: datetime | None = None) -> None:
+        super().__init__(id="bulk-result")
+        self._bindings = translate_bindings(self._bindings)
+        # Own lists: the caller's BulkResult can go as soon as it is handed over.
+        self.issued: list[IssuedCredentials] = list(result.issued)
+        self.skipped_count = len(result.skipped)
+        self.exported: Path | None = None
+        self._now = now
+
+    @property
+    def holds_unsaved_secrets(self) -> bool:
+        """True while passwords are on screen and not exported (an app may ask before quitting)."""
+        return bool(self.issued) and self.exported is None
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Label(t("bulk.result.title", count=len(self.issued)), id="bulk-result-title", classes="bulk-title")
+        yield Static(t("bulk.result.warning"), id="bulk-result-warning", classes="bulk-warning")
+        yield Static(
+            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count),
+            id="bulk-result-summary",
+            classes="bulk-summary",
+        )
+        yield PlainTable(self._titles(), strong=[3], id="bulk-result-table")
+        yield Static("", id="bulk-result-status", classes="bulk-banner")
+        with Horizontal(classes="bulk-buttons"):
+            yield Button(t("bulk.result.button.export"), id="bulk-export", variant="primary", compact=True)
+            yield Button(t("bulk.result.button.done"), id="bulk-done", compact=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#bulk-result-table", PlainTable)
+        table.set_rows(
+            (item.username, item.extension, item.sip_username, item.password, item.sip_domain) for item in self.issued
+        )
+        self.query_one("#bulk-result-status").display = False
+        table.focus()
+
+    @staticmethod
+    def _titles() -> list[str]:
+        columns = ("user", "extension", "sip_username", "password", "sip_domain")
+        return [t(f"bulk.result.column.{column}") for column in columns]
+
+    def show_status(self, text: str, kind: str = "info") -> None:
+        status = self.query_one("#bulk-result-status", Static)
+        status.update(literal(text))
+        status.display = True
+        for name in ("error", "info"):
+            status.set_class(name == kind, f"-{name}")
+
+    # -- export ---------------------------------------------------------------
+
+    @on(Button.Pressed, "#bulk-export")
+    def _export_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_export()
+
+    def action_export(self) -> None:
+        if not self.issued:
+            return
+
+        def done(path: Path | None) -> None:
+            if path is not None:
+                self.exported = path
+                self.show_status(t("bulk.result.exported", count=len(self.issued), path=str(path)))
+
+        self.app.push_screen(ExportCsvScreen(bulk.default_export_name(self._now), self._write), done)
+
+    def _write(self, path: Path, overwrite: bool) -> Path:
+        """Runs in the export dialog's worker thread."""
+        return bulk.export_credentials(path, self.issued, overwrite=overwrite)
+
+    # -- leaving --------------------------------------------------------------
+
+    @on(Button.Pressed, "#bulk-done")
+    def _done_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_leave()
+
+    def action_leave(self) -> None:
+        if not self.holds_unsaved_secrets:
+            self._forget_and_leave()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._forget_and_leave()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("bulk.leave.title"),
+                t("bulk.leave.question", count=len(self.issued)),
+                t("bulk.leave.button"),
+            ),
+            answered,
+        )
+
+    def _forget_and_leave(self) -> None:
+        """The passwords go for good (R10, as R8): list and table emptied first."""
+        self.issued = []
+        self.query_one("#bulk-result-table", PlainTable).clear()
+        self.dismiss(None)
+
+
+class ExportCsvScreen(ModalScreen[Path | None]):
+    """Ask where to save the CSV and write it through ``writer``; never
+    replaces a file without a confirmation (Cancel focused). Dismisses with
+    the path written, or None when the operator gave up."""
+
+    CSS_PATH = "bulk.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bulk.export.key.cancel", id="bulk.export.cancel"),
+    ]
+
+    def __init__(self, default_name: str, writer: Writer) -> None:
+        super().__init__(id="bulk-export-dialog")
+        self._bindings = translate_bindings(self._bindings)
+        self._default_name = default_name
+        self._writer = writer
+        self.writing = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-dialog", classes="bulk-dialog"):
+            yield Label(t("bulk.export.title"), classes="bulk-title")
+            with Horizontal(id="export-path-line"):
+                yield Label(t("bulk.export.path"), id="export-path-label")
+                yield Input(self._default_name, id="export-path", compact=True)
+            yield Static("", id="export-message", classes="bulk-hint")
+            yield Static(t("bulk.export.note"), id="export-note", classes="bulk-hint")
+            with Horizontal(classes="bulk-buttons"):
+                yield Button(t("bulk.export.button.cancel"), id="export-cancel", compact=True)
+                yield Button(t("bulk.export.button.save"), id="export-save", variant="primary", compact=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        path_input = self.query_one("#export-path", Input)
+        path_input.focus()
+        path_input.cursor_position = len(path_input.value)
+        self._show_target(path_input.value)
+
+    @property
+    def message(self) -> Static:
+        return self.query_one("#export-message", Static)
+
+    def _show_target(self, typed: str, error: str | None = None) -> None:
+        if error is not None:
+            self.message.update(literal(error))
+            self.message.add_class("-error")
+            return
+        path = resolve_path(typed)
+        self.message.remove_class("-error")
+        self.message.update(literal(t("bulk.export.target", path=str(path)) if path else t("bulk.export.empty")))
+
+    @on(Input.Changed, "#export-path")
+    def _typed(self, event: Input.Changed) -> None:
+        if not self.writing:
+            self._show_target(event.value)
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export-save")
+    def _save(self, event: Input.Submitted | Button.Pressed) -> None:
+        event.stop()
+        if self.writing:
+            return
+        typed = self.query_one("#export-path", Input).value
+        path = resolve_path(typed)
+        if path is None:
+            self._show_target(typed, t("bulk.export.empty"))
+            return
+        if path.is_dir():
+            self._show_target(typed, t("bulk.export.is_directory", path=str(path)))
+            return
+        if path.exists() or path.is_symlink():
+            self._confirm_overwrite(path)
+            return
+        self._start(path, overwrite=False)
+
+    def _confirm_overwrite(self, path: Path) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start(path, overwrite=True)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("bulk.export.exists_title"),
+                t("bulk.export.exists", path=str(path)),
+                t("bulk.export.overwrite"),
+            ),
+            answered,
+        )
+
+    def _start(self, path: Path, *, overwrite: bool) -> None:
+        self.writing = True
+        self.query_one("#export-save", Button).disabled = True
+        self.message.remove_class("-error")
+        self.message.update(t("bulk.export.writing"))
+        self._write(path, overwrite)
+
+    @work(thread=True, exclusive=True, group="bulk-export", exit_on_error=False, description="write the CSV")
+    def _write(self, path: Path, overwrite: bool) -> None:
+        try:
+            written = self._writer(path, overwrite)
+        except Conflict:
+            # The file appeared after we looked: ask, as for any existing file.
+            self.app.call_from_thread(self._appeared, path)
+        except DomainError as error:
+            self.app.call_from_thread(self._failed, path, error.message())
+        except OSError as error:
+            self.app.call_from_thread(self._failed, path, error.strerror or str(error))
+        else:
+            self.app.call_from_thread(self.dismiss, written)
+
+    def _stopped(self) -> None:
+        self.writing = False
+        self.query_one("#export-save", Button).disabled = False
+
+    def _appeared(self, path: Path) -> None:
+        self._stopped()
+        self._show_target(str(path))
+        self._confirm_overwrite(path)
+
+    def _failed(self, path: Path, reason: str) -> None:
+        self._stopped()
+        typed = self.query_one("#export-path", Input).value
+        self._show_target(typed, t("bulk.export.failed", path=str(path), error=reason))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group == "bulk-export":
+            self._failed(Path(self.query_one("#export-path", Input).value), str(event.worker.error))
+
+    @on(Button.Pressed, "#export-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self.writing:
+            self.dismiss(None)

@@ -1,0 +1,595 @@
+"""The bulk credentials screens (R10, R11) driven with the real keys at 80x24:
+the selection / mode screen, the result shown once, and the CSV export."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Button, ProgressBar, Static
+
+from onenet_tui.app import OneNetApp
+from onenet_tui.data import credentials, exports, secrets, selection, users
+from onenet_tui.data.context import Context
+from onenet_tui.data.models import DeskPhoneCredential, User
+from onenet_tui.i18n import set_language
+from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
+from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
+from onenet_tui.screens.bulk_table import PlainTable, clean
+from onenet_tui.screens.directory import DirectoryScreen
+from onenet_tui.screens.regenerate import RegenerateScreen
+from onenet_tui.screens.save_file import ConfirmScreen
+from onenet_tui.widgets.field import ValidatedField
+from tests.conftest import DE_MOBILE, World
+from tests.helpers import add, add_active
+
+SIZE = (80, 24)
+UNSET = object()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    # The screens do not depend on the backend; the service tests cover both.
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current directory during the test: the export's default lands here."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def three_desk_phones(world: World) -> list[int]:
+    """Jürgen and Anna (activated) and Carla (pending), all with desk phones."""
+    added = [
+        add_active(world),
+        add_active(world, first_name="Anna", last_name="Schmidt", email="anna@example.com", number="030 12345002"),
+        add(world, first_name="Carla", last_name="Klein", email="carla@example.com", number="030 12345003"),
+    ]
+    return [a.user.id for a in added if a.user.id is not None]
+
+
+def without_desk_phone(world: World) -> int:
+    added = add(
+        world,
+        first_name="Bob",
+        last_name="Mobil",
+        email="bob@example.com",
+        number="030 12345004",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="1234567",
+    )
+    assert added.user.id is not None
+    return added.user.id
+
+
+def digests(world: World) -> dict[int, tuple[str, str, str]]:
+    with world.store.read() as session:
+        rows = session.execute(select(DeskPhoneCredential)).scalars()
+        return {row.user_id: (row.sip_username, row.realm, row.ha1_md5) for row in rows}
+
+
+class Host(App[None]):
+    """A tiny app that shows one screen, as the directory would push it."""
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self._make = make
+        self.result: Any = UNSET
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make(), self._done)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+
+
+def bulk_host(ctx: Context, ids: list[int], source: str = "marked") -> Host:
+    return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source))
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
+    """Let the app work until ``condition`` holds (workers run in threads)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the screen never got there")
+
+
+async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:
+    await until(
+        pilot, lambda: isinstance(pilot.app.screen, BulkCredentialsScreen) and pilot.app.screen.preview is not None
+    )
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, BulkCredentialsScreen)
+    return screen
+
+
+def table_text(table: PlainTable) -> list[str]:
+    return [" | ".join(row) for row in table.rows]
+
+
+def text_of(screen: Screen[Any], selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
+    """ctrl+s, then the confirmation (Cancel focused): tab to the confirm button, enter."""
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    assert pilot.app.focused is not None and pilot.app.focused.id == "cancel"
+    await pilot.press("tab", "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen))
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, BulkResultScreen)
+    return screen
+
+
+async def export_to_default(pilot: Pilot[Any]) -> Path:
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ExportCsvScreen))
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen) and pilot.app.screen.exported is not None)
+    screen = pilot.app.screen
+    assert isinstance(screen, BulkResultScreen) and screen.exported is not None
+    return screen.exported
+
+
+def verifies(world: World, row: dict[str, str]) -> bool:
+    with world.store.read() as session:
+        stored = session.execute(
+            select(DeskPhoneCredential).where(DeskPhoneCredential.sip_username == row["sip_username"])
+        ).scalar_one()
+    return (
+        stored.realm == row["sip_domain"]
+        and stored.ha1_md5 == secrets.ha1(row["sip_username"], row["sip_domain"], row["password"], "md5")
+        and stored.ha1_sha256 == secrets.ha1(row["sip_username"], row["sip_domain"], row["password"], "sha256")
+    )
+
+
+# --- system-generated, export, read back -------------------------------------------------------
+
+
+async def test_r10_three_marked_users_system_passwords_exported_and_read_back(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        assert "3 marked users" in str(screen.query_one("#bulk-title").render())
+        assert text_of(screen, "#bulk-summary") == "3 get a new password · 0 skipped"
+        result = await confirm_reset(pilot)
+        table = result.query_one(PlainTable)
+        assert table.row_count == 3
+        shown = table_text(table)
+        path = await export_to_default(pilot)
+        assert path.parent == export_dir and path.name.startswith("desk-phone-credentials-")
+        assert "Saved 3 rows" in text_of(result, "#bulk-result-status")
+        await pilot.press("escape")  # exported: leaves without asking
+        await until(pilot, lambda: app.result is not UNSET)
+    assert app.result == 3
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with open(path, encoding="utf-8", newline="") as handle:
+        assert handle.readline() == "username,name,extension,sip_username,password,sip_domain\r\n"
+    rows = exports.read_csv(path)
+    assert [r["username"] for r in rows] == ["juergen.mueller", "anna.schmidt", "carla.klein"]
+    assert len({r["password"] for r in rows}) == 3
+    assert all(verifies(world, r) for r in rows)
+    # What the screen showed is what the file holds.
+    assert [
+        f"{r['username']} | {r['extension']} | {r['sip_username']} | {r['password']} | {r['sip_domain']}" for r in rows
+    ] == shown
+    assert [p.name for p in export_dir.iterdir()] == [path.name]
+
+
+async def test_r10_marked_through_the_directory_with_space_and_c(world: World, export_dir: Path) -> None:
+    three_desk_phones(world)
+    app = OneNetApp(world.admin, theme="textual-dark", poll_seconds=0.1)
+    app.flows["credentials"] = open_bulk_credentials
+    async with app.run_test(size=SIZE) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, DirectoryScreen)
+                and app.screen.directory.data.complete
+                and app.screen.directory.complete
+            ),
+        )
+        await pilot.pause()
+        directory = app.screen
+        assert isinstance(directory, DirectoryScreen)
+        await pilot.press("space", "down", "space", "down", "space")
+        marked = sorted(directory.marks)
+        assert len(marked) == 3
+        await pilot.press("c")
+        screen = await preview_loaded(pilot)
+        assert screen.user_ids == marked and screen.source == "marked"
+        result = await confirm_reset(pilot)
+        assert result.query_one(PlainTable).row_count == 3
+        path = await export_to_default(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is directory)
+    assert len(exports.read_csv(path)) == 3
+
+
+async def test_c_without_marks_regenerates_the_cursor_user_alone(world: World) -> None:
+    three_desk_phones(world)
+    app = OneNetApp(world.admin, theme="textual-dark", poll_seconds=0.1)
+    app.flows["credentials"] = open_bulk_credentials
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DirectoryScreen) and app.screen.directory.complete)
+        await pilot.pause()
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, RegenerateScreen))
+
+
+# --- a filter-based selection with skipped users -----------------------------------------------
+
+
+async def test_r10_filter_selection_lists_skipped_users_with_the_reason(world: World, export_dir: Path) -> None:
+    three_desk_phones(world)
+    bob = without_desk_phone(world)
+    with world.store.read() as session:
+        berlin = selection.choose(session, site="Berlin")
+    app = bulk_host(world.admin, berlin, source="filter")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        assert "4 users matching the filter" in str(screen.query_one("#bulk-title").render())
+        assert text_of(screen, "#bulk-summary") == "3 get a new password · 1 skipped"
+        rows = table_text(screen.query_one(PlainTable))
+        # Skipped users come first, with the rule and the reason.
+        assert rows[0].startswith("Bob Mobil (bob.mobil) | 5004 | Berlin")
+        assert rows[0].endswith("skipped: no desk phone (R10)")
+        assert all(row.endswith("new password") for row in rows[1:])
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "1 users are skipped" not in text_of(app.screen, "#question")
+        assert "Skipped" in text_of(app.screen, "#question")
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: isinstance(app.screen, BulkResultScreen))
+        result = app.screen
+        assert text_of(result, "#bulk-result-summary") == "3 new passwords · 1 skipped"
+        assert "bob.mobil" not in " ".join(table_text(result.query_one(PlainTable)))
+    assert bob not in digests(world)
+
+
+# --- admin-chosen: R11 live -------------------------------------------------------------------
+
+
+async def choose_admin_mode(pilot: Pilot[Any]) -> None:
+    await pilot.press("down", "enter")  # the radio set has focus: move to "admin-chosen", select it
+    await pilot.pause()
+
+
+def field_message(screen: Screen[Any], field_id: str) -> str:
+    return screen.query_one(f"#{field_id}-field", ValidatedField).message_text
+
+
+async def test_r11_weak_admin_password_is_refused_live_before_confirming(world: World) -> None:
+    ids = three_desk_phones(world)
+    before = digests(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await choose_admin_mode(pilot)
+        assert screen.admin_mode and screen.query_one("#bulk-admin-password").display
+        assert app.focused is not None and app.focused.id == "password"
+        await pilot.press(*"short")
+        # The reason shows while typing, before any confirmation.
+        message = field_message(screen, "password")
+        assert "10 to 60 characters (R11)" in message and "letter and one digit" in message
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen  # no confirmation: the password is refused
+        assert "Fix the password first" in text_of(screen, "#bulk-banner")
+    assert digests(world) == before
+
+
+async def test_r11_admin_password_holding_an_extension_names_the_user_it_fails_for(world: World) -> None:
+    ids = three_desk_phones(world)
+    before = digests(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await choose_admin_mode(pilot)
+        await pilot.press(*"Zaunkoenig5002")
+        message = field_message(screen, "password")
+        assert "must not contain the extension (R11)" in message
+        assert "anna.schmidt" in message and "5002" in message
+        assert "juergen.mueller" not in message
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen
+    assert digests(world) == before
+
+
+async def test_r11_the_two_admin_passwords_must_match(world: World) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await choose_admin_mode(pilot)
+        await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2025")
+        assert field_message(screen, "password") == ""
+        assert field_message(screen, "password_again") == "✗ the two passwords differ"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("backspace", "6")
+        assert field_message(screen, "password_again") == ""
+
+
+async def test_r10_admin_chosen_password_for_all_then_the_inputs_are_emptied(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await choose_admin_mode(pilot)
+        await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2026")
+        result = await confirm_reset(pilot)
+        assert [row.split(" | ")[3] for row in table_text(result.query_one(PlainTable))] == ["Gartenzaun2026"] * 3
+        assert [f.value for f in screen.query(ValidatedField)] == ["", ""]
+        path = await export_to_default(pilot)
+    rows = exports.read_csv(path)
+    assert all(verifies(world, r) for r in rows) and len(rows) == 3
+
+
+# --- all or nothing, seen from the console --------------------------------------------------------
+
+
+async def test_r10_user_deleted_meanwhile_nothing_changes_and_the_screen_says_why(world: World) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        users.delete_user(world.admin, "anna.schmidt")
+        before = digests(world)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: "Nothing was changed" in text_of(screen, "#bulk-banner"))
+        assert "R10" in text_of(screen, "#bulk-banner") and "no longer exist" in text_of(screen, "#bulk-banner")
+        assert app.screen is screen and not screen.running
+        assert digests(world) == before
+        # The screen looked again: the next try leaves Anna out.
+        await until(pilot, lambda: screen.preview is not None and len(screen.preview.issue) == 2)
+        assert screen.query_one(PlainTable).row_count == 2
+
+
+async def test_r10_admin_password_refused_by_the_service_for_one_user_changes_nothing(world: World) -> None:
+    """The live check passed, then Anna's extension changed to one the
+    password holds: the service refuses in its transaction, nothing changes."""
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await choose_admin_mode(pilot)
+        await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2026")
+        assert field_message(screen, "password") == ""
+        with world.store.transaction() as session:
+            session.execute(update(User).where(User.username == "anna.schmidt").values(extension="2026"))
+        before = digests(world)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: "Nothing was changed" in text_of(screen, "#bulk-banner"))
+        banner = text_of(screen, "#bulk-banner")
+        assert "must not contain the extension (R11)" in banner and "anna.schmidt" in banner
+        assert app.screen is screen and not screen.running
+    assert digests(world) == before
+
+
+async def test_r14_helpdesk_sees_why_and_cannot_confirm(world: World) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.helpdesk, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        assert "administrators only" in text_of(screen, "#bulk-banner")
+        assert screen.query_one("#bulk-confirm", Button).disabled
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_r10_nobody_with_a_desk_phone_means_nothing_to_confirm(world: World) -> None:
+    bob = without_desk_phone(world)
+    app = bulk_host(world.admin, [bob])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        assert "nothing to reset" in text_of(screen, "#bulk-banner")
+        assert screen.query_one("#bulk-confirm", Button).disabled
+        await pilot.press("escape")
+        await until(pilot, lambda: app.result is not UNSET)
+    assert app.result is None
+
+
+async def test_r10_progress_shows_and_the_console_stays_responsive(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = three_desk_phones(world)
+    real = credentials.bulk_reset
+    release = threading.Event()
+
+    def slow_bulk_reset(ctx: Context, user_ids: list[int], **options: Any) -> Any:
+        options["progress"](500, 1000)
+        release.wait(30)
+        return real(ctx, user_ids, **options)
+
+    monkeypatch.setattr(credentials, "bulk_reset", slow_bulk_reset)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")
+        bar = screen.query_one(ProgressBar)
+        await until(pilot, lambda: bar.progress == 500)
+        assert bar.display and bar.total == 1000
+        # Still answering keys while the transaction runs; escape cannot abandon it.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and screen.running
+        assert any("finishes by itself" in n.message for n in app._notifications)
+        release.set()
+        await until(pilot, lambda: isinstance(app.screen, BulkResultScreen))
+        assert not bar.display
+
+
+# --- the result, shown once ------------------------------------------------------------------------
+
+
+async def test_r10_leaving_the_result_without_export_asks_first_then_forgets(world: World) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        table = result.query_one(PlainTable)
+        passwords = [row.split(" | ")[3] for row in table_text(table)]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "have not been exported" in text_of(app.screen, "#question")
+        assert app.focused is not None and app.focused.id == "cancel"
+        await pilot.press("enter")  # Cancel: back to the passwords
+        await until(pilot, lambda: app.screen is result)
+        assert result.query_one(PlainTable).row_count == 3
+        await pilot.press("q")  # the quit key asks too
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")  # leave, discard them
+        await until(pilot, lambda: app.result is not UNSET)
+        assert app.result == 3
+        # The screen dropped every reference to the passwords.
+        assert result.issued == [] and table.row_count == 0
+        assert not any(p in repr(vars(result)) for p in passwords)
+
+
+async def test_r10_export_never_overwrites_without_confirmation(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    target = export_dir / "creds.csv"
+    target.write_text("older file")
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert str(target) in text_of(app.screen, "#question")
+        await pilot.press("enter")  # Cancel has focus
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        assert target.read_text() == "older file"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")  # Replace
+        await until(pilot, lambda: result.exported is not None)
+    assert len(exports.read_csv(target)) == 3
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in export_dir.iterdir()] == ["creds.csv"]
+
+
+async def test_r10_export_write_error_is_shown_and_leaves_no_partial_file(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = three_desk_phones(world)
+    real = exports.credential_rows
+
+    def rows_then_disk_full(issued: Any) -> Any:
+        for n, row in enumerate(real(issued)):
+            if n == 2:
+                raise OSError(28, "No space left on device")
+            yield row
+
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        monkeypatch.setattr(exports, "credential_rows", rows_then_disk_full)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        dialog = app.screen
+        await pilot.press("enter")
+        await until(pilot, lambda: "Could not write" in text_of(dialog, "#export-message"))
+        message = text_of(dialog, "#export-message")
+        assert "No space left on device" in message and "Nothing was saved" in message
+        assert list(export_dir.iterdir()) == []
+        # The passwords were never lost: once the disk has room, a second try works.
+        monkeypatch.setattr(exports, "credential_rows", real)
+        await pilot.press("enter")
+        await until(pilot, lambda: result.exported is not None)
+    assert len(exports.read_csv(result.exported)) == 3
+
+
+async def test_r10_export_to_a_missing_folder_says_so(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        dialog = app.screen
+        await pilot.press("ctrl+u", *"nowhere/creds.csv", "enter")
+        await until(pilot, lambda: "Could not write" in text_of(dialog, "#export-message"))
+        assert "does not exist" in text_of(dialog, "#export-message")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is result)
+        assert result.exported is None and result.holds_unsaved_secrets
+    assert list(export_dir.iterdir()) == []
+    assert not os.path.exists(export_dir / "nowhere")
+
+
+# --- languages ------------------------------------------------------------------------------------
+
+
+async def test_the_screen_speaks_german_and_follows_a_language_switch(world: World) -> None:
+    ids = three_desk_phones(world)
+    bob = without_desk_phone(world)
+    set_language("de")
+    app = bulk_host(world.admin, [bob, *ids])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        assert "Neue Tischtelefon-Passwörter · 4 markierte Benutzer" in str(screen.query_one("#bulk-title").render())
+        assert text_of(screen, "#bulk-summary") == "3 erhalten ein neues Passwort · 1 übersprungen"
+        assert table_text(screen.query_one(PlainTable))[0].endswith("übersprungen: kein Tischtelefon (R10)")
+        set_language("en")
+        screen.relabel()
+        await pilot.pause()
+        assert text_of(screen, "#bulk-summary") == "3 get a new password · 1 skipped"
+        assert screen.query_one(PlainTable).titles == ["User", "Ext.", "Site", "Outcome"]
+        assert str(screen.query_one("#bulk-confirm", Button).label) == "Set new passwords …"
+
+
+# --- text from data is shown literally ---------------------------------------------------------------
+
+
+async def test_names_with_markup_are_shown_literally(world: World) -> None:
+    marked_up = add_active(world, first_name="[b]Eve[/b]", last_name="[red]Mallory", email="eve@example.com")
+    assert marked_up.user.id is not None
+    app = bulk_host(world.admin, [marked_up.user.id])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        table = screen.query_one(PlainTable)
+        painted = "".join(segment.text for segment in table.render_line(1))
+        assert "[b]Eve[/b] [red]Mallory" in painted
+
+
+def test_control_characters_never_reach_the_terminal() -> None:
+    assert clean("evil\x1b[2Jname\u202e") == "evil\N{REPLACEMENT CHARACTER}[2Jname\N{REPLACEMENT CHARACTER}"
+    assert clean("Jürgen Müller") == "Jürgen Müller"
