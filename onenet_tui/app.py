@@ -17,10 +17,10 @@ from onenet_tui import keys
 from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data.context import Context, resolve_actor
 from onenet_tui.data.storage import Store
+from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
 from onenet_tui.screens.directory import DirectoryScreen, Flow
 from onenet_tui.screens.help import HelpScreen
-from onenet_tui.screens.user_pane import open_user_pane
 
 ANSI_THEME = Theme(
     # The 16 colours every terminal has (SPEC section 4), used as the
@@ -109,7 +109,7 @@ class OneNetApp(App[None]):
         self.config_file = config_file
         self.poll_seconds = poll_seconds
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
-        self.flows: dict[str, Flow] = {"open": open_user_pane}
+        self.flows: dict[str, Flow] = dict(FLOWS)
         self._bindings = self._app_bindings()
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.

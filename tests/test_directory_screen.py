@@ -19,7 +19,7 @@ from onenet_tui.data.storage import Store
 from onenet_tui.i18n import language, set_language
 from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.help import HelpScreen
-from onenet_tui.screens.user_pane import UserPane
+from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.status_header import StatusHeader
 from tests.conftest import World
 from tests.test_directory_model import PEOPLE, build_people
@@ -220,11 +220,12 @@ async def test_enter_opens_the_user(world: World, people: list[str]) -> None:
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("down", "down", "enter")
-        await pilot.pause(0.2)
-        pane = pilot.app.screen
-        assert isinstance(pane, UserPane)
-        body = str(pane.query_one("#user-pane-body").render())
-        assert "Jürgen Müller" in body and "030 12345001" in body and "✓ Active" in body
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        detail = pilot.app.screen
+        assert isinstance(detail, UserDetailScreen)
+        assert detail.view is not None and detail.view.name == "Jürgen Müller"
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, DirectoryScreen)
 
@@ -287,14 +288,36 @@ async def test_r9_credentials_need_a_desk_phone_unless_users_are_marked(world: W
         assert screen.active_bindings["c"].enabled
 
 
-async def test_allowed_actions_without_their_screen_yet_say_coming_soon(world: World, people: list[str]) -> None:
+async def test_every_allowed_action_key_opens_its_screen(world: World, people: list[str]) -> None:
+    from onenet_tui.screens.account_reset import AccountResetScreen
+    from onenet_tui.screens.add_user import AddUserWizard
+    from onenet_tui.screens.audit_log import AuditLogScreen
+    from onenet_tui.screens.delete_user import DeleteUserScreen
+    from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+    from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+    from onenet_tui.screens.profile import ProfileScreen
+    from onenet_tui.screens.regenerate import RegenerateScreen
+
+    opened = {
+        "a": AddUserWizard,
+        "e": EditConfigurationScreen,
+        "p": ProfileScreen,
+        "g": GroupAssignmentsScreen,
+        "c": RegenerateScreen,
+        "k": AccountResetScreen,
+        "d": DeleteUserScreen,
+        "l": AuditLogScreen,
+    }
     async with make_app(world).run_test(size=SIZE) as pilot:
-        await ready(pilot)
+        directory = await ready(pilot)
         await pilot.press("down", "down")  # Müller: activated, desk phone
-        for key in [*CHANGE_KEYS, "l"]:
-            pilot.app.clear_notifications()
+        for key, screen_class in opened.items():
             await pilot.press(key)
-            assert notifications(pilot.app) == [f": {keys.BY_ID[_id(key)].label}: coming soon"]
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, screen_class), key
+            pilot.app.pop_screen()
+            await pilot.pause()
+            assert pilot.app.screen is directory
 
 
 async def test_flows_registered_by_other_screens_receive_the_selection(world: World, people: list[str]) -> None:
@@ -434,6 +457,9 @@ async def test_markup_and_escape_sequences_in_names_are_shown_literally(world: W
         assert "Evil␛[31mRed, Grace" in shown
         assert "\x1b" not in shown
         await pilot.press("slash", *"bold", "enter", "enter")
-        await pilot.pause(0.2)
-        body = str(pilot.app.screen.query_one("#user-pane-body").render())
-        assert "[bold]x[/bold] Smith" in body
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        detail = pilot.app.screen
+        assert isinstance(detail, UserDetailScreen)
+        assert str(detail.query_one("#detail-name").render()) == "[bold]x[/bold] Smith"

@@ -101,6 +101,8 @@ class DirectoryScreen(Screen[None]):
         self._stepping = False
         self._dimmed: tuple[bool, ...] = ()
         self._frozen = False
+        # A user the cursor should go to once a refresh brings their row.
+        self._focus_wanted: int | None = None
 
     # -- layout
 
@@ -165,6 +167,15 @@ class DirectoryScreen(Screen[None]):
         """Look for changes at once (after this console changed something)."""
         self._poll()
 
+    def focus_user(self, user_id: int) -> None:
+        """Put the cursor on ``user_id`` as soon as their row is loaded (a user just added)."""
+        self._focus_wanted = user_id
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether the list shows a subset: a query or a status filter is set."""
+        return bool(self.directory.query) or self.directory.status is not None
+
     @work(thread=True, exclusive=True, group="directory-refresh", exit_on_error=False, description="look for changes")
     def _check_for_changes(self, data: DirectoryData) -> None:
         fresh = model.refresh(self.ctx.store, data)
@@ -179,6 +190,8 @@ class DirectoryScreen(Screen[None]):
         if message.data.stamp < self.directory.data.stamp:
             return  # an older answer overtaken by a newer one
         keep, where = self._cursor_id(), self.table.cursor
+        if self._focus_wanted is not None and message.data.index_of(self._focus_wanted) is not None:
+            keep, self._focus_wanted = self._focus_wanted, None
         self.directory.replace_data(message.data)
         if message.data.complete:
             # Marks of users deleted meanwhile go; the others stay.

@@ -1,0 +1,60 @@
+"""The directory's action keys open the other screens, and what those screens
+did shows in the directory afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from onenet_tui.data import users
+from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
+from onenet_tui.screens.directory import DirectoryScreen
+from tests.conftest import World, new_user_data
+from tests.test_directory_screen import SIZE, lines, make_app, ready
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+async def test_a_new_user_appears_pending_with_the_cursor_on_it(world: World) -> None:
+    for n in range(1, 4):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        directory = await ready(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        wizard = pilot.app.screen
+        assert isinstance(wizard, AddUserWizard)
+        # The wizard's own walk is tested key by key elsewhere; here its result.
+        added = users.add_user_from(
+            world.admin, new_user_data(first_name="Zara", last_name="Zorn", number="030 12345009")
+        )
+        wizard.dismiss(added)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            row = directory.table.cursor_row
+            if row is not None and row.id == added.user.id:
+                break
+        assert pilot.app.screen is directory
+        row = directory.table.cursor_row
+        assert row is not None and row.id == added.user.id
+        cursor_line = next(line for line in lines(directory) if "Zorn, Zara" in line)
+        assert "● Pending" in cursor_line
+
+
+async def test_c_without_marks_but_with_a_filter_offers_everyone_it_shows(world: World) -> None:
+    for n in range(1, 4):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+    users.add_user_from(world.admin, new_user_data(first_name="Bert", last_name="Brandt", number="030 12345005"))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        directory = await ready(pilot)
+        await pilot.press("slash", *"anna", "enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DirectoryScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        bulk = pilot.app.screen
+        assert isinstance(bulk, BulkCredentialsScreen)
+        assert sorted(bulk.user_ids) == sorted(directory.directory.ids()) and len(bulk.user_ids) == 3
