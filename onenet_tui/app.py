@@ -4,9 +4,11 @@ line starts fast without Textual."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.command import CommandPalette
@@ -15,7 +17,8 @@ from textual.theme import Theme
 
 from onenet_tui import keys
 from onenet_tui.config import Settings, config_path, read_config_file
-from onenet_tui.data.context import Context, resolve_actor
+from onenet_tui.data import simulator, tenant
+from onenet_tui.data.context import Context, carrier_context, resolve_actor
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
@@ -110,6 +113,7 @@ class OneNetApp(App[None]):
         self.poll_seconds = poll_seconds
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
+        self._carrier_stop = threading.Event()
         self._bindings = self._app_bindings()
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.
@@ -132,6 +136,19 @@ class OneNetApp(App[None]):
                 markup=False,
             )
         self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
+        self._simulate_carrier()
+
+    @work(thread=True, exclusive=True, group="carrier", exit_on_error=False, description="carrier simulator")
+    def _simulate_carrier(self) -> None:
+        """A demo tenant has no real carrier: activate its pending users here,
+        as `onenet-tui carrier run` would (safe beside other simulators)."""
+        with self.ctx.store.read() as session:
+            if not tenant.is_simulated(session):
+                return
+        simulator.run(carrier_context(self.ctx.store), stop=self._carrier_stop)
+
+    def on_unmount(self) -> None:
+        self._carrier_stop.set()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

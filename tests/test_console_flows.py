@@ -58,3 +58,29 @@ async def test_c_without_marks_but_with_a_filter_offers_everyone_it_shows(world:
         bulk = pilot.app.screen
         assert isinstance(bulk, BulkCredentialsScreen)
         assert sorted(bulk.user_ids) == sorted(directory.directory.ids()) and len(bulk.user_ids) == 3
+
+
+async def test_the_console_runs_the_carrier_for_a_simulated_tenant(world: World) -> None:
+    from sqlalchemy import update
+
+    from onenet_tui.data.models import Tenant
+
+    pending = users.add_user_from(world.admin, new_user_data())
+    with world.store.transaction() as session:
+        session.execute(update(Tenant).values(simulated=True, carrier_delay_seconds=0))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if users.view(world.admin, pending.user.username).status == "activated":
+                break
+        assert users.view(world.admin, pending.user.username).status == "activated"
+
+
+async def test_a_real_tenant_is_left_to_the_real_carrier(world: World) -> None:
+    pending = users.add_user_from(world.admin, new_user_data())
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.3)
+        await pilot.app.workers.wait_for_complete()
+        assert users.view(world.admin, pending.user.username).status == "pending"

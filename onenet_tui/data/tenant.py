@@ -43,3 +43,11 @@ def create_group(session: Session, site: Site, name: str, kind: GroupKind) -> Gr
     session.add(group)
     session.flush()
     return group
+
+
+def is_simulated(session: Session) -> bool:
+    """Whether the tenant is a demo whose carrier the console simulates."""
+    from sqlalchemy import select
+
+    tenant = session.execute(select(Tenant)).scalars().first()
+    return bool(tenant and tenant.simulated)
