@@ -3,6 +3,7 @@ line starts fast without Textual."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Mapping
@@ -160,7 +161,7 @@ class OneNetApp(App[None]):
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(CommandPalette(id="--command-palette", placeholder=t("directory.palette.placeholder")))
 
-    def action_switch_language(self) -> None:
+    async def action_switch_language(self) -> None:
         """L: Deutsch / English at run time (SPEC section 5)."""
         current = LANGUAGES.index(language())
         set_language(LANGUAGES[(current + 1) % len(LANGUAGES)])
@@ -168,7 +169,9 @@ class OneNetApp(App[None]):
         for screen in self.screen_stack:
             relabel = getattr(screen, "relabel", None)
             if relabel is not None:
-                relabel()
+                result = relabel()
+                if inspect.isawaitable(result):
+                    await result
         self.refresh_bindings()
         self.notify(t("directory.language.switched"), markup=False)
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,6 +71,17 @@ class AuditLogScreen(Screen[None]):
         self.action_reload()
         if self.poll_seconds:
             self.set_interval(self.poll_seconds, self._poll)
+
+    def relabel(self) -> None:
+        """``L``: column titles and footer in the other language; the rows are data."""
+        if self._merged_bindings is not None:
+            self._bindings = translate_bindings(self._merged_bindings.copy())
+        table = self.query_one(DataTable)
+        for key, column in table.columns.items():
+            column.label = Text(t(f"audit.column.{key.value}"))
+        table.refresh()
+        self.query_one("#audit-title", Static).update(t("audit.title", count=table.row_count))
+        self.refresh_bindings()
 
     def action_reload(self) -> None:
         self._load(force=True)

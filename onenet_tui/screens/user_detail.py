@@ -358,6 +358,16 @@ class UserDetailScreen(Screen[None]):
         except RuntimeError:
             pass  # the app is closing
 
+    async def relabel(self) -> None:
+        """``L``: the same user in the other language (the app switched it)."""
+        if self._merged_bindings is not None:
+            self._bindings = translate_bindings(self._merged_bindings.copy())
+        if self.view is not None:
+            view, seen = self.view, self._seen or 0
+            self.view = None  # forces the redraw below
+            await self._show(view, seen)
+        self.refresh_bindings()
+
     async def _show(self, view: UserView, seen: int) -> None:
         if self._seen is not None and seen < self._seen:
             return  # an older read that finished late

@@ -1,0 +1,66 @@
+"""``L`` on the main screens: the other language, the same state (SPEC section 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from onenet_tui.data import carrier
+from onenet_tui.i18n import language
+from onenet_tui.screens.audit_log import AuditLogScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
+from tests.conftest import World
+from tests.helpers import add
+from tests.test_directory_screen import SIZE, make_app, ready
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def screen_text(screen) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(str(w.render()) for w in screen.query("Label, Static"))
+
+
+async def test_l_on_the_user_detail_switches_language_and_keeps_the_user(world: World) -> None:
+    added = add(world)
+    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = pilot.app.screen
+        assert isinstance(detail, UserDetailScreen)
+        assert "Failed" in screen_text(detail)
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "de"
+        assert pilot.app.screen is detail and detail.view is not None
+        text = screen_text(detail)
+        assert "Fehlgeschlagen" in text and "porting not finished" in text
+        footer = " ".join(b.binding.description for b in detail.active_bindings.values() if b.binding.show)
+        assert "Zurück" in footer or "Bearbeiten" in footer, footer
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "en" and "Failed" in screen_text(detail)
+
+
+async def test_l_on_the_audit_log_switches_its_columns(world: World) -> None:
+    add(world)
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        log = pilot.app.screen
+        assert isinstance(log, AuditLogScreen)
+        await pilot.press("L")
+        await settle(pilot)
+        labels = [str(c.label) for c in log.query_one("DataTable").columns.values()]  # type: ignore[attr-defined]
+        assert labels[:3] == ["Zeit (UTC)", "Operator", "Aktion"]
+        assert "Protokoll" in screen_text(log)
