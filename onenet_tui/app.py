@@ -6,11 +6,11 @@ from __future__ import annotations
 import inspect
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.command import CommandPalette
 from textual.screen import Screen
@@ -68,6 +68,28 @@ ANSI_THEME = Theme(
 DEFAULT_THEME = "textual-dark"
 # Names the config file and ONENET_THEME accept besides Textual's theme names.
 THEME_ALIASES = {"ansi": ANSI_THEME.name, "default": DEFAULT_THEME}
+
+
+# Textual's own palette commands, by the English words Textual gives them.
+SYSTEM_COMMAND_KEYS = {
+    "Bell": "system.bell",
+    "Theme": "system.theme",
+    "Quit": "system.quit",
+    "Keys": "system.keys",
+    "Minimize": "system.minimize",
+    "Maximize": "system.maximize",
+    "Screenshot": "system.screenshot",
+}
+SYSTEM_HELP_KEYS = {
+    "Ring the bell": "system.bell.help",
+    "Change the current theme": "system.theme.help",
+    "Quit the application as soon as possible": "system.quit.help",
+    "Hide the keys and widget help panel": "system.keys.hide",
+    "Show help for the focused widget and a summary of available keys": "system.keys.show",
+    "Minimize the widget and restore to normal size": "system.minimize.help",
+    "Maximize the focused widget": "system.maximize.help",
+    "Save an SVG 'screenshot' of the current screen": "system.screenshot.help",
+}
 
 
 def few_colours(environ: Mapping[str, str]) -> bool:
@@ -150,6 +172,18 @@ class OneNetApp(App[None]):
 
     def on_unmount(self) -> None:
         self._carrier_stop.set()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands in the palette, in the operator's language."""
+        for command in super().get_system_commands(screen):
+            title = SYSTEM_COMMAND_KEYS.get(command.title)
+            help_key = SYSTEM_HELP_KEYS.get(command.help)
+            yield SystemCommand(
+                t(title) if title else command.title,
+                t(help_key) if help_key else command.help,
+                command.callback,
+                command.discover,
+            )
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

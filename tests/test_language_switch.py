@@ -64,3 +64,16 @@ async def test_l_on_the_audit_log_switches_its_columns(world: World) -> None:
         labels = [str(c.label) for c in log.query_one("DataTable").columns.values()]  # type: ignore[attr-defined]
         assert labels[:3] == ["Zeit (UTC)", "Operator", "Aktion"]
         assert "Protokoll" in screen_text(log)
+
+
+async def test_textual_system_commands_follow_the_language(world: World) -> None:
+    from onenet_tui.i18n import set_language
+
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Quit" in titles and "Theme" in titles
+        set_language("de")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Beenden" in titles and "Farbschema" in titles and "Quit" not in titles

@@ -1,0 +1,48 @@
+"""The directory and the add-user wizard in German at 80x24 (SPEC section 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from onenet_tui.i18n import set_language
+from tests.conftest import World
+from tests.test_add_user_wizard import WizardHost, fill_names_and_email, to_details
+from tests.test_add_user_wizard_snapshots import steady
+from tests.test_directory_model import build_people
+from tests.test_directory_screen import make_app, ready
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def db_url(tmp_path: Any) -> str:
+    return f"sqlite:///{tmp_path / 'onenet.db'}"
+
+
+@pytest.fixture(autouse=True)
+def german() -> Iterator[None]:
+    set_language("de")
+    yield
+    set_language("en")
+
+
+def test_snapshot_directory_in_german(world: World, snap_compare: Any) -> None:
+    build_people(world)
+
+    async def run_before(pilot: Pilot) -> None:
+        await ready(pilot)
+
+    assert snap_compare(make_app(world), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_wizard_details_in_german(world: World, snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await to_details(pilot)
+        await fill_names_and_email(pilot, email="jl@ex")
+        await steady(pilot)
+
+    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
