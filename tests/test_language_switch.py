@@ -77,3 +77,37 @@ async def test_textual_system_commands_follow_the_language(world: World) -> None
         set_language("de")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Beenden" in titles and "Farbschema" in titles and "Quit" not in titles
+
+
+async def test_l_in_the_wizard_relabels_and_keeps_what_was_typed(world: World) -> None:
+    from textual.widgets import Button, Label
+
+    from onenet_tui.screens.add_user import AddUserWizard
+    from onenet_tui.widgets.field import FieldRow
+    from tests.test_add_user_wizard import fill_names_and_email
+
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        wizard = pilot.app.screen
+        assert isinstance(wizard, AddUserWizard)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await fill_names_and_email(pilot, email="jl@ex")
+        await pilot.press("ctrl+b")  # back to step 1: focus leaves the text fields
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "de"
+        assert pilot.app.screen is wizard
+        assert str(wizard.query_one("#wizard-next", Button).label) == "Weiter ▶"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        first = wizard.query_one("#first_name-field", FieldRow)
+        assert "Vorname" in str(first.query_one(Label).render())
+        data = wizard.form_data()
+        # "Lutz" was typed with a capital L: in a field, L stays a letter.
+        assert (data["last_name"], data["email"]) == ("Lutz", "jl@ex")
+        assert "keine gültige E-Mail-Adresse" in wizard.query_one("#email-field", FieldRow).message_text
+        assert "Angaben" in str(wizard.query_one("#steplabel-details", Label).render())

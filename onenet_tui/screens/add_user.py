@@ -160,6 +160,8 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
         Binding("ctrl+n", "next_step", "wizard.key.next", id="wizard.next"),
         Binding("ctrl+s", "create", "wizard.key.create", id="wizard.create"),
         Binding("escape", "cancel", "wizard.key.cancel", id="wizard.cancel"),
+        # A modal screen hides the app's keys; typing L into a field still types an L.
+        Binding("L", "app.switch_language", "directory.key.language", show=False, id="language"),
     ]
 
     step: reactive[int] = reactive(DEVICE, init=False)
@@ -213,10 +215,10 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
                 with VerticalScroll(id="step-services"):
                     yield from self._compose_services()
                 with VerticalScroll(id="step-groups"):
-                    yield Static(t("wizard.groups_intro"), classes="wizard--intro")
+                    yield Static(t("wizard.groups_intro"), classes="wizard--intro", name="wizard.groups_intro")
                     yield Vertical(id="groups-holder")
                 with VerticalScroll(id="step-review"):
-                    yield Static(t("wizard.review.intro"), classes="wizard--intro")
+                    yield Static(t("wizard.review.intro"), classes="wizard--intro", name="wizard.review.intro")
                     yield Vertical(id="review-summary")
                     yield Static("", id="review-problems")
             with Horizontal(id="wizard-buttons"):
@@ -227,7 +229,7 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
         yield Footer()
 
     def _compose_device(self) -> ComposeResult:
-        yield Static(t("wizard.device.question"), classes="wizard--intro")
+        yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
         with RadioSet(id="device_type"):
             yield RadioButton(t("device.desk_phone"), value=True, id="device-desk_phone")
             yield RadioButton(t("device.none"), id="device-none")
@@ -283,7 +285,7 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
             Select(licences, value=DEFAULT_LICENCE, allow_blank=False, compact=True, id="licence"),
             id="licence-field",
         )
-        yield Label(t("field.services"), classes="wizard--label")
+        yield Label(t("field.services"), classes="wizard--label", name="field.services")
         yield SelectionList[str](
             *(
                 Selection(literal(catalogs.label("services", row["code"], language())), row["code"])
@@ -291,7 +293,7 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
             ),
             id="services",
         )
-        yield Static(t("wizard.supervisor_hint"), classes="wizard--hint")
+        yield Static(t("wizard.supervisor_hint"), classes="wizard--hint", name="wizard.supervisor_hint")
 
     # ------------------------------------------------------------ start
 
@@ -609,6 +611,53 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
 
     def watch_step(self) -> None:
         self._show_step()
+
+    async def relabel(self) -> None:
+        """``L``: every label of the wizard in the other language; what was
+        typed, chosen and checked stays (the app switched the language)."""
+        if not self.refusal.allowed:
+            return
+        if self._merged_bindings is not None:
+            self._bindings = translate_bindings(self._merged_bindings.copy())
+        for index, key in enumerate(STEPS):
+            self.query_one(f"#steplabel-{key}", Label).update(
+                t("wizard.step_label", number=index + 1, step=t(f"wizard.step.{key}"))
+            )
+        for name in ("back", "next", "create", "cancel"):
+            self.query_one(f"#wizard-{name}", Button).label = t(f"wizard.button.{name}")
+        for device in DeviceType:
+            self.query_one(f"#device-{device.value}", RadioButton).label = t(f"device.{device.value}")
+        for text in self.query(".wizard--intro, .wizard--hint, .wizard--label"):
+            if text.name and isinstance(text, Static):
+                text.update(t(text.name))
+        for row in self.query(FieldRow):
+            if row.id and row.id.endswith("-field"):
+                row.set_label(t(f"field.{row.id.removesuffix('-field')}"))
+        self.query_one("#site", Select).prompt = t("wizard.choose_site")
+        self.query_one("#desk_phone_model", Select).prompt = t("wizard.choose_model")
+        self._relabel_catalog_choices()
+        # The hints and messages of the fields, worked out again in the new words.
+        self._device_changed()
+        self._username_changed()
+        self._number_changed()
+        self._extension_changed()
+        for row in self.query(FieldRow):
+            row.refresh_message()
+        if self.site is not None:
+            await self._show_groups(self.site)
+        self._show_step()
+
+    def _relabel_catalog_choices(self) -> None:
+        licence = self.query_one("#licence", Select)
+        chosen = licence.value
+        licence.set_options(
+            (literal_text(catalogs.label("licences", row["code"], language())), row["code"])
+            for row in catalogs.shipped("licences")
+        )
+        licence.value = chosen
+        services = self.query_one("#services", SelectionList)
+        for index, row in enumerate(catalogs.shipped("services")):
+            services.replace_option_prompt_at_index(index, literal(catalogs.label("services", row["code"], language())))
 
     def _show_step(self) -> None:
         key = STEPS[self.step]

@@ -204,6 +204,10 @@ class FieldRow(Vertical):
     def set_label(self, label: str) -> None:
         self._label_widget.update(literal(label))
 
+    def refresh_message(self) -> None:
+        """Show the message again, e.g. in another language."""
+        self._show()
+
     def set_local_error(self, error: FieldError | None) -> None:
         self._local = error
         self._show()
