@@ -10,6 +10,7 @@ show the same words.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
@@ -40,6 +41,24 @@ def language() -> str:
     return _current
 
 
+# How each language groups digits and writes a moment (shown in UTC).
+_THOUSANDS = {"en": ",", "de": "."}
+_MOMENT = {"en": "%d/%m/%Y %H:%M UTC", "de": "%d.%m.%Y %H:%M UTC"}
+
+
+def format_number(number: int, lang: str | None = None) -> str:
+    """12,345 in English, 12.345 in German."""
+    return f"{number:,}".replace(",", _THOUSANDS[lang or _current])
+
+
+def format_moment(moment: datetime, lang: str | None = None) -> str:
+    """A timestamp in UTC as the language writes dates; naive ones are UTC
+    (SQLite hands stored UTC values back without a zone)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(_MOMENT[lang or _current])
+
+
 def t(key: str, /, lang: str | None = None, **params: object) -> str:
     """Translate ``key`` into the current (or given) language.
 
@@ -52,7 +71,12 @@ def t(key: str, /, lang: str | None = None, **params: object) -> str:
         template = catalog(DEFAULT_LANGUAGE).get(key, key)
     if not params:
         return template
+    # Counts follow the language wherever they appear in a message.
+    shown = {
+        name: format_number(value, lang) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in params.items()
+    }
     try:
-        return template.format(**params)
+        return template.format(**shown)
     except (KeyError, IndexError, ValueError):
         return template

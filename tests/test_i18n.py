@@ -121,3 +121,16 @@ def test_status_words_an_admin_recognises(lang: str) -> None:
     }[lang]
     keys = ("status.pending", "status.activated", "status.failed", "kind.hunt_group", "kind.call_center")
     assert tuple(t(k, lang=lang) for k in keys) == expected
+
+
+def test_counts_and_moments_follow_the_language() -> None:
+    from datetime import UTC, datetime
+
+    from onenet_tui.i18n import format_moment
+
+    moment = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+    assert (format_moment(moment, "en"), format_moment(moment, "de")) == ("14/03/2025 09:30 UTC", "14.03.2025 09:30 UTC")
+    assert t("audit.title", lang="en", count=12345).startswith("Audit trail: the latest 12,345")
+    assert t("audit.title", lang="de", count=12345).startswith("Protokoll: die letzten 12.345")
+    # Small numbers (limits, step numbers) are unchanged.
+    assert t("r1.too_long", lang="de", max=23, count=24) == "höchstens 23 Zeichen, 24 eingegeben (R1)"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import work
@@ -16,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from onenet_tui.data import audit
 from onenet_tui.data.context import Context
-from onenet_tui.i18n import t
+from onenet_tui.i18n import format_moment, t
 from onenet_tui.widgets.field import literal_text, translate_bindings
 
 # Enough to answer "who did what lately" at a glance; the command line's
@@ -33,12 +32,6 @@ class EventRow:
     action: str
     target: str
     details: str
-
-
-def when(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class AuditLogScreen(Screen[None]):
@@ -98,7 +91,7 @@ class AuditLogScreen(Screen[None]):
             rows = [
                 EventRow(
                     e.id or 0,
-                    when(e.at),
+                    format_moment(e.at),
                     e.operator,
                     e.action,
                     e.target,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from textual import on, work
@@ -30,7 +30,7 @@ from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRe
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
-from onenet_tui.i18n import t
+from onenet_tui.i18n import format_moment, t
 from onenet_tui.widgets.field import FieldRow, literal, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
@@ -85,13 +85,10 @@ def plain(text: object) -> str:
 
 
 def format_time(moment: datetime | None) -> str:
-    """A timestamp in UTC, minutes precision, labelled as UTC; SQLite hands
-    back naive datetimes, which were stored as UTC."""
+    """A timestamp as the language writes it, labelled UTC."""
     if moment is None:
         return t("lifecycle.never")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_moment(moment)
 
 
 def badge(status: str) -> str:

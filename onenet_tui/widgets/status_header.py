@@ -14,13 +14,13 @@ from textual.widget import Widget
 
 from onenet_tui.data.context import Actor
 from onenet_tui.data.directory import STATUSES, Directory
-from onenet_tui.i18n import t
+from onenet_tui.i18n import format_number, t
 from onenet_tui.widgets.badges import badge
 
 
 def count(number: int) -> str:
     """12,345 / 12.345: grouped as the language writes numbers."""
-    return f"{number:,}".replace(",", t("directory.thousands_separator"))
+    return format_number(number)
 
 
 class StatusHeader(Widget):
