@@ -111,3 +111,23 @@ async def test_l_in_the_wizard_relabels_and_keeps_what_was_typed(world: World) -
         assert (data["last_name"], data["email"]) == ("Lutz", "jl@ex")
         assert "keine gültige E-Mail-Adresse" in wizard.query_one("#email-field", FieldRow).message_text
         assert "Angaben" in str(wizard.query_one("#steplabel-details", Label).render())
+
+
+async def test_l_on_the_bulk_credentials_screen_keeps_the_selection(world: World) -> None:
+    from textual.widgets import Label
+
+    from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
+
+    add(world)
+    add(world, number="030 12345002", first_name="Eva")
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("asterisk", "c")
+        await settle(pilot)
+        bulk = pilot.app.screen
+        assert isinstance(bulk, BulkCredentialsScreen)
+        assert "2 marked users" in str(bulk.query_one("#bulk-title", Label).render())
+        await pilot.press("L")
+        await settle(pilot)
+        assert pilot.app.screen is bulk and len(bulk.user_ids) == 2
+        assert "2 markierte Benutzer" in str(bulk.query_one("#bulk-title", Label).render())
