@@ -13,20 +13,15 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-# C0/C1 controls, DEL, and the bidi embedding/override/isolate characters that
-# could make a name display as something else.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+from onenet_tui.visible import visible
+
 # DEL and C1 controls are not escaped by json.dumps(ensure_ascii=False).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(value: object) -> str:
     """``value`` as text safe to print to a terminal."""
-    if value is None:
-        return ""
-    text = str(value)
-    return _UNSAFE.sub(_REPLACEMENT, text) if _UNSAFE.search(text) else text
+    return visible(value)
 
 
 def width(text: str) -> int:

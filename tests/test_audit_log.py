@@ -74,7 +74,7 @@ async def test_audit_details_are_shown_literally(world: World) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         newest = cells(app)[0]
-        assert newest[1] == "x\N{REPLACEMENT CHARACTER}[31m"
+        assert newest[1] == "x␛[31m"
         assert newest[3] == "[red]t[/red]" and '"[b]"' in newest[4]
 
 

@@ -42,6 +42,7 @@ from onenet_tui.data import audit, catalogs, phones
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, Status, User
 from onenet_tui.data.storage import Store
 from onenet_tui.i18n import language, t
+from onenet_tui.visible import visible
 
 # The order in which ``f`` cycles the status filter; None shows everyone.
 STATUS_CYCLE: tuple[Status | None, ...] = (None, Status.PENDING, Status.ACTIVATED, Status.FAILED)
@@ -107,27 +108,8 @@ class DirectoryRow(NamedTuple):
 
 # --- text -------------------------------------------------------------------
 
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-
-
-def literal(text: str) -> str:
-    """``text`` with every control or invisible formatting character replaced
-    by a visible stand-in (ESC becomes ``␛``, U+202E becomes ``\\u202e``), so
-    data can never steer the terminal or hide what it says (SPEC section 10)."""
-    if text.isprintable():
-        return text
-    return "".join(_visible(ch) for ch in text)
-
-
-def _visible(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Unicode "control pictures": ␀ … ␟
-    if code == 0x7F:
-        return "␡"
-    if unicodedata.category(ch) in _HIDDEN_CATEGORIES:
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return ch
+# Names, numbers and labels are stored display-safe once, at load.
+literal = visible
 
 
 def fold(text: str) -> str:

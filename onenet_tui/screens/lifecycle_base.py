@@ -10,7 +10,6 @@ only asks :func:`~onenet_tui.data.policy.decide` and explains the answer.
 from __future__ import annotations
 
 import inspect
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -31,6 +30,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
+from onenet_tui.visible import visible
 from onenet_tui.widgets.field import FieldRow, literal, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
@@ -79,9 +79,8 @@ def error_text(error: DomainError) -> str:
 
 
 def plain(text: object) -> str:
-    """Text from data for a file or the clipboard: control and format
-    characters replaced, so a name cannot smuggle terminal escapes."""
-    return "".join("\N{REPLACEMENT CHARACTER}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text))
+    """Text from data for a file or the clipboard, terminal-safe."""
+    return visible(text)
 
 
 def format_time(moment: datetime | None) -> str:

@@ -11,7 +11,6 @@ error found by a lookup (a taken extension) or by the service is shown at once.
 
 from __future__ import annotations
 
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -33,18 +32,16 @@ from onenet_tui.data import phones
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.validation import char_count
 from onenet_tui.i18n import t
+from onenet_tui.visible import visible
 
 # ---------------------------------------------------------------- shared helpers
 
 
 def literal(text: object) -> Content:
     """Text from data, shown exactly as stored: never parsed as markup, and
-    control or format characters (escape sequences, bidi overrides) replaced
-    by a visible placeholder so they cannot reach the terminal."""
-    cleaned = "".join(
-        "\N{REPLACEMENT CHARACTER}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text)
-    )
-    return Content(cleaned)
+    control or format characters (escape sequences, bidi overrides) shown as
+    visible stand-ins so they cannot reach the terminal."""
+    return Content(visible(text))
 
 
 def literal_text(text: object) -> Text:
