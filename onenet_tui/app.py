@@ -185,6 +185,22 @@ class OneNetApp(App[None]):
                 command.discover,
             )
 
+    async def action_quit(self) -> None:
+        """Quit, but not past passwords on screen that were never saved:
+        once the console closes they are gone for good (R8, R10)."""
+        if not getattr(self.screen, "holds_unsaved_secrets", False):
+            self.exit()
+            return
+        from onenet_tui.screens.save_file import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(t("app.quit.title"), t("app.quit.unsaved_secrets"), t("app.quit.button")), answered
+        )
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()

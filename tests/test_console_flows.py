@@ -84,3 +84,28 @@ async def test_a_real_tenant_is_left_to_the_real_carrier(world: World) -> None:
         await pilot.pause(0.3)
         await pilot.app.workers.wait_for_complete()
         assert users.view(world.admin, pending.user.username).status == "pending"
+
+
+async def test_quitting_past_unexported_passwords_asks_first(world: World) -> None:
+    from onenet_tui.data import credentials
+    from onenet_tui.screens.bulk_result import BulkResultScreen
+    from onenet_tui.screens.save_file import ConfirmScreen
+
+    added = users.add_user_from(world.admin, new_user_data())
+    result = credentials.bulk_reset(world.admin, [added.user.id])
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.push_screen(BulkResultScreen(result))
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("enter")  # Cancel has focus
+        await pilot.pause()
+        assert isinstance(app.screen, BulkResultScreen) and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert not app.is_running

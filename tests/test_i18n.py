@@ -18,10 +18,38 @@ LOCALE = PACKAGE / "locale"
 
 # Calls that put text on the screen, and the keyword arguments that carry text.
 UI_CALLS = {
-    "Static", "Label", "Button", "Checkbox", "RadioButton", "Switch", "Input", "Header", "Footer",
-    "Binding", "notify", "Option", "Selection", "Rule", "Link", "Markdown", "Text", "Content",
-    "Hit", "DiscoveryHit", "SystemCommand", "ProgressBar", "Collapsible", "TabPane", "Tab",
-    "Placeholder", "Digits", "LoadingIndicator", "update", "set_title", "add_column", "add_row",
+    "Static",
+    "Label",
+    "Button",
+    "Checkbox",
+    "RadioButton",
+    "Switch",
+    "Input",
+    "Header",
+    "Footer",
+    "Binding",
+    "notify",
+    "Option",
+    "Selection",
+    "Rule",
+    "Link",
+    "Markdown",
+    "Text",
+    "Content",
+    "Hit",
+    "DiscoveryHit",
+    "SystemCommand",
+    "ProgressBar",
+    "Collapsible",
+    "TabPane",
+    "Tab",
+    "Placeholder",
+    "Digits",
+    "LoadingIndicator",
+    "update",
+    "set_title",
+    "add_column",
+    "add_row",
 }
 TEXT_KWARGS = {"label", "placeholder", "description", "tooltip", "title", "message", "help", "text", "renderable"}
 UI_PACKAGES = ("screens", "widgets")
@@ -129,7 +157,10 @@ def test_counts_and_moments_follow_the_language() -> None:
     from onenet_tui.i18n import format_moment
 
     moment = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
-    assert (format_moment(moment, "en"), format_moment(moment, "de")) == ("14/03/2025 09:30 UTC", "14.03.2025 09:30 UTC")
+    assert (format_moment(moment, "en"), format_moment(moment, "de")) == (
+        "14/03/2025 09:30 UTC",
+        "14.03.2025 09:30 UTC",
+    )
     assert t("audit.title", lang="en", count=12345).startswith("Audit trail: the latest 12,345")
     assert t("audit.title", lang="de", count=12345).startswith("Protokoll: die letzten 12.345")
     # Small numbers (limits, step numbers) are unchanged.
