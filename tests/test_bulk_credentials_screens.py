@@ -525,8 +525,8 @@ async def test_r10_export_write_error_is_shown_and_leaves_no_partial_file(
         await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
         dialog = app.screen
         await pilot.press("enter")
-        await until(pilot, lambda: "Could not write" in text_of(dialog, "#export-message"))
-        message = text_of(dialog, "#export-message")
+        await until(pilot, lambda: "Could not write" in text_of(dialog, "#path-message"))
+        message = text_of(dialog, "#path-message")
         assert "No space left on device" in message and "Nothing was saved" in message
         assert list(export_dir.iterdir()) == []
         # The passwords were never lost: once the disk has room, a second try works.
@@ -546,8 +546,8 @@ async def test_r10_export_to_a_missing_folder_says_so(world: World, export_dir: 
         await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
         dialog = app.screen
         await pilot.press("ctrl+u", *"nowhere/creds.csv", "enter")
-        await until(pilot, lambda: "Could not write" in text_of(dialog, "#export-message"))
-        assert "does not exist" in text_of(dialog, "#export-message")
+        await until(pilot, lambda: "Could not write" in text_of(dialog, "#path-message"))
+        assert "does not exist" in text_of(dialog, "#path-message")
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is result)
         assert result.exported is None and result.holds_unsaved_secrets

@@ -18,20 +18,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label, Static
 
 from onenet_tui.data import bulk
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
-from onenet_tui.data.errors import Conflict, DomainError
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_table import PlainTable
-from onenet_tui.screens.save_file import ConfirmScreen, resolve_path
+from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen
 from onenet_tui.widgets.field import literal, translate_bindings
 
 # Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
@@ -154,137 +152,17 @@ class BulkResultScreen(Screen[None]):
         self.dismiss(None)
 
 
-class ExportCsvScreen(ModalScreen[Path | None]):
-    """Ask where to save the CSV and write it through ``writer``; never
-    replaces a file without a confirmation (Cancel focused). Dismisses with
-    the path written, or None when the operator gave up."""
+class ExportCsvScreen(PathPromptScreen):
+    """Where to save the CSV; written through ``writer`` (atomic, 0600), which
+    this dialog calls without ever holding the secrets itself."""
 
     CSS_PATH = "bulk.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bulk.export.key.cancel", id="bulk.export.cancel"),
-    ]
+    DIALOG_CLASSES = "bulk-dialog"
+    WORDS = "bulk.export"
 
     def __init__(self, default_name: str, writer: Writer) -> None:
-        super().__init__(id="bulk-export-dialog")
-        self._bindings = translate_bindings(self._bindings)
-        self._default_name = default_name
+        super().__init__(t("bulk.export.title"), default_name, note=t("bulk.export.note"))
         self._writer = writer
-        self.writing = False
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="export-dialog", classes="bulk-dialog"):
-            yield Label(t("bulk.export.title"), classes="bulk-title")
-            with Horizontal(id="export-path-line"):
-                yield Label(t("bulk.export.path"), id="export-path-label")
-                yield Input(self._default_name, id="export-path", compact=True)
-            yield Static("", id="export-message", classes="bulk-hint")
-            yield Static(t("bulk.export.note"), id="export-note", classes="bulk-hint")
-            with Horizontal(classes="bulk-buttons"):
-                yield Button(t("bulk.export.button.cancel"), id="export-cancel", compact=True)
-                yield Button(t("bulk.export.button.save"), id="export-save", variant="primary", compact=True)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        path_input = self.query_one("#export-path", Input)
-        path_input.focus()
-        path_input.cursor_position = len(path_input.value)
-        self._show_target(path_input.value)
-
-    @property
-    def message(self) -> Static:
-        return self.query_one("#export-message", Static)
-
-    def _show_target(self, typed: str, error: str | None = None) -> None:
-        if error is not None:
-            self.message.update(literal(error))
-            self.message.add_class("-error")
-            return
-        path = resolve_path(typed)
-        self.message.remove_class("-error")
-        self.message.update(literal(t("bulk.export.target", path=str(path)) if path else t("bulk.export.empty")))
-
-    @on(Input.Changed, "#export-path")
-    def _typed(self, event: Input.Changed) -> None:
-        if not self.writing:
-            self._show_target(event.value)
-
-    @on(Input.Submitted, "#export-path")
-    @on(Button.Pressed, "#export-save")
-    def _save(self, event: Input.Submitted | Button.Pressed) -> None:
-        event.stop()
-        if self.writing:
-            return
-        typed = self.query_one("#export-path", Input).value
-        path = resolve_path(typed)
-        if path is None:
-            self._show_target(typed, t("bulk.export.empty"))
-            return
-        if path.is_dir():
-            self._show_target(typed, t("bulk.export.is_directory", path=str(path)))
-            return
-        if path.exists() or path.is_symlink():
-            self._confirm_overwrite(path)
-            return
-        self._start(path, overwrite=False)
-
-    def _confirm_overwrite(self, path: Path) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._start(path, overwrite=True)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                t("bulk.export.exists_title"),
-                t("bulk.export.exists", path=str(path)),
-                t("bulk.export.overwrite"),
-            ),
-            answered,
-        )
-
-    def _start(self, path: Path, *, overwrite: bool) -> None:
-        self.writing = True
-        self.query_one("#export-save", Button).disabled = True
-        self.message.remove_class("-error")
-        self.message.update(t("bulk.export.writing"))
-        self._write(path, overwrite)
-
-    @work(thread=True, exclusive=True, group="bulk-export", exit_on_error=False, description="write the CSV")
-    def _write(self, path: Path, overwrite: bool) -> None:
-        try:
-            written = self._writer(path, overwrite)
-        except Conflict:
-            # The file appeared after we looked: ask, as for any existing file.
-            self.app.call_from_thread(self._appeared, path)
-        except DomainError as error:
-            self.app.call_from_thread(self._failed, path, error.message())
-        except OSError as error:
-            self.app.call_from_thread(self._failed, path, error.strerror or str(error))
-        else:
-            self.app.call_from_thread(self.dismiss, written)
-
-    def _stopped(self) -> None:
-        self.writing = False
-        self.query_one("#export-save", Button).disabled = False
-
-    def _appeared(self, path: Path) -> None:
-        self._stopped()
-        self._show_target(str(path))
-        self._confirm_overwrite(path)
-
-    def _failed(self, path: Path, reason: str) -> None:
-        self._stopped()
-        typed = self.query_one("#export-path", Input).value
-        self._show_target(typed, t("bulk.export.failed", path=str(path), error=reason))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "bulk-export":
-            self._failed(Path(self.query_one("#export-path", Input).value), str(event.worker.error))
-
-    @on(Button.Pressed, "#export-cancel")
-    def _cancel_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.writing:
-            self.dismiss(None)
+    def write(self, path: Path, overwrite: bool) -> Path:
+        return self._writer(path, overwrite)

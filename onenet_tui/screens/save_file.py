@@ -14,14 +14,16 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
+from onenet_tui.data.errors import Conflict, DomainError
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE
 from onenet_tui.widgets.field import literal, translate_bindings
@@ -86,31 +88,51 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class SaveTextScreen(ModalScreen[Path | None]):
-    """Ask for a path and write ``text`` there; dismisses with the path
-    written, or None when the operator gave up."""
+class PathPromptScreen(ModalScreen[Path | None]):
+    """Ask for a path and write there, off the UI thread. The line under the
+    input shows where the file will land; an existing file is never replaced
+    without a confirmation where Cancel has focus, and a file that appears
+    between the question and the write is asked about too. Dismisses with the
+    path written, or None when the operator gave up.
+
+    Subclasses say what to write (:meth:`write`) and in which words: every
+    message key is ``WORDS`` plus a suffix (``.title`` is passed in)."""
 
     CSS_PATH = CSS_FILE
+    DIALOG_CLASSES = "lifecycle-dialog -confirm"
+    WORDS = "lifecycle.save"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "lifecycle.key.cancel", id="lifecycle.cancel"),
     ]
 
-    def __init__(self, title: str, default_name: str, text: str) -> None:
+    def __init__(self, title: str, default_name: str, *, note: str | None = None) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
         self._title = title
         self._default_name = default_name
-        self._text = text
+        self._note = note
+        self.writing = False
+
+    def write(self, path: Path, overwrite: bool) -> Path:
+        """Write the file (runs in a worker thread). Raise FileExistsError or
+        Conflict if it appeared meanwhile, OSError or DomainError on failure."""
+        raise NotImplementedError
+
+    def words(self, suffix: str, **params: object) -> str:
+        return t(f"{self.WORDS}.{suffix}", **params)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="lifecycle-dialog -confirm"):
+        with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
             yield Label(literal(self._title), classes="lifecycle-title")
-            yield Label(t("lifecycle.save.path"), classes="lifecycle-label")
-            yield Input(self._default_name, id="path", compact=True)
+            with Horizontal(id="path-line"):
+                yield Label(self.words("path"), id="path-label", classes="lifecycle-label")
+                yield Input(self._default_name, id="path", compact=True)
             yield Static("", id="path-message", classes="lifecycle-message")
+            if self._note:
+                yield Static(self._note, id="path-note", classes="lifecycle-message")
             with Horizontal(classes="lifecycle-buttons"):
-                yield Button(t("lifecycle.button.cancel"), id="cancel")
-                yield Button(t("lifecycle.button.save"), id="save", variant="primary")
+                yield Button(self.words("button.cancel"), id="cancel", compact=True)
+                yield Button(self.words("button.save"), id="save", variant="primary", compact=True)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -123,6 +145,9 @@ class SaveTextScreen(ModalScreen[Path | None]):
     def message(self) -> Static:
         return self.query_one("#path-message", Static)
 
+    def _typed(self) -> str:
+        return self.query_one("#path", Input).value
+
     def _show_target(self, typed: str, error: str | None = None) -> None:
         if error is not None:
             self.message.update(literal(error))
@@ -130,61 +155,97 @@ class SaveTextScreen(ModalScreen[Path | None]):
             return
         path = resolve_path(typed)
         self.message.remove_class("-error")
-        self.message.update(literal(t("lifecycle.save.target", path=str(path)) if path else t("lifecycle.save.empty")))
+        self.message.update(literal(self.words("target", path=str(path)) if path else self.words("empty")))
 
     @on(Input.Changed, "#path")
-    def _typed(self, event: Input.Changed) -> None:
-        self._show_target(event.value)
+    def _changed(self, event: Input.Changed) -> None:
+        if not self.writing:
+            self._show_target(event.value)
 
     @on(Input.Submitted, "#path")
     @on(Button.Pressed, "#save")
     def _save(self, event: Input.Submitted | Button.Pressed) -> None:
         event.stop()
-        typed = self.query_one("#path", Input).value
+        if self.writing:
+            return
+        typed = self._typed()
         path = resolve_path(typed)
         if path is None:
-            self._show_target(typed, t("lifecycle.save.empty"))
-            return
-        if path.is_dir():
-            self._show_target(typed, t("lifecycle.save.is_directory", path=str(path)))
-            return
-        if path.exists():
+            self._show_target(typed, self.words("empty"))
+        elif path.is_dir():
+            self._show_target(typed, self.words("is_directory", path=str(path)))
+        elif path.exists() or path.is_symlink():
             self._confirm_overwrite(path)
-            return
-        self._write(path, overwrite=False)
+        else:
+            self._start(path, overwrite=False)
 
     def _confirm_overwrite(self, path: Path) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self._write(path, overwrite=True)
+                self._start(path, overwrite=True)
 
         self.app.push_screen(
-            ConfirmScreen(
-                t("lifecycle.save.exists_title"),
-                t("lifecycle.save.exists", path=str(path)),
-                t("lifecycle.button.overwrite"),
-            ),
+            ConfirmScreen(self.words("exists_title"), self.words("exists", path=str(path)), self.words("overwrite")),
             answered,
         )
 
-    def _write(self, path: Path, *, overwrite: bool) -> None:
-        typed = self.query_one("#path", Input).value
+    def _start(self, path: Path, *, overwrite: bool) -> None:
+        self.writing = True
+        self.query_one("#save", Button).disabled = True
+        self.message.remove_class("-error")
+        self.message.update(self.words("writing"))
+        self._write_in_thread(path, overwrite)
+
+    @work(thread=True, exclusive=True, group="path-prompt", exit_on_error=False, description="write a file")
+    def _write_in_thread(self, path: Path, overwrite: bool) -> None:
         try:
-            with open(path, "w" if overwrite else "x", encoding="utf-8", newline="") as handle:
-                handle.write(self._text)
-        except FileExistsError:
-            # Appeared since we looked: ask, as for any existing file.
-            self._confirm_overwrite(path)
-            return
+            written = self.write(path, overwrite)
+        except (FileExistsError, Conflict):
+            self.app.call_from_thread(self._appeared, path)
+        except DomainError as error:
+            self.app.call_from_thread(self._failed, path, error.message())
         except OSError as error:
-            self._show_target(typed, t("lifecycle.save.failed", path=str(path), error=error.strerror or str(error)))
-            return
-        self.dismiss(path)
+            self.app.call_from_thread(self._failed, path, error.strerror or str(error))
+        else:
+            self.app.call_from_thread(self.dismiss, written)
+
+    def _stopped(self) -> None:
+        self.writing = False
+        self.query_one("#save", Button).disabled = False
+
+    def _appeared(self, path: Path) -> None:
+        self._stopped()
+        self._show_target(str(path))
+        self._confirm_overwrite(path)
+
+    def _failed(self, path: Path, reason: str) -> None:
+        self._stopped()
+        self._show_target(self._typed(), self.words("failed", path=str(path), error=reason))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group == "path-prompt":
+            self._failed(Path(self._typed()), str(event.worker.error))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.writing:
+            self.dismiss(None)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(None)
+        self.action_cancel()
+
+
+class SaveTextScreen(PathPromptScreen):
+    """Save a piece of text that holds no secrets (a support summary, the
+    people to tell after a delete)."""
+
+    def __init__(self, title: str, default_name: str, text: str) -> None:
+        super().__init__(title, default_name)
+        self._text = text
+
+    def write(self, path: Path, overwrite: bool) -> Path:
+        # "x" refuses a file that appeared since we looked.
+        with open(path, "w" if overwrite else "x", encoding="utf-8", newline="") as handle:
+            handle.write(self._text)
+        return path
