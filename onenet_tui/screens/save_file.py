@@ -125,7 +125,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
             yield Label(literal(self._title), classes="lifecycle-title")
             with Horizontal(id="path-line"):
-                yield Label(self.words("path"), id="path-label", classes="lifecycle-label")
+                yield Label(self.words("path"), id="path-label")
                 yield Input(self._default_name, id="path", compact=True)
             yield Static("", id="path-message", classes="lifecycle-message")
             if self._note:
