@@ -20,6 +20,7 @@ from onenet_tui import keys
 from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data import simulator, tenant
 from onenet_tui.data.context import Context, carrier_context, resolve_actor
+from onenet_tui.data.models import utcnow
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
@@ -137,6 +138,7 @@ class OneNetApp(App[None]):
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
+        self._opened_at = utcnow()
         self._bindings = self._app_bindings()
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.
@@ -168,7 +170,9 @@ class OneNetApp(App[None]):
         with self.ctx.store.read() as session:
             if not tenant.is_simulated(session):
                 return
-        simulator.run(carrier_context(self.ctx.store), stop=self._carrier_stop)
+        # Only users who become pending while the console is open: a demo's
+        # seeded pending users stay pending, to show what pending means.
+        simulator.run(carrier_context(self.ctx.store), stop=self._carrier_stop, pending_since=self._opened_at)
 
     def on_unmount(self) -> None:
         self._carrier_stop.set()

@@ -425,3 +425,16 @@ def test_pending_carrier_simulation_activates_and_fails_flagged(world: World) ->
     assert users.view(world.admin, flagged.user.username).status_reason == "porting not finished"
     assert carrier.run_once(world.carrier, delay=timedelta(0)) == []
     assert Status.ACTIVATED.value == users.view(world.admin, ok.user.username).status
+
+
+def test_carrier_simulation_can_leave_earlier_pending_users_alone(world: World) -> None:
+    from datetime import timedelta
+
+    from onenet_tui.data.models import utcnow
+
+    earlier = add(world)
+    opened = utcnow()
+    later = add(world, number="030 12345002", first_name="Eva")
+    done = carrier.run_once(world.carrier, delay=timedelta(0), pending_since=opened)
+    assert [t.username for t in done] == [later.user.username]
+    assert users.view(world.admin, earlier.user.username).status == "pending"

@@ -8,7 +8,7 @@ several simulators run at once each transition happens exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -63,10 +63,16 @@ def _transition(session, ctx: Context, user_id: int, username: str, old: str, ne
 
 
 def run_once(
-    ctx: Context, *, delay: timedelta | None = None, now: datetime | None = None, batch: int = 500
+    ctx: Context,
+    *,
+    delay: timedelta | None = None,
+    now: datetime | None = None,
+    batch: int = 500,
+    pending_since: datetime | None = None,
 ) -> list[Transition]:
     """One pass of the simulator: pending users older than ``delay`` are
-    activated, those on flagged numbers fail with the flag's reason."""
+    activated, those on flagged numbers fail with the flag's reason.
+    ``pending_since`` leaves alone users who were pending before it."""
     enforce(Action.SET_CARRIER_STATUS, ctx.actor.role)
     now = now or utcnow()
     done: list[Transition] = []
@@ -77,7 +83,11 @@ def run_once(
         due = session.execute(
             select(User.id, User.username, PhoneNumber.flagged, PhoneNumber.flag_reason)
             .join(PhoneNumber, PhoneNumber.id == User.number_id)
-            .where(User.status == Status.PENDING.value, User.status_changed_at <= now - delay)
+            .where(
+                User.status == Status.PENDING.value,
+                User.status_changed_at <= now - delay,
+                User.status_changed_at >= (pending_since or datetime.min.replace(tzinfo=UTC)),
+            )
             .order_by(User.status_changed_at, User.id)  # one lock order for concurrent simulators
             .limit(batch)
         ).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from onenet_tui.data import carrier
 from onenet_tui.data.carrier import Transition
@@ -28,6 +28,7 @@ def run(
     report: Callable[[Transition], None] | None = None,
     stop: threading.Event | None = None,
     batch: int = BATCH,
+    pending_since: datetime | None = None,
 ) -> int:
     """Apply carrier outcomes until ``stop`` is set (or, with ``once``, until
     nothing is due right now). ``delay`` None uses the tenant's setting.
@@ -36,7 +37,7 @@ def run(
     applied = 0
     while not stop.is_set():
         try:
-            done = carrier.run_once(ctx, delay=delay, batch=batch)
+            done = carrier.run_once(ctx, delay=delay, batch=batch, pending_since=pending_since)
         except Conflict:
             # Another writer won a race (PostgreSQL lock or serialisation
             # failure): nothing was applied, try again on the next pass.
