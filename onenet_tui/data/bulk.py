@@ -21,17 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from onenet_tui.data import credentials, exports, secrets
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.data.errors import FieldError
-from onenet_tui.data.models import CredentialMode, PhoneNumber, Site, User
+from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
-
-# Chunked IN lists keep every backend under its bound-parameter limit.
-_CHUNK = 5000
 
 EXPORT_NAME = "desk-phone-credentials-{:%Y%m%d-%H%M}.csv"
 
@@ -76,36 +71,20 @@ class Preview:
 def preview(ctx: Context, user_ids: Sequence[int]) -> Preview:
     """What :func:`credentials.bulk_reset` would do for ``user_ids`` now."""
     wanted = list(dict.fromkeys(user_ids))
-    query = (
-        select(  # type: ignore[call-overload]
-            User.id,
-            User.username,
-            User.first_name,
-            User.last_name,
-            User.extension,
-            User.status,
-            User.device_type,
-            Site.name,
-            PhoneNumber.e164,
-        )
-        .join(PhoneNumber, PhoneNumber.id == User.number_id)
-        .join(Site, Site.id == User.site_id)
-    )
-    found: dict[int, Target] = {}
     with ctx.store.read() as session:
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            for row in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
-                found[row.id] = Target(
-                    row.id,
-                    row.username,
-                    f"{row.first_name} {row.last_name}",
-                    row.extension,
-                    row.name,
-                    credentials.sip_username(row.e164),
-                    row.status,
-                    row.device_type,
-                )
+        found = {
+            uid: Target(
+                row.id,
+                row.username,
+                row.name,
+                row.extension,
+                row.site,
+                credentials.sip_username(row.e164),
+                row.status,
+                row.device_type,
+            )
+            for uid, row in credentials.bulk_targets(session, wanted).items()
+        }
     issue: list[Target] = []
     skipped: list[SkippedTarget] = []
     for uid in wanted:

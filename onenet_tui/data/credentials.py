@@ -192,7 +192,9 @@ def bulk_reset(
 
 
 @dataclass(frozen=True)
-class _BulkRow:
+class BulkTarget:
+    """A user as a bulk reset (and its preview) needs them."""
+
     id: int
     username: str
     name: str
@@ -200,11 +202,13 @@ class _BulkRow:
     status: str
     device_type: str
     e164: str
+    site: str
     realm: str
     has_credentials: bool
 
 
-def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
+def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]:
+    """The users among ``user_ids`` that exist, by id."""
     query = (
         select(
             User.id,
@@ -215,6 +219,7 @@ def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
             User.status,
             User.device_type,
             PhoneNumber.e164,
+            Site.name,
             Site.sip_domain,
             DeskPhoneCredential.user_id.is_not(None).label("has_credentials"),  # type: ignore[union-attr]
         )
@@ -222,12 +227,12 @@ def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
         .join(Site, Site.id == User.site_id)
         .outerjoin(DeskPhoneCredential, DeskPhoneCredential.user_id == User.id)
     )
-    found: dict[int, _BulkRow] = {}
+    found: dict[int, BulkTarget] = {}
     # Chunked IN lists keep every backend under its bound-parameter limit.
     for start in range(0, len(user_ids), 5000):
         chunk = user_ids[start : start + 5000]
         for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
-            found[r.id] = _BulkRow(
+            found[r.id] = BulkTarget(
                 r.id,
                 r.username,
                 f"{r.first_name} {r.last_name}",
@@ -235,9 +240,15 @@ def _bulk_rows(session: Session, user_ids: list[int]) -> list[_BulkRow]:
                 r.status,
                 r.device_type,
                 r.e164,
+                r.name,
                 r.sip_domain,
                 bool(r.has_credentials),
             )
+    return found
+
+
+def _bulk_rows(session: Session, user_ids: list[int]) -> list[BulkTarget]:
+    found = bulk_targets(session, user_ids)
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
         raise RuleRefused("R10", "r10.users_vanished", count=len(missing))
