@@ -40,10 +40,8 @@ from tests.test_add_user_wizard import (
     wizard_of,
 )
 
-
-@pytest.fixture
-def db_url(tmp_path: Any) -> str:
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 def paste(app: WizardHost, field: str, text: str) -> None:

@@ -27,10 +27,8 @@ from tests.test_add_user_wizard import (
 SIZE = (80, 24)
 
 
-@pytest.fixture
-def db_url(tmp_path: Any) -> str:
-    """Pictures need one backend only: the screen does not differ by database."""
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def steady(pilot: Pilot) -> None:

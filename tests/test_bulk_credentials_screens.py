@@ -36,10 +36,8 @@ SIZE = (80, 24)
 UNSET = object()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    # The screens do not depend on the backend; the service tests cover both.
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ screens do."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +27,8 @@ SIZE = (80, 24)
 FIXED_PASSWORDS = ["Kx7pQ2mW9rT4vB8nZ3hJ", "Hy4cN8sD2fG6kP9qR3tV", "Mw3xT7bR5nJ9cV2kQ8pL", "Ab2cD3eF4gH5jK6mN7pQ"]
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 def berlin(world: World) -> list[int]:

@@ -12,10 +12,8 @@ from onenet_tui.screens.directory import DirectoryScreen
 from tests.conftest import World, new_user_data
 from tests.test_directory_screen import SIZE, lines, make_app, ready
 
-
-@pytest.fixture
-def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def test_a_new_user_appears_pending_with_the_cursor_on_it(world: World) -> None:

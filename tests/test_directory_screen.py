@@ -29,10 +29,8 @@ HELPDESK = Actor("hugo", Role.HELPDESK)
 SIZE = (80, 24)
 
 
-@pytest.fixture
-def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    """The screen tests need one database only: SQLite."""
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture

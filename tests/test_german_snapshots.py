@@ -18,9 +18,8 @@ from tests.test_directory_screen import make_app, ready
 SIZE = (80, 24)
 
 
-@pytest.fixture
-def db_url(tmp_path: Any) -> str:
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture(autouse=True)

@@ -37,9 +37,8 @@ SPEC_KEYS = {
 }
 
 
-@pytest.fixture
-def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_every_key_of_the_spec_is_in_the_table_with_its_default() -> None:

@@ -12,10 +12,8 @@ from tests.conftest import World
 from tests.helpers import add
 from tests.test_directory_screen import SIZE, make_app, ready
 
-
-@pytest.fixture
-def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -34,11 +34,8 @@ from onenet_tui.widgets.group_panel import GroupPanel
 from tests.conftest import World
 from tests.helpers import add, add_active
 
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    # The console does not depend on the backend; the services are tested on both.
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 class Host(App[None]):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +27,8 @@ FIXED = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 CREDENTIALS_AT = datetime(2025, 3, 14, 9, 31, tzinfo=UTC)
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    # One backend for the pictures: the screens do not depend on it.
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 class Host(App[None]):

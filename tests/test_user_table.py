@@ -17,10 +17,8 @@ from tests.conftest import World
 from tests.test_directory_model import build_people
 from tests.test_directory_screen import make_app, ready
 
-
-@pytest.fixture
-def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'onenet.db'}"
+# Screens do not depend on the backend; the services are tested on both.
+pytestmark = pytest.mark.sqlite_only
 
 
 # --- layout ---------------------------------------------------------------------------
