@@ -3,42 +3,24 @@ literally, other people's changes appearing while it is open."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 from textual.app import App
-from textual.screen import Screen
 from textual.widgets import DataTable
 
 from onenet_tui.data import carrier
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.screens.audit_log import AuditLogScreen
 from tests.conftest import World
-from tests.helpers import add
+from tests.helpers import Host, add, settle
 
 SIZE = (80, 24)
 
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
-
-
-class Host(App[None]):
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self._make = make
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def cells(app: App[None]) -> list[list[str]]:

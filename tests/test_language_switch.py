@@ -9,17 +9,11 @@ from onenet_tui.i18n import language
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from tests.conftest import World
-from tests.helpers import add
+from tests.helpers import add, settle
 from tests.test_directory_screen import SIZE, make_app, ready
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def screen_text(screen) -> str:  # type: ignore[no-untyped-def]

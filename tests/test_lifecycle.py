@@ -5,7 +5,6 @@ refused for a helpdesk operator (R14)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,32 +31,14 @@ from onenet_tui.screens.save_file import SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
 from tests.conftest import World
-from tests.helpers import add, add_active
+from tests.helpers import Host, add, add_active, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
 
 
-class Host(App[None]):
-    """Opens one screen, as the directory would, and keeps what it returns."""
-
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self._make = make
-        self.results: list[Any] = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make(), self.results.append)
-
-
 def detail(ctx: Context, username: str) -> Host:
     return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def notices(app: App) -> list[str]:

@@ -5,14 +5,10 @@ screens do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import update
-from textual.app import App
-from textual.screen import Screen
 
 from onenet_tui.data import carrier, groups
 from onenet_tui.data.models import DeskPhoneCredential, User
@@ -20,7 +16,8 @@ from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from tests.conftest import World
-from tests.helpers import add, add_active
+from tests.helpers import Host, add, add_active
+from tests.helpers import settle as loaded
 
 SIZE = (80, 24)
 FIXED = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -29,15 +26,6 @@ CREDENTIALS_AT = datetime(2025, 3, 14, 9, 31, tzinfo=UTC)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
-
-
-class Host(App[None]):
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self._make = make
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
 
 
 def fix_timestamps(world: World) -> None:
@@ -54,12 +42,6 @@ def activated_user(world: World) -> str:
     groups.add_member(world.admin, "BER Callcenter", added.user.username, "supervisor")
     fix_timestamps(world)
     return added.user.username
-
-
-async def loaded(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def detail_app(world: World, username: str) -> Host:

@@ -5,7 +5,6 @@ user."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,32 +26,14 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen, SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen, support_summary
 from tests.conftest import DE_MOBILE, World
-from tests.helpers import add, add_active
+from tests.helpers import Host, add, add_active, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
 
 
-class Host(App[None]):
-    """Opens one screen, as the directory would."""
-
-    def __init__(self, make: Callable[[], Screen]) -> None:
-        super().__init__()
-        self._make = make
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
-
-
 def detail(ctx: Context, username: str) -> Host:
     return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the workers finish and their results reach the screen."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def text_of(screen: Screen, selector: str) -> str:
