@@ -19,10 +19,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingsMap
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.widget import Widget
 
 from onenet_tui.data.policy import Action
 from onenet_tui.i18n import t
+from onenet_tui.widgets.lines import TextLines
 
 
 class Scope(StrEnum):
@@ -168,11 +168,12 @@ class KeyCommands(Provider):
                 yield Hit(score, matcher.highlight(spec.label), partial(self._run, spec.id), help=self._help(spec))
 
 
-class KeyFooter(Widget):
+class KeyFooter(TextLines):
     """The keys of the current screen on one line, dimmed where the screen's
     ``check_action`` says None. Textual's Footer mounts a widget per key and
     rebuilds them all whenever a key is dimmed or lit again (on cursor moves
-    between users of different status); this one only repaints."""
+    between users of different status); this one only repaints, its line
+    going to the screen as drawn (``widgets.lines``)."""
 
     DEFAULT_CSS = """
     KeyFooter {
@@ -192,7 +193,7 @@ class KeyFooter(Widget):
     def _bindings_changed(self, screen: object) -> None:
         self.refresh()
 
-    def render(self) -> Text:
+    def text_lines(self, width: int) -> list[Text]:
         key_style = self.get_component_rich_style("key-footer--key", partial=True)
         description_style = self.get_component_rich_style("key-footer--description", partial=True)
         disabled = self.get_component_rich_style("key-footer--disabled", partial=True)
@@ -206,4 +207,6 @@ class KeyFooter(Widget):
             dim = Style() if active.enabled else disabled
             line.append(self.app.get_key_display(binding), key_style + dim)
             line.append(f" {binding.description} ", description_style + dim)
-        return line
+        line.rstrip()
+        line.truncate(width, overflow="ellipsis")
+        return [line]

@@ -3,19 +3,19 @@ the filter, how many are shown and marked, and how the list is sorted.
 
 One widget painting two lines: it changes on every keystroke of the filter,
 and a repaint is much cheaper than the layout pass that resizing labels
-would start.
+would start; its lines go to the screen as drawn (:mod:`.lines`).
 """
 
 from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual.widget import Widget
 
 from onenet_tui.data.context import Actor
 from onenet_tui.data.directory import STATUSES, Directory
 from onenet_tui.i18n import format_number, t
 from onenet_tui.widgets.badges import badge
+from onenet_tui.widgets.lines import TextLines
 
 
 def count(number: int) -> str:
@@ -23,7 +23,7 @@ def count(number: int) -> str:
     return format_number(number)
 
 
-class StatusHeader(Widget):
+class StatusHeader(TextLines):
     """Line 1: operator and role; the view (status filter, sort, marks).
     Line 2: users per status for the filter; how many are shown."""
 
@@ -81,8 +81,7 @@ class StatusHeader(Widget):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"status-header--{name}", partial=True)
 
-    def render(self) -> Text:
-        width = self.size.width or 80
+    def text_lines(self, width: int) -> list[Text]:
         top = self._line(Text(self.operator, self._style("operator")), Text(self.view, self._style("view")), width)
         counts = Text()
         for text, status, emphasis in self.counts:
@@ -92,7 +91,7 @@ class StatusHeader(Widget):
             counts.append(text, style)
             counts.append("  ")
         bottom = self._line(counts, Text(self.shown, self._style("shown")), width)
-        return Text("\n").join([top, bottom])
+        return [top, bottom]
 
     @staticmethod
     def _line(left: Text, right: Text, width: int) -> Text:

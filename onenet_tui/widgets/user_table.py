@@ -5,10 +5,15 @@ Textualize's toolong shows gigabyte logs: the virtual height is the number of
 users, each visible line asks the :class:`Directory` for its row on demand,
 and rendered lines are cached by (row, cursor, marked). Nothing is created
 per user, so 100,000 users cost what 40 do.
+
+Lines go to the screen as drawn (:mod:`onenet_tui.widgets.lines`), and after
+a page is shown the pages either side of it are drawn while the console
+waits for the next key, so paging shows lines that are already drawn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -20,6 +25,7 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from onenet_tui.data.directory import (
@@ -31,6 +37,7 @@ from onenet_tui.data.directory import (
 )
 from onenet_tui.i18n import t
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
+from onenet_tui.widgets.lines import DirectLines, LineScrollBar, filtered
 
 MARK = "▌"
 SORT_ARROWS = {False: "▲", True: "▼"}
@@ -95,7 +102,7 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return padding + text if right else text + padding
 
 
-class UserTable(ScrollView, can_focus=True):
+class UserTable(DirectLines, ScrollView, can_focus=True):
     """Users of a :class:`Directory`, one line each, under a fixed header line."""
 
     DEFAULT_CSS = """
@@ -156,6 +163,17 @@ class UserTable(ScrollView, can_focus=True):
         self._style_cache: dict[str, Style] = {}
         self._width = self._height = 0
         self._measured: tuple[object, ...] = ()
+        self._drawing_ahead = False
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        # Widget.vertical_scrollbar, with the scrollbar that draws directly:
+        # it is redrawn on every page. (Textual offers no hook for the class.)
+        if self._vertical_scrollbar is None:
+            bar = self._vertical_scrollbar = LineScrollBar(thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     # -- what other code calls
 
@@ -208,6 +226,7 @@ class UserTable(ScrollView, can_focus=True):
             top = position - page + 1
         if top != self.scroll_offset.y:
             self.scroll_to(y=top, animate=False, immediate=True)
+            self._draw_ahead_later()
         self.refresh()
         row = self.cursor_row
         row_id = row.id if row else None
@@ -233,11 +252,13 @@ class UserTable(ScrollView, can_focus=True):
         self.update_size()
         self.scroll_to(y=self.scroll_offset.y + page, animate=False, immediate=True)
         self.move_cursor(self.cursor + page)
+        self._draw_ahead_later()
 
     def action_page_up(self) -> None:
         page = self._page()
         self.scroll_to(y=max(0, self.scroll_offset.y - page), animate=False, immediate=True)
         self.move_cursor(self.cursor - page)
+        self._draw_ahead_later()
 
     def action_first(self) -> None:
         self.move_cursor(0)
@@ -319,18 +340,52 @@ class UserTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self._width
         if y == 0:
-            return self._header(width)
+            return self._cached(("header", width, self.directory.sort, self.directory.descending), self._header)
         position = self.scroll_offset.y + y - 1
         row = self.directory.row(position)
         if row is None:
-            return self._empty(width) if y == 1 and not len(self.directory) else Strip.blank(width, self._style(""))
-        is_cursor = position == self.cursor
+            if y == 1 and not len(self.directory):
+                return self._cached(("empty", width, self.empty_message), self._empty)
+            return self._cached(("blank", width), lambda width: Strip.blank(width, self._style("")))
+        return self._row_line(row, width, position == self.cursor)
+
+    def _cached(self, key: tuple[object, ...], draw: Callable[[int], Strip]) -> Strip:
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._lines[key] = draw(self._width)
+        return strip
+
+    def _row_line(self, row: DirectoryRow, width: int, is_cursor: bool) -> Strip:
         marked = row.id in self.marks
         key = (row, is_cursor, marked, width)
         strip = self._lines.get(key)
         if strip is None:
             strip = self._lines[key] = self._row(row, width, is_cursor, marked)
         return strip
+
+    def _draw_ahead_later(self) -> None:
+        if not self._drawing_ahead:
+            self._drawing_ahead = True
+            self.call_after_refresh(self._draw_ahead)
+
+    def _draw_ahead(self) -> None:
+        """Draw the page above and the page below the one on screen, and the
+        cursor line a page on, so the next page key finds them drawn."""
+        self._drawing_ahead = False
+        width, top, page = self._width, self.scroll_offset.y, self._page()
+        if not width or not self.is_mounted:
+            return
+        positions = [*range(top + page, top + 2 * page), *range(max(0, top - page), top)]
+        strips = []
+        for position in positions:
+            row = self.directory.row(position)
+            if row is not None:
+                strips.append(self._row_line(row, width, position == self.cursor))
+        below = self.directory.row(self.cursor + page)
+        if below is not None:
+            strips.append(self._row_line(below, width, True))
+        # The app's colour filters keep their result on each strip: applied now, not at the next paint.
+        filtered(self, strips)
 
     def _header(self, width: int) -> Strip:
         style = self._style("") + self._style("header")
