@@ -13,7 +13,7 @@ fair, on the same rows (the directory's own query), headless at 120x40:
   that shows the new answer, "settled" the last frame (counts updated);
 - page down to repaint: "repaint" is the frame with the moved cursor,
   "settled" the last one (the directory redraws the footer's dimmed keys
-  after the rows);
+  after the rows); the same for cursor down (``--pagedowns`` of each);
 - resident memory after loading and after the interactions.
 
 Frames are timed where Textual hands them to the driver (``App._display``,
@@ -207,6 +207,16 @@ async def measure(url: str, impl: str, keystroke_count: int, pagedowns: int) -> 
             page_settled.append(((last or since) - since) * 1000)
         result["pagedown_ms"] = page
         result["pagedown_settled_ms"] = page_settled
+
+        down = []
+        for _ in range(pagedowns):
+            before = cursor_of(app)
+            since = time.perf_counter()
+            await pilot.press("down")
+            await _settle(pilot)
+            moved = frames.first(since, lambda s, b=before: s["cursor"] != b)
+            down.append(((moved or frames.last(since) or since) - since) * 1000)
+        result["down_ms"] = down
         result["rss_end"] = rss_mb()
     return result
 
@@ -294,6 +304,8 @@ def report(results: dict[str, dict[str, Any]], users: int, keystroke_counts: dic
         ("page down to repaint p50 (ms)", lambda r: p(r["pagedown_ms"], 50), "{:.1f}", ""),
         ("page down to repaint p95 (ms)", lambda r: p(r["pagedown_ms"], 95), "{:.1f}", "<= 16 ms"),
         ("page down to settled (footer) p95 (ms)", lambda r: p(r["pagedown_settled_ms"], 95), "{:.1f}", ""),
+        ("cursor down to repaint p50 (ms)", lambda r: p(r["down_ms"], 50), "{:.1f}", ""),
+        ("cursor down to repaint p95 (ms)", lambda r: p(r["down_ms"], 95), "{:.1f}", "<= 16 ms"),
         ("resident memory after loading (MB)", lambda r: r["rss_loaded"], "{:.0f}", ""),
         ("resident memory at the end (MB)", lambda r: r["rss_end"], "{:.0f}", "<= 150 MB"),
     ]

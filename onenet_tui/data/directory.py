@@ -661,7 +661,7 @@ class Directory:
     """
 
     # Rows examined per step: a few milliseconds of work.
-    STEP = 16_384
+    STEP = 8_192
     FIRST_STEP = 1_024
     # Recent complete query results kept for backspace and for narrowing.
     RESULT_CACHE_ROWS = 300_000

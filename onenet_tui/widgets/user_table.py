@@ -110,7 +110,10 @@ class UserTable(DirectLines, ScrollView, can_focus=True):
         width: 1fr;
         height: 1fr;
         overflow-x: hidden;
-        overflow-y: auto;
+        /* Always there: a scrollbar that came and went as the filter's answer
+           outgrew the screen would move the columns and re-lay out the
+           screen on a keystroke. */
+        overflow-y: scroll;
         scrollbar-size-vertical: 1;
     }
     """
