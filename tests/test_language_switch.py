@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Button, Input, Label
 
-from onenet_tui.data import carrier
+from onenet_tui.data import carrier, users
 from onenet_tui.i18n import language
 from onenet_tui.screens.audit_log import AuditLogScreen
+from onenet_tui.screens.delete_user import DeleteUserScreen
+from onenet_tui.screens.edit_configuration import ConfigurationForm, EditConfigurationScreen
+from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+from onenet_tui.screens.lifecycle_base import RefusalPanel
 from onenet_tui.screens.user_detail import UserDetailScreen
+from onenet_tui.widgets.group_panel import GroupPanel
 from tests.conftest import World
-from tests.helpers import add, settle
+from tests.helpers import add, add_active, settle
 from tests.test_directory_screen import SIZE, make_app, ready
+from tests.test_lifecycle import clear_focused, focus, type_text
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -123,3 +130,86 @@ async def test_l_on_the_bulk_credentials_screen_keeps_the_selection(world: World
         await settle(pilot)
         assert pilot.app.screen is bulk and len(bulk.user_ids) == 2
         assert "2 markierte Benutzer" in str(bulk.query_one("#bulk-title", Label).render())
+
+
+# --- the lifecycle dialogs: relabelled in place, nothing typed is lost ------------------
+
+
+def dialog_title(screen) -> str:  # type: ignore[no-untyped-def]
+    return str(screen.query_one("#dialog-title", Label).render())
+
+
+async def open_dialog(pilot, dialog):  # type: ignore[no-untyped-def]
+    """Over the directory, as its keys open them (the app owns L)."""
+    await ready(pilot)
+    await pilot.app.push_screen(dialog)
+    await settle(pilot)
+    assert pilot.app.screen is dialog
+    return dialog
+
+
+async def test_l_in_the_edit_dialog_keeps_what_was_typed_and_saves_it(world: World) -> None:
+    username = add_active(world).user.username
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        dialog = await open_dialog(pilot, EditConfigurationScreen(world.admin, username))
+        form = dialog.query_one(ConfigurationForm)
+        await focus(pilot, form.last_name.input)
+        await clear_focused(pilot)
+        await type_text(pilot, "Meier")
+        await focus(pilot, dialog.query_one("#cancel", Button))
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "de"
+        assert dialog_title(dialog) == "Konfiguration bearbeiten"
+        form = dialog.query_one(ConfigurationForm)  # made again, in German
+        assert "Nachname" in screen_text(form)
+        assert form.last_name.value == "Meier"
+        assert app.focused is dialog.query_one("#cancel", Button)
+        assert str(dialog.query_one("#cancel", Button).label) == "Abbrechen"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert users.view(world.admin, username).last_name == "Meier"
+
+
+async def test_l_in_the_delete_dialog_keeps_the_typed_extension(world: World) -> None:
+    username = add_active(world).user.username
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, DeleteUserScreen(world.admin, username))
+        await pilot.press("shift+tab")  # Cancel -> the extension input
+        await type_text(pilot, "5001")
+        await pilot.press("tab")  # back to Cancel: L is a key here, not a letter
+        await pilot.press("L")
+        await settle(pilot)
+        assert dialog_title(dialog) == "Benutzer löschen (R7)"
+        delete = dialog.query_one("#delete", Button)
+        assert str(delete.label) == "Endgültig löschen" and not delete.disabled
+        assert dialog.query_one("#confirm-extension", Input).value == "5001"
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "en" and dialog_title(dialog).startswith("Delete user")
+
+
+async def test_l_in_the_group_dialog_keeps_the_ticks(world: World) -> None:
+    username = add_active(world).user.username
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, GroupAssignmentsScreen(world.admin, username))
+        await pilot.press("space")  # tick the first group
+        await settle(pilot)
+        chosen = dialog.query_one(GroupPanel).chosen
+        assert chosen
+        await pilot.press("L")
+        await settle(pilot)
+        assert dialog_title(dialog) == "Gruppenzuordnung"
+        assert dialog.query_one(GroupPanel).chosen == chosen
+
+
+async def test_l_on_a_refusal_explains_it_in_the_other_language(world: World) -> None:
+    username = add(world).user.username  # pending: R7 refuses deletion
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, DeleteUserScreen(world.admin, username))
+        assert dialog.query(RefusalPanel)
+        await pilot.press("L")
+        await settle(pilot)
+        assert "Für diesen Benutzer nicht möglich" in screen_text(dialog)
+        assert "R7" in screen_text(dialog)

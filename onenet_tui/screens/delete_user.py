@@ -136,9 +136,15 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
     async def _deleted(self, report: DeletionReport) -> None:
         self.report = report
         self.banner.show(None)
-        self.query_one("#dialog-subject", Static).update(literal(t("lifecycle.delete.deleted_subject")))
+        self.show_subject(lambda: literal(t("lifecycle.delete.deleted_subject")))
+        await self.show_body(lambda: self._done_body(report))
+        self.query_one("#close", Button).focus()
+        self.notify(t("lifecycle.delete.notified", username=report.username), markup=False)
+
+    @staticmethod
+    def _done_body(report: DeletionReport) -> list[Widget]:
         lines: list[Widget] = [Static(literal(line), classes="delete-group") for line in group_lines(report)]
-        await self.replace_body(
+        return [
             Static(
                 literal(t("lifecycle.delete.done", name=report.name, username=report.username, number=report.number)),
                 id="delete-done",
@@ -151,9 +157,7 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
                 Button(t("lifecycle.button.close"), id="close", variant="primary"),
                 classes="lifecycle-buttons",
             ),
-        )
-        self.query_one("#close", Button).focus()
-        self.notify(t("lifecycle.delete.notified", username=report.username), markup=False)
+        ]
 
     def action_close(self) -> None:
         self.dismiss(self.report)

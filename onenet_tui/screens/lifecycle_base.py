@@ -21,8 +21,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Label, Static
-from textual.worker import get_current_worker
+from textual.widgets import Button, Checkbox, Footer, Input, Label, RadioButton, Select, SelectionList, Static
+from textual.worker import WorkerState, get_current_worker
 
 from onenet_tui.data import users
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
@@ -133,6 +133,33 @@ class Facts(Widget):
 
 ResultT = TypeVar("ResultT")
 
+# What an operator types, ticks and chooses in a dialog.
+ENTRIES = (Input, Checkbox, RadioButton, Select, SelectionList)
+
+
+def entries(root: Widget) -> list[Widget]:
+    return [widget for widget in root.query("*") if isinstance(widget, ENTRIES)]
+
+
+def entered(root: Widget) -> list[object]:
+    """What the operator typed, ticked and chose under ``root``, in screen order."""
+    return [list(w.selected) if isinstance(w, SelectionList) else w.value for w in entries(root)]  # type: ignore[attr-defined]
+
+
+def enter(root: Widget, values: list[object]) -> None:
+    """Put :func:`entered` ``values`` back into a body built the same way;
+    the widgets' change events update what depends on them."""
+    widgets = entries(root)
+    if len(widgets) != len(values):
+        return  # built differently (the user changed meanwhile): nothing to carry over
+    for widget, value in zip(widgets, values, strict=True):
+        if isinstance(widget, SelectionList):
+            widget.deselect_all()
+            for chosen in value:  # type: ignore[attr-defined]
+                widget.select(chosen)
+        elif widget.value != value:  # type: ignore[attr-defined]
+            widget.value = value  # type: ignore[attr-defined]
+
 
 class Banner(Static):
     """One line for what just happened (an error, a stale edit, a notice);
@@ -174,6 +201,8 @@ class UserActionScreen(ModalScreen[ResultT]):
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "lifecycle.key.cancel", id="lifecycle.cancel"),
+        # A modal hides the app's keys: L switches the language here too (SPEC 5).
+        Binding("L", "app.switch_language", "directory.key.language", show=False, id="language"),
     ]
     ACTION_ID: ClassVar[str]
     TITLE_KEY: ClassVar[str]
@@ -186,6 +215,10 @@ class UserActionScreen(ModalScreen[ResultT]):
         self.ctx = ctx
         self.username = username
         self.view: UserView | None = None
+        # How the subject line and the body were made: made again, in the
+        # other language, when the operator presses L.
+        self._subject: Callable[[], str | Content] = lambda: ""
+        self._body: Callable[[], Iterable[Widget]] | None = None
 
     # -- layout ------------------------------------------------------------
 
@@ -207,10 +240,39 @@ class UserActionScreen(ModalScreen[ResultT]):
     def banner(self) -> Banner:
         return self.query_one(Banner)
 
-    async def replace_body(self, *widgets: Widget) -> None:
+    async def show_body(self, build: Callable[[], Iterable[Widget]]) -> None:
+        """The widgets ``build`` makes, as the dialog's body."""
+        self._body = build
         body = self.query_one("#dialog-body")
         await body.remove_children()
-        await body.mount_all(widgets)
+        await body.mount_all(build())
+
+    def show_subject(self, build: Callable[[], str | Content]) -> None:
+        self._subject = build
+        self.query_one("#dialog-subject", Static).update(build())
+
+    async def relabel(self) -> None:
+        """``L``: the dialog in the other language (the app switched it). The
+        body is made again; what was typed, ticked and chosen, and the focus,
+        stay. Not while a save is under way: its result decides what comes."""
+        if self._merged_bindings is not None:
+            self._bindings = translate_bindings(self._merged_bindings.copy())
+        self.query_one("#dialog-title", Label).update(t(self.TITLE_KEY))
+        self.show_subject(self._subject)
+        saving = any(w.group == "lifecycle-save" and w.state is WorkerState.RUNNING for w in self.workers)
+        if self._body is not None and not saving:
+            body = self.query_one("#dialog-body")
+            values = entered(body)
+            focusable = [w for w in body.query("*") if w.focusable]
+            place = focusable.index(self.focused) if self.focused in focusable else None
+            await self.show_body(self._body)
+            enter(body, values)
+            focusable = [w for w in body.query("*") if w.focusable]
+            if place is not None and place < len(focusable):
+                focusable[place].focus()
+            # Its words were the old language's; the fields say again what is wrong.
+            self.banner.show(None)
+        self.refresh_bindings()
 
     # -- loading -----------------------------------------------------------
 
@@ -249,12 +311,12 @@ class UserActionScreen(ModalScreen[ResultT]):
     async def _loaded(self, view: UserView, extra: Any) -> None:
         self.view = view
         self.username = view.username
-        self.query_one("#dialog-subject", Static).update(subject(view))
+        self.show_subject(lambda: subject(view))
         decision = self.decision(view)
         if not decision.allowed:
-            await self.replace_body(RefusalPanel(decision))
+            await self.show_body(lambda: [RefusalPanel(decision)])
             return
-        await self.replace_body(*self.build_body(view, extra))
+        await self.show_body(lambda: self.build_body(view, extra))
         self.body_ready(view, extra)
 
     def decision(self, view: UserView) -> Decision:
@@ -267,9 +329,13 @@ class UserActionScreen(ModalScreen[ResultT]):
         """Called once the body is mounted: focus, initial state."""
 
     async def show_load_error(self, error: DomainError) -> None:
-        await self.replace_body(
-            Static(literal(error_text(error)), classes="lifecycle-refusal--reason"),
-            Horizontal(Button(t("lifecycle.button.close"), id="close", variant="primary"), classes="lifecycle-buttons"),
+        await self.show_body(
+            lambda: [
+                Static(literal(error_text(error)), classes="lifecycle-refusal--reason"),
+                Horizontal(
+                    Button(t("lifecycle.button.close"), id="close", variant="primary"), classes="lifecycle-buttons"
+                ),
+            ]
         )
         self.query_one("#close", Button).focus()
 
