@@ -245,6 +245,8 @@ def reference_app(impl: str, url: str):  # type: ignore[no-untyped-def]
             self.query_one(Input).focus()
 
         def action_hide_filter(self) -> None:
+            # As esc in the directory: the filter is cleared and every row shown again.
+            self.query_one(Input).value = ""
             self.query_one(Input).display = False
             if self.table is not None:
                 self.table.focus()
