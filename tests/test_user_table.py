@@ -12,7 +12,8 @@ from textual.app import App, ComposeResult
 from onenet_tui.app import ANSI_THEME, choose_theme, few_colours
 from onenet_tui.data.directory import Directory, DirectoryData
 from onenet_tui.i18n import set_language
-from onenet_tui.widgets.user_table import UserTable, column_specs, fit, layout
+from onenet_tui.widgets.lines import fit
+from onenet_tui.widgets.user_table import UserTable, column_specs, layout
 from tests.conftest import World
 from tests.test_directory_model import build_people
 from tests.test_directory_screen import make_app, ready

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.lines import fit
 
 # One space before each column and one after the last: 80 columns hold
 # user, extension, SIP username, a 20-character password and a SIP domain.
@@ -35,13 +36,6 @@ def clean(text: object) -> str:
     text = str(text)
     # Nearly every cell is printable already; only the others need the slow path.
     return text if text.isprintable() else literal(text).plain
-
-
-def fit(text: str, width: int) -> str:
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    return text + " " * (width - length)
 
 
 class PlainTable(ScrollView, can_focus=True):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -37,7 +37,7 @@ from onenet_tui.data.directory import (
 )
 from onenet_tui.i18n import t
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
-from onenet_tui.widgets.lines import DirectLines, LineScrollBar, filtered
+from onenet_tui.widgets.lines import DirectLines, LineScrollBar, filtered, fit
 
 MARK = "▌"
 SORT_ARROWS = {False: "▲", True: "▼"}
@@ -91,15 +91,6 @@ def layout(width: int, specs: tuple[ColumnSpec, ...]) -> list[tuple[ColumnSpec, 
         columns.remove(min(droppable, key=lambda c: c.drop_rank or 0))
     name_width = min(max(width - fixed(columns), name.minimum), NAME_MAX)
     return [(c, name_width if c is name else c.preferred) for c in columns]
-
-
-def fit(text: str, width: int, right: bool = False) -> str:
-    """``text`` in exactly ``width`` cells: cut with an ellipsis, or padded."""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    padding = " " * (width - length)
-    return padding + text if right else text + padding
 
 
 class UserTable(DirectLines, ScrollView, can_focus=True):
