@@ -15,14 +15,13 @@ from collections.abc import Iterable, Sequence
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.lines import fit
+from onenet_tui.widgets.row_cursor import RowCursor
 
 # One space before each column and one after the last: 80 columns hold
 # user, extension, SIP username, a 20-character password and a SIP domain.
@@ -38,7 +37,7 @@ def clean(text: object) -> str:
     return text if text.isprintable() else literal(text).plain
 
 
-class PlainTable(ScrollView, can_focus=True):
+class PlainTable(RowCursor):
     """Rows of text with a row cursor; ``up``/``down``/``page``/``home``/``end``
     move it, ``left``/``right`` scroll a table wider than the screen."""
 
@@ -81,12 +80,6 @@ class PlainTable(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("up", "cursor_up", show=False),
-        Binding("down", "cursor_down", show=False),
-        Binding("pageup", "page_up", show=False),
-        Binding("pagedown", "page_down", show=False),
-        Binding("home", "first", show=False),
-        Binding("end", "last", show=False),
         Binding("left", "scroll_left", show=False),
         Binding("right", "scroll_right", show=False),
     ]
@@ -150,9 +143,6 @@ class PlainTable(ScrollView, can_focus=True):
 
     # -- the cursor ----------------------------------------------------------------
 
-    def _page(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
     def move_cursor(self, position: int) -> None:
         if not self.rows:
             return
@@ -165,28 +155,6 @@ class PlainTable(ScrollView, can_focus=True):
         if top != self.scroll_offset.y:
             self.scroll_to(y=top, animate=False, immediate=True)
         self.refresh()
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor + 1)
-
-    def action_page_up(self) -> None:
-        self.move_cursor(self.cursor - self._page())
-
-    def action_page_down(self) -> None:
-        self.move_cursor(self.cursor + self._page())
-
-    def action_first(self) -> None:
-        self.move_cursor(0)
-
-    def action_last(self) -> None:
-        self.move_cursor(len(self.rows) - 1)
-
-    def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self.move_cursor(int(self.scroll_offset.y) + event.y - 1)
 
     # -- painting ------------------------------------------------------------------
 

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
@@ -37,7 +34,8 @@ from onenet_tui.data.directory import (
 )
 from onenet_tui.i18n import t
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
-from onenet_tui.widgets.lines import DirectLines, LineScrollBar, filtered, fit
+from onenet_tui.widgets.lines import LineScrollBar, filtered, fit
+from onenet_tui.widgets.row_cursor import RowCursor
 
 MARK = "▌"
 SORT_ARROWS = {False: "▲", True: "▼"}
@@ -93,7 +91,7 @@ def layout(width: int, specs: tuple[ColumnSpec, ...]) -> list[tuple[ColumnSpec, 
     return [(c, name_width if c is name else c.preferred) for c in columns]
 
 
-class UserTable(DirectLines, ScrollView, can_focus=True):
+class UserTable(RowCursor):
     """Users of a :class:`Directory`, one line each, under a fixed header line."""
 
     DEFAULT_CSS = """
@@ -121,15 +119,6 @@ class UserTable(DirectLines, ScrollView, can_focus=True):
         "user-table--unknown",
         "user-table--empty",
     }
-
-    BINDINGS = [
-        Binding("up", "cursor_up", show=False),
-        Binding("down", "cursor_down", show=False),
-        Binding("pageup", "page_up", show=False),
-        Binding("pagedown", "page_down", show=False),
-        Binding("home", "first", show=False),
-        Binding("end", "last", show=False),
-    ]
 
     class CursorMoved(Message):
         """The cursor is on another user (or on none)."""
@@ -170,6 +159,10 @@ class UserTable(DirectLines, ScrollView, can_focus=True):
         return self._vertical_scrollbar
 
     # -- what other code calls
+
+    @property
+    def row_count(self) -> int:
+        return len(self.directory)
 
     @property
     def cursor_row(self) -> DirectoryRow | None:
@@ -231,14 +224,8 @@ class UserTable(DirectLines, ScrollView, can_focus=True):
     # -- keys
 
     def _page(self) -> int:
-        """Data lines on screen (the header takes one)."""
+        # From the height measured once per resize: the region walks the styles.
         return max(1, self._height - 1)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor + 1)
 
     def action_page_down(self) -> None:
         page = self._page()
@@ -254,16 +241,9 @@ class UserTable(DirectLines, ScrollView, can_focus=True):
         self.move_cursor(self.cursor - page)
         self._draw_ahead_later()
 
-    def action_first(self) -> None:
-        self.move_cursor(0)
-
     def action_last(self) -> None:
         self.directory.finish()
-        self.move_cursor(len(self.directory) - 1)
-
-    def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self.move_cursor(self.scroll_offset.y + event.y - 1)
+        super().action_last()
 
     # -- painting
 
