@@ -16,9 +16,8 @@ encoded. A test holds both equal to ``to_json()`` on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import String, select, text, type_coerce
@@ -114,10 +113,17 @@ def user_dicts(session: Session, *, status: str | None = None, site: str | None 
     # Sorted here, not by the database: the name index does not cover the
     # username, so SQLite would sort through a temporary B-tree. Python's
     # code point order equals SQLite's binary collation.
-    rows.sort(key=itemgetter(3, 2, 1))  # last name, first name, username
+    rows.sort(key=_by_name(3, 2, 1))
     # Every query runs now, so errors (an unknown site) come before the first
     # user is handed out, not in the middle of a caller's output.
     return _dicts(rows, _groups_by_user(session), _credentials_by_user(session))
+
+
+def _by_name(last: int, first: int, username: int) -> Callable[[Sequence[Any]], str]:
+    """Sort key of a row: last name, first name, username, as one string
+    (NUL sorts before every character, and names hold none: R1, R19), which
+    compares about 2.5 times faster than the tuple of the three."""
+    return lambda row: f"{row[last]}\x00{row[first]}\x00{row[username]}"
 
 
 def _dicts(
@@ -153,14 +159,21 @@ def user_json(session: Session, *, status: str | None = None, site: str | None =
         params["site_id"] = site_by_name(session, site).id
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = session.connection().execute(text(_SQLITE_USER_JSON.format(where=where)), params).all()
-    rows.sort(key=itemgetter(0, 1, 2))  # last name, first name, username
-    # Group memberships are few: encoded here and spliced in, which is
-    # cheaper than a correlated subquery per user and keeps their order.
+    rows.sort(key=_by_name(0, 1, 2))
+    # Group memberships are few: encoded here and put in place of the empty
+    # list the database wrote, which is cheaper than a correlated subquery per
+    # user and keeps their order. The key cannot occur inside a JSON string
+    # (quotes there are escaped), and it is the last but one of the object.
     groups = {user_id: encode(memberships) for user_id, memberships in _groups_by_user(session).items()}
-    return (
-        f'{user[:-1]},"groups":{groups.get(user_id, "[]")},"credentials":{credentials or "null"}}}'
-        for _, _, _, user_id, user, credentials in rows
-    )
+    return (user if user_id not in groups else _with_groups(user, groups[user_id]) for *_, user_id, user in rows)
+
+
+_NO_GROUPS = '"groups":[]'
+
+
+def _with_groups(user: str, memberships: str) -> str:
+    at = user.rindex(_NO_GROUPS)
+    return f'{user[:at]}"groups":{memberships}{user[at + len(_NO_GROUPS) :]}'
 
 
 def _sqlite_iso(column: str) -> str:
@@ -172,8 +185,8 @@ def _sqlite_bool(column: str) -> str:
     return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
 
 
-# Per user: the sort key, the id, the JSON object up to "groups" (keys in
-# to_json() order), and the credentials' JSON (or NULL). Sorted in Python,
+# Per user: the sort key, the id and the JSON object (keys in to_json()
+# order) with no groups, which user_json() puts in. Sorted in Python,
 # as user_dicts() does: SQLite's ORDER BY sorted the long JSON rows in a
 # temporary B-tree (2.3 s against 1.4 s at 100,000 users).
 _SQLITE_USER_JSON = f"""
@@ -189,12 +202,12 @@ SELECT u.last_name, u.first_name, u.username, u.id, json_object(
     'department', u.department, 'job_title', u.job_title, 'preferred_language', u.preferred_language,
     'forward_always', u.forward_always, 'forward_busy', u.forward_busy, 'forward_no_answer', u.forward_no_answer,
     'do_not_disturb', {_sqlite_bool("u.do_not_disturb")}, 'call_waiting', {_sqlite_bool("u.call_waiting")},
-    'version', u.version
-),
-CASE WHEN c.user_id IS NULL THEN NULL ELSE json_object(
-    'sip_username', c.sip_username, 'sip_domain', c.realm,
-    'generated_at', {_sqlite_iso("c.generated_at")}, 'generated_by', c.generated_by, 'mode', c.mode
-) END
+    'version', u.version, 'groups', json('[]'),
+    'credentials', json(CASE WHEN c.user_id IS NULL THEN NULL ELSE json_object(
+        'sip_username', c.sip_username, 'sip_domain', c.realm,
+        'generated_at', {_sqlite_iso("c.generated_at")}, 'generated_by', c.generated_by, 'mode', c.mode
+    ) END)
+)
 FROM users u
 JOIN sites s ON s.id = u.site_id
 JOIN phone_numbers p ON p.id = u.number_id
