@@ -95,7 +95,9 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     flow("reset_account", "k", footer=True, policy=Action.RESET_ACCOUNT, target=Target.CURSOR),
     flow("delete", "d", footer=True, policy=Action.DELETE_USER, target=Target.CURSOR),
     KeyAction("help", "question_mark", "help", A, footer=True),
-    KeyAction("filter", "slash", "filter", D, footer=True),
+    # A priority key: handled as it arrives, so the keys typed right after it
+    # reach the filter (see DirectoryScreen.action_filter).
+    KeyAction("filter", "slash", "filter", D, footer=True, priority=True),
     KeyAction("quit", "q", "quit", A, footer=True),
     KeyAction("clear_filter", "escape", "clear_filter", D),
     KeyAction("status_filter", "f", "cycle_status", D),

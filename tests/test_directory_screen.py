@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import update
+from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input
 
@@ -157,6 +158,24 @@ async def test_slash_filters_as_you_type_and_escape_clears(world: World, people:
         assert len(screen.directory) == 5
         await pilot.press("escape")  # also from the input
         assert screen.directory.query == "" and pilot.app.focused is screen.table
+
+
+async def test_a_filter_typed_in_one_burst_lands_in_the_filter(world: World, people: list[str]) -> None:
+    """Over SSH "/schm" often arrives in one read: every key is queued before
+    the first is handled. The letters must reach the filter, not the
+    directory's keys ("c" is new credentials), and "/" inside the filter is
+    a character of the query."""
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        for key, character in [("slash", "/"), ("s", "s"), ("c", "c"), ("h", "h"), ("m", "m")]:
+            pilot.app.post_message(events.Key(key, character))  # as the terminal driver does
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.filter_input.value == "schm" and screen.directory.query == "schm"
+        assert pilot.app.screen is screen and not pilot.app._notifications
+        await pilot.press(*["backspace"] * 4, *"030/1234")
+        await pilot.pause()
+        assert screen.filter_input.value == "030/1234"
 
 
 async def test_f_cycles_the_status_filter(world: World, people: list[str]) -> None:

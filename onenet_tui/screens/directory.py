@@ -271,6 +271,8 @@ class DirectoryScreen(Screen[None]):
         return decide(spec.policy, self.ctx.actor.role, row.status, row.device_type)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and self.is_mounted and self.focused is self.filter_input:
+            return False  # in the filter "/" is a character: "030/1234"
         if action == "open_flow" and parameters:
             spec = keys.BY_ID.get(str(parameters[0]))
         else:
@@ -316,7 +318,10 @@ class DirectoryScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self._show_filter(True)
-        self.filter_input.focus()
+        # Focused now, not after the keys already queued (Widget.focus waits
+        # its turn): with the key's priority binding, "/schm" arriving in one
+        # burst over SSH lands in the filter, not "c" on the credentials key.
+        self.set_focus(self.filter_input)
 
     def action_clear_filter(self) -> None:
         self.filter_input.value = ""
