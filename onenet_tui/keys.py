@@ -96,7 +96,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     flow("delete", "d", footer=True, policy=Action.DELETE_USER, target=Target.CURSOR),
     KeyAction("help", "question_mark", "help", A, footer=True),
     # A priority key: handled as it arrives, so the keys typed right after it
-    # reach the filter (see DirectoryScreen.action_filter).
+    # reach the filter (see DirectoryScreen.action_filter). Keys that open a
+    # screen need not be: the keys after them meet that screen's bindings.
     KeyAction("filter", "slash", "filter", D, footer=True, priority=True),
     KeyAction("quit", "q", "quit", A, footer=True),
     KeyAction("clear_filter", "escape", "clear_filter", D),

@@ -18,7 +18,9 @@ from onenet_tui.data.context import Actor, Context, carrier_context
 from onenet_tui.data.models import Role, Status, User
 from onenet_tui.data.storage import Store
 from onenet_tui.i18n import language, set_language
+from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.directory import DirectoryScreen
+from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.status_header import StatusHeader
@@ -176,6 +178,20 @@ async def test_a_filter_typed_in_one_burst_lands_in_the_filter(world: World, peo
         await pilot.press(*["backspace"] * 4, *"030/1234")
         await pilot.pause()
         assert screen.filter_input.value == "030/1234"
+
+
+async def test_keys_typed_right_after_a_screen_key_never_reach_the_directory(world: World, people: list[str]) -> None:
+    """ "a" and a name at once, in one read: the wizard opens, and "e" of
+    "Jens" does not open the edit dialog of the cursor user underneath."""
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        for key in "aJens":
+            pilot.app.post_message(events.Key(key, key))
+        for _ in range(3):
+            await pilot.pause()
+        assert isinstance(pilot.app.screen, AddUserWizard)
+        assert not [s for s in pilot.app.screen_stack if isinstance(s, EditConfigurationScreen)]
+        assert screen.directory.query == ""
 
 
 async def test_f_cycles_the_status_filter(world: World, people: list[str]) -> None:
