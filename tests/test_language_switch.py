@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Button, Input, Label
 
 from onenet_tui.data import carrier, users
+from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.i18n import language
+from onenet_tui.screens.account_reset import ActivationCodeScreen
 from onenet_tui.screens.audit_log import AuditLogScreen
+from onenet_tui.screens.bulk_result import BulkResultScreen
+from onenet_tui.screens.bulk_table import PlainTable
+from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.edit_configuration import ConfigurationForm, EditConfigurationScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.lifecycle_base import RefusalPanel
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
@@ -213,3 +221,54 @@ async def test_l_on_a_refusal_explains_it_in_the_other_language(world: World) ->
         await settle(pilot)
         assert "Für diesen Benutzer nicht möglich" in screen_text(dialog)
         assert "R7" in screen_text(dialog)
+
+
+# --- the one-time and help dialogs: built again in the other language ------------------
+
+ISSUED = IssuedCredentials("anna.schmidt", "Anna Schmidt", "5002", "493012345002", "s3cret-Pa55", "berlin.sip.example")
+
+
+async def test_l_on_the_one_time_credentials_keeps_them_on_screen(world: World) -> None:
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, CredentialsOnceScreen([ISSUED]))
+        await pilot.press("L")
+        await settle(pilot)
+        text = screen_text(dialog)
+        assert "s3cret-Pa55" in text and "Benutzer" in text
+        assert pilot.app.focused is dialog.query_one("#credentials-next")
+        await pilot.press("enter")  # Next: gone for good
+        await settle(pilot)
+        assert pilot.app.screen is not dialog and dialog.issued == ()
+
+
+async def test_l_on_the_activation_code_and_on_help(world: World) -> None:
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, ActivationCodeScreen("anna.schmidt", "K7Q-2M9"))
+        await pilot.press("L")
+        await settle(pilot)
+        assert "Aktivierungscode (R12)" in screen_text(dialog) and "K7Q-2M9" in screen_text(dialog)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "en"
+        assert "Keys" in screen_text(help_screen)
+
+
+async def test_l_on_the_bulk_result_keeps_the_passwords_and_the_export(world: World, tmp_path: Path) -> None:
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        result = BulkResultScreen(BulkResult([ISSUED], []))
+        await pilot.app.push_screen(result)
+        await settle(pilot)
+        result.exported = tmp_path / "credentials.csv"
+        await pilot.press("L")
+        await settle(pilot)
+        table = result.query_one(PlainTable)
+        assert "Passwort" in table.titles and table.rows[0][3] == "s3cret-Pa55"
+        assert str(result.query_one("#bulk-done", Button).label) == "Fertig"
+        assert str(tmp_path / "credentials.csv") in screen_text(result)

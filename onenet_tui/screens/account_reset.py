@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Label, Static
 
@@ -26,10 +25,11 @@ from onenet_tui.data.errors import DomainError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts
+from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import literal, translate_bindings
 
 
-class ActivationCodeScreen(ModalScreen[None]):
+class ActivationCodeScreen(RelabelledModal[None]):
     """The one-time activation code, once. Next forgets it."""
 
     CSS_PATH = CSS_FILE

@@ -48,6 +48,7 @@ from onenet_tui.data.policy import Action, decide
 from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
+from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -55,6 +56,7 @@ from onenet_tui.widgets.field import (
     ValidatedField,
     literal,
     literal_text,
+    retranslate_bindings,
     translate_bindings,
 )
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
@@ -150,7 +152,7 @@ class DiscardConfirm(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class AddUserWizard(ModalScreen[AddedUser | None]):
+class AddUserWizard(RelabelledModal[AddedUser | None]):
     """Add one user: five steps, one service call, credentials once."""
 
     CSS_PATH = "add_user.tcss"
@@ -161,7 +163,6 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
         Binding("ctrl+s", "create", "wizard.key.create", id="wizard.create"),
         Binding("escape", "cancel", "wizard.key.cancel", id="wizard.cancel"),
         # A modal screen hides the app's keys; typing L into a field still types an L.
-        Binding("L", "app.switch_language", "directory.key.language", show=False, id="language"),
     ]
 
     step: reactive[int] = reactive(DEVICE, init=False)
@@ -617,8 +618,7 @@ class AddUserWizard(ModalScreen[AddedUser | None]):
         typed, chosen and checked stays (the app switched the language)."""
         if not self.refusal.allowed:
             return
-        if self._merged_bindings is not None:
-            self._bindings = translate_bindings(self._merged_bindings.copy())
+        retranslate_bindings(self)
         for index, key in enumerate(STEPS):
             self.query_one(f"#steplabel-{key}", Label).update(
                 t("wizard.step_label", number=index + 1, step=t(f"wizard.step.{key}"))

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from onenet_tui.data import audit
 from onenet_tui.data.context import Context
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.widgets.field import literal_text, translate_bindings
+from onenet_tui.widgets.field import literal_text, retranslate_bindings, translate_bindings
 
 # Enough to answer "who did what lately" at a glance; the command line's
 # `onenet-tui audit` exports everything.
@@ -67,8 +67,7 @@ class AuditLogScreen(Screen[None]):
 
     def relabel(self) -> None:
         """``L``: column titles and footer in the other language; the rows are data."""
-        if self._merged_bindings is not None:
-            self._bindings = translate_bindings(self._merged_bindings.copy())
+        retranslate_bindings(self)
         table = self.query_one(DataTable)
         for key, column in table.columns.items():
             column.label = Text(t(f"audit.column.{key.value}"))

@@ -30,7 +30,7 @@ from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_table import PlainTable
 from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen
-from onenet_tui.widgets.field import literal, translate_bindings
+from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
 
 # Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
 Writer = Callable[[Path, bool], Path]
@@ -85,6 +85,22 @@ class BulkResultScreen(Screen[None]):
         )
         self.query_one("#bulk-result-status").display = False
         table.focus()
+
+    def relabel(self) -> None:
+        """``L``: every word in the other language; the passwords stay on
+        screen, as does whether they were exported."""
+        retranslate_bindings(self)
+        self.query_one("#bulk-result-title", Label).update(t("bulk.result.title", count=len(self.issued)))
+        self.query_one("#bulk-result-warning", Static).update(t("bulk.result.warning"))
+        self.query_one("#bulk-result-summary", Static).update(
+            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count)
+        )
+        self.query_one("#bulk-result-table", PlainTable).set_titles(self._titles())
+        self.query_one("#bulk-export", Button).label = t("bulk.result.button.export")
+        self.query_one("#bulk-done", Button).label = t("bulk.result.button.done")
+        if self.exported is not None:
+            self.show_status(t("bulk.result.exported", count=len(self.issued), path=str(self.exported)))
+        self.refresh_bindings()
 
     @staticmethod
     def _titles() -> list[str]:

@@ -16,11 +16,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.i18n import t
+from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import literal, translate_bindings
 
 
@@ -47,7 +47,7 @@ class CredentialsBlock(Vertical):
         self._lines = []
 
 
-class CredentialsOnceScreen(ModalScreen[None]):
+class CredentialsOnceScreen(RelabelledModal[None]):
     """SIP username, password and SIP domain of one or more users, once."""
 
     DEFAULT_CSS = """

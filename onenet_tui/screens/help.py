@@ -10,14 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from onenet_tui import keys
 from onenet_tui.i18n import t
+from onenet_tui.screens.relabel import RelabelledModal
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(RelabelledModal[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", show=False)]
 
     def __init__(self, keymap: dict[str, str], config_file: Path | None) -> None:

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, RadioButton, Select, SelectionList, Static
 from textual.worker import WorkerState, get_current_worker
@@ -30,8 +29,9 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
+from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.visible import visible
-from onenet_tui.widgets.field import FieldRow, literal, translate_bindings
+from onenet_tui.widgets.field import FieldRow, literal, retranslate_bindings, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
 
@@ -189,7 +189,7 @@ class RefusalPanel(Vertical):
         self.query_one("#close", Button).focus()
 
 
-class UserActionScreen(ModalScreen[ResultT]):
+class UserActionScreen(RelabelledModal[ResultT]):
     """A dialog about one user: it loads the user in a thread, asks the
     policy table, and shows the refusal (with its rule) or the form.
 
@@ -201,8 +201,6 @@ class UserActionScreen(ModalScreen[ResultT]):
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "lifecycle.key.cancel", id="lifecycle.cancel"),
-        # A modal hides the app's keys: L switches the language here too (SPEC 5).
-        Binding("L", "app.switch_language", "directory.key.language", show=False, id="language"),
     ]
     ACTION_ID: ClassVar[str]
     TITLE_KEY: ClassVar[str]
@@ -255,8 +253,7 @@ class UserActionScreen(ModalScreen[ResultT]):
         """``L``: the dialog in the other language (the app switched it). The
         body is made again; what was typed, ticked and chosen, and the focus,
         stay. Not while a save is under way: its result decides what comes."""
-        if self._merged_bindings is not None:
-            self._bindings = translate_bindings(self._merged_bindings.copy())
+        retranslate_bindings(self)
         self.query_one("#dialog-title", Label).update(t(self.TITLE_KEY))
         self.show_subject(self._subject)
         saving = any(w.group == "lifecycle-save" and w.state is WorkerState.RUNNING for w in self.workers)

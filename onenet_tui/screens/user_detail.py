@@ -55,7 +55,7 @@ from onenet_tui.screens.lifecycle_base import (
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
-from onenet_tui.widgets.field import literal, translate_bindings
+from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
 
 # ---------------------------------------------------------------- what is shown
 
@@ -360,8 +360,7 @@ class UserDetailScreen(Screen[None]):
 
     async def relabel(self) -> None:
         """``L``: the same user in the other language (the app switched it)."""
-        if self._merged_bindings is not None:
-            self._bindings = translate_bindings(self._merged_bindings.copy())
+        retranslate_bindings(self)
         if self.view is not None:
             view, seen = self.view, self._seen or 0
             self.view = None  # forces the redraw below

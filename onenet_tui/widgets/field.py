@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import Suggester
@@ -64,6 +65,12 @@ def translate_bindings(bindings: BindingsMap) -> BindingsMap:
     return BindingsMap.from_keys(
         {key: [translated(binding) for binding in group] for key, group in bindings.key_to_bindings.items()}
     )
+
+
+def retranslate_bindings(node: DOMNode) -> None:
+    """``L``: the node's footer words again, in the language now set."""
+    if node._merged_bindings is not None:
+        node._bindings = translate_bindings(node._merged_bindings.copy())
 
 
 Check = Callable[[str], FieldError | None]
