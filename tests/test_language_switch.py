@@ -31,6 +31,12 @@ from tests.test_lifecycle import clear_focused, focus, type_text
 pytestmark = pytest.mark.sqlite_only
 
 
+async def press(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    """Press ``keys`` and let what they start finish."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
 def screen_text(screen) -> str:  # type: ignore[no-untyped-def]
     return " ".join(str(w.render()) for w in screen.query("Label, Static"))
 
@@ -40,21 +46,18 @@ async def test_l_on_the_user_detail_switches_language_and_keeps_the_user(world: 
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         detail = pilot.app.screen
         assert isinstance(detail, UserDetailScreen)
         assert "Failed" in screen_text(detail)
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "de"
         assert pilot.app.screen is detail and detail.view is not None
         text = screen_text(detail)
         assert "Fehlgeschlagen" in text and "porting not finished" in text
         footer = " ".join(b.binding.description for b in detail.active_bindings.values() if b.binding.show)
         assert "Zurück" in footer or "Bearbeiten" in footer, footer
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "en" and "Failed" in screen_text(detail)
 
 
@@ -62,12 +65,10 @@ async def test_l_on_the_audit_log_switches_its_columns(world: World) -> None:
     add(world)
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+        await press(pilot, "l")
         log = pilot.app.screen
         assert isinstance(log, AuditLogScreen)
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         labels = [str(c.label) for c in log.query_one("DataTable").columns.values()]  # type: ignore[attr-defined]
         assert labels[:3] == ["Zeit (UTC)", "Operator", "Aktion"]
         assert "Protokoll" in screen_text(log)
@@ -95,22 +96,18 @@ async def test_l_in_the_wizard_relabels_and_keeps_what_was_typed(world: World) -
 
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         wizard = pilot.app.screen
         assert isinstance(wizard, AddUserWizard)
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await press(pilot, "ctrl+n")
         await fill_names_and_email(pilot, email="jl@ex")
         await pilot.press("ctrl+b")  # back to step 1: focus leaves the text fields
         await settle(pilot)
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "de"
         assert pilot.app.screen is wizard
         assert str(wizard.query_one("#wizard-next", Button).label) == "Weiter ▶"
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await press(pilot, "ctrl+n")
         first = wizard.query_one("#first_name-field", FieldRow)
         assert "Vorname" in str(first.query_one(Label).render())
         data = wizard.form_data()
@@ -129,13 +126,11 @@ async def test_l_on_the_bulk_credentials_screen_keeps_the_selection(world: World
     add(world, number="030 12345002", first_name="Eva")
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("asterisk", "c")
-        await settle(pilot)
+        await press(pilot, "asterisk", "c")
         bulk = pilot.app.screen
         assert isinstance(bulk, BulkCredentialsScreen)
         assert "2 marked users" in str(bulk.query_one("#bulk-title", Label).render())
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert pilot.app.screen is bulk and len(bulk.user_ids) == 2
         assert "2 markierte Benutzer" in str(bulk.query_one("#bulk-title", Label).render())
 
@@ -166,8 +161,7 @@ async def test_l_in_the_edit_dialog_keeps_what_was_typed_and_saves_it(world: Wor
         await clear_focused(pilot)
         await type_text(pilot, "Meier")
         await focus(pilot, dialog.query_one("#cancel", Button))
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "de"
         assert dialog_title(dialog) == "Konfiguration bearbeiten"
         form = dialog.query_one(ConfigurationForm)  # made again, in German
@@ -175,8 +169,7 @@ async def test_l_in_the_edit_dialog_keeps_what_was_typed_and_saves_it(world: Wor
         assert form.last_name.value == "Meier"
         assert app.focused is dialog.query_one("#cancel", Button)
         assert str(dialog.query_one("#cancel", Button).label) == "Abbrechen"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
     assert users.view(world.admin, username).last_name == "Meier"
 
 
@@ -187,14 +180,12 @@ async def test_l_in_the_delete_dialog_keeps_the_typed_extension(world: World) ->
         await pilot.press("shift+tab")  # Cancel -> the extension input
         await type_text(pilot, "5001")
         await pilot.press("tab")  # back to Cancel: L is a key here, not a letter
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert dialog_title(dialog) == "Benutzer löschen (R7)"
         delete = dialog.query_one("#delete", Button)
         assert str(delete.label) == "Endgültig löschen" and not delete.disabled
         assert dialog.query_one("#confirm-extension", Input).value == "5001"
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "en" and dialog_title(dialog).startswith("Delete user")
 
 
@@ -206,8 +197,7 @@ async def test_l_in_the_group_dialog_keeps_the_ticks(world: World) -> None:
         await settle(pilot)
         chosen = dialog.query_one(GroupPanel).chosen
         assert chosen
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert dialog_title(dialog) == "Gruppenzuordnung"
         assert dialog.query_one(GroupPanel).chosen == chosen
 
@@ -217,8 +207,7 @@ async def test_l_on_a_refusal_explains_it_in_the_other_language(world: World) ->
     async with make_app(world).run_test(size=(80, 24)) as pilot:
         dialog = await open_dialog(pilot, DeleteUserScreen(world.admin, username))
         assert dialog.query(RefusalPanel)
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert "Für diesen Benutzer nicht möglich" in screen_text(dialog)
         assert "R7" in screen_text(dialog)
 
@@ -231,8 +220,7 @@ ISSUED = IssuedCredentials("anna.schmidt", "Anna Schmidt", "5002", "493012345002
 async def test_l_on_the_one_time_credentials_keeps_them_on_screen(world: World) -> None:
     async with make_app(world).run_test(size=(80, 24)) as pilot:
         dialog = await open_dialog(pilot, CredentialsOnceScreen([ISSUED]))
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         text = screen_text(dialog)
         assert "s3cret-Pa55" in text and "Benutzer" in text
         assert pilot.app.focused is dialog.query_one("#credentials-next")
@@ -244,17 +232,13 @@ async def test_l_on_the_one_time_credentials_keeps_them_on_screen(world: World) 
 async def test_l_on_the_activation_code_and_on_help(world: World) -> None:
     async with make_app(world).run_test(size=(80, 24)) as pilot:
         dialog = await open_dialog(pilot, ActivationCodeScreen("anna.schmidt", "K7Q-2M9"))
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert "Aktivierungscode (R12)" in screen_text(dialog) and "K7Q-2M9" in screen_text(dialog)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("question_mark")
-        await settle(pilot)
+        await press(pilot, "enter")
+        await press(pilot, "question_mark")
         help_screen = pilot.app.screen
         assert isinstance(help_screen, HelpScreen)
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         assert language() == "en"
         assert "Keys" in screen_text(help_screen)
 
@@ -266,8 +250,7 @@ async def test_l_on_the_bulk_result_keeps_the_passwords_and_the_export(world: Wo
         await pilot.app.push_screen(result)
         await settle(pilot)
         result.exported = tmp_path / "credentials.csv"
-        await pilot.press("L")
-        await settle(pilot)
+        await press(pilot, "L")
         table = result.query_one(PlainTable)
         assert "Passwort" in table.titles and table.rows[0][3] == "s3cret-Pa55"
         assert str(result.query_one("#bulk-done", Button).label) == "Fertig"
