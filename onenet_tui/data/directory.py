@@ -581,7 +581,11 @@ class _Slice(NamedTuple):
     @classmethod
     def of(cls, data: DirectoryData, order: array) -> _Slice:
         """Every row of ``data`` in ``order``, haystacks gathered."""
-        return cls(order, array("b", map(data.codes.__getitem__, order)), tuple(map(data.haystacks.__getitem__, order)))
+        return cls(order, array("b", map(data.codes.__getitem__, order)), None).with_haystacks(data)
+
+    def with_haystacks(self, data: DirectoryData) -> _Slice:
+        """The same rows with their haystacks gathered from ``data`` (once, a tuple)."""
+        return self._replace(hays=tuple(map(data.haystacks.__getitem__, self.indexes)))
 
     def reversed(self) -> _Slice:
         return _Slice(self.indexes[::-1], self.codes[::-1], None if self.hays is None else self.hays[::-1])
@@ -643,11 +647,11 @@ class _Scan:
 
     def answer(self, keep_haystacks: int) -> _Slice:
         """The complete answer as kept: with its haystacks when it has at most
-        ``keep_haystacks`` rows (gathered once, a tuple)."""
+        ``keep_haystacks`` rows."""
         matched = self.matched
         if matched.hays is not None or matched.size > keep_haystacks:
             return matched
-        return _Slice(matched.indexes, matched.codes, tuple(map(self.data.haystacks.__getitem__, matched.indexes)))
+        return matched.with_haystacks(self.data)
 
 
 class Directory:
