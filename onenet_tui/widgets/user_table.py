@@ -331,11 +331,7 @@ class UserTable(RowCursor):
 
     def _row_line(self, row: DirectoryRow, width: int, is_cursor: bool) -> Strip:
         marked = row.id in self.marks
-        key = (row, is_cursor, marked, width)
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = self._lines[key] = self._row(row, width, is_cursor, marked)
-        return strip
+        return self._cached((row, is_cursor, marked, width), lambda width: self._row(row, width, is_cursor, marked))
 
     def _draw_ahead_later(self) -> None:
         if not self._drawing_ahead:
