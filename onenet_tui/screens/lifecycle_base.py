@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, RadioButton, Select, SelectionList, Static
+from textual.widgets import Button, Footer, Label, Static
 from textual.worker import WorkerState, get_current_worker
 
 from onenet_tui.data import users
@@ -29,7 +29,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
 from onenet_tui.visible import visible
 from onenet_tui.widgets.field import FieldRow, literal, retranslate_bindings, translate_bindings
 
@@ -133,33 +133,6 @@ class Facts(Widget):
 
 ResultT = TypeVar("ResultT")
 
-# What an operator types, ticks and chooses in a dialog.
-ENTRIES = (Input, Checkbox, RadioButton, Select, SelectionList)
-
-
-def entries(root: Widget) -> list[Widget]:
-    return [widget for widget in root.query("*") if isinstance(widget, ENTRIES)]
-
-
-def entered(root: Widget) -> list[object]:
-    """What the operator typed, ticked and chose under ``root``, in screen order."""
-    return [list(w.selected) if isinstance(w, SelectionList) else w.value for w in entries(root)]  # type: ignore[attr-defined]
-
-
-def enter(root: Widget, values: list[object]) -> None:
-    """Put :func:`entered` ``values`` back into a body built the same way;
-    the widgets' change events update what depends on them."""
-    widgets = entries(root)
-    if len(widgets) != len(values):
-        return  # built differently (the user changed meanwhile): nothing to carry over
-    for widget, value in zip(widgets, values, strict=True):
-        if isinstance(widget, SelectionList):
-            widget.deselect_all()
-            for chosen in value:  # type: ignore[attr-defined]
-                widget.select(chosen)
-        elif widget.value != value:  # type: ignore[attr-defined]
-            widget.value = value  # type: ignore[attr-defined]
-
 
 class Banner(Static):
     """One line for what just happened (an error, a stale edit, a notice);
@@ -257,16 +230,9 @@ class UserActionScreen(RelabelledModal[ResultT]):
         self.query_one("#dialog-title", Label).update(t(self.TITLE_KEY))
         self.show_subject(self._subject)
         saving = any(w.group == "lifecycle-save" and w.state is WorkerState.RUNNING for w in self.workers)
-        if self._body is not None and not saving:
-            body = self.query_one("#dialog-body")
-            values = entered(body)
-            focusable = [w for w in body.query("*") if w.focusable]
-            place = focusable.index(self.focused) if self.focused in focusable else None
-            await self.show_body(self._body)
-            enter(body, values)
-            focusable = [w for w in body.query("*") if w.focusable]
-            if place is not None and place < len(focusable):
-                focusable[place].focus()
+        build = self._body
+        if build is not None and not saving:
+            await rebuild_keeping_input(self.query_one("#dialog-body"), lambda: self.show_body(build))
             # Its words were the old language's; the fields say again what is wrong.
             self.banner.show(None)
         self.refresh_bindings()

@@ -1,23 +1,69 @@
 """Dialogs and ``L``: a modal screen hides the app's keys, so each dialog
-binds the language key itself, and built again in the new language.
+binds the language key itself, and is built again in the new language.
 
-:class:`RelabelledModal` suits a dialog made entirely from its own state in
+:class:`RelabelledModal` suits a dialog made from its own state in
 ``compose`` (the one-time credentials, the activation code, help): it is
-composed again and the focus put back. Dialogs holding typed input override
-:meth:`relabel` (``lifecycle_base.UserActionScreen``).
+composed again. Dialogs whose body is made later rebuild just that
+(``lifecycle_base.UserActionScreen``). Either way
+:func:`rebuild_keeping_input` puts back what was typed, ticked and chosen,
+and the focus.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
 from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, RadioButton, Select, SelectionList
 
 from onenet_tui.widgets.field import retranslate_bindings
 
 ResultT = TypeVar("ResultT")
+
+# What an operator types, ticks and chooses in a dialog.
+ENTRIES = (Input, Checkbox, RadioButton, Select, SelectionList)
+
+
+def entries(root: Widget) -> list[Widget]:
+    return [widget for widget in root.query("*") if isinstance(widget, ENTRIES)]
+
+
+def entered(root: Widget) -> list[object]:
+    """What the operator typed, ticked and chose under ``root``, in screen order."""
+    return [list(w.selected) if isinstance(w, SelectionList) else w.value for w in entries(root)]  # type: ignore[attr-defined]
+
+
+def enter(root: Widget, values: list[object]) -> None:
+    """Put :func:`entered` ``values`` back into a body built the same way;
+    the widgets' change events update what depends on them."""
+    widgets = entries(root)
+    if len(widgets) != len(values):
+        return  # built differently (the user changed meanwhile): nothing to carry over
+    for widget, value in zip(widgets, values, strict=True):
+        if isinstance(widget, SelectionList):
+            widget.deselect_all()
+            for chosen in value:  # type: ignore[attr-defined]
+                widget.select(chosen)
+        elif widget.value != value:  # type: ignore[attr-defined]
+            widget.value = value  # type: ignore[attr-defined]
+
+
+async def rebuild_keeping_input(root: Widget, rebuild: Callable[[], Awaitable[object]]) -> None:
+    """Run ``rebuild``, which makes ``root``'s widgets again, and put back
+    what was typed, ticked and chosen under ``root`` and where the focus was
+    (by place: the widgets of a form have no ids of their own)."""
+    values = entered(root)
+    focused = root.screen.focused
+    focusable = [w for w in root.query("*") if w.focusable]
+    place = focusable.index(focused) if focused in focusable else None
+    await rebuild()
+    enter(root, values)
+    focusable = [w for w in root.query("*") if w.focusable]
+    if place is not None and place < len(focusable):
+        focusable[place].focus()
 
 
 class RelabelledModal(ModalScreen[ResultT]):
@@ -27,11 +73,5 @@ class RelabelledModal(ModalScreen[ResultT]):
 
     async def relabel(self) -> None:
         retranslate_bindings(self)
-        focused = self.focused.id if self.focused is not None else None
-        await self.recompose()
-        if focused:
-            try:
-                self.query_one(f"#{focused}").focus()
-            except NoMatches:
-                pass
+        await rebuild_keeping_input(self, self.recompose)
         self.refresh_bindings()
