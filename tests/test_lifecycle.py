@@ -6,7 +6,7 @@ refused for a helpdesk operator (R14)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -35,6 +35,8 @@ from tests.helpers import Host, add, add_active, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
+
+ScreenT = TypeVar("ScreenT", bound=Screen)  # type: ignore[type-arg]
 
 
 def detail(ctx: Context, username: str) -> Host:
@@ -68,6 +70,22 @@ async def focus(pilot, widget: Any) -> None:  # type: ignore[no-untyped-def]
     widget.focus()
     await pilot.pause()
     assert pilot.app.focused is widget
+
+
+async def open_with(pilot, key: str, screen_type: type[ScreenT]) -> ScreenT:  # type: ignore[no-untyped-def]
+    """Once the user's detail is shown, ``key`` opens a dialog of ``screen_type``."""
+    await settle(pilot)
+    await pilot.press(key)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type)
+    return screen
+
+
+async def save(pilot) -> None:  # type: ignore[no-untyped-def]
+    """ctrl+s, and wait for the save and what follows it."""
+    await pilot.press("ctrl+s")
+    await settle(pilot)
 
 
 async def clear_focused(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -157,8 +175,7 @@ async def test_edit_configuration_sends_only_the_changed_fields(world: World) ->
         await pilot.press("tab")  # first name -> last name
         await clear_focused(pilot)
         await type_text(pilot, "Meier")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert isinstance(app.screen, UserDetailScreen)
         assert "Meier" in rendered(app.screen.query_one("#detail-name"))
     view = users.view(world.admin, username)
@@ -195,8 +212,7 @@ async def test_edit_configuration_validates_live(world: World) -> None:
         await pilot.pause()
         assert "required without a desk phone (R17)" in form.mobile.message_text
         assert form.model.disabled
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert "need attention" in banner(app.screen)
     assert users.view(world.admin, username).extension == "5001"
 
@@ -213,8 +229,7 @@ async def test_r8_new_number_means_new_credentials_shown_once(world: World) -> N
         await pilot.press("down")  # the next free number; the extension follows it (R2)
         await settle(pilot)
         assert form.extension.value == "5002"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert isinstance(app.screen, CredentialsOnceScreen)
         assert "493012345002" in rendered(app.screen.query_one(".credentials--sip_username", Label))
         await pilot.press("enter")  # Next
@@ -230,11 +245,7 @@ async def test_stale_edit_is_refused_and_the_form_shows_fresh_data(world: World)
     username = add_active(world).user.username
     app = detail(world.admin, username)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("e")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, EditConfigurationScreen)
+        screen = await open_with(pilot, "e", EditConfigurationScreen)
         # Meanwhile another administrator renames the user's last name.
         current = users.view(world.admin, username)
         users.change_configuration(
@@ -242,8 +253,7 @@ async def test_stale_edit_is_refused_and_the_form_shows_fresh_data(world: World)
         )
         await pilot.press("end")
         await type_text(pilot, "x")  # the first name gets an extra letter here
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert app.screen is screen
         assert "changed by someone else" in banner(screen)
         form = screen.query_one(ConfigurationForm)
@@ -252,8 +262,7 @@ async def test_stale_edit_is_refused_and_the_form_shows_fresh_data(world: World)
         # Saving again from the fresh data works.
         await pilot.press("end")
         await type_text(pilot, "x")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert isinstance(app.screen, UserDetailScreen)
     view = users.view(world.admin, username)
     assert (view.first_name, view.last_name) == ("Jürgenx", "Schulz")
@@ -266,26 +275,20 @@ async def test_r5_profile_and_call_services_editable_for_a_pending_user(world: W
     username = add(world).user.username
     app = detail(world.admin, username)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ProfileScreen)
+        screen = await open_with(pilot, "p", ProfileScreen)
         form = screen.query_one(ProfileForm)
         await pilot.press("tab")  # email -> department
         await type_text(pilot, "Sales")
         await focus(pilot, form.forwards["forward_busy"].input)
         await type_text(pilot, "abc")
         assert form.forwards["forward_busy"].message_text == "✗ not a valid extension or phone number"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert app.screen is screen and "need attention" in banner(screen)
         await clear_focused(pilot)
         await type_text(pilot, "5002")
         await focus(pilot, form.do_not_disturb)
         await pilot.press("space")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert isinstance(app.screen, UserDetailScreen)
     view = users.view(world.admin, username)
     assert (view.department, view.forward_busy, view.do_not_disturb) == ("Sales", "5002", True)
@@ -312,8 +315,7 @@ async def test_profile_clears_department_and_forwarding(world: World) -> None:
         await clear_focused(pilot)
         await focus(pilot, form.forwards["forward_always"].input)
         await clear_focused(pilot)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert len(app.results) == 1
     view = users.view(world.admin, added.user.username)
     assert view.department is None and view.forward_always is None
@@ -330,8 +332,7 @@ async def test_stale_profile_edit_is_refused_and_reloaded(world: World) -> None:
         form = app.screen.query_one(ProfileForm)
         await focus(pilot, form.job_title.input)
         await type_text(pilot, "Boss")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert "changed by someone else" in banner(app.screen)
         form = app.screen.query_one(ProfileForm)
         assert (form.department.value, form.job_title.value) == ("Finance", "")
@@ -374,8 +375,7 @@ async def test_r6_supervisor_without_the_service_is_allowed_with_a_notice(world:
         await pilot.press("tab", "enter", "down", "enter")  # role: supervisor
         await pilot.pause()
         assert panel.chosen == {"BER Callcenter": "supervisor"}
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await save(pilot)
         assert isinstance(app.screen, UserDetailScreen)
         assert any("supervisor service" in n and "(R6)" in n for n in notices(app))
     groups_now = users.view(world.admin, username).groups
@@ -412,11 +412,7 @@ async def test_r7_delete_confirmation_typed_extension_and_people_to_tell(
     groups.add_member(world.admin, "BER Pickup", username)
     app = detail(world.admin, username)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DeleteUserScreen)
+        screen = await open_with(pilot, "d", DeleteUserScreen)
         assert app.focused is not None and app.focused.id == "cancel"
         groups_text = "\n".join(rendered(w) for w in screen.query(".delete-group"))
         assert "BER Hunt (Hunt group): anna.schmidt" in groups_text
@@ -551,11 +547,7 @@ async def test_r12_reset_needs_the_self_service_confirmation(world: World) -> No
     lock_account(world, added.user.id)
     app = detail(world.admin, added.user.username)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("k")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, AccountResetScreen)
+        screen = await open_with(pilot, "k", AccountResetScreen)
         reset_button = screen.query_one("#reset", Button)
         assert reset_button.disabled
         assert "R12" in rendered(screen.query_one("#reset-r12"))
