@@ -6,14 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 
 from onenet_tui.data import carrier, users
-from onenet_tui.data.context import Context
+from onenet_tui.data.context import Context, resolve_actor
 from onenet_tui.data.errors import Conflict, StaleData
+from onenet_tui.data.models import Operator, Role
 from onenet_tui.data.schemas import ProfileChange
 from onenet_tui.data.storage import Store
 from tests.conftest import World, build_world, new_user_data
@@ -29,11 +31,13 @@ def pg_world(pg_url: str) -> Iterator[World]:
     store.dispose()
 
 
-def wait_until_blocked(store: Store, timeout: float = 20.0) -> None:
-    """Wait until some other connection waits on a row or index lock."""
+def wait_until_blocked(store: Store, second: threading.Thread, timeout: float = 20.0) -> None:
+    """Wait until some other connection waits on a lock (a row, an index
+    entry or an advisory lock), or until ``second`` finished without ever
+    waiting, which is the race being lost: the outcomes then show it."""
     deadline = time.monotonic() + timeout
     with store.engine.connect() as conn:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and second.is_alive():
             waiting = conn.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity"
@@ -43,7 +47,8 @@ def wait_until_blocked(store: Store, timeout: float = 20.0) -> None:
             if waiting:
                 return
             time.sleep(0.02)
-    raise AssertionError("the second writer never waited for the first")
+    if second.is_alive():
+        raise AssertionError("the second writer neither waited for the first nor finished")
 
 
 def race(
@@ -51,23 +56,39 @@ def race(
     world: World,
     first: Callable[[Context], Any],
     second: Callable[[Context], Any],
-    pause_in: str,
+    pause_in: str | None = None,
+    *,
+    module: ModuleType = users,
+    pause_after_sql: str | None = None,
 ) -> tuple[Any, Any]:
-    """Run ``first`` on one connection and hold its transaction open (paused in
-    ``users.<pause_in>``) until ``second``, on another connection, is blocked
-    by it; then let both finish. Returns each outcome (result or exception)."""
+    """Run ``first`` on one connection and hold its transaction open (paused
+    after ``module.<pause_in>`` returns, or after it ran a statement containing
+    ``pause_after_sql``) until ``second``, on another connection, is blocked by
+    it or done; then let both finish. Returns each outcome (result or exception)."""
     other = Store(world.store.url)
     ctx_a, ctx_b = world.admin, Context(other, world.admin.actor)
     release = threading.Event()
-    original = getattr(users, pause_in)
 
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
+    def hold() -> None:
         if threading.current_thread().name == "first":
             release.wait(30)
-        return result
 
-    monkeypatch.setattr(users, pause_in, paused)
+    if pause_in is not None:
+        original = getattr(module, pause_in)
+
+        def paused(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            hold()
+            return result
+
+        monkeypatch.setattr(module, pause_in, paused)
+    if pause_after_sql is not None:
+
+        def after_sql(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            if pause_after_sql in statement:
+                hold()
+
+        event.listen(world.store.engine, "after_cursor_execute", after_sql)
     outcomes: dict[str, Any] = {}
 
     def run(name: str, call: Callable[[Context], Any], ctx: Context) -> None:
@@ -82,12 +103,14 @@ def race(
     time.sleep(0.2)  # let the first reach its pause; the lock wait below is what we rely on
     b.start()
     try:
-        wait_until_blocked(world.store)
+        wait_until_blocked(world.store, b)
     finally:
         release.set()
         a.join(30)
         b.join(30)
         other.dispose()
+        if pause_after_sql is not None:
+            event.remove(world.store.engine, "after_cursor_execute", after_sql)
     return outcomes["first"], outcomes["second"]
 
 
@@ -165,3 +188,20 @@ def test_carrier_transitions_happen_once_with_two_simulators(pg_world: World) ->
     with pg_world.store.read() as session:
         events = [e for e in audit.events(session) if e.action.startswith("carrier.")]
     assert len(events) == 10
+
+
+def test_r14_two_first_operators_at_once_only_one_becomes_admin(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: resolve_actor(ctx.store, "anna"),
+        lambda ctx: resolve_actor(ctx.store, "bert"),
+        # Paused once the first has counted the operators there are (none).
+        pause_after_sql="count(",
+    )
+    assert {first.name: first.role, second.name: second.role} == {"anna": Role.ADMIN, "bert": Role.HELPDESK}
+    with pg_world.store.read() as session:
+        roles = {o.name: o.role for o in session.execute(select(Operator)).scalars()}
+    assert roles == {"anna": "admin", "bert": "helpdesk"}

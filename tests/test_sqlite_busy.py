@@ -109,9 +109,7 @@ def _open_at_once(tmp_path: Path, url: str, processes: int) -> list[tuple[int, s
     ``url`` at the same moment; returns each one's exit code and stderr."""
     go = tmp_path / f"go-{time.monotonic_ns()}"
     children = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_AT_ONCE, url, str(go)], stderr=subprocess.PIPE, text=True
-        )
+        subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, url, str(go)], stderr=subprocess.PIPE, text=True)
         for _ in range(processes)
     ]
     time.sleep(2.5)  # let every child import SQLAlchemy and reach the wait
