@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text
 
-from onenet_tui.data import carrier, users
+from onenet_tui.data import carrier, credentials, secrets, users
 from onenet_tui.data.context import Context, resolve_actor
+from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, StaleData
-from onenet_tui.data.models import Operator, Role
-from onenet_tui.data.schemas import ProfileChange
+from onenet_tui.data.models import DeskPhoneCredential, Operator, Role
+from onenet_tui.data.schemas import ConfigChange, ProfileChange
 from onenet_tui.data.storage import Store
 from tests.conftest import World, build_world, new_user_data
 from tests.helpers import add_active
@@ -205,3 +206,49 @@ def test_r14_two_first_operators_at_once_only_one_becomes_admin(
     with pg_world.store.read() as session:
         roles = {o.name: o.role for o in session.execute(select(Operator)).scalars()}
     assert roles == {"anna": "admin", "bert": "helpdesk"}
+
+
+def _credential_row(world: World, user_id: int) -> DeskPhoneCredential:
+    with world.store.read() as session:
+        row = session.get(DeskPhoneCredential, user_id)
+    assert row is not None
+    return row
+
+
+def _verifies(row: DeskPhoneCredential, issued: IssuedCredentials) -> bool:
+    return (row.sip_username, row.ha1_sha256) == (
+        issued.sip_username,
+        secrets.ha1(issued.sip_username, row.realm, issued.password, "sha256"),
+    )
+
+
+def test_r10_bulk_reset_never_writes_credentials_for_a_number_changed_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    moved = add_active(pg_world)
+    other = add_active(pg_world, first_name="Eva", number="030 12345002")
+    ids = [moved.user.id, other.user.id]
+    version = users.view(pg_world.admin, moved.user.username).version
+    bulk_result, change_result = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: credentials.bulk_reset(ctx, ids),
+        lambda ctx: users.change_configuration(
+            ctx, moved.user.username, ConfigChange(expected_version=version, number="030 12345020")
+        ),
+        # Paused after reading its targets, before writing their digests.
+        pause_in="bulk_targets",
+        module=credentials,
+    )
+    assert not isinstance(bulk_result, Exception), bulk_result
+    assert not isinstance(change_result, Exception), change_result
+    _, fresh = change_result
+    assert fresh is not None and fresh.sip_username == "493012345020"
+    # The other admin's fresh credentials still work: nothing stale overwrote them.
+    assert _verifies(_credential_row(pg_world, moved.user.id), fresh)
+    # Eva's reset went through.
+    eva = next(c for c in bulk_result.issued if c.username == other.user.username)
+    assert _verifies(_credential_row(pg_world, other.user.id), eva)
+    # The freed number can be given to a new desk phone user straight away (R7, R16).
+    newcomer = users.add_user_from(pg_world.admin, new_user_data(first_name="Neu", number="030 12345001"))
+    assert newcomer.credentials is not None and newcomer.credentials.sip_username == "493012345001"
