@@ -252,3 +252,46 @@ def test_r10_bulk_reset_never_writes_credentials_for_a_number_changed_meanwhile(
     # The freed number can be given to a new desk phone user straight away (R7, R16).
     newcomer = users.add_user_from(pg_world.admin, new_user_data(first_name="Neu", number="030 12345001"))
     assert newcomer.credentials is not None and newcomer.credentials.sip_username == "493012345001"
+
+
+def _extension_index_first(world: World) -> None:
+    """As after a dump and restore (constraints re-created by name), the
+    extension's index comes first, so the driver names the extension."""
+    with world.store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE users DROP CONSTRAINT users_number_id_key")
+        conn.exec_driver_sql("ALTER TABLE users ADD CONSTRAINT users_number_id_key UNIQUE (number_id)")
+
+
+def test_r16_two_admins_racing_for_one_number_are_told_about_the_number(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    _extension_index_first(pg_world)
+    # Both take the number's default extension too: the number is what clashed.
+    number = "030 12345012"
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: users.add_user_from(ctx, new_user_data(number=number, first_name="Erste")),
+        lambda ctx: users.add_user_from(ctx, new_user_data(number=number, first_name="Zweite")),
+        pause_in="user_view",
+    )
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, Conflict) and second.key == "conflict.number", second
+    assert "R16" in second.message()
+
+
+def test_r16_two_admins_moving_users_to_one_number_are_told_about_the_number(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    _extension_index_first(pg_world)
+    erste = add_active(pg_world, first_name="Erste", number="030 12345013").user
+    zweite = add_active(pg_world, first_name="Zweite", number="030 12345014").user
+
+    def move(user: Any) -> Callable[[Context], Any]:
+        version = users.view(pg_world.admin, user.username).version
+        change = ConfigChange(expected_version=version, number="030 12345015")
+        return lambda ctx: users.change_configuration(ctx, user.username, change)
+
+    first, second = race(monkeypatch, pg_world, move(erste), move(zweite), pause_in="user_view")
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, Conflict) and second.key == "conflict.number", second
