@@ -254,6 +254,37 @@ def test_r10_bulk_reset_never_writes_credentials_for_a_number_changed_meanwhile(
     assert newcomer.credentials is not None and newcomer.credentials.sip_username == "493012345001"
 
 
+def test_r19_two_admins_adding_the_same_name_at_once_both_succeed(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    anna = {"first_name": "Anna", "last_name": "Schmidt", "email": "anna@example.com"}
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: users.add_user_from(ctx, new_user_data(number="030 12345010", **anna)),
+        lambda ctx: users.add_user_from(ctx, new_user_data(number="030 12345011", **anna)),
+        pause_in="user_view",
+    )
+    assert not isinstance(first, Exception), first
+    assert not isinstance(second, Exception), second
+    # The proposed username moved on to the next free suffix.
+    assert (first.user.username, second.user.username) == ("anna.schmidt", "anna.schmidt2")
+
+
+def test_r19_a_typed_username_taken_at_the_same_moment_is_refused(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: users.add_user_from(ctx, new_user_data(number="030 12345010", username="chef")),
+        lambda ctx: users.add_user_from(ctx, new_user_data(number="030 12345011", username="chef")),
+        pause_in="user_view",
+    )
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, Conflict) and second.key == "conflict.username"
+
+
 def _extension_index_first(world: World) -> None:
     """As after a dump and restore (constraints re-created by name), the
     extension's index comes first, so the driver names the extension."""
