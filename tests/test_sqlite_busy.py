@@ -104,7 +104,7 @@ OPEN_AT_ONCE = textwrap.dedent(
 )
 
 
-def _open_at_once(tmp_path: Path, url: str, processes: int) -> list[tuple[int, str]]:
+def open_at_once(tmp_path: Path, url: str, processes: int) -> list[tuple[int, str]]:
     """Start ``processes`` processes that wait for one signal, then all open
     ``url`` at the same moment; returns each one's exit code and stderr."""
     go = tmp_path / f"go-{time.monotonic_ns()}"
@@ -132,7 +132,7 @@ def _revision(url: str) -> str | None:
 @pytest.mark.parametrize("round_", range(3))
 def test_many_processes_open_a_new_database_at_once(tmp_path: Path, round_: int) -> None:
     url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
-    outcomes = _open_at_once(tmp_path, url, processes=6)
+    outcomes = open_at_once(tmp_path, url, processes=6)
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert _revision(url) == HEAD_REVISION
 
@@ -143,6 +143,6 @@ def test_many_processes_upgrade_an_older_database_at_once(tmp_path: Path, round_
     old = Store(url, upgrade=False)
     upgrade_schema(old.engine, "0001_baseline")
     old.dispose()
-    outcomes = _open_at_once(tmp_path, url, processes=6)
+    outcomes = open_at_once(tmp_path, url, processes=6)
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert _revision(url) == HEAD_REVISION
