@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -32,18 +33,20 @@ def pg_world(pg_url: str) -> Iterator[World]:
     store.dispose()
 
 
-def wait_until_blocked(store: Store, second: threading.Thread, timeout: float = 20.0) -> None:
-    """Wait until some other connection waits on a lock (a row, an index
-    entry or an advisory lock), or until ``second`` finished without ever
-    waiting, which is the race being lost: the outcomes then show it."""
+def wait_until_blocked(store: Store, second: threading.Thread, application: str, timeout: float = 20.0) -> None:
+    """Wait until the connections named ``application`` wait on a lock (a
+    row, an index entry or an advisory lock), or until ``second`` finished
+    without ever waiting, which is the race being lost: the outcomes then
+    show it. Other tests' connections on the same server are not counted."""
     deadline = time.monotonic() + timeout
     with store.engine.connect() as conn:
         while time.monotonic() < deadline and second.is_alive():
             waiting = conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database() AND application_name = :application"
+                ),
+                {"application": application},
             ).scalar_one()
             if waiting:
                 return
@@ -66,7 +69,8 @@ def race(
     after ``module.<pause_in>`` returns, or after it ran a statement containing
     ``pause_after_sql``) until ``second``, on another connection, is blocked by
     it or done; then let both finish. Returns each outcome (result or exception)."""
-    other = Store(world.store.url)
+    application = f"race-{uuid.uuid4().hex[:12]}"
+    other = Store(f"{world.store.url}{'&' if '?' in world.store.url else '?'}application_name={application}")
     ctx_a, ctx_b = world.admin, Context(other, world.admin.actor)
     release = threading.Event()
 
@@ -104,7 +108,7 @@ def race(
     time.sleep(0.2)  # let the first reach its pause; the lock wait below is what we rely on
     b.start()
     try:
-        wait_until_blocked(world.store, b)
+        wait_until_blocked(world.store, b, application)
     finally:
         release.set()
         a.join(30)

@@ -263,7 +263,8 @@ def _lock_targets(session: Session, user_ids: list[int]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for chunk in _chunks(sorted(user_ids)):
-        session.execute(select(User.id).where(User.id.in_(chunk)).order_by(User.id).with_for_update())  # type: ignore[union-attr]
+        locking = select(User.id).where(User.id.in_(chunk))  # type: ignore[call-overload, union-attr]
+        session.execute(locking.order_by(User.id).with_for_update())
 
 
 def _bulk_rows(session: Session, user_ids: list[int]) -> list[BulkTarget]:

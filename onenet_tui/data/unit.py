@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from onenet_tui.data import queries
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import Conflict, StaleData
-from onenet_tui.data.models import User
 from onenet_tui.data.storage import Store
 
 # Which unique value a violated constraint protects, found in the driver's
@@ -74,5 +73,5 @@ def _number_taken(store: Store, params: Any) -> bool:
         return False
     own = params.get("users_id", params.get("id"))
     with store.read() as session:
-        holder = session.execute(select(User.id).where(User.number_id == params["number_id"])).scalar_one_or_none()
-    return holder is not None and holder != own
+        holder = queries.number_holder(session, params["number_id"])
+        return holder is not None and holder.id != own
