@@ -40,6 +40,8 @@ def test_r14_first_operator_becomes_admin_later_ones_helpdesk(store: Store) -> N
         ("anna@example", "r19.forbidden"),
         ("evil\x1b[31m", "operator.control"),
         ("line\u2028break", "operator.control"),
+        ("right\u202eleft", "operator.control"),
+        ("no\u00a0break", "r19.forbidden"),
         ("carrier", "operator.reserved"),
         ("Carrier", "operator.reserved"),
     ],

@@ -37,7 +37,7 @@ def operator_name(value: str) -> str:
     """A human operator's name: a valid username (R19), nothing a terminal
     would interpret, and not the carrier's reserved name (its audit events
     must not be mistaken for a person's, nor a person's for the carrier's)."""
-    if not value.isprintable():
+    if validation.has_control(value):
         raise validation.refuse("operator.control")
     value = validation.username(value)
     if value.casefold() == CARRIER_NAME:
