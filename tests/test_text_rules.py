@@ -96,12 +96,12 @@ def test_r19_usernames_are_nfc_when_checked_stored_and_looked_up(world: World) -
 @pytest.mark.parametrize("space", UNICODE_SPACES)
 def test_r19_unicode_spaces_are_refused_like_a_space(world: World, space: str) -> None:
     key, params = refused(world, username=f"anna{space}berg")["username"]
-    assert (key, params) == ("r19.forbidden", {"chars": "space"})
+    assert (key, params) == ("r19.space", {})
 
 
 def test_r19_line_separators_and_invisible_format_characters_are_refused() -> None:
     for bad in ("\u2028", "\u2029", "\u200b", "\u202e", "\x1b"):
-        assert rule_key(validation.username, f"anna{bad}berg") == "r19.forbidden", repr(bad)
+        assert rule_key(validation.username, f"anna{bad}berg") == "r19.control", repr(bad)
 
 
 # --- R11 ------------------------------------------------------------------------

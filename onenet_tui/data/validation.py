@@ -113,11 +113,13 @@ def username(value: str) -> str:
     if not USERNAME_MIN <= char_count(value) <= USERNAME_MAX:
         raise refuse("r19.length", min=USERNAME_MIN, max=USERNAME_MAX)
     # A non-breaking or other Unicode space looks like a space and is one.
-    bad = sorted({" " if ch.isspace() and not has_control(ch) else ch for ch in value} & USERNAME_FORBIDDEN)
+    if any(ch.isspace() and not has_control(ch) for ch in value):
+        raise refuse("r19.space")
+    bad = sorted(set(value) & USERNAME_FORBIDDEN)
     if bad:
-        raise refuse("r19.forbidden", chars=" ".join("space" if ch == " " else ch for ch in bad))
+        raise refuse("r19.forbidden", chars=" ".join(bad))
     if has_control(value):
-        raise refuse("r19.forbidden", chars="control")
+        raise refuse("r19.control")
     return value
 
 
