@@ -19,6 +19,7 @@ import os
 import selectors
 import traceback
 from codecs import getincrementaldecoder
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class HangUpAwareDriver(LinuxDriver):
         finally:
             selector.close()
 
-    def _feed(self, parser: XTermParser, decode: object) -> bool:
+    def _feed(self, parser: XTermParser, decode: Callable[[bytes], str]) -> bool:
         """Read what is there; False at end of input."""
         try:
             data = os.read(self.fileno, 4096)
@@ -61,7 +62,7 @@ class HangUpAwareDriver(LinuxDriver):
             return False
         if not data:
             return False
-        for event in parser.feed(decode(data)):  # type: ignore[operator]
+        for event in parser.feed(decode(data)):
             self.process_message(event)
         return True
 
@@ -101,7 +102,7 @@ def write_crash_log(error: BaseException, directory: Path | None = None) -> Path
     None when it cannot be written (the one-line message says so)."""
     folder = directory or log_directory()
     path = folder / CRASH_LOG
-    text = "".join(traceback.format_exception(error))
+    text = crash_traceback(error)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -114,4 +115,5 @@ def write_crash_log(error: BaseException, directory: Path | None = None) -> Path
 
 
 def crash_traceback(error: BaseException) -> str:
+    """The traceback as Python prints it: source lines, never local variables."""
     return "".join(traceback.format_exception(error))

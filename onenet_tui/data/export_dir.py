@@ -83,15 +83,21 @@ def refuse_link(path: Path) -> None:
         raise RuleRefused(RULE, "ssh.export.refused.link", path=str(path))
 
 
+def claim(path: Path) -> Path:
+    """Before writing ``path`` (a checked name in the export directory):
+    the directory exists and is no link, and neither is the file."""
+    prepare(path.parent)
+    refuse_link(path)
+    return path
+
+
 def write_text(directory: Path, name: str, text: str, *, overwrite: bool = False) -> Path:
     """Write ``text`` to ``name`` in ``directory`` (0600). The directory is
     opened without following links and the file is opened relative to it
     with O_NOFOLLOW, so a link swapped in after the checks is not followed
     either. Raises FileExistsError when the file exists and ``overwrite`` is
     False, RuleRefused for a name or place the rule refuses, OSError."""
-    path = check_name(name, directory)
-    prepare(directory)
-    refuse_link(path)
+    path = claim(check_name(name, directory))
     folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK

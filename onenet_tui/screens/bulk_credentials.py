@@ -330,10 +330,14 @@ class BulkCredentialsScreen(Screen[int | None]):
             self._deliver(self._show_progress, done, total)
 
         try:
-            export_dir.prepare(path.parent)
-            export_dir.refuse_link(path)
             outcome = bulk.reset_and_export(
-                self.ctx, ids, path, overwrite=overwrite, mode=mode, password=password, progress=progress
+                self.ctx,
+                ids,
+                export_dir.claim(path),
+                overwrite=overwrite,
+                mode=mode,
+                password=password,
+                progress=progress,
             )
         except DomainError as error:
             self._deliver(self._failed, error)

@@ -159,9 +159,7 @@ class BulkResultScreen(Screen[None]):
         """Runs in the export dialog's worker thread. The dialog gave a plain
         name in the export directory; neither the folder nor an existing file
         under the name may be a link."""
-        export_dir.prepare(path.parent)
-        export_dir.refuse_link(path)
-        return bulk.export_credentials(path, self.issued, overwrite=overwrite)
+        return bulk.export_credentials(export_dir.claim(path), self.issued, overwrite=overwrite)
 
     # -- leaving --------------------------------------------------------------
 
