@@ -241,8 +241,8 @@ def _theme_setting(settings: Settings) -> str | None:
 
 def run_console(settings: Settings) -> int:
     """Run the console; its exit code (1 after an unexpected error, which
-    :func:`report_crash` has put in one line)."""
-    from onenet_tui.console_guard import GuardedConsole
+    :func:`~onenet_tui.console_guard.report_crash` has put in one line)."""
+    from onenet_tui.console_guard import GuardedConsole, report_crash
 
     set_language(settings.lang)
     store = Store(settings.db_url)
@@ -257,19 +257,3 @@ def run_console(settings: Settings) -> int:
     if app.crash is not None:
         report_crash(app.crash, app.crash_log)
     return app.return_code or 0
-
-
-def report_crash(error: BaseException, log: Path | None) -> None:
-    """One line on stderr naming the error and the log file; the traceback
-    (never local variables) only with ONENET_DEBUG=1."""
-    import sys
-
-    from onenet_tui.cli_output import clean
-    from onenet_tui.console_guard import crash_traceback
-
-    if os.environ.get("ONENET_DEBUG") == "1":
-        print(crash_traceback(error), file=sys.stderr, end="")
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    named = f"{type(error).__name__}: {first_line}".rstrip(": ")
-    line = t("ssh.crash", error=named, path=str(log)) if log else t("ssh.crash.no_log", error=named)
-    print(t("cli.error", message=clean(line)), file=sys.stderr)

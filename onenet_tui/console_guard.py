@@ -10,13 +10,14 @@ Textual's traceback with local variables (data included) and exit 0.
   and output (``cli._open_console``, before Textual is imported).
 - :class:`HangUpAwareDriver` ends the console when its input ends.
 - :class:`GuardedConsole` writes an unexpected error's traceback (never
-  local variables) to a 0600 log file, and the caller prints one line.
+  local variables) to a 0600 log file; :func:`report_crash` prints one line.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import sys
 import traceback
 from codecs import getincrementaldecoder
 from collections.abc import Callable
@@ -28,7 +29,9 @@ from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 from onenet_tui.app import OneNetApp
+from onenet_tui.cli_output import clean
 from onenet_tui.config import APP_NAME
+from onenet_tui.i18n import t
 
 CRASH_LOG = "crash.log"
 
@@ -117,3 +120,14 @@ def write_crash_log(error: BaseException, directory: Path | None = None) -> Path
 def crash_traceback(error: BaseException) -> str:
     """The traceback as Python prints it: source lines, never local variables."""
     return "".join(traceback.format_exception(error))
+
+
+def report_crash(error: BaseException, log: Path | None) -> None:
+    """One line on stderr naming the error and the log file; the traceback
+    (never local variables) only with ONENET_DEBUG=1."""
+    if os.environ.get("ONENET_DEBUG") == "1":
+        print(crash_traceback(error), file=sys.stderr, end="")
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    named = f"{type(error).__name__}: {first_line}".rstrip(": ")
+    line = t("ssh.crash", error=named, path=str(log)) if log else t("ssh.crash.no_log", error=named)
+    print(t("cli.error", message=clean(line)), file=sys.stderr)
