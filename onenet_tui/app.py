@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from textual import work
+from textual import _border, events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.command import CommandPalette
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
+from textual.scrollbar import ScrollBarRender
 from textual.theme import Theme
+from textual.widgets import Checkbox, RadioButton
+from textual.widgets._toggle_button import ToggleButton
 
-from onenet_tui import keys
+from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data import simulator, tenant
 from onenet_tui.data.context import Context, carrier_context, resolve_actor
@@ -111,6 +119,86 @@ def choose_theme(requested: str | None, environ: Mapping[str, str]) -> str:
     return ANSI_THEME.name if few_colours(environ) else DEFAULT_THEME
 
 
+class FrugalDriver(LinuxDriver):
+    """Textual's terminal driver for a far end that needs care: over SSH the
+    mouse reports clicks only (not every motion, each a message on the
+    wire); without UTF-8 the output is written in the terminal's charset,
+    with ASCII stand-ins for what it cannot show."""
+
+    terminal = terminal.Terminal()
+
+    def __init__(self, app: App[Any], **options: Any) -> None:
+        super().__init__(app, **options)
+        if self.terminal.ascii:
+            stream = sys.__stderr__
+            assert stream is not None
+            self._file = open(  # noqa: SIM115 - lives as long as the driver
+                stream.fileno(), "w", encoding=self.terminal.charset, errors=terminal.ERRORS, closefd=False
+            )
+
+    def _enable_mouse_support(self) -> None:
+        if not (self._mouse and self.terminal.ssh):
+            super()._enable_mouse_support()
+            return
+        self.write("\x1b[?1000h")  # button presses and releases only
+        self.write("\x1b[?1006h")  # in SGR coordinates
+        self.flush()
+
+
+def _ascii_button(self: ToggleButton) -> Any:
+    # A box reads as ticked only by its inner mark when there is no colour.
+    from textual.content import Content
+
+    inner = self.BUTTON_INNER if self.value else " "
+    return Content.assemble(self.BUTTON_LEFT, (inner, self.get_visual_style("toggle--button")), self.BUTTON_RIGHT)
+
+
+_MISSING = object()
+
+
+def _ascii_glyph_values() -> dict[tuple[type, str], object]:
+    return {
+        (ToggleButton, "BUTTON_LEFT"): "[",
+        (ToggleButton, "BUTTON_RIGHT"): "]",
+        (ToggleButton, "_button"): property(_ascii_button),
+        (Checkbox, "BUTTON_INNER"): "x",
+        (RadioButton, "BUTTON_LEFT"): "(",
+        (RadioButton, "BUTTON_RIGHT"): ")",
+        (RadioButton, "BUTTON_INNER"): "*",
+        (ScrollBarRender, "VERTICAL_BARS"): [" "] * 8,
+        (ScrollBarRender, "HORIZONTAL_BARS"): [" "] * 8,
+    }
+
+
+@contextmanager
+def ascii_glyphs(enabled: bool) -> Iterator[None]:
+    """While the console runs on a terminal without UTF-8: every border drawn
+    with ``-|+``, check boxes ``[x]``, radio buttons ``(*)``, scrollbars
+    without block characters. Textual keeps these per process; they are put
+    back when the console closes (tests run many apps in one process)."""
+    if not enabled:
+        yield
+        return
+    borders = dict(_border.BORDER_CHARS)
+    values = _ascii_glyph_values()
+    saved = {(cls, name): cls.__dict__.get(name, _MISSING) for cls, name in values}
+    for name, rows in borders.items():
+        _border.BORDER_CHARS[name] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]
+    for (cls, name), value in values.items():
+        setattr(cls, name, value)
+    _border.get_box.cache_clear()
+    try:
+        yield
+    finally:
+        _border.BORDER_CHARS.update(borders)
+        for (cls, name), value in saved.items():
+            if value is _MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, value)
+        _border.get_box.cache_clear()
+
+
 class OneNetApp(App[None]):
     """Holds the tenant context; every screen receives it explicitly."""
 
@@ -126,11 +214,19 @@ class OneNetApp(App[None]):
         theme: str | None = None,
         config_file: Path | None = None,
         poll_seconds: float | None = None,
+        far_end: terminal.Terminal | None = None,
     ) -> None:
         chosen = choose_theme(theme, os.environ)
+        # Before Textual picks its driver, which writes for this terminal.
+        self.far_end = far_end or terminal.Terminal.from_environ(os.environ)
+        terminal.use(self.far_end)
         # Decided before Textual sets up its filters: with NO_COLOR it strips
         # colours only when it knows the theme uses the terminal's own.
         super().__init__(ansi_color=True if chosen == ANSI_THEME.name else None)
+        if self.far_end.ssh:
+            # Every frame of an animation crosses the link: a page of help
+            # scrolled in 26 repaints.
+            self.animation_level = "none"
         self.ctx = ctx
         self.keys = dict(keys or {})
         self.config_file = config_file
@@ -143,6 +239,23 @@ class OneNetApp(App[None]):
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.
         self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if issubclass(driver, LinuxDriver) and (self.far_end.ssh or self.far_end.ascii):
+            return type("FrugalDriver", (FrugalDriver, driver), {"terminal": self.far_end})
+        return driver
+
+    async def _process_messages(self, *args: Any, **kwargs: Any) -> None:
+        # The glyphs hold for as long as this console runs, headless ones too.
+        with ascii_glyphs(self.far_end.ascii):
+            await super()._process_messages(*args, **kwargs)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Over SSH a blinking cursor sends a repaint twice a second, for
+        ever: it stays on instead."""
+        if self.far_end.ssh and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     @staticmethod
     def _app_bindings() -> BindingsMap:

@@ -136,6 +136,16 @@ class DirectoryScreen(Screen[None]):
         self._load()
         self.set_interval(self.poll_seconds, self._poll)
 
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        if self is not self.app.screen:
+            # Beneath help, a user's detail or the wizard, Textual hands the
+            # changed regions up to the screen on top and then marks this
+            # screen for a full repaint, which every later message (each
+            # change check) carries out: the whole terminal re-sent twice a
+            # second while idle. The regions handed up are all that changed.
+            self._repaint_required = False
+
     def relabel(self) -> None:
         """The language changed: every word on the screen follows."""
         self._bindings = keys.bindings_map(Scope.DIRECTORY)

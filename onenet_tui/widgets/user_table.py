@@ -33,6 +33,7 @@ from onenet_tui.data.directory import (
     national_number,
 )
 from onenet_tui.i18n import t
+from onenet_tui.terminal import glyph
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
 from onenet_tui.widgets.lines import LineScrollBar, filtered, fit
 from onenet_tui.widgets.row_cursor import RowCursor
@@ -202,7 +203,7 @@ class UserTable(RowCursor):
         self.update_size()
         count = len(self.directory)
         position = max(0, min(position, count - 1)) if count else 0
-        self.cursor = position
+        previous, self.cursor = self.cursor, position
         page = self._page()
         top = self.scroll_offset.y
         if force_scroll and position == 0:
@@ -214,12 +215,21 @@ class UserTable(RowCursor):
         if top != self.scroll_offset.y:
             self.scroll_to(y=top, animate=False, immediate=True)
             self._draw_ahead_later()
-        self.refresh()
+            self.refresh()
+        else:
+            self._refresh_rows(previous, position)
         row = self.cursor_row
         row_id = row.id if row else None
         if row_id != self._cursor_id:
             self._cursor_id = row_id
             self.post_message(self.CursorMoved(self, row))
+
+    def _refresh_rows(self, *positions: int) -> None:
+        """Repaint the lines of these rows only: a cursor step changes two
+        lines, and repainting the table would re-send all of it (5.9 KB a
+        key at 80x24 instead of under 1 KB; over SSH that is felt)."""
+        top = self.scroll_offset.y
+        self.refresh(*(Region(0, position - top + 1, self.size.width, 1) for position in set(positions)))
 
     # -- keys
 
@@ -363,7 +373,7 @@ class UserTable(RowCursor):
         arrow = SORT_ARROWS[self.directory.descending]
         segments = []
         for spec, cells in self._layout(width):
-            title = f"{spec.title} {arrow}" if spec.key == sort else spec.title
+            title = f"{spec.title} {glyph(arrow)}" if spec.key == sort else spec.title
             segments.append(Segment(fit(title, cells, spec.right) + GAP, style))
         return Strip(segments).adjust_cell_length(width, style)
 
@@ -382,7 +392,7 @@ class UserTable(RowCursor):
             key = spec.key
             style = line
             if key == "mark":
-                text = MARK if marked else " "
+                text = glyph(MARK) if marked else " "
                 style = line + self._style("mark")
             elif key == "status":
                 text = badge(row.status)
