@@ -219,7 +219,6 @@ class OneNetApp(App[None]):
         chosen = choose_theme(theme, os.environ)
         # Before Textual picks its driver, which writes for this terminal.
         self.far_end = far_end or terminal.Terminal.from_environ(os.environ)
-        terminal.use(self.far_end)
         # Decided before Textual sets up its filters: with NO_COLOR it strips
         # colours only when it knows the theme uses the terminal's own.
         super().__init__(ansi_color=True if chosen == ANSI_THEME.name else None)
@@ -248,8 +247,13 @@ class OneNetApp(App[None]):
 
     async def _process_messages(self, *args: Any, **kwargs: Any) -> None:
         # The glyphs hold for as long as this console runs, headless ones too.
-        with ascii_glyphs(self.far_end.ascii):
-            await super()._process_messages(*args, **kwargs)
+        previous = terminal.current()
+        terminal.use(self.far_end)
+        try:
+            with ascii_glyphs(self.far_end.ascii):
+                await super()._process_messages(*args, **kwargs)
+        finally:
+            terminal.use(previous)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Over SSH a blinking cursor sends a repaint twice a second, for

@@ -20,7 +20,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# Where the terminal's charset cannot show a character, what stands in for it.
+# Where the terminal's charset cannot show a character, what stands in for it:
+# one cell for one cell, so nothing drawn changes width.
 ASCII_FALLBACK: dict[str, str] = {
     "●": "*",
     "✓": "+",
@@ -33,8 +34,8 @@ ASCII_FALLBACK: dict[str, str] = {
     "·": "-",
     "—": "-",
     "–": "-",
-    "→": "->",
-    "←": "<-",
+    "→": ">",
+    "←": "<",
     "↑": "^",
     "↓": "v",
     "„": '"',

@@ -97,6 +97,14 @@ def english() -> Iterator[None]:
     set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def utf8_local_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consoles in tests draw for a local UTF-8 terminal whatever the locale
+    or SSH session the tests run in (tests of the other cases say so)."""
+    monkeypatch.setenv("ONENET_ASCII", "0")
+    monkeypatch.setenv("ONENET_SSH", "0")
+
+
 @dataclass
 class World:
     store: Store

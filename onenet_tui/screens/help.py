@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from onenet_tui import keys
 from onenet_tui.i18n import t
 from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.terminal import glyphs
 
 
 class HelpScreen(RelabelledModal[None]):
@@ -33,7 +34,8 @@ class HelpScreen(RelabelledModal[None]):
                 self.app.get_key_display(Binding(key, "")) for key in keys.effective_keys(spec, self.keymap)
             )
             lines.append((shown, spec.description))
-        return lines
+        # Key names are arrows ("↑ ↓"): ASCII ones on a terminal without UTF-8.
+        return [(glyphs(shown), glyphs(description)) for shown, description in lines]
 
     def compose(self) -> ComposeResult:
         lines = self.key_lines()

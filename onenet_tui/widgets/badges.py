@@ -7,6 +7,7 @@ from rich.cells import cell_len
 
 from onenet_tui.data.models import Status
 from onenet_tui.i18n import t
+from onenet_tui.terminal import glyph
 
 SYMBOLS: dict[str, str] = {
     Status.PENDING.value: "●",
@@ -22,8 +23,8 @@ def badge_label(status: str) -> str:
 
 
 def badge(status: str) -> str:
-    """Symbol and word, e.g. "✓ Active"."""
-    return f"{SYMBOLS.get(status, UNKNOWN_SYMBOL)} {badge_label(status)}"
+    """Symbol and word, e.g. "✓ Active" ("+ Active" without UTF-8)."""
+    return f"{glyph(SYMBOLS.get(status, UNKNOWN_SYMBOL))} {badge_label(status)}"
 
 
 def badge_class(status: str) -> str:

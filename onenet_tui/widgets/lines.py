@@ -23,12 +23,14 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 
+from onenet_tui.terminal import current, glyph, glyphs
+
 
 def fit(text: str, width: int, right: bool = False) -> str:
     """``text`` in exactly ``width`` cells: cut with an ellipsis, or padded."""
     length = cell_len(text)
     if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+        return set_cell_size(text, width - 1) + glyph("…") if width > 1 else set_cell_size(text, width)
     padding = " " * (width - length)
     return padding + text if right else text + padding
 
@@ -93,15 +95,23 @@ class TextLines(DirectLines):
     def text_lines(self, width: int) -> list[Text]:
         raise NotImplementedError
 
+    def _lines(self, width: int) -> list[Text]:
+        lines = self.text_lines(width)
+        if current().ascii:
+            # Separators, arrows and ellipses come from the words too ("alice · Administrator").
+            for line in lines:
+                line.plain = glyphs(line.plain)
+        return lines
+
     def render(self) -> Text:
         # Textual's own path (a stylesheet with padding, say) and plain-text views.
-        return Text("\n").join(self.text_lines(self.size.width or 80))
+        return Text("\n").join(self._lines(self.size.width or 80))
 
     def draw_lines(self, crop: Region) -> list[Strip]:
         width = self.size.width
         base = self.rich_style
         console = self.app.console
-        lines = self.text_lines(width)
+        lines = self._lines(width)
         blank = Strip.blank(width, base)
         return [
             Strip(Segment.apply_style(lines[y].render(console, end=""), base)).adjust_cell_length(width, base)
