@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from textual.widgets._toggle_button import ToggleButton
 from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data import simulator, tenant
-from onenet_tui.data.context import Context, carrier_context, resolve_actor
+from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
 from onenet_tui.data.models import utcnow
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
@@ -293,6 +294,19 @@ class OneNetApp(App[None]):
 
     def on_unmount(self) -> None:
         self._carrier_stop.set()
+
+    def change_actor(self, actor: Actor) -> None:
+        """The operator was promoted or demoted while the console is open: from
+        now on every open screen, and the services it calls, act with the new
+        role (R14), and each screen may show it (``actor_changed``)."""
+        old, self.ctx = self.ctx, replace(self.ctx, actor=actor)
+        for screen in self.screen_stack:
+            if getattr(screen, "ctx", None) == old:
+                screen.ctx = self.ctx  # type: ignore[attr-defined]
+                actor_changed = getattr(screen, "actor_changed", None)
+                if actor_changed is not None:
+                    actor_changed()
+        self.refresh_bindings()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's commands in the palette, in the operator's language."""

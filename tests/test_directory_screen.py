@@ -12,10 +12,12 @@ from textual.widgets import Input
 
 from onenet_tui import keys
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import carrier
+from onenet_tui.data import carrier, operators
 from onenet_tui.data import directory as model
 from onenet_tui.data.context import Actor, Context, carrier_context
+from onenet_tui.data.errors import RuleRefused
 from onenet_tui.data.models import Role, Status, User
+from onenet_tui.data.schemas import NewOperator
 from onenet_tui.data.storage import Store
 from onenet_tui.i18n import language, set_language
 from onenet_tui.screens.add_user import AddUserWizard
@@ -278,6 +280,46 @@ async def test_r14_helpdesk_sees_every_change_key_dimmed_and_explained(world: Wo
             pilot.app.clear_notifications()
             await pilot.press(key)
             assert notifications(pilot.app) == [f"{keys.BY_ID[_id(key)].label}: not possible: R14: administrators only"]
+
+
+async def wait_for_header(pilot, screen: DirectoryScreen, text: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):  # two seconds at most: "within 2 s, like other changes"
+        if header(screen).startswith(text):
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"header still {header(screen)!r}, not {text!r}")
+
+
+async def test_r14_a_role_changed_meanwhile_follows_live(world: World, people: list[str]) -> None:
+    """Promoted while the console is open: the header, the dimmed keys, the
+    screens already open and the services they call act with the new role;
+    demoted again, everything goes back."""
+    operators.add_operator(world.admin, NewOperator(name="hugo", role="helpdesk"))
+    app = make_app(world, HELPDESK)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert header(screen).startswith("hugo · Helpdesk")
+        assert not screen.active_bindings["e"].enabled
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        detail = app.screen
+        assert isinstance(detail, UserDetailScreen)
+
+        operators.add_operator(world.admin, NewOperator(name="hugo", role="admin"))
+        await wait_for_header(pilot, screen, "hugo · Administrator")
+        assert app.ctx.actor == screen.ctx.actor == detail.ctx.actor == Actor("hugo", Role.ADMIN)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert all(screen.active_bindings[key].enabled for key in ("e", "p", "d"))
+        # The services act with the role they are handed: now admin's.
+        operators.add_operator(screen.ctx, NewOperator(name="nina", role="helpdesk"))
+
+        operators.add_operator(world.admin, NewOperator(name="hugo", role="helpdesk"))
+        await wait_for_header(pilot, screen, "hugo · Helpdesk")
+        await pilot.pause()
+        assert not screen.active_bindings["e"].enabled
+        with pytest.raises(RuleRefused):
+            operators.add_operator(screen.ctx, NewOperator(name="nina", role="admin"))
 
 
 def _id(key: str) -> str:

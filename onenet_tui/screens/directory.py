@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -25,9 +25,11 @@ from textual.worker import Worker, WorkerState
 
 from onenet_tui import keys
 from onenet_tui.data import directory as model
-from onenet_tui.data.context import Context
+from onenet_tui.data import operators
+from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
 from onenet_tui.data.errors import RuleRefused
+from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
@@ -90,6 +92,13 @@ class DirectoryScreen(Screen[None]):
         def __init__(self, data: DirectoryData) -> None:
             super().__init__()
             self.data = data
+
+    class ActorChanged(Message):
+        """The operator's role in the database is not the one acted with."""
+
+        def __init__(self, actor: Actor) -> None:
+            super().__init__()
+            self.actor = actor
 
     def __init__(self, ctx: Context, *, poll_seconds: float | None = None) -> None:
         super().__init__(id="directory")
@@ -189,8 +198,36 @@ class DirectoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="directory-refresh", exit_on_error=False, description="look for changes")
     def _check_for_changes(self, data: DirectoryData) -> None:
         fresh = model.refresh(self.ctx.store, data)
-        if fresh is not None:
-            self.post_message(self.DataReady(fresh))
+        if fresh is None:
+            return
+        # A promotion or demotion is a change like any other (it is audited):
+        # looked for only when something changed, so an idle check stays one query.
+        actor = self._actor_now()
+        if actor != self.ctx.actor:
+            self.post_message(self.ActorChanged(actor))
+        self.post_message(self.DataReady(fresh))
+
+    def _actor_now(self) -> Actor:
+        """The operator as the database has them now (runs in the worker)."""
+        name = self.ctx.actor.name
+        found = next((o for o in operators.list_operators(self.ctx) if o.name == name), None)
+        return self.ctx.actor if found is None else replace(self.ctx.actor, role=Role(found.role))
+
+    @on(ActorChanged)
+    def _actor_changed(self, message: ActorChanged) -> None:
+        change_actor = getattr(self.app, "change_actor", None)
+        if change_actor is not None:
+            change_actor(message.actor)  # every open screen, this one included
+        else:
+            self.ctx = replace(self.ctx, actor=message.actor)
+            self.actor_changed()
+
+    def actor_changed(self) -> None:
+        """``self.ctx`` acts with a new role: the header and the dimmed keys follow."""
+        header = self.query_one(StatusHeader)
+        header.actor = self.ctx.actor
+        header.show_operator()
+        self._refresh_footer()
 
     def _worker_running(self, group: str) -> bool:
         return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
