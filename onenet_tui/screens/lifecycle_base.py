@@ -10,10 +10,12 @@ only asks :func:`~onenet_tui.data.policy.decide` and explains the answer.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -54,6 +56,34 @@ BADGES = {
     Status.ACTIVATED.value: "lifecycle.badge.activated",
     Status.FAILED.value: "lifecycle.badge.failed",
 }
+
+
+class DatabaseBusy(DomainError):
+    """A save waited for another writer's lock until the database gave up."""
+
+    exit_code = 5
+
+    def message(self) -> str:
+        return t("terminal.save.busy")
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    # SQLite: "database is locked" once its busy timeout ran out; PostgreSQL:
+    # lock_not_available (55P03) once lock_timeout ran out.
+    return "database is locked" in str(error) or getattr(error.orig, "sqlstate", None) == "55P03"
+
+
+@contextmanager
+def busy_refused() -> Iterator[None]:
+    """Around a save in a worker: a lock that was never granted ends the save
+    as a domain error (the busy message), so the form stops saying "Saving"
+    and keeps what was typed, instead of the worker dying unseen."""
+    try:
+        yield
+    except OperationalError as error:
+        if not _lock_timeout(error):
+            raise
+        raise DatabaseBusy() from None
 
 
 def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
@@ -428,7 +458,8 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
     def submit(self, payload: Any) -> None:
         try:
-            result = self.send(payload)
+            with busy_refused():
+                result = self.send(payload)
         except StaleData:
             self.deliver(self.show_stale)
         except InvalidInput as errors:
