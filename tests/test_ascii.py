@@ -95,3 +95,15 @@ def test_snapshot_directory_ascii(world: World, people: list[str], snap_compare)
 
 def test_snapshot_help_ascii(world: World, people: list[str], snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(world, far_end=ASCII), terminal_size=SIZE, press=["question_mark"])
+
+
+async def test_the_driver_writes_in_the_terminal_charset() -> None:
+    from textual.app import App
+
+    from onenet_tui.app import FrugalDriver
+
+    latin1 = Terminal(charset="iso8859-1")
+    driver = type("Driver", (FrugalDriver,), {"terminal": latin1})(App(), mouse=True)
+    assert (driver._file.encoding, driver._file.errors) == ("iso8859-1", terminal.ERRORS)
+    utf8 = type("Driver", (FrugalDriver,), {"terminal": Terminal(ssh=True)})(App(), mouse=True)
+    assert utf8._file.encoding.lower().replace("-", "") == "utf8"

@@ -186,10 +186,16 @@ class UserTable(RowCursor):
         this skips the layout pass of the whole screen that setting
         ``virtual_size`` would start (on every keystroke of the filter)."""
         height = len(self.directory) + 1  # + the header line
-        if self.virtual_size.height != height:
+        before = self.virtual_size.height
+        if before != height:
             self.set_reactive(UserTable.virtual_size, Size(max(self._width, 1), height))
             self._scroll_update(self.virtual_size)
-            self.refresh()
+            if min(before, height) <= self.scroll_offset.y + self._height:
+                self.refresh()
+            else:
+                # The answer grew or shrank below the screen (the filter
+                # finishing in steps): the lines shown stay, the scrollbar moves.
+                self.vertical_scrollbar.refresh()
 
     def relabel(self) -> None:
         """The language changed: titles, badges and widths with it."""
