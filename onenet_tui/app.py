@@ -182,21 +182,21 @@ def ascii_glyphs(enabled: bool) -> Iterator[None]:
         return
     borders = dict(_border.BORDER_CHARS)
     values = _ascii_glyph_values()
-    saved = {(cls, name): cls.__dict__.get(name, _MISSING) for cls, name in values}
-    for name, rows in borders.items():
-        _border.BORDER_CHARS[name] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]
-    for (cls, name), value in values.items():
-        setattr(cls, name, value)
+    saved = {(cls, attribute): cls.__dict__.get(attribute, _MISSING) for cls, attribute in values}
+    for edge, rows in borders.items():
+        _border.BORDER_CHARS[edge] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]
+    for (cls, attribute), value in values.items():
+        setattr(cls, attribute, value)
     _border.get_box.cache_clear()
     try:
         yield
     finally:
         _border.BORDER_CHARS.update(borders)
-        for (cls, name), value in saved.items():
+        for (cls, attribute), value in saved.items():
             if value is _MISSING:
-                delattr(cls, name)
+                delattr(cls, attribute)
             else:
-                setattr(cls, name, value)
+                setattr(cls, attribute, value)
         _border.get_box.cache_clear()
 
 
