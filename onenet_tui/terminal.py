@@ -92,12 +92,20 @@ def _over_ssh(environ: Mapping[str, str]) -> bool:
     return bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
 
 
+# What Python puts into LC_CTYPE when it starts in the C locale (PEP 538),
+# which it also does when LANG names a locale this machine lacks: over SSH the
+# terminal's own, say de_DE.ISO-8859-1. LANG then still says what it shows.
+_COERCED = ("C.UTF-8", "C.utf8", "UTF-8")
+
+
 def locale_name(environ: Mapping[str, str]) -> str:
     """The locale the terminal's character type follows (POSIX precedence)."""
-    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
-        if environ.get(name):
-            return environ[name]
-    return "C"
+    if environ.get("LC_ALL"):
+        return environ["LC_ALL"]
+    ctype = environ.get("LC_CTYPE")
+    if ctype and not (ctype in _COERCED and environ.get("LANG")):
+        return ctype
+    return environ.get("LANG") or ctype or "C"
 
 
 def _charset(environ: Mapping[str, str]) -> str:

@@ -36,6 +36,9 @@ def people(world: World) -> list[str]:
         ({"LANG": "de_DE.UTF-8"}, "utf-8"),
         ({"LANG": "en_GB.utf8"}, "utf-8"),
         ({"LC_ALL": "C.UTF-8"}, "utf-8"),
+        # Python started in a locale the machine lacks and coerced LC_CTYPE: LANG says what the terminal shows.
+        ({"LC_CTYPE": "C.UTF-8", "LANG": "de_DE.ISO-8859-1"}, "iso8859-1"),
+        ({"LC_CTYPE": "C.UTF-8"}, "utf-8"),
         ({"LANG": "C", "ONENET_ASCII": "0"}, "utf-8"),  # the setting wins
         ({"LANG": "de_DE.UTF-8", "ONENET_ASCII": "1"}, "ascii"),
     ],
