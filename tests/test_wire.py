@@ -13,6 +13,8 @@ from textual.app import App
 from textual.widgets import Input
 
 from onenet_tui.app import FrugalDriver, OneNetApp
+from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.terminal import Terminal
 from tests.conftest import World
 from tests.test_directory_model import build_people
@@ -61,6 +63,25 @@ async def test_idle_directory_with_help_open_sends_nothing(
         await pilot.pause(0.5)
         frames = record_frames(app, monkeypatch)
         await pilot.pause(1.0)  # about ten change checks beneath help
+        assert frames == []
+
+
+async def test_idle_detail_and_directory_beneath_a_dialog_send_nothing(
+    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both screens beneath the profile dialog look for changes every second.
+    (Over SSH, so that the focused field's cursor does not blink.)"""
+    app = make_app(world, far_end=SSH)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, UserDetailScreen)
+        await pilot.press("p")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ProfileScreen)
+        frames = record_frames(app, monkeypatch)
+        await pilot.pause(2.5)  # two of the detail screen's checks, many of the directory's
         assert frames == []
 
 

@@ -19,7 +19,6 @@ from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
-from textual.screen import Screen
 from textual.widgets import Input, Label
 from textual.worker import Worker, WorkerState
 
@@ -33,6 +32,7 @@ from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
+from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
 
@@ -79,7 +79,7 @@ class FilterInput(Input):
         self.screen.query_one(UserTable).focus()
 
 
-class DirectoryScreen(Screen[None]):
+class DirectoryScreen(QuietBeneath[None]):
     AUTO_FOCUS = "UserTable"
     # Changes by others show within two seconds: a look every second.
     POLL_SECONDS = 1.0
@@ -144,16 +144,6 @@ class DirectoryScreen(Screen[None]):
         self._show_state()
         self._load()
         self.set_interval(self.poll_seconds, self._poll)
-
-    def _compositor_refresh(self) -> None:
-        super()._compositor_refresh()
-        if self is not self.app.screen:
-            # Beneath help, a user's detail or the wizard, Textual hands the
-            # changed regions up to the screen on top and then marks this
-            # screen for a full repaint, which every later message (each
-            # change check) carries out: the whole terminal re-sent twice a
-            # second while idle. The regions handed up are all that changed.
-            self._repaint_required = False
 
     def relabel(self) -> None:
         """The language changed: every word on the screen follows."""

@@ -53,6 +53,7 @@ from onenet_tui.screens.lifecycle_base import (
     refusal_text,
 )
 from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
@@ -260,7 +261,7 @@ class DetailCommands(Provider):
 # ---------------------------------------------------------------- the screen
 
 
-class UserDetailScreen(Screen[None]):
+class UserDetailScreen(QuietBeneath[None]):
     """Everything about one user, with the lifecycle actions on its keys."""
 
     CSS_PATH = CSS_FILE
