@@ -167,3 +167,19 @@ def test_ssh_is_read_from_the_environment_or_the_setting() -> None:
     assert not Terminal.from_environ({}).ssh
     assert Terminal.from_environ({"ONENET_SSH": "1"}).ssh
     assert not Terminal.from_environ({"SSH_CONNECTION": "x", "ONENET_SSH": "0"}).ssh
+
+
+@pytest.mark.parametrize(("far_end", "animated"), [(SSH, False), (LOCAL, True)])
+async def test_over_ssh_help_scrolls_a_page_without_animation(
+    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch, far_end: Terminal, animated: bool
+) -> None:
+    app = make_app(world, far_end=far_end)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.5)
+        frames = record_frames(app, monkeypatch)
+        await pilot.press("pagedown")
+        await pilot.pause(1.0)
+        assert app.screen.query_one("#help-keys").scroll_offset.y > 0
+        assert (len(frames) > 3) is animated, len(frames)
