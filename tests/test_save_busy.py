@@ -1,7 +1,7 @@
 """A save that waits on another writer's lock (issue 13, item 10): once the
 database gives up waiting, the form ends with the busy message instead of
 "Saving …" for ever, keeps what was typed, and saves when tried again.
-On SQLite and PostgreSQL; the waits are shortened for the test."""
+On SQLite and PostgreSQL (with a lock_timeout); the waits are shortened."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 from textual.widgets import Button, Input, Static
 
-from onenet_tui.data import users
+from onenet_tui.data import storage, users
 from onenet_tui.data.models import User
 from onenet_tui.data.storage import Store, sqlite_path
 from onenet_tui.screens.delete_user import DeleteUserScreen
@@ -24,20 +25,21 @@ from tests.helpers import Host, add, add_active, settle
 WAIT_MS = 300
 
 
-def shorten_lock_waits(store: Store) -> None:
-    """New connections give up waiting for a lock after WAIT_MS."""
+@pytest.fixture
+def short_lock_waits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New connections give up waiting for a lock after WAIT_MS: SQLite's
+    busy timeout, and on PostgreSQL a lock_timeout as a DBA may set one."""
+    store = world.store
     store.engine.dispose()
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_SECONDS", WAIT_MS / 1000)
+    if store.dialect == "sqlite":
+        return
 
     @event.listens_for(store.engine, "connect")
     def _short(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        if store.dialect == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout={WAIT_MS}")
-        else:
+        with dbapi_connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = '{WAIT_MS}ms'")
-        cursor.close()
-        if store.dialect != "sqlite":
-            dbapi_connection.commit()
+        dbapi_connection.commit()
 
 
 @contextmanager
@@ -65,9 +67,9 @@ def banner(screen: Any) -> str:
     return str(screen.query_one("#banner", Static).render())
 
 
+@pytest.mark.usefixtures("short_lock_waits")
 async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: World) -> None:
     username = add(world).user.username
-    shorten_lock_waits(world.store)
     app = Host(lambda: ProfileScreen(world.admin, username))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -79,7 +81,7 @@ async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: Wo
             await pilot.press("ctrl+s")
             await settle(pilot)
             assert app.screen is screen
-            assert banner(screen).startswith("The database is busy (another administrator is saving)")
+            assert banner(screen).startswith("the database is busy (another administrator is saving): try again")
             assert "Saving" not in banner(screen)
             assert department.value == "Sales"
         assert users.view(world.admin, username).department != "Sales"
@@ -89,9 +91,9 @@ async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: Wo
     assert users.view(world.admin, username).department == "Sales"
 
 
+@pytest.mark.usefixtures("short_lock_waits")
 async def test_a_delete_behind_a_lock_ends_busy_and_can_be_pressed_again(world: World) -> None:
     username = add_active(world).user.username
-    shorten_lock_waits(world.store)
     app = Host(lambda: DeleteUserScreen(world.admin, username))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -103,7 +105,7 @@ async def test_a_delete_behind_a_lock_ends_busy_and_can_be_pressed_again(world: 
         with another_writer(world.store, username):
             delete.press()
             await settle(pilot)
-            assert banner(screen).startswith("The database is busy (another administrator is saving)")
+            assert banner(screen).startswith("the database is busy (another administrator is saving): try again")
             assert confirm.value == "5001" and not delete.disabled
         delete.press()
         await settle(pilot)

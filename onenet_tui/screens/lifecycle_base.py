@@ -26,7 +26,7 @@ from textual.widgets import Button, Footer, Label, Static
 from textual.worker import WorkerState, get_current_worker
 
 from onenet_tui.data import users
-from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
+from onenet_tui.data.errors import Busy, DomainError, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
@@ -58,32 +58,24 @@ BADGES = {
 }
 
 
-class DatabaseBusy(DomainError):
-    """A save waited for another writer's lock until the database gave up."""
-
-    exit_code = 5
-
-    def message(self) -> str:
-        return t("terminal.save.busy")
-
-
-def _lock_timeout(error: OperationalError) -> bool:
-    # SQLite: "database is locked" once its busy timeout ran out; PostgreSQL:
-    # lock_not_available (55P03) once lock_timeout ran out.
-    return "database is locked" in str(error) or getattr(error.orig, "sqlstate", None) == "55P03"
+# PostgreSQL's lock_not_available: a lock_timeout (set for the role or the
+# database) ran out while another transaction held the row. The storage layer
+# turns SQLite's equivalent into Busy (``storage.busy_as_conflict``); this
+# belongs beside it and can move there.
+_PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
 @contextmanager
 def busy_refused() -> Iterator[None]:
     """Around a save in a worker: a lock that was never granted ends the save
-    as a domain error (the busy message), so the form stops saying "Saving"
-    and keeps what was typed, instead of the worker dying unseen."""
+    as :class:`Busy`, so the form shows the busy message instead of "Saving"
+    for ever (the worker died unseen) and keeps what was typed."""
     try:
         yield
     except OperationalError as error:
-        if not _lock_timeout(error):
+        if getattr(error.orig, "sqlstate", None) != _PG_LOCK_NOT_AVAILABLE:
             raise
-        raise DatabaseBusy() from None
+        raise Busy() from None
 
 
 def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
