@@ -1,7 +1,7 @@
 """A save that waits on another writer's lock (issue 13, item 10): once the
 database gives up waiting, the form ends with the busy message instead of
 "Saving …" for ever, keeps what was typed, and saves when tried again.
-On SQLite and PostgreSQL (with a lock_timeout); the waits are shortened."""
+On SQLite and PostgreSQL; the waits are shortened."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from textual.widgets import Button, Input, Static
 
 from onenet_tui.data import storage, users
@@ -27,19 +27,10 @@ WAIT_MS = 300
 
 @pytest.fixture
 def short_lock_waits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """New connections give up waiting for a lock after WAIT_MS: SQLite's
-    busy timeout, and on PostgreSQL a lock_timeout as a DBA may set one."""
-    store = world.store
-    store.engine.dispose()
+    """New connections give up waiting for a lock after WAIT_MS (SQLite's
+    busy timeout, PostgreSQL's lock_timeout: both set by the store)."""
     monkeypatch.setattr(storage, "BUSY_TIMEOUT_SECONDS", WAIT_MS / 1000)
-    if store.dialect == "sqlite":
-        return
-
-    @event.listens_for(store.engine, "connect")
-    def _short(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET lock_timeout = '{WAIT_MS}ms'")
-        dbapi_connection.commit()
+    world.store.engine.dispose()
 
 
 @contextmanager

@@ -24,8 +24,9 @@ DB_FILE = "onenet.db"
 HEAD_REVISION = "0002_listing_indexes"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
-# How long a SQLite writer waits for another process's write lock before the
-# change is refused as busy; long enough for any one save, tests shorten it.
+# How long a writer waits for another process's lock (SQLite's write lock,
+# a PostgreSQL row lock) before the change is refused as busy; long enough for
+# any one save, tests shorten it.
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -60,14 +61,20 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+# PostgreSQL's lock_not_available: the lock_timeout ran out.
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
 @contextmanager
 def busy_as_conflict() -> Iterator[None]:
-    """SQLite's "database is locked" (the busy timeout ran out) is another
-    administrator saving, not a failure of ours: refuse it as busy."""
+    """A lock that was never granted in time (SQLite's "database is locked",
+    PostgreSQL's lock timeout) is another administrator saving, not a failure
+    of ours: refuse it as busy, so a save ends with a clear message instead
+    of waiting for ever."""
     try:
         yield
     except OperationalError as exc:
-        if "database is locked" in str(exc.orig):
+        if "database is locked" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE:
             raise Busy() from None
         raise
 
@@ -76,7 +83,16 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     path = sqlite_path(url)
     if path is None:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+
+        @event.listens_for(engine, "connect")
+        def _lock_timeout(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # PostgreSQL waits for a row lock for ever unless told otherwise.
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS * 1000)}ms'")
+            dbapi_connection.commit()
+
+        return engine
     create_private_file(path)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 

@@ -24,7 +24,7 @@ from onenet_tui.data.accounts import AccountResetResult
 from onenet_tui.data.errors import DomainError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
-from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts, busy_refused
+from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import literal, translate_bindings
 
@@ -116,8 +116,7 @@ class AccountResetScreen(UserActionScreen[bool | None]):
     def run_reset(self) -> None:
         # Nothing is returned: a worker keeps its result, and the code is a secret.
         try:
-            with busy_refused():
-                result = accounts.reset_account(self.ctx, self.username, self_service_tried=True)
+            result = accounts.reset_account(self.ctx, self.username, self_service_tried=True)
         except DomainError as error:
             self.deliver(self._failed, error)
             return

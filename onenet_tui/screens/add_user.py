@@ -48,7 +48,6 @@ from onenet_tui.data.policy import Action, decide
 from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
-from onenet_tui.screens.lifecycle_base import busy_refused
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import (
     FieldRow,
@@ -878,8 +877,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
 
     def _create_in_thread(self, data: dict[str, Any]) -> None:
         try:
-            with busy_refused():
-                added = users.add_user_from(self.ctx, data)
+            added = users.add_user_from(self.ctx, data)
         except DomainError as error:
             self.app.call_from_thread(self._create_failed, error)
             return

@@ -23,7 +23,7 @@ from onenet_tui.data.errors import DomainError, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.users import DeletionReport
 from onenet_tui.i18n import t
-from onenet_tui.screens.lifecycle_base import UserActionScreen, busy_refused
+from onenet_tui.screens.lifecycle_base import UserActionScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.widgets.field import literal
 
@@ -118,8 +118,7 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
     @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
     def run_delete(self, view: UserView) -> None:
         try:
-            with busy_refused():
-                report = users.delete_user(self.ctx, view.username, expected_version=view.version)
+            report = users.delete_user(self.ctx, view.username, expected_version=view.version)
         except StaleData:
             self.deliver(self._stale)
         except DomainError as error:

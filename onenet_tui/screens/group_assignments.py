@@ -23,7 +23,7 @@ from onenet_tui.data import groups
 from onenet_tui.data.errors import DomainError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
-from onenet_tui.screens.lifecycle_base import UserActionScreen, busy_refused, error_text
+from onenet_tui.screens.lifecycle_base import UserActionScreen, error_text
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
 
@@ -131,13 +131,12 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
     def apply(self, todo: MembershipPlan) -> None:
         done, notices = 0, []
         try:
-            with busy_refused():
-                for name in todo.leave:
-                    groups.remove_member(self.ctx, name, self.username)
-                    done += 1
-                for name, role in todo.join.items():
-                    notices += groups.add_member(self.ctx, name, self.username, role)
-                    done += 1
+            for name in todo.leave:
+                groups.remove_member(self.ctx, name, self.username)
+                done += 1
+            for name, role in todo.join.items():
+                notices += groups.add_member(self.ctx, name, self.username, role)
+                done += 1
         except DomainError as error:
             self.deliver(self._finished, Outcome(done, notices, error))
             return

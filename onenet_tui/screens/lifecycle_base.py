@@ -10,12 +10,10 @@ only asks :func:`~onenet_tui.data.policy.decide` and explains the answer.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy.exc import OperationalError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,7 +24,7 @@ from textual.widgets import Button, Footer, Label, Static
 from textual.worker import WorkerState, get_current_worker
 
 from onenet_tui.data import users
-from onenet_tui.data.errors import Busy, DomainError, FieldError, InvalidInput, RuleRefused, StaleData
+from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
@@ -56,26 +54,6 @@ BADGES = {
     Status.ACTIVATED.value: "lifecycle.badge.activated",
     Status.FAILED.value: "lifecycle.badge.failed",
 }
-
-
-# PostgreSQL's lock_not_available: a lock_timeout (set for the role or the
-# database) ran out while another transaction held the row. The storage layer
-# turns SQLite's equivalent into Busy (``storage.busy_as_conflict``); this
-# belongs beside it and can move there.
-_PG_LOCK_NOT_AVAILABLE = "55P03"
-
-
-@contextmanager
-def busy_refused() -> Iterator[None]:
-    """Around a save in a worker: a lock that was never granted ends the save
-    as :class:`Busy`, so the form shows the busy message instead of "Saving"
-    for ever (the worker died unseen) and keeps what was typed."""
-    try:
-        yield
-    except OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) != _PG_LOCK_NOT_AVAILABLE:
-            raise
-        raise Busy() from None
 
 
 def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
@@ -450,8 +428,7 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
     def submit(self, payload: Any) -> None:
         try:
-            with busy_refused():
-                result = self.send(payload)
+            result = self.send(payload)
         except StaleData:
             self.deliver(self.show_stale)
         except InvalidInput as errors:

@@ -22,7 +22,7 @@ from onenet_tui.data.errors import DomainError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
-from onenet_tui.screens.lifecycle_base import UserActionScreen, busy_refused, format_time
+from onenet_tui.screens.lifecycle_base import UserActionScreen, format_time
 from onenet_tui.widgets.field import literal
 
 
@@ -72,8 +72,7 @@ class RegenerateScreen(UserActionScreen[None]):
     def run_regenerate(self) -> None:
         # Nothing is returned: a worker keeps its result, and this is a secret.
         try:
-            with busy_refused():
-                issued = credentials.regenerate(self.ctx, self.username)
+            issued = credentials.regenerate(self.ctx, self.username)
         except DomainError as error:
             self.deliver(self._failed, error)
             return
