@@ -30,7 +30,7 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import ValidatedField
 from tests.conftest import DE_MOBILE, World
-from tests.helpers import add, add_active
+from tests.helpers import add, add_active, until
 
 SIZE = (80, 24)
 UNSET = object()
@@ -116,15 +116,6 @@ class Host(App[None]):
 
 def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: Any) -> Host:
     return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
-    """Let the app work until ``condition`` holds (workers run in threads)."""
-    for _ in range(1000):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the screen never got there")
 
 
 async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:

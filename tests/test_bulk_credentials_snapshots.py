@@ -17,13 +17,13 @@ from textual.pilot import Pilot
 from onenet_tui.data import secrets, selection
 from onenet_tui.screens.bulk_credentials import ConfirmResetScreen
 from tests.conftest import World
+from tests.helpers import until
 from tests.test_bulk_credentials_screens import (
     bulk_host,
     choose_admin_mode,
     confirm_reset,
     preview_loaded,
     three_desk_phones,
-    until,
     without_desk_phone,
 )
 

@@ -462,5 +462,10 @@ def test_ssh_recipe_refuses_port_forwarding(server: Server) -> None:
         assert not answered.startswith(b"SSH-"), answered
     finally:
         os.killpg(client.pid, signal.SIGTERM)
-        _, err = client.communicate(timeout=BOUND)
+        try:
+            _, err = client.communicate(timeout=BOUND)
+        except subprocess.TimeoutExpired:
+            # A loaded machine: what ssh said is already in the pipe.
+            os.killpg(client.pid, signal.SIGKILL)
+            _, err = client.communicate(timeout=BOUND)
     assert b"administratively prohibited" in err or b"open failed" in err, err

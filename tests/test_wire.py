@@ -17,6 +17,7 @@ from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.terminal import Terminal
 from tests.conftest import World
+from tests.helpers import until
 from tests.test_directory_model import build_people
 from tests.test_directory_screen import SIZE, make_app, ready
 
@@ -80,6 +81,9 @@ async def test_idle_detail_and_directory_beneath_a_dialog_send_nothing(
         await pilot.press("p")
         await pilot.pause(0.5)
         assert isinstance(app.screen, ProfileScreen)
+        # The form's own load must have been painted before idle is measured.
+        await until(pilot, lambda: app.screen.view is not None)
+        await pilot.pause(0.3)
         frames = record_frames(app, monkeypatch)
         await pilot.pause(2.5)  # two of the detail screen's checks, many of the directory's
         assert frames == []
