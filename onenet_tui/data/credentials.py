@@ -27,6 +27,8 @@ class IssuedCredentials:
     sip_username: str
     password: str = field(repr=False)
     sip_domain: str
+    # Whose they are, so handing them over can be recorded (data.handover).
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Skipped:
 class BulkResult:
     issued: list[IssuedCredentials]
     skipped: list[Skipped]
+    # The reset's audit event: its export refers to it (data.handover).
+    event_id: int | None = None
 
 
 def sip_username(e164: str) -> str:
@@ -94,7 +98,13 @@ def issue(
     for key, value in _digests(sip_user, site.sip_domain, password).items():
         setattr(row, key, value)
     return IssuedCredentials(
-        user.username, f"{user.first_name} {user.last_name}", user.extension, sip_user, password, site.sip_domain
+        user.username,
+        f"{user.first_name} {user.last_name}",
+        user.extension,
+        sip_user,
+        password,
+        site.sip_domain,
+        user.id,
     )
 
 
@@ -125,12 +135,17 @@ def bulk_reset(
     mode: CredentialMode = CredentialMode.SYSTEM,
     password: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    export: str | None = None,
 ) -> BulkResult:
     """R10: new passwords for many users in one transaction, all or nothing.
 
     Users without a desk phone (or whom policy refuses) are skipped and listed
     with the reason. With ``mode=admin`` the one password must pass R11 for
     every user; the first user it fails for names the problem.
+
+    The audit event lists the users and ``export``, the file the caller will
+    write; until a ``credentials.exported`` event names this one, the
+    passwords count as never handed over (:mod:`onenet_tui.data.handover`).
     """
     enforce(Action.BULK_CREDENTIALS, ctx.actor.role)
     if mode is CredentialMode.ADMIN and not password:
@@ -170,25 +185,29 @@ def bulk_reset(
                 **_digests(sip_user, row.realm, secret),
             }
             (updates if row.has_credentials else inserts).append(values)
-            issued.append(IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm))
+            issued.append(IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm, row.id))
             if progress and done % 500 == 0:
                 progress(done, len(rows))
         if updates:
             session.execute(update(DeskPhoneCredential), updates)
         if inserts:
             session.execute(insert(DeskPhoneCredential), inserts)
-        audit.record(
+        event = audit.record(
             session,
             ctx.actor,
             "credentials.bulk_reset",
             f"{len(issued)} users",
             mode=mode.value,
             usernames=[c.username for c in issued],
+            user_ids=[c.user_id for c in issued],
             skipped=[s.username for s in skipped],
+            export=export,
         )
+        session.flush()
+        event_id = event.id
     if progress:
         progress(len(rows), len(rows))
-    return BulkResult(issued, skipped)
+    return BulkResult(issued, skipped, event_id)
 
 
 @dataclass(frozen=True)
