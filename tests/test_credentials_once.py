@@ -7,16 +7,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from textual.app import App
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
-from onenet_tui.data import handover
+from onenet_tui.data import credentials, handover
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
 from tests.conftest import World
-from tests.helpers import add
+from tests.helpers import add, settle
+from tests.test_directory_model import build_people
+from tests.test_directory_screen import make_app, ready
 
 UNSET = object()
 
@@ -177,3 +180,22 @@ async def test_r8_a_screen_never_left_with_next_stays_never_handed_over(world: W
         await pilot.pause()
     # The console went away (a dropped link) with the password on screen.
     assert never_handed_over(world) == {added.user.id}
+
+
+@pytest.mark.sqlite_only
+async def test_r9_the_detail_of_a_never_handed_over_user_says_to_regenerate(world: World) -> None:
+    build_people(world)
+    issued = credentials.regenerate(world.admin, "anna.schmidt")  # the link dropped before Next
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "down", "down", "down", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, UserDetailScreen) and screen.username == "anna.schmidt"
+        hint = screen.query_one("#credentials-unhanded", Static)
+        assert str(hint.render()) == "credentials never handed over: regenerate"
+        handover.record_handed_over(world.admin, issued.username, issued.user_id)
+        screen.poll_changes()
+        await settle(pilot)
+        assert not screen.query("#credentials-unhanded")
