@@ -575,9 +575,8 @@ def _warn_never_exported(run: Run) -> None:
     with run.store.read() as session:
         pending = handover.pending_exports(session)
     for reset in pending:
-        key = "secrets.pending_export.file" if reset.export else "secrets.pending_export.console"
-        at = f"{reset.at:%Y-%m-%d %H:%M} UTC"
-        run.note(t(key, count=reset.count, at=at, operator=_c(reset.operator), path=_c(reset.export or "")))
+        key, params = reset.warning()
+        run.note(t(key, **{name: _c(value) if isinstance(value, str) else value for name, value in params.items()}))
 
 
 # --- account --------------------------------------------------------------------

@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from onenet_tui.data import exports, handover, secrets
+from onenet_tui.app import OneNetApp
+from onenet_tui.data import credentials, exports, handover, secrets
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential
 from tests.conftest import World
 from tests.helpers import add, add_active
+from tests.test_directory_screen import make_app, ready
 
 HOOK = """
 import os, sys, time
@@ -251,3 +253,44 @@ def test_r8_credentials_printed_by_users_add_count_as_handed_over(world: World, 
         assert handover.never_handed_over(session) == frozenset()
         handed = session.execute(select(AuditEvent).where(AuditEvent.action == "credentials.handed_over")).scalar_one()
     assert handed.target == "juergen.mueller" and "password" not in str(handed.details)
+
+
+def console_notices(app: OneNetApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+@pytest.mark.sqlite_only
+async def test_r10_the_console_says_at_start_when_a_killed_reset_never_completed_its_file(
+    world: World, db_url: str, tmp_path: Path
+) -> None:
+    desk_users(world)
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await app.workers.wait_for_complete()
+        assert not any("never" in notice for notice in console_notices(app))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    kill_at(tmp_path, db_url, "writing", signal.SIGKILL, folder / "out.csv")
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [warning] = [notice for notice in console_notices(app) if "never completed" in notice]
+    assert "3 desk phone passwords" in warning and str(folder / "out.csv") in warning and "alice" in warning
+
+
+@pytest.mark.sqlite_only
+async def test_r10_a_console_reset_left_without_export_is_reported_at_the_next_start(world: World) -> None:
+    desk_users(world)
+    with world.store.read() as session:
+        ids = list(session.execute(select(DeskPhoneCredential.user_id)).scalars())
+    credentials.bulk_reset(world.admin, ids)  # the link dropped on the result screen
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [warning] = [notice for notice in console_notices(app) if "never exported" in notice]
+    assert "3 desk phone passwords" in warning

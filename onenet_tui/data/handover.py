@@ -54,6 +54,13 @@ class PendingExport:
     count: int  # its users whose latest credentials are still these
     export: str | None  # the file it was meant to write, if any
 
+    def warning(self) -> tuple[str, dict[str, str | int]]:
+        """The message key and its parameters (operator and path raw: the
+        caller makes them safe to show)."""
+        key = "secrets.pending_export.file" if self.export else "secrets.pending_export.console"
+        at = f"{self.at:%Y-%m-%d %H:%M} UTC"
+        return key, {"count": self.count, "at": at, "operator": self.operator, "path": self.export or ""}
+
 
 def record_handed_over(ctx: Context, username: str, user_id: int | None = None) -> None:
     """One user's new credentials reached the operator (Next, or printed)."""
