@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Button, ProgressBar, Static
 
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import credentials, exports, secrets, selection, users
+from onenet_tui.data import credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.context import Context
-from onenet_tui.data.models import DeskPhoneCredential, User
+from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
@@ -591,3 +591,45 @@ async def test_names_with_markup_are_shown_literally(world: World) -> None:
 def test_control_characters_never_reach_the_terminal() -> None:
     assert clean("evil\x1b[2Jname\u202e") == "evil␛[2Jname\\u202e"
     assert clean("Jürgen Müller") == "Jürgen Müller"
+
+
+# --- the hand-over record -----------------------------------------------------------------------
+
+
+def unhanded_and_pending(world: World) -> tuple[frozenset[int], list[handover.PendingExport]]:
+    with world.store.read() as session:
+        return handover.never_handed_over(session), handover.pending_exports(session)
+
+
+async def test_r10_a_console_export_records_the_hand_over(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    for username in ("juergen.mueller", "anna.schmidt", "carla.klein"):
+        handover.record_handed_over(world.admin, username)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        await confirm_reset(pilot)
+        assert unhanded_and_pending(world)[0] == set(ids)  # in force, in nobody's hands yet
+        path = await export_to_default(pilot)
+    unhanded, pending = unhanded_and_pending(world)
+    assert unhanded == frozenset() and pending == []
+    with world.store.read() as session:
+        details = session.execute(
+            select(AuditEvent.details).where(AuditEvent.action == "credentials.exported")
+        ).scalar_one()
+    assert details["file"] == str(path) and details["count"] == 3
+
+
+async def test_r10_a_result_left_without_export_stays_pending(world: World) -> None:
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        await confirm_reset(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")  # leave, discard them
+        await until(pilot, lambda: app.result is not UNSET)
+    unhanded, pending = unhanded_and_pending(world)
+    assert unhanded == set(ids)
+    assert [(p.count, p.export) for p in pending] == [(3, None)]

@@ -136,32 +136,28 @@ def default_export_name(now: datetime | None = None) -> str:
     return EXPORT_NAME.format(now or datetime.now())
 
 
-def export_credentials(
-    path: Path | str,
-    issued: Iterable[IssuedCredentials],
-    *,
-    overwrite: bool = False,
-    ctx: Context | None = None,
-    reset_event: int | None = None,
-) -> Path:
+def export_credentials(path: Path | str, issued: Iterable[IssuedCredentials], *, overwrite: bool = False) -> Path:
     """Write issued credentials as CSV: atomic, 0600, UTF-8, header row, every
     cell neutralised for spreadsheets (see :mod:`onenet_tui.data.exports`).
     Raises Conflict when the file exists and ``overwrite`` is False;
     InvalidInput or OSError when it cannot be written (nothing is left behind).
 
-    With ``ctx`` the finished file is recorded as the hand-over of the bulk
-    reset ``reset_event`` (:attr:`BulkResult.event_id`)."""
+    The finished file is recorded as the hand-over of the bulk reset that
+    issued the credentials (their :class:`~onenet_tui.data.handover.Receipt`)."""
     issued = list(issued)
     target = exports.SecretCsv(path, overwrite=overwrite).prepare()
-    return _write(target, issued, ctx, reset_event)
+    return _write(target, issued)
 
 
-def _write(
-    target: exports.SecretCsv, issued: list[IssuedCredentials], ctx: Context | None, reset_event: int | None
-) -> Path:
+def _write(target: exports.SecretCsv, issued: list[IssuedCredentials]) -> Path:
     written = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(issued))
-    if ctx is not None:
-        handover.record_exported(ctx, reset_event, str(written), len(issued))
+    counts: dict[int, tuple[handover.Receipt, int]] = {}
+    for item in issued:
+        if item.receipt is not None:
+            receipt, count = counts.get(id(item.receipt), (item.receipt, 0))
+            counts[id(receipt)] = (receipt, count + 1)
+    for receipt, count in counts.values():
+        receipt.exported(str(written), count)
     return written
 
 
@@ -206,7 +202,7 @@ def reset_and_export(
         target.discard()
         return ExportedReset(result, None)
     try:
-        path = _write(target, result.issued, ctx, result.event_id)
+        path = _write(target, result.issued)
     except Exception as error:  # noqa: BLE001 - reported to the caller, who says so plainly
         return ExportedReset(result, None, error)
     return ExportedReset(result, path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from onenet_tui.data import audit, phones, secrets
+from onenet_tui.data import audit, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.errors import FieldError, InvalidInput, RuleRefused
 from onenet_tui.data.lookup import user_by_ref
@@ -27,8 +27,9 @@ class IssuedCredentials:
     sip_username: str
     password: str = field(repr=False)
     sip_domain: str
-    # Whose they are, so handing them over can be recorded (data.handover).
+    # Whose they are, and for a bulk reset where its export is recorded (data.handover).
     user_id: int | None = None
+    receipt: handover.Receipt | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def bulk_reset(
     wanted = list(dict.fromkeys(user_ids))
     issued: list[IssuedCredentials] = []
     skipped: list[Skipped] = []
+    receipt = handover.Receipt(ctx)
     with change(ctx) as session:
         rows = _bulk_rows(session, wanted)
         now = utcnow()
@@ -185,7 +187,9 @@ def bulk_reset(
                 **_digests(sip_user, row.realm, secret),
             }
             (updates if row.has_credentials else inserts).append(values)
-            issued.append(IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm, row.id))
+            issued.append(
+                IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm, row.id, receipt)
+            )
             if progress and done % 500 == 0:
                 progress(done, len(rows))
         if updates:
@@ -204,7 +208,7 @@ def bulk_reset(
             export=export,
         )
         session.flush()
-        event_id = event.id
+        receipt.reset_event = event_id = event.id
     if progress:
         progress(len(rows), len(rows))
     return BulkResult(issued, skipped, event_id)

@@ -44,6 +44,19 @@ _CREDENTIALS = DeskPhoneCredential.__table__.c  # type: ignore[attr-defined]
 _USERS = User.__table__.c  # type: ignore[attr-defined]
 
 
+@dataclass
+class Receipt:
+    """Where a bulk reset's export is recorded: every credential it issued
+    carries the same one, so whoever writes them to a file (console or command
+    line) records the hand-over without being told which reset it was."""
+
+    ctx: Context
+    reset_event: int | None = None  # set once the reset's event is written
+
+    def exported(self, path: str, count: int) -> None:
+        record_exported(self.ctx, self.reset_event, path, count)
+
+
 @dataclass(frozen=True)
 class PendingExport:
     """A bulk reset whose passwords are in force but were never exported."""
