@@ -44,8 +44,6 @@ class Skipped:
 class BulkResult:
     issued: list[IssuedCredentials]
     skipped: list[Skipped]
-    # The reset's audit event: its export refers to it (data.handover).
-    event_id: int | None = None
 
 
 def sip_username(e164: str) -> str:
@@ -208,10 +206,10 @@ def bulk_reset(
             export=export,
         )
         session.flush()
-        receipt.reset_event = event_id = event.id
+        receipt.reset_event = event.id
     if progress:
         progress(len(rows), len(rows))
-    return BulkResult(issued, skipped, event_id)
+    return BulkResult(issued, skipped)
 
 
 @dataclass(frozen=True)
