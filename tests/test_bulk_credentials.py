@@ -20,6 +20,7 @@ from onenet_tui.data import bulk, carrier, credentials, exports, handover, secre
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
 from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
+from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from tests.conftest import DE_MOBILE, World, build_world
 from tests.helpers import add, add_active
@@ -467,3 +468,43 @@ def test_r8_a_new_desk_phone_user_is_unhanded_until_handed_over(world: World) ->
     carrier.set_status(world.carrier, added.user.username, "activated")
     users.delete_user(world.admin, added.user.username)
     assert unhanded(world) == frozenset()
+
+
+def test_r8_a_new_number_or_desk_phone_issues_credentials_to_hand_over_a_rename_does_not(world: World) -> None:
+    added = add_active(world)
+    handover.record_handed_over(world.admin, added.user.username, added.user.id)
+    version = users.view(world.admin, added.user.username).version
+    users.change_configuration(
+        world.admin, added.user.username, ConfigChange(expected_version=version, last_name="Zander")
+    )
+    assert unhanded(world) == frozenset()
+    version = users.view(world.admin, added.user.username).version
+    _, issued = users.change_configuration(
+        world.admin, added.user.username, ConfigChange(expected_version=version, number="030 12345009")
+    )
+    assert issued is not None and unhanded(world) == {added.user.id}
+    handover.record_handed_over(world.admin, issued.username, issued.user_id)
+    bob = add_active(
+        world,
+        first_name="Bob",
+        last_name="Mobil",
+        email="bob@example.com",
+        number="030 12345004",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="1234567",
+    )
+    version = users.view(world.admin, bob.user.username).version
+    _, given = users.change_configuration(
+        world.admin,
+        bob.user.username,
+        ConfigChange(
+            expected_version=version,
+            device_type="desk_phone",
+            desk_phone_model="yealink-t54w",
+            clear_mobile=True,
+            clear_contract=True,
+        ),
+    )
+    assert given is not None and unhanded(world) == {bob.user.id}
