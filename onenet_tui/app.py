@@ -254,11 +254,20 @@ def _theme_setting(settings: Settings) -> str | None:
 
 
 def run_console(settings: Settings) -> int:
+    """Run the console; its exit code (1 after an unexpected error, which
+    :func:`~onenet_tui.console_guard.report_crash` has put in one line)."""
+    from onenet_tui.console_guard import GuardedConsole, report_crash
+
     set_language(settings.lang)
     store = Store(settings.db_url)
-    actor = resolve_actor(store, settings.operator)
-    OneNetApp(
-        Context(store, actor), keys=settings.keys, theme=_theme_setting(settings), config_file=settings.config_file
-    ).run()
-    store.dispose()
-    return 0
+    try:
+        actor = resolve_actor(store, settings.operator)
+        app = GuardedConsole(
+            Context(store, actor), keys=settings.keys, theme=_theme_setting(settings), config_file=settings.config_file
+        )
+        app.run()
+    finally:
+        store.dispose()
+    if app.crash is not None:
+        report_crash(app.crash, app.crash_log)
+    return app.return_code or 0

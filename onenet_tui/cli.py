@@ -312,6 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_console(settings: Any) -> int:
+    # ssh host cmd, ssh -T, scp and sftp run the forced command without a
+    # terminal: say so at once (before Textual loads) instead of drawing into a pipe.
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
+        _print_error(t("ssh.needs_terminal"))
+        return EXIT_USAGE
     from onenet_tui.app import run_console
 
     return run_console(settings)

@@ -2,7 +2,9 @@
 
 Text that comes from data (names, emails, reasons) is printed literally but
 never as terminal control: control characters and bidi overrides are replaced
-before they reach the terminal. JSON escapes them itself.
+before they reach the terminal (:func:`onenet_tui.visible.visible`); JSON
+escapes them as ``\\uHHHH``; CSV as :func:`onenet_tui.data.exports.neutralise`
+documents.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from typing import Any, TextIO
 
 from onenet_tui.visible import visible
 
-# DEL and C1 controls are not escaped by json.dumps(ensure_ascii=False).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Hidden characters json.dumps(ensure_ascii=False) leaves raw: DEL and C1, the
+# soft hyphen, bidi marks, overrides and isolates, zero-width characters and
+# joiners, the line and paragraph separators, the byte order mark, tags.
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]"
+)
 
 
 def clean(value: object) -> str:
@@ -63,7 +69,16 @@ def pairs(items: Iterable[tuple[str, object]]) -> list[str]:
 
 
 def _safe_json(text: str) -> str:
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    # JSON writes a character beyond the BMP as its UTF-16 surrogate pair.
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def dumps(value: Any, *, ascii_only: bool = False, indent: int | None = 2) -> str:
@@ -115,10 +130,10 @@ def write_json_texts(stream: TextIO, texts: Iterable[str], *, chunk: int = 1000)
     stream.write("]\n" if first else "\n]\n")
 
 
-# UTF-8 bytes that start DEL, a C1 control (U+0080-U+009F) or a bidi control
-# (U+200E-U+206F). Searching bytes for them is far cheaper than a regular
-# expression over the text, and almost never finds anything.
-_UNSAFE_UTF8 = (b"\x7f", b"\xc2", b"\xe2\x80", b"\xe2\x81")
+# UTF-8 bytes that start a character of _JSON_UNSAFE: DEL, U+0080-U+00BF,
+# U+061C, U+180E, U+2000-U+207F, U+FEFF, the tags. Searching bytes for them is
+# far cheaper than a regular expression over the text, and seldom finds anything.
+_UNSAFE_UTF8 = (b"\x7f", b"\xc2", b"\xd8\x9c", b"\xe1\xa0\x8e", b"\xe2\x80", b"\xe2\x81", b"\xef\xbb\xbf", b"\xf3\xa0")
 
 
 def _write_safely(stream: TextIO, text: str) -> None:

@@ -1,11 +1,13 @@
 """Settings from the command line, the environment and the config file.
 
 Precedence: option, then environment (``ONENET_DB_URL``, ``ONENET_LANG``,
-``ONENET_OPERATOR``), then the TOML config file, then defaults. The file lives
-in the user's config directory (``ONENET_CONFIG`` points elsewhere)::
+``ONENET_OPERATOR``, ``ONENET_EXPORT_DIR``), then the TOML config file, then
+defaults. The file lives in the user's config directory (``ONENET_CONFIG``
+points elsewhere)::
 
     db_url = "postgresql://onenet@db.example.net/onenet"
     lang = "de"
+    export_dir = "/srv/onenet/exports"   # the only place the console saves to
 
     [keys]              # remap console keys: action id = "key[,key]"
     filter = "slash"
@@ -54,6 +56,28 @@ class Settings:
     operator: str
     keys: dict[str, str] = field(default_factory=dict)
     config_file: Path | None = None
+    export_dir: Path | None = None
+
+
+def default_export_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "exports"
+
+
+def export_dir(file: dict[str, object] | None = None) -> Path:
+    """Where the console saves files (the export directory rule):
+    ``ONENET_EXPORT_DIR``, else ``export_dir`` in the config file, else a
+    folder in the user's data directory. ``~`` is expanded; a relative
+    setting is taken from the home directory, not from wherever the console
+    was started."""
+    if file is None:
+        file = read_config_file(config_path())
+    chosen = os.environ.get("ONENET_EXPORT_DIR") or str(file.get("export_dir") or "")
+    if not chosen:
+        return default_export_dir()
+    path = Path(chosen).expanduser()
+    return path if path.is_absolute() else Path.home() / path
 
 
 def login_name() -> str:
@@ -76,4 +100,4 @@ def resolve(db: str | None = None, lang: str | None = None, operator: str | None
     keys = file.get("keys") or {}
     if not isinstance(keys, dict):
         raise ConfigError(f'{path}: [keys] must be a table of action = "key"')
-    return Settings(db_url, language, who, {str(k): str(v) for k, v in keys.items()}, path)
+    return Settings(db_url, language, who, {str(k): str(v) for k, v in keys.items()}, path, export_dir(file))

@@ -1,9 +1,9 @@
 """The bulk credentials screens (R10, R11) driven with the real keys at 80x24:
-the selection / mode screen, the result shown once, and the CSV export."""
+the selection / mode screen, the confirmation that takes the CSV file's name,
+the reset and export in one step, and the result shown once."""
 
 from __future__ import annotations
 
-import os
 import stat
 import threading
 from collections.abc import Callable
@@ -22,7 +22,7 @@ from onenet_tui.data import credentials, exports, handover, secrets, selection, 
 from onenet_tui.data.context import Context
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.i18n import set_language
-from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
+from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable, clean
 from onenet_tui.screens.directory import DirectoryScreen
@@ -40,13 +40,31 @@ UNSET = object()
 pytestmark = pytest.mark.sqlite_only
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The current directory during the test: the export's default lands here."""
+    """The export directory during the test (it does not exist yet: the
+    console creates it, 0700)."""
     folder = tmp_path / "export"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(folder))
     return folder
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def disk_full_after_two_rows(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Make writing the CSV fail on its third row; returns how to undo it."""
+    real = exports.credential_rows
+
+    def rows_then_disk_full(issued: Any) -> Any:
+        for n, row in enumerate(real(issued)):
+            if n == 2:
+                raise OSError(28, "No space left on device")
+            yield row
+
+    monkeypatch.setattr(exports, "credential_rows", rows_then_disk_full)
+    return lambda: monkeypatch.setattr(exports, "credential_rows", real)
 
 
 def three_desk_phones(world: World) -> list[int]:
@@ -96,8 +114,8 @@ class Host(App[None]):
         self.result = result
 
 
-def bulk_host(ctx: Context, ids: list[int], source: str = "marked") -> Host:
-    return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source))
+def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: Any) -> Host:
+    return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
@@ -128,9 +146,10 @@ def text_of(screen: Screen[Any], selector: str) -> str:
 
 
 async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
-    """ctrl+s, then the confirmation (Cancel focused): tab to the confirm button, enter."""
+    """ctrl+s, then the confirmation with the file name (Cancel focused): tab
+    to the confirm button, enter; the CSV gets its default name."""
     await pilot.press("ctrl+s")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmResetScreen))
     assert pilot.app.focused is not None and pilot.app.focused.id == "cancel"
     await pilot.press("tab", "enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen))
@@ -140,13 +159,11 @@ async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
     return screen
 
 
-async def export_to_default(pilot: Pilot[Any]) -> Path:
-    await pilot.press("ctrl+s")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ExportCsvScreen))
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen) and pilot.app.screen.exported is not None)
+def written_file(pilot: Pilot[Any]) -> Path:
+    """The CSV the confirmed step wrote, as the result screen names it."""
     screen = pilot.app.screen
     assert isinstance(screen, BulkResultScreen) and screen.exported is not None
+    assert not screen.holds_unsaved_secrets
     return screen.exported
 
 
@@ -176,9 +193,10 @@ async def test_r10_three_marked_users_system_passwords_exported_and_read_back(wo
         table = result.query_one(PlainTable)
         assert table.row_count == 3
         shown = table_text(table)
-        path = await export_to_default(pilot)
+        path = written_file(pilot)
         assert path.parent == export_dir and path.name.startswith("desk-phone-credentials-")
         assert "Saved 3 rows" in text_of(result, "#bulk-result-status")
+        assert path.name in text_of(result, "#bulk-result-status")
         await pilot.press("escape")  # exported: leaves without asking
         await until(pilot, lambda: app.result is not UNSET)
     assert app.result == 3
@@ -193,7 +211,8 @@ async def test_r10_three_marked_users_system_passwords_exported_and_read_back(wo
     assert [
         f"{r['username']} | {r['extension']} | {r['sip_username']} | {r['password']} | {r['sip_domain']}" for r in rows
     ] == shown
-    assert [p.name for p in export_dir.iterdir()] == [path.name]
+    assert files_in(export_dir) == [path.name]
+    assert stat.S_IMODE(export_dir.stat().st_mode) == 0o700
 
 
 async def test_r10_marked_through_the_directory_with_space_and_c(world: World, export_dir: Path) -> None:
@@ -220,7 +239,7 @@ async def test_r10_marked_through_the_directory_with_space_and_c(world: World, e
         assert screen.user_ids == marked and screen.source == "marked"
         result = await confirm_reset(pilot)
         assert result.query_one(PlainTable).row_count == 3
-        path = await export_to_default(pilot)
+        path = written_file(pilot)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is directory)
     assert len(exports.read_csv(path)) == 3
@@ -256,9 +275,9 @@ async def test_r10_filter_selection_lists_skipped_users_with_the_reason(world: W
         assert rows[0].endswith("skipped: no desk phone (R10)")
         assert all(row.endswith("new password") for row in rows[1:])
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "1 users are skipped" not in text_of(app.screen, "#question")
-        assert "Skipped" in text_of(app.screen, "#question")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
+        assert "1 users are skipped" not in text_of(app.screen, "#path-note")
+        assert "Skipped" in text_of(app.screen, "#path-note")
         await pilot.press("tab", "enter")
         await until(pilot, lambda: isinstance(app.screen, BulkResultScreen))
         result = app.screen
@@ -343,7 +362,7 @@ async def test_r10_admin_chosen_password_for_all_then_the_inputs_are_emptied(wor
         result = await confirm_reset(pilot)
         assert [row.split(" | ")[3] for row in table_text(result.query_one(PlainTable))] == ["Gartenzaun2026"] * 3
         assert [f.value for f in screen.query(ValidatedField)] == ["", ""]
-        path = await export_to_default(pilot)
+        path = written_file(pilot)
     rows = exports.read_csv(path)
     assert all(verifies(world, r) for r in rows) and len(rows) == 3
 
@@ -359,7 +378,7 @@ async def test_r10_user_deleted_meanwhile_nothing_changes_and_the_screen_says_wh
         users.delete_user(world.admin, "anna.schmidt")
         before = digests(world)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         await pilot.press("tab", "enter")
         await until(pilot, lambda: "Nothing was changed" in text_of(screen, "#bulk-banner"))
         assert "R10" in text_of(screen, "#bulk-banner") and "no longer exist" in text_of(screen, "#bulk-banner")
@@ -384,7 +403,7 @@ async def test_r10_admin_password_refused_by_the_service_for_one_user_changes_no
             session.execute(update(User).where(User.username == "anna.schmidt").values(extension="2026"))
         before = digests(world)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         await pilot.press("tab", "enter")
         await until(pilot, lambda: "Nothing was changed" in text_of(screen, "#bulk-banner"))
         banner = text_of(screen, "#bulk-banner")
@@ -434,7 +453,7 @@ async def test_r10_progress_shows_and_the_console_stays_responsive(
     async with app.run_test(size=SIZE) as pilot:
         screen = await preview_loaded(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         await pilot.press("tab", "enter")
         bar = screen.query_one(ProgressBar)
         await until(pilot, lambda: bar.progress == 500)
@@ -452,12 +471,16 @@ async def test_r10_progress_shows_and_the_console_stays_responsive(
 # --- the result, shown once ------------------------------------------------------------------------
 
 
-async def test_r10_leaving_the_result_without_export_asks_first_then_forgets(world: World) -> None:
+async def test_r10_leaving_the_result_without_export_asks_first_then_forgets(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = three_desk_phones(world)
+    disk_full_after_two_rows(monkeypatch)
     app = bulk_host(world.admin, ids)
     async with app.run_test(size=SIZE) as pilot:
         await preview_loaded(pilot)
         result = await confirm_reset(pilot)
+        assert result.holds_unsaved_secrets
         table = result.query_one(PlainTable)
         passwords = [row.split(" | ")[3] for row in table_text(table)]
         await pilot.press("escape")
@@ -477,80 +500,122 @@ async def test_r10_leaving_the_result_without_export_asks_first_then_forgets(wor
         assert not any(p in repr(vars(result)) for p in passwords)
 
 
-async def test_r10_export_never_overwrites_without_confirmation(world: World, export_dir: Path) -> None:
+async def test_r10_confirm_takes_the_file_name_and_never_overwrites_without_asking(
+    world: World, export_dir: Path
+) -> None:
     ids = three_desk_phones(world)
+    export_dir.mkdir(mode=0o700)
     target = export_dir / "creds.csv"
     target.write_text("older file")
+    before = digests(world)
     app = bulk_host(world.admin, ids)
     async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
-        result = await confirm_reset(pilot)
+        screen = await preview_loaded(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
+        dialog = app.screen
+        assert str(export_dir) in text_of(dialog, "#path-folder")
+        await pilot.press("shift+tab", "ctrl+u", *"creds.csv", "enter")
+        # Enter in the name only checks it: nothing is reset yet.
+        assert app.screen is dialog and str(target) in text_of(dialog, "#path-message")
+        await pilot.press("tab", "tab", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert str(target) in text_of(app.screen, "#question")
         await pilot.press("enter")  # Cancel has focus
-        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
-        assert target.read_text() == "older file"
-        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is dialog)
+        assert target.read_text() == "older file" and digests(world) == before
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        assert digests(world) == before
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
+        await pilot.press("shift+tab", "ctrl+u", *"creds.csv", "tab", "tab", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("tab", "enter")  # Replace
-        await until(pilot, lambda: result.exported is not None)
-    assert len(exports.read_csv(target)) == 3
+        await until(pilot, lambda: isinstance(app.screen, BulkResultScreen))
+        assert written_file(pilot) == target
+    rows = exports.read_csv(target)
+    assert len(rows) == 3 and all(verifies(world, r) for r in rows)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert [p.name for p in export_dir.iterdir()] == ["creds.csv"]
+    assert files_in(export_dir) == ["creds.csv"]
 
 
-async def test_r10_export_write_error_is_shown_and_leaves_no_partial_file(
+async def test_r10_the_file_is_written_before_the_result_shows(world: World, export_dir: Path) -> None:
+    """A dropped SSH link on the result screen ends the console there: the
+    new passwords are already in the CSV, every one of them right."""
+    ids = three_desk_phones(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        await confirm_reset(pilot)
+        path = written_file(pilot)
+        app.exit()  # what a hang-up does: no key is pressed on the result
+    rows = exports.read_csv(path)
+    assert len(rows) == 3 and all(verifies(world, r) for r in rows)
+
+
+async def test_r10_write_error_after_the_reset_is_shown_and_export_can_be_retried(
     world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = three_desk_phones(world)
-    real = exports.credential_rows
-
-    def rows_then_disk_full(issued: Any) -> Any:
-        for n, row in enumerate(real(issued)):
-            if n == 2:
-                raise OSError(28, "No space left on device")
-            yield row
-
+    undo = disk_full_after_two_rows(monkeypatch)
     app = bulk_host(world.admin, ids)
     async with app.run_test(size=SIZE) as pilot:
         await preview_loaded(pilot)
         result = await confirm_reset(pilot)
-        monkeypatch.setattr(exports, "credential_rows", rows_then_disk_full)
+        status = text_of(result, "#bulk-result-status")
+        assert "No space left on device" in status and "ctrl+s" in status
+        assert result.exported is None and result.holds_unsaved_secrets
+        assert files_in(export_dir) == []  # nothing half-written is left
+        # The passwords were never lost: once the disk has room, ctrl+s saves them.
+        undo()
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
-        dialog = app.screen
-        await pilot.press("enter")
-        await until(pilot, lambda: "Could not write" in text_of(dialog, "#path-message"))
-        message = text_of(dialog, "#path-message")
-        assert "No space left on device" in message and "Nothing was saved" in message
-        assert list(export_dir.iterdir()) == []
-        # The passwords were never lost: once the disk has room, a second try works.
-        monkeypatch.setattr(exports, "credential_rows", real)
         await pilot.press("enter")
         await until(pilot, lambda: result.exported is not None)
-    assert len(exports.read_csv(result.exported)) == 3
+    assert result.exported is not None
+    rows = exports.read_csv(result.exported)
+    assert len(rows) == 3 and all(verifies(world, r) for r in rows)
 
 
-async def test_r10_export_to_a_missing_folder_says_so(world: World, export_dir: Path) -> None:
+async def test_r10_a_path_is_refused_by_the_export_directory_rule_and_nothing_is_reset(
+    world: World, export_dir: Path
+) -> None:
     ids = three_desk_phones(world)
+    before = digests(world)
     app = bulk_host(world.admin, ids)
     async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
-        result = await confirm_reset(pilot)
+        screen = await preview_loaded(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         dialog = app.screen
-        await pilot.press("ctrl+u", *"nowhere/creds.csv", "enter")
-        await until(pilot, lambda: "Could not write" in text_of(dialog, "#path-message"))
-        assert "does not exist" in text_of(dialog, "#path-message")
+        await pilot.press("shift+tab", "ctrl+u", *"../creds.csv", "tab", "tab", "enter")
+        await pilot.pause()
+        message = text_of(dialog, "#path-message")
+        assert message.startswith("export_dir: ") and str(export_dir) in message
+        assert app.screen is dialog
         await pilot.press("escape")
-        await until(pilot, lambda: app.screen is result)
-        assert result.exported is None and result.holds_unsaved_secrets
-    assert list(export_dir.iterdir()) == []
-    assert not os.path.exists(export_dir / "nowhere")
+        await until(pilot, lambda: app.screen is screen)
+    assert digests(world) == before
+    assert not (export_dir.parent / "creds.csv").exists()
+
+
+async def test_r10_an_export_directory_that_is_a_link_resets_nobody(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    elsewhere = export_dir.parent / "elsewhere"
+    elsewhere.mkdir()
+    export_dir.symlink_to(elsewhere)
+    before = digests(world)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: "Nothing was changed" in text_of(screen, "#bulk-banner"))
+        assert "export_dir" in text_of(screen, "#bulk-banner") and "link" in text_of(screen, "#bulk-banner")
+    assert digests(world) == before
+    assert list(elsewhere.iterdir()) == []
 
 
 # --- languages ------------------------------------------------------------------------------------

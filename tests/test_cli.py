@@ -225,8 +225,15 @@ def test_no_command_opens_the_console_with_the_resolved_settings(
 ) -> None:
     import onenet_tui.app
 
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
     opened = []
     monkeypatch.setattr(onenet_tui.app, "run_console", lambda settings: opened.append(settings) or 0)
+    # The console opens only on a terminal (tests/test_ssh.py runs it without one).
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(sys, "stdout", Tty())
     monkeypatch.setenv("ONENET_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("ONENET_OPERATOR", "from-env")
     assert cli.main(["--db", "sqlite:///x.db", "--lang", "de"]) == 0

@@ -29,7 +29,7 @@ from onenet_tui.data.storage import Store
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-def admin(store: Store, name: str = "demo-admin") -> Context:
+def admin(store: Store, name: str = "demo.admin") -> Context:
     return Context(store, resolve_actor(store, name))
 
 
@@ -81,7 +81,7 @@ def test_demo_tenant_is_realistic_and_valid_by_the_rules(store: Store) -> None:
         groups = {g.id: g for g in session.execute(select(Group)).scalars()}
         members = list(session.execute(select(GroupMember)).scalars())
         audit_events = list(session.execute(select(AuditEvent).where(AuditEvent.action == "tenant.demo")).scalars())
-        operator = session.execute(select(Operator).where(Operator.name == "demo-admin")).scalar_one()
+        operator = session.execute(select(Operator).where(Operator.name == "demo.admin")).scalar_one()
 
     # R16 / R2: valid numbers of the site's country; extension = last 4 digits, unique per site.
     for number in numbers.values():

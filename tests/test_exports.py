@@ -3,6 +3,9 @@ spreadsheet-safe in a reversible way."""
 
 from __future__ import annotations
 
+import itertools
+import random
+import re
 import stat
 from pathlib import Path
 
@@ -122,3 +125,69 @@ def test_without_unnamed_files_the_fallback_still_claims_first_and_leaves_nothin
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
     with pytest.raises(Conflict):
         exports.SecretCsv(path).prepare()
+
+
+# --- hidden characters: escaped in every cell, reversibly (issue 12) -----------------
+
+HOSTILE = [
+    "\x1b[31mred",
+    "\x07",
+    "\x1b]52;c;SGVsbG8=\x07",  # OSC 52: would set the reader's clipboard
+    "\u202eevil",
+    "line\u2028break\u2029",
+    "\x00",
+    "\x9b31m",
+    "\U000e0041",  # a tag character, invisible
+    "'",
+    "\\",
+    "\\\\",
+    "\\x1b",
+    "\\u202e",
+    "\\U0001f600",
+    "=cmd",
+    "+4930123456",
+    "C:\\temp\\x",
+    "Müller",
+    "",
+]
+# What a terminal would obey or hide: C0 (tab included), DEL, C1, separators, bidi, tags.
+TERMINAL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
+
+
+def hostile_strings() -> list[str]:
+    """Every pair of fragments, and random mixes of their characters: a
+    property test without a property-testing library."""
+    pairs = [a + b for a, b in itertools.product(HOSTILE, repeat=2)]
+    alphabet = "".join(sorted(set("".join(HOSTILE)))) + "xuU0123456789abcdef"
+    rng = random.Random(12)
+    mixes = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    return HOSTILE + pairs + mixes
+
+
+def test_every_cell_comes_back_exactly_and_holds_no_terminal_control() -> None:
+    for value in hostile_strings():
+        cell = exports.neutralise(value)
+        assert exports.restore(cell) == value, (value, cell)
+        assert not TERMINAL_CONTROL.search(cell), (value, cell)
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_escapes_are_the_documented_ones_and_e164_keeps_its_quote() -> None:
+    assert exports.neutralise("\x1b]52;c;SGVsbG8=\x07") == "\\x1b]52;c;SGVsbG8=\\x07"
+    assert exports.neutralise("a\u202eb\u2028c") == "a\\u202eb\\u2028c"
+    assert exports.neutralise("\U000e0041") == "\\U000e0041"
+    assert exports.neutralise("+4930123456") == "'+4930123456"
+    # A backslash is doubled only where it would read as an escape.
+    assert exports.neutralise("C:\\temp") == "C:\\temp"
+    assert exports.neutralise("\\x1b") == "\\\\x1b"
+    assert exports.neutralise("\\\x1b") == "\\\\\\x1b"
+
+
+def test_credential_file_holds_hidden_characters_escaped_and_reads_them_back(tmp_path: Path) -> None:
+    path = tmp_path / "creds.csv"
+    rows = [("anna", "Anna\x1b]0;owned\x07 B\u202eerg", "5001", "493012345001", "Zaun\\2026x", "berlin.example")]
+    exports.write_secret_csv(path, exports.CREDENTIAL_COLUMNS, rows)
+    text = path.read_bytes().decode("utf-8")
+    assert not TERMINAL_CONTROL.search(text.replace("\r\n", ""))
+    assert "Anna\\x1b]0;owned\\x07 B\\u202eerg" in text and "Zaun\\2026x" in text
+    assert exports.read_csv(path) == [dict(zip(exports.CREDENTIAL_COLUMNS, rows[0], strict=True))]

@@ -404,7 +404,7 @@ async def test_group_membership_removed_and_unchanged_panel_saves_nothing(world:
 async def test_r7_delete_confirmation_typed_extension_and_people_to_tell(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(tmp_path))
     username = add_active(world).user.username
     colleague = add_active(world, first_name="Anna", last_name="Schmidt", email="a@example.com", number="030 12345002")
     groups.add_member(world.admin, "BER Hunt", username)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,6 +24,7 @@ from onenet_tui.data.models import CredentialMode, DeskPhoneModel
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from tests.conftest import build_world
 from tests.helpers import add
+from tests.test_sqlite_busy import open_at_once
 
 DATA_DIR = Path(onenet_tui.data.__file__).parent
 
@@ -72,21 +74,23 @@ def test_migrations_match_the_models(store: Store) -> None:
     assert diff == []
 
 
-def test_migration_from_baseline_keeps_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = Store(url, upgrade=False)
+def test_migration_from_baseline_keeps_data(db_url: str) -> None:
+    old = Store(db_url, upgrade=False)
     upgrade_schema(old.engine, "0001_baseline")
     assert current_revision(old.engine) == "0001_baseline"
     with old.engine.begin() as conn:
         conn.execute(text("INSERT INTO sites (id, name, country, sip_domain) VALUES (1, 'Berlin', 'DE', 'b.example')"))
-        conn.execute(text("INSERT INTO phone_numbers (id, e164, site_id, flagged) VALUES (1, '+493012345001', 1, 0)"))
+        conn.execute(
+            text("INSERT INTO phone_numbers (id, e164, site_id, flagged) VALUES (1, '+493012345001', 1, false)")
+        )
         conn.execute(
             text(
                 "INSERT INTO users (id, first_name, last_name, username, site_id, number_id, extension, device_type,"
                 " licence, services, email, do_not_disturb, call_waiting, status, created_at, status_changed_at,"
                 " portal_locked, failed_logins, version)"
                 " VALUES (1, 'Jürgen', 'Müller', 'juergen.mueller', 1, 1, '5001', 'none', 'standard',"
-                " '[\"voicemail\"]', 'j@example.com', 0, 1, 'activated', '2026-01-01', '2026-01-01', 0, 0, 3)"
+                " '[\"voicemail\"]', 'j@example.com', false, true, 'activated', '2026-01-01', '2026-01-01',"
+                " false, 0, 3)"
             )
         )
         conn.execute(
@@ -96,7 +100,7 @@ def test_migration_from_baseline_keeps_data(tmp_path: Path) -> None:
             )
         )
     old.dispose()
-    store = Store(url)
+    store = Store(db_url)
     assert current_revision(store.engine) == HEAD_REVISION
     from onenet_tui.data import users
     from onenet_tui.data.context import Actor, Context
@@ -105,6 +109,19 @@ def test_migration_from_baseline_keeps_data(tmp_path: Path) -> None:
     view = users.view(Context(store, Actor("alice", Role.ADMIN)), "juergen.mueller")
     assert (view.first_name, view.services, view.version, view.status) == ("Jürgen", ["voicemail"], 3, "activated")
     assert "ix_users_name" in {i["name"] for i in inspect(store.engine).get_indexes("users")}
+    store.dispose()
+
+
+@pytest.mark.parametrize("start", ["empty", "0001_baseline"])
+def test_many_processes_open_one_postgresql_database_at_once(pg_url: str, tmp_path: Path, start: str) -> None:
+    if start != "empty":
+        old = Store(pg_url, upgrade=False)
+        upgrade_schema(old.engine, start)
+        old.dispose()
+    outcomes = open_at_once(tmp_path, pg_url, processes=4)
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    store = Store(pg_url, upgrade=False)
+    assert current_revision(store.engine) == HEAD_REVISION
     store.dispose()
 
 

@@ -114,7 +114,7 @@ async def test_r3_failed_user_shows_reason_advice_and_copyable_summary(world: Wo
 async def test_r3_support_summary_saved_to_a_file_never_overwriting_silently(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(tmp_path))
     username = failed_user(world)
     target = tmp_path / f"support-{username}.txt"
     target.write_text("keep me", "utf-8")
@@ -336,24 +336,32 @@ async def test_detail_follows_a_rename_and_reports_a_deleted_user(world: World) 
         assert "no longer exists" in notices(app)[-1]
 
 
-async def test_save_prompt_shows_write_errors_under_the_path(
+async def test_save_prompt_shows_write_errors_under_the_name(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(tmp_path))
     app = Host(lambda: SaveTextScreen("Save", "out.txt", "text\n"))
     async with app.run_test(size=(80, 24)) as pilot:
         path_input = app.screen.query_one("#path")
-        path_input.value = "missing-dir/out.txt"  # type: ignore[attr-defined]
+        path_input.value = "sub"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, SaveTextScreen)
-        message = text_of(app.screen, "#path-message")
-        assert "Could not write" in message and "missing-dir" in message
-        path_input.value = str(tmp_path)  # type: ignore[attr-defined]
-        await pilot.press("enter")
-        await pilot.pause()
         assert "is a directory" in text_of(app.screen, "#path-message")
     assert not (tmp_path / "out.txt").exists()
+    # An export directory that is not a folder: the write fails and says so.
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(tmp_path / "out.txt"))
+    (tmp_path / "out.txt").write_text("a file, not a folder")
+    app = Host(lambda: SaveTextScreen("Save", "out.txt", "text\n"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        for _ in range(100):
+            if "Could not write" in text_of(app.screen, "#path-message"):
+                break
+            await pilot.pause(0.01)
+        message = text_of(app.screen, "#path-message")
+        assert "Could not write" in message and "is not a folder" in message
 
 
 async def test_detail_speaks_german(world: World) -> None:

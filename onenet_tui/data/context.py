@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
+from sqlmodel import Session
 
+from onenet_tui.data import validation
+from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.models import Operator, Role
 from onenet_tui.data.storage import Store
 
 CARRIER_NAME = "carrier"
+# PostgreSQL advisory lock key held while registering an operator, so that two
+# operators arriving at once on an empty tenant cannot both count no one.
+_REGISTRATION_LOCK = int.from_bytes(b"operator", "big") >> 1
 
 
 @dataclass(frozen=True)
@@ -26,19 +33,66 @@ class Context:
     actor: Actor
 
 
+def operator_name(value: str) -> str:
+    """A human operator's name: a valid username (R19), nothing a terminal
+    would interpret, and not the carrier's reserved name (its audit events
+    must not be mistaken for a person's, nor a person's for the carrier's)."""
+    if validation.has_control(value):
+        raise validation.refuse("operator.control")
+    value = validation.username(value)
+    if value.casefold() == CARRIER_NAME:
+        raise validation.refuse("operator.reserved", name=CARRIER_NAME)
+    return value
+
+
 def resolve_actor(store: Store, name: str) -> Actor:
     """The operator called ``name``: the first one on an empty database becomes
-    admin, an unknown one later is registered as helpdesk (SPEC section 7)."""
+    admin, an unknown one later is registered as helpdesk (SPEC section 7).
+
+    A known operator is only read, so commands that change nothing never wait
+    for another administrator's save. The carrier's name is refused even for
+    an operator registered before it was reserved: no person acts as carrier."""
+    if name.strip().casefold() == CARRIER_NAME:
+        _checked_name(name)
+    with store.read() as session:
+        known = _find(session, name)
+    if known is not None:
+        return known
+    return _register(store, _checked_name(name))
+
+
+def _checked_name(name: str) -> str:
+    """``name`` checked as an operator's, or InvalidInput naming the field."""
+    try:
+        return operator_name(name)
+    except PydanticCustomError as err:
+        raise InvalidInput.single("operator", err.type, **(err.context or {})) from None
+
+
+def _find(session: Session, name: str) -> Actor | None:
+    operator = session.execute(select(Operator).where(Operator.name == name)).scalar_one_or_none()
+    return None if operator is None else Actor(operator.name, Role(operator.role))
+
+
+def _register(store: Store, name: str) -> Actor:
+    """Add an operator seen for the first time, serialised with every other
+    registration (SQLite's write lock, or an advisory lock on PostgreSQL) and
+    looked up again under that lock: someone may have got there first."""
     with store.transaction() as session:
-        operator = session.execute(select(Operator).where(Operator.name == name)).scalar_one_or_none()
-        if operator is None:
-            humans = session.execute(
-                select(func.count()).select_from(Operator).where(Operator.role != Role.CARRIER.value)
-            ).scalar_one()
-            role = Role.ADMIN if humans == 0 else Role.HELPDESK
-            operator = Operator(name=name, role=role.value)
-            session.add(operator)
-        return Actor(operator.name, Role(operator.role))
+        if store.dialect == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(_REGISTRATION_LOCK)))
+        known = _find(session, name)
+        if known is not None:
+            return known
+        role = Role.ADMIN if _human_count(session) == 0 else Role.HELPDESK
+        session.add(Operator(name=name, role=role.value))
+        return Actor(name, role)
+
+
+def _human_count(session: Session) -> int:
+    return session.execute(
+        select(func.count()).select_from(Operator).where(Operator.role != Role.CARRIER.value)
+    ).scalar_one()
 
 
 def carrier_context(store: Store) -> Context:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
@@ -212,6 +212,10 @@ def bulk_reset(
     return BulkResult(issued, skipped)
 
 
+# Users per IN list when reading or locking bulk targets.
+_CHUNK = 5000
+
+
 @dataclass(frozen=True)
 class BulkTarget:
     """A user as a bulk reset (and its preview) needs them."""
@@ -249,9 +253,7 @@ def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]
         .outerjoin(DeskPhoneCredential, DeskPhoneCredential.user_id == User.id)
     )
     found: dict[int, BulkTarget] = {}
-    # Chunked IN lists keep every backend under its bound-parameter limit.
-    for start in range(0, len(user_ids), 5000):
-        chunk = user_ids[start : start + 5000]
+    for chunk in _chunks(user_ids):
         for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
             found[r.id] = BulkTarget(
                 r.id,
@@ -268,7 +270,28 @@ def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]
     return found
 
 
+def _chunks(user_ids: list[int]) -> Iterator[list[int]]:
+    """Chunked IN lists keep every backend under its bound-parameter limit."""
+    for start in range(0, len(user_ids), _CHUNK):
+        yield user_ids[start : start + _CHUNK]
+
+
+def _lock_targets(session: Session, user_ids: list[int]) -> None:
+    """Lock the users' rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    keeps every other writer out) so that nobody changes a number between
+    reading the targets and writing their digests. In id order, as one
+    sequence over the chunks, so two bulk resets cannot deadlock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for chunk in _chunks(sorted(user_ids)):
+        locking = select(User.id).where(User.id.in_(chunk))  # type: ignore[call-overload, union-attr]
+        session.execute(locking.order_by(User.id).with_for_update())
+
+
 def _bulk_rows(session: Session, user_ids: list[int]) -> list[BulkTarget]:
+    # Locked before the targets are read: the read then sees every change
+    # committed before the lock, and none can commit after it.
+    _lock_targets(session, user_ids)
     found = bulk_targets(session, user_ids)
     missing = [uid for uid in user_ids if uid not in found]
     if missing:

@@ -100,3 +100,11 @@ class StaleData(Conflict):
 
     def __init__(self, username: str | None = None):
         super().__init__("error.stale" if username else "error.stale_someone", username=username)
+
+
+class Busy(Conflict):
+    """Another process holds the SQLite write lock for longer than the busy
+    timeout: nothing was changed, trying again later works (exit 5)."""
+
+    def __init__(self) -> None:
+        super().__init__("error.busy")

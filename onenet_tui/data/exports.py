@@ -7,12 +7,20 @@ final name, so a reader never sees half a file and a crash, even ``kill -9``,
 never leaves one behind. An existing file is never replaced unless the
 caller says so (``overwrite=True``).
 
-Spreadsheet safety: a cell that starts with ``= + - @``, a tab or a carriage
-return would be taken for a formula by a spreadsheet, so it gets a single quote
-``'`` in front. A cell that already starts with ``'`` gets one too, which keeps
-the rule reversible: reading back, strip exactly one leading ``'`` from every
-cell that has one (:func:`restore`, :func:`read_csv`). E.164 numbers start with
-``+`` and therefore appear as ``'+4930...`` in the file.
+Terminal and spreadsheet safety, in this order, undone in reverse by
+:func:`restore` and :func:`read_csv`:
+
+1. Control characters, bidi controls, line separators and other hidden
+   characters are written as ``\\xHH`` / ``\\uHHHH`` / ``\\UHHHHHHHH``
+   (:func:`onenet_tui.visible.escape`), so neither a terminal printing the file
+   nor a reader's editor obeys them. A backslash is doubled only where it
+   would otherwise start such an escape (before ``\\``, ``x``, ``u``, ``U``).
+2. A cell that then starts with ``= + - @``, a tab or a carriage return would
+   be taken for a formula by a spreadsheet, so it gets a single quote ``'`` in
+   front. A cell that already starts with ``'`` gets one too, which keeps the
+   rule reversible: reading back, strip exactly one leading ``'`` from every
+   cell that has one. E.164 numbers start with ``+`` and therefore appear as
+   ``'+4930...`` in the file.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from onenet_tui.data.errors import Conflict, InvalidInput
+from onenet_tui.visible import escape, unescape
 
 # A leading ' is included so that restore() can always strip exactly one.
 _RISKY_FIRST = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -34,8 +43,8 @@ QUOTE = "'"
 
 
 def neutralise(value: object) -> str:
-    """The cell text for ``value``, safe to open in a spreadsheet."""
-    text = "" if value is None else str(value)
+    """The cell text for ``value``, safe to print and to open in a spreadsheet."""
+    text = escape("" if value is None else str(value))
     if text.startswith(_RISKY_FIRST):
         return QUOTE + text
     return text
@@ -43,7 +52,7 @@ def neutralise(value: object) -> str:
 
 def restore(cell: str) -> str:
     """The original text of a cell written by :func:`neutralise`."""
-    return cell[1:] if cell.startswith(QUOTE) else cell
+    return unescape(cell[1:] if cell.startswith(QUOTE) else cell)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -62,7 +71,7 @@ def write_rows(stream: io.TextIOBase | object, header: Sequence[str], rows: Iter
 
 
 def read_csv(path: Path | str) -> list[dict[str, str]]:
-    """Read an export back, undoing the spreadsheet neutralisation."""
+    """Read an export back, undoing :func:`neutralise` in every cell."""
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         header = [restore(cell) for cell in next(reader, [])]

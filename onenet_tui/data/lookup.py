@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from onenet_tui.data import phones
+from onenet_tui.data import phones, validation
 from onenet_tui.data.errors import NotFound
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
 
@@ -44,7 +44,7 @@ def user_by_ref(session: Session, ref: str, *, for_update: bool = False) -> User
     elif ref.startswith("+"):
         query = query.join(PhoneNumber, PhoneNumber.id == User.number_id).where(PhoneNumber.e164 == ref)
     else:
-        query = query.where(User.username == ref)
+        query = query.where(User.username == validation.username_key(ref))
     if for_update:
         query = query.with_for_update()
     user = session.execute(query).scalar_one_or_none()

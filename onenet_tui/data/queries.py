@@ -34,7 +34,8 @@ def extension_holder(session: Session, site_id: int, extension: str) -> User | N
 
 
 def username_taken(session: Session, username: str) -> bool:
-    return session.execute(select(exists().where(User.username == username))).scalar_one()
+    key = validation.username_key(username)
+    return session.execute(select(exists().where(User.username == key))).scalar_one()
 
 
 def unique_username(session: Session, first: str, last: str) -> str:

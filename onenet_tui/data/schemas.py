@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from onenet_tui.data import validation as v
+from onenet_tui.data.context import operator_name
 from onenet_tui.data.errors import FieldError, InvalidInput
 from onenet_tui.data.models import CallCenterRole, CredentialMode, DeviceType, Status
 
@@ -163,5 +164,5 @@ class CarrierOutcome(_Input):
 
 
 class NewOperator(_Input):
-    name: Annotated[str, AfterValidator(v.username)]
+    name: Annotated[str, AfterValidator(operator_name)]
     role: Annotated[str, Field(pattern="^(admin|helpdesk)$")]

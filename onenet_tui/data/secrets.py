@@ -11,6 +11,7 @@ import hmac
 import secrets
 
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.validation import has_control
 
 # No look-alikes (0/O, 1/l/I), letters and digits only (R11).
 SYSTEM_ALPHABET = "".join(
@@ -21,6 +22,9 @@ ADMIN_PASSWORD_MIN = 10
 ADMIN_PASSWORD_MAX = 60
 FORBIDDEN_FIRST = ("=", "+", "-", "@")
 ACTIVATION_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# R11's "digit" is one a person types on a phone's keypad: str.isdigit() would
+# also take Arabic-Indic ١ or superscript ².
+DIGITS = frozenset("0123456789")
 
 
 # Largest multiple of the alphabet size that fits in a byte: bytes above it are
@@ -46,8 +50,10 @@ def admin_password_errors(password: str, sip_username: str = "", extension: str 
 
     if not ADMIN_PASSWORD_MIN <= len(password) <= ADMIN_PASSWORD_MAX:
         refuse("r11.length", min=ADMIN_PASSWORD_MIN, max=ADMIN_PASSWORD_MAX)
-    if not any(ch.isalpha() for ch in password) or not any(ch.isdigit() for ch in password):
+    if not any(ch.isalpha() for ch in password) or not any(ch in DIGITS for ch in password):
         refuse("r11.letter_and_digit")
+    if has_control(password):
+        refuse("r11.control")
     if password[:1].isspace() or password.startswith(FORBIDDEN_FIRST):
         refuse("r11.first_character")
     lowered = password.lower()

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from onenet_tui.data import catalogs
+from onenet_tui.data.errors import Busy
 
 APP_NAME = "onenet-tui"
 DB_FILE = "onenet.db"
@@ -22,6 +24,9 @@ DB_FILE = "onenet.db"
 HEAD_REVISION = "0002_listing_indexes"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
+# How long a SQLite writer waits for another process's write lock before the
+# change is refused as busy; long enough for any one save, tests shorten it.
+BUSY_TIMEOUT_SECONDS = 30.0
 
 
 def default_url() -> str:
@@ -48,8 +53,23 @@ def create_private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (it would use the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return  # another process opening it at the same moment created it
         os.close(fd)
+
+
+@contextmanager
+def busy_as_conflict() -> Iterator[None]:
+    """SQLite's "database is locked" (the busy timeout ran out) is another
+    administrator saving, not a failure of ours: refuse it as busy."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "database is locked" in str(exc.orig):
+            raise Busy() from None
+        raise
 
 
 def make_engine(url: str) -> Engine:
@@ -58,7 +78,7 @@ def make_engine(url: str) -> Engine:
     if path is None:
         return create_engine(url, pool_pre_ping=True)
     create_private_file(path)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -69,7 +89,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -96,13 +116,15 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A write transaction: committed when the block ends, rolled back on error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        """A write transaction: committed when the block ends, rolled back on
+        error. On SQLite it takes the write lock up front (BEGIN IMMEDIATE)."""
+        with busy_as_conflict(), Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        """A read: on SQLite (WAL) it never waits for a writer."""
+        with busy_as_conflict(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -111,24 +133,33 @@ class Store:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op (without importing Alembic)
-    when it is already at head, which keeps start-up fast."""
+    when it is already at head, which keeps start-up fast.
+
+    Any number of processes may open one database at once: the first to get
+    the lock (an advisory lock on PostgreSQL, the write lock on SQLite, taken
+    before anything is read) migrates, the others find the work done."""
     if revision == "head" and current_revision(engine) == HEAD_REVISION:
         return
     from alembic import command
 
     from onenet_tui.data.migrations.config import alembic_config
 
-    with engine.begin() as conn:
+    with busy_as_conflict(), engine.execution_options(write=True).begin() as conn:
         if conn.dialect.name == "postgresql":
-            # Two processes opening a fresh database at once must not both migrate.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        if revision == "head" and _revision(conn) == HEAD_REVISION:
+            return
         command.upgrade(alembic_config(conn), revision)
         if revision == "head":
             with Session(conn) as session:

@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from onenet_tui.data import audit, credentials, queries, validation
 from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
-from onenet_tui.data.errors import FieldError, InvalidInput, StaleData
+from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, StaleData
 from onenet_tui.data.lookup import UserView, site_by_name, user_by_ref, user_view
 from onenet_tui.data.models import (
     CallCenterRole,
@@ -36,7 +37,7 @@ from onenet_tui.data.schemas import (
     device_dependency_errors,
     validate,
 )
-from onenet_tui.data.unit import change
+from onenet_tui.data.unit import change, constraint_key
 
 
 @dataclass(frozen=True)
@@ -135,25 +136,22 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         groups = _resolve_groups(session, errors, site, data)
         errors.raise_any()
         assert number is not None and extension is not None
-        username = data.username or queries.unique_username(session, data.first_name, data.last_name)
-        user = User(
-            first_name=data.first_name,
-            last_name=data.last_name,
-            username=username,
-            site_id=site.id,  # type: ignore[arg-type]
-            number_id=number.id,  # type: ignore[arg-type]
-            extension=extension,
-            device_type=data.device_type.value,
-            desk_phone_model=data.desk_phone_model,
-            licence=data.licence,
-            services=list(data.services),
-            mobile=mobile,
-            contract=data.contract,
-            email=data.email,
-            status=Status.PENDING.value,
-        )
-        session.add(user)
-        session.flush()
+        fields: dict[str, Any] = {
+            "first_name": data.first_name,
+            "last_name": data.last_name,
+            "site_id": site.id,
+            "number_id": number.id,
+            "extension": extension,
+            "device_type": data.device_type.value,
+            "desk_phone_model": data.desk_phone_model,
+            "licence": data.licence,
+            "services": list(data.services),
+            "mobile": mobile,
+            "contract": data.contract,
+            "email": data.email,
+            "status": Status.PENDING.value,
+        }
+        user = _insert_user(session, data, fields)
         notices: list[str] = []
         for group, role in groups:
             # R4 against the new user's status: pending, so call groups refuse.
@@ -177,6 +175,30 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
             groups=[g.name for g, _ in groups],
         )
         return AddedUser(user_view(session, user), issued, notices)
+
+
+# How often a proposed username is proposed again after a concurrent add took it.
+_USERNAME_ATTEMPTS = 5
+
+
+def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> User:
+    """Insert the new user under a savepoint. Another admin adding the same
+    name may take the proposed username (R19) between proposing and
+    inserting: then the next free suffix is proposed. Only a username the
+    admin typed is refused as taken."""
+    for _ in range(_USERNAME_ATTEMPTS):
+        username = data.username or queries.unique_username(session, data.first_name, data.last_name)
+        user = User(username=username, **fields)
+        try:
+            with session.begin_nested():
+                session.add(user)
+                session.flush()
+        except IntegrityError as exc:
+            if data.username or constraint_key(exc) != "conflict.username":
+                raise
+            continue
+        return user
+    raise Conflict("conflict.username")
 
 
 def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import regex  # type: ignore[import-untyped]  # ships no type hints
 from email_validator import EmailNotValidError, validate_email
 from pydantic_core import PydanticCustomError
 
@@ -23,6 +24,10 @@ LAST_NAME_MAX = 30
 EXTENSION_MIN, EXTENSION_MAX = 2, 6
 USERNAME_MIN, USERNAME_MAX = 3, 40
 USERNAME_FORBIDDEN = set("+-&@ ")
+# Control characters in the sense of R1/R11/R19: C0/C1 controls, invisible
+# formatting (bidi overrides, zero-width joiners), lone surrogates (undecodable
+# bytes from a command line) and the line and paragraph separators.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 CONTRACT_MIN, CONTRACT_MAX = 6, 15
 DEFAULT_EXTENSION_DIGITS = 4
 
@@ -40,19 +45,38 @@ def check(rule: Callable[..., Any], field: str, value: Any, *args: Any) -> Field
     return None
 
 
+# \X is one extended grapheme cluster (UAX #29), what a person calls a character.
+_GRAPHEME = regex.compile(r"\X")
+# Text that draws nothing: white space, Unicode's default-ignorable code points
+# (Hangul fillers U+115F/U+1160/U+3164/U+FFA0, joiners, variation selectors)
+# and the blank braille pattern U+2800, which Unicode files as a symbol.
+_INVISIBLE = regex.compile(r"[\s\p{Default_Ignorable_Code_Point}\u2800]*")
+
+
 def char_count(text: str) -> int:
-    """Characters as a person counts them: an umlaut is one, however encoded."""
-    return len(unicodedata.normalize("NFC", text))
+    """Characters as a person counts them: an umlaut is one however encoded,
+    a letter with any number of accents is one, a flag is one."""
+    return len(_GRAPHEME.findall(unicodedata.normalize("NFC", text)))
+
+
+def has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in text)
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` would show nothing at all."""
+    return _INVISIBLE.fullmatch(text) is not None
 
 
 def _name(value: str, limit: int) -> str:
     value = unicodedata.normalize("NFC", value.strip())
-    if not value:
+    if is_blank(value):
         raise refuse("r1.blank")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+    if has_control(value):
         raise refuse("r1.control")
-    if char_count(value) > limit:
-        raise refuse("r1.too_long", max=limit, count=char_count(value))
+    count = char_count(value)
+    if count > limit:
+        raise refuse("r1.too_long", max=limit, count=count)
     return value
 
 
@@ -78,15 +102,24 @@ def default_extension(e164: str) -> str:
     return phones.digits(e164)[-DEFAULT_EXTENSION_DIGITS:]
 
 
+def username_key(value: str) -> str:
+    """How a username is stored and looked up: trimmed and NFC, so the same
+    name typed precomposed or decomposed is one username."""
+    return unicodedata.normalize("NFC", value.strip())
+
+
 def username(value: str) -> str:
-    value = value.strip()
-    if not USERNAME_MIN <= len(value) <= USERNAME_MAX:
+    value = username_key(value)
+    if not USERNAME_MIN <= char_count(value) <= USERNAME_MAX:
         raise refuse("r19.length", min=USERNAME_MIN, max=USERNAME_MAX)
+    # A non-breaking or other Unicode space looks like a space and is one.
+    if any(ch.isspace() and not has_control(ch) for ch in value):
+        raise refuse("r19.space")
     bad = sorted(set(value) & USERNAME_FORBIDDEN)
     if bad:
-        raise refuse("r19.forbidden", chars=" ".join("space" if ch == " " else ch for ch in bad))
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
-        raise refuse("r19.forbidden", chars="control")
+        raise refuse("r19.forbidden", chars=" ".join(bad))
+    if has_control(value):
+        raise refuse("r19.control")
     return value
 
 

@@ -6,9 +6,14 @@ thread, who will get a new password and who is skipped and why (the policy
 table answers; the service decides again inside its transaction). The
 operator picks system-generated passwords (a different random one per user)
 or one admin-chosen password for all, typed twice and checked live against
-R11 for every chosen user. A confirmation with Cancel focused comes next;
-then one transaction runs in a thread with a progress bar, and the result is
-shown once on :class:`~onenet_tui.screens.bulk_result.BulkResultScreen`.
+R11 for every chosen user. The confirmation (Cancel focused) asks for the
+CSV file's name in the export directory too; then the reset and the export
+run as one step in a thread (:func:`onenet_tui.data.bulk.reset_and_export`:
+the file is claimed first, so a file that cannot be written resets nobody,
+and a dropped SSH link after the confirmation cannot leave reset passwords
+without their CSV), with a progress bar. The result is shown once on
+:class:`~onenet_tui.screens.bulk_result.BulkResultScreen`, which says where
+the file is.
 
 The secrets travel from the worker straight to the result screen; this
 screen keeps no reference to them, and it empties the password inputs as
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -30,17 +37,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from onenet_tui.data import bulk, credentials, secrets
-from onenet_tui.data.bulk import Preview
+from onenet_tui.data import bulk, export_dir, secrets
+from onenet_tui.data.bulk import ExportedReset, Preview
 from onenet_tui.data.context import Context
-from onenet_tui.data.credentials import BulkResult
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
 from onenet_tui.i18n import t
-from onenet_tui.screens.bulk_result import BulkResultScreen
+from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable
-from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
 
 SOURCES = ("marked", "filter")
@@ -61,7 +66,15 @@ class BulkCredentialsScreen(Screen[int | None]):
             super().__init__()
             self.preview = preview
 
-    def __init__(self, ctx: Context, user_ids: Sequence[int], *, source: str) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        user_ids: Sequence[int],
+        *,
+        source: str,
+        directory: Path | None = None,
+        now: datetime | None = None,
+    ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         super().__init__(id="bulk-credentials")
@@ -72,6 +85,9 @@ class BulkCredentialsScreen(Screen[int | None]):
         self.source = source
         self.preview: Preview | None = None
         self.running = False
+        # The export directory (None: the configured one) and the clock of the file's default name.
+        self._directory = directory
+        self._now = now
 
     # -- layout ------------------------------------------------------------
 
@@ -281,21 +297,20 @@ class BulkCredentialsScreen(Screen[int | None]):
         if preview.skipped:
             question += " " + t("bulk.confirm.skipped", count=len(preview.skipped))
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._start(preview.ids, mode, password)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                t("bulk.confirm.title"),
-                question,
-                t("bulk.confirm.button", count=len(preview.issue)),
-                variant="warning",
-            ),
-            answered,
+        dialog = ConfirmResetScreen(
+            question,
+            t("bulk.confirm.button", count=len(preview.issue)),
+            bulk.default_export_name(self._now),
+            directory=self._directory,
         )
 
-    def _start(self, ids: list[int], mode: CredentialMode, password: str | None) -> None:
+        def answered(path: Path | None) -> None:
+            if path is not None:
+                self._start(preview.ids, mode, password, path, dialog.overwrite)
+
+        self.app.push_screen(dialog, answered)
+
+    def _start(self, ids: list[int], mode: CredentialMode, password: str | None, path: Path, overwrite: bool) -> None:
         self.running = True
         self.query_one("#bulk-confirm", Button).disabled = True
         self.query_one("#bulk-cancel", Button).disabled = True
@@ -306,21 +321,29 @@ class BulkCredentialsScreen(Screen[int | None]):
         bar.display = True
         self.show_banner(t("bulk.working"), "info")
         self.refresh_bindings()
-        self._reset(ids, mode, password)
+        self._reset(ids, mode, password, path, overwrite)
 
     @work(thread=True, exclusive=True, group="bulk-reset", exit_on_error=False, description="bulk credentials")
-    def _reset(self, ids: list[int], mode: CredentialMode, password: str | None) -> None:
+    def _reset(self, ids: list[int], mode: CredentialMode, password: str | None, path: Path, overwrite: bool) -> None:
         # Nothing is returned: a worker keeps its result, and this one is secret.
         def progress(done: int, total: int) -> None:
             self._deliver(self._show_progress, done, total)
 
         try:
-            result = credentials.bulk_reset(self.ctx, ids, mode=mode, password=password, progress=progress)
+            outcome = bulk.reset_and_export(
+                self.ctx,
+                ids,
+                export_dir.claim(path),
+                overwrite=overwrite,
+                mode=mode,
+                password=password,
+                progress=progress,
+            )
         except DomainError as error:
             self._deliver(self._failed, error)
             return
-        self._deliver(self._finished, result)
-        del result
+        self._deliver(self._finished, outcome)
+        del outcome
 
     def _deliver(self, callback: Callable[..., Any | Awaitable[Any]], *args: Any) -> None:
         """From the worker: run ``callback`` on the UI thread while this screen is up."""
@@ -381,13 +404,16 @@ class BulkCredentialsScreen(Screen[int | None]):
         elif event.worker.group == "bulk-preview":
             self.show_banner(t("bulk.preview_failed", error=str(error)))
 
-    def _finished(self, result: BulkResult) -> None:
+    def _finished(self, outcome: ExportedReset) -> None:
         self.running = False
         self._clear_passwords()
         self.query_one("#bulk-progress").display = False
         self.show_banner(None)
-        issued = len(result.issued)
-        self.app.push_screen(BulkResultScreen(result), lambda _: self.dismiss(issued))
+        issued = len(outcome.result.issued)
+        failed = outcome.write_error
+        reason = None if failed is None else getattr(failed, "strerror", None) or str(failed)
+        screen = BulkResultScreen(outcome.result, exported=outcome.path, write_error=reason, now=self._now)
+        self.app.push_screen(screen, lambda _: self.dismiss(issued))
 
     # -- leaving --------------------------------------------------------------
 
@@ -403,6 +429,34 @@ class BulkCredentialsScreen(Screen[int | None]):
             return
         self._clear_passwords()
         self.dismiss(None)
+
+
+class ConfirmResetScreen(ExportCsvScreen):
+    """The bulk confirmation: the question, and the CSV file's name in the
+    export directory. Cancel has focus and Enter in the name only checks it.
+    Nothing is written here: the dialog dismisses with the chosen path (an
+    existing file asked about first, ``overwrite`` saying the answer), and
+    the bulk screen resets and writes in one step."""
+
+    CAREFUL = True
+
+    def __init__(self, question: str, confirm_label: str, default_name: str, *, directory: Path | None) -> None:
+        super().__init__(default_name, self._choose, directory=directory)
+        self._title = t("bulk.confirm.title")
+        self._note = f"{question}\n{t('bulk.export.note')}"
+        self._confirm_label = confirm_label
+        self.overwrite = False
+
+    def words(self, suffix: str, **params: object) -> str:
+        return self._confirm_label if suffix == "button.save" else super().words(suffix, **params)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#save", Button).variant = "warning"
+
+    def _choose(self, path: Path, overwrite: bool) -> Path:
+        self.overwrite = overwrite
+        return path
 
 
 def open_bulk_credentials(directory: Any, selection: Any) -> None:

@@ -1,9 +1,12 @@
 """The bulk credentials result, shown once (R10), and its CSV export.
 
 One row per user: user, extension, SIP username, password and SIP domain in a
-scrollable table. The operator exports them (``ctrl+s``) to a CSV file
-through :mod:`onenet_tui.data.bulk` (atomic, 0600, spreadsheet-safe cells) or
-notes them. Leaving without an export asks first, because the passwords are
+scrollable table. The bulk screen has already written them to the CSV file
+the operator named before confirming (:func:`onenet_tui.data.bulk.reset_and_export`),
+and this screen says where it is. Only when that write failed does the
+operator export them here (``ctrl+s``, into the export directory: atomic,
+0600, spreadsheet-safe cells) or note them; another copy can be saved the
+same way. Leaving without any export asks first, because the passwords are
 gone for good afterwards. On leaving, the screen empties its table and its
 list, so nothing here can show them again.
 
@@ -25,11 +28,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static
 
-from onenet_tui.data import bulk
+from onenet_tui.data import bulk, export_dir
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_table import PlainTable
-from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen
+from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen, folder_text
 from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
 
 # Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
@@ -37,7 +40,9 @@ Writer = Callable[[Path, bool], Path]
 
 
 class BulkResultScreen(Screen[None]):
-    """The new passwords, once. ``now`` fixes the export file's default name (tests)."""
+    """The new passwords, once. ``exported`` is the file they were written to
+    before this screen opened; ``write_error`` why it could not be written.
+    ``now`` fixes the export file's default name (tests)."""
 
     CSS_PATH = "bulk.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -47,13 +52,21 @@ class BulkResultScreen(Screen[None]):
         Binding("q", "leave", show=False),
     ]
 
-    def __init__(self, result: BulkResult, *, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        result: BulkResult,
+        *,
+        exported: Path | None = None,
+        write_error: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
         super().__init__(id="bulk-result")
         self._bindings = translate_bindings(self._bindings)
         # Own lists: the caller's BulkResult can go as soon as it is handed over.
         self.issued: list[IssuedCredentials] = list(result.issued)
         self.skipped_count = len(result.skipped)
-        self.exported: Path | None = None
+        self.exported: Path | None = exported
+        self._write_error = write_error
         self._now = now
 
     @property
@@ -84,7 +97,15 @@ class BulkResultScreen(Screen[None]):
             (item.username, item.extension, item.sip_username, item.password, item.sip_domain) for item in self.issued
         )
         self.query_one("#bulk-result-status").display = False
+        if self.exported is not None:
+            self._show_exported()
+        elif self._write_error is not None:
+            self.show_status(t("ssh.bulk.write_failed", error=self._write_error), "error")
         table.focus()
+
+    def _show_exported(self) -> None:
+        assert self.exported is not None
+        self.show_status(t("bulk.result.exported", count=len(self.issued), path=folder_text(self.exported)))
 
     def relabel(self) -> None:
         """``L``: every word in the other language; the passwords stay on
@@ -99,7 +120,9 @@ class BulkResultScreen(Screen[None]):
         self.query_one("#bulk-export", Button).label = t("bulk.result.button.export")
         self.query_one("#bulk-done", Button).label = t("bulk.result.button.done")
         if self.exported is not None:
-            self.show_status(t("bulk.result.exported", count=len(self.issued), path=str(self.exported)))
+            self._show_exported()
+        elif self._write_error is not None:
+            self.show_status(t("ssh.bulk.write_failed", error=self._write_error), "error")
         self.refresh_bindings()
 
     @staticmethod
@@ -128,13 +151,15 @@ class BulkResultScreen(Screen[None]):
         def done(path: Path | None) -> None:
             if path is not None:
                 self.exported = path
-                self.show_status(t("bulk.result.exported", count=len(self.issued), path=str(path)))
+                self._show_exported()
 
         self.app.push_screen(ExportCsvScreen(bulk.default_export_name(self._now), self._write), done)
 
     def _write(self, path: Path, overwrite: bool) -> Path:
-        """Runs in the export dialog's worker thread."""
-        return bulk.export_credentials(path, self.issued, overwrite=overwrite)
+        """Runs in the export dialog's worker thread. The dialog gave a plain
+        name in the export directory; neither the folder nor an existing file
+        under the name may be a link."""
+        return bulk.export_credentials(export_dir.claim(path), self.issued, overwrite=overwrite)
 
     # -- leaving --------------------------------------------------------------
 
@@ -169,15 +194,16 @@ class BulkResultScreen(Screen[None]):
 
 
 class ExportCsvScreen(PathPromptScreen):
-    """Where to save the CSV; written through ``writer`` (atomic, 0600), which
-    this dialog calls without ever holding the secrets itself."""
+    """Which file in the export directory to save the CSV to; written through
+    ``writer`` (atomic, 0600), which this dialog calls without ever holding
+    the secrets itself."""
 
     CSS_PATH = "bulk.tcss"
     DIALOG_CLASSES = "bulk-dialog"
     WORDS = "bulk.export"
 
-    def __init__(self, default_name: str, writer: Writer) -> None:
-        super().__init__(t("bulk.export.title"), default_name, note=t("bulk.export.note"))
+    def __init__(self, default_name: str, writer: Writer, *, directory: Path | None = None) -> None:
+        super().__init__(t("bulk.export.title"), default_name, note=t("bulk.export.note"), directory=directory)
         self._writer = writer
 
     def write(self, path: Path, overwrite: bool) -> Path:

@@ -1,11 +1,13 @@
 """Saving a piece of text (a support summary, the people to tell after a
 delete) to a file the operator names.
 
-The path starts as a file name in the current directory; the line under the
-input shows where the file will land. An existing file is never replaced
-without a confirmation where Cancel has focus, and the file is created with
-``open(..., "x")`` so a file that appears between the question and the write
-is not silently overwritten either. These files hold no secrets.
+The console saves only into the export directory, by a plain file name (the
+export directory rule, :mod:`onenet_tui.data.export_dir`): the prompt shows
+the folder, and a name with ``/``, a leading dot or control characters is
+refused as it is typed. An existing file is never replaced without a
+confirmation where Cancel has focus, and the file is created exclusively so
+a file that appears between the question and the write is not silently
+overwritten either. These files hold no secrets.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from onenet_tui.data.errors import Conflict, DomainError
+from onenet_tui import config
+from onenet_tui.data import export_dir
+from onenet_tui.data.errors import Conflict, DomainError, RuleRefused
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE
 from onenet_tui.widgets.field import literal, translate_bindings
@@ -36,13 +40,13 @@ def file_name_part(text: str) -> str:
     return _UNSAFE_IN_FILE_NAME.sub("_", text).strip("._") or "user"
 
 
-def resolve_path(typed: str) -> Path | None:
-    """Where a typed path points: ``~`` expanded, relative to the current directory."""
-    typed = typed.strip()
-    if not typed:
-        return None
-    path = Path(typed).expanduser()
-    return path if path.is_absolute() else Path.cwd() / path
+def folder_text(path: Path) -> str:
+    """A path in the export directory as the console shows it, the home
+    directory as ``~`` (it fits in 80 columns more often)."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -89,8 +93,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class PathPromptScreen(ModalScreen[Path | None]):
-    """Ask for a path and write there, off the UI thread. The line under the
-    input shows where the file will land; an existing file is never replaced
+    """Ask for a file name in the export directory and write there, off the
+    UI thread. The prompt shows the folder; the line under the input shows
+    where the file will land, or why the name is refused (the export
+    directory rule) as it is typed. An existing file is never replaced
     without a confirmation where Cancel has focus, and a file that appears
     between the question and the write is asked about too. Dismisses with the
     path written, or None when the operator gave up.
@@ -101,16 +107,22 @@ class PathPromptScreen(ModalScreen[Path | None]):
     CSS_PATH = CSS_FILE
     DIALOG_CLASSES = "lifecycle-dialog -confirm"
     WORDS = "lifecycle.save"
+    # A dialog whose Save starts something that cannot be undone focuses
+    # Cancel and lets Enter in the name only check it (Enter alone never confirms).
+    CAREFUL = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "lifecycle.key.cancel", id="lifecycle.cancel"),
     ]
 
-    def __init__(self, title: str, default_name: str, *, note: str | None = None) -> None:
+    def __init__(
+        self, title: str, default_name: str, *, note: str | None = None, directory: Path | None = None
+    ) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
         self._title = title
         self._default_name = default_name
         self._note = note
+        self.directory = directory if directory is not None else config.export_dir()
         self.writing = False
 
     def write(self, path: Path, overwrite: bool) -> Path:
@@ -124,6 +136,11 @@ class PathPromptScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
             yield Label(literal(self._title), classes="lifecycle-title")
+            yield Static(
+                literal(t("ssh.export.folder", directory=folder_text(self.directory))),
+                id="path-folder",
+                classes="lifecycle-message",
+            )
             with Horizontal(id="path-line"):
                 yield Label(self.words("path"), id="path-label")
                 yield Input(self._default_name, id="path", compact=True)
@@ -137,8 +154,8 @@ class PathPromptScreen(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         path_input = self.query_one("#path", Input)
-        path_input.focus()
         path_input.cursor_position = len(path_input.value)
+        (self.query_one("#cancel", Button) if self.CAREFUL else path_input).focus()
         self._show_target(path_input.value)
 
     @property
@@ -148,14 +165,26 @@ class PathPromptScreen(ModalScreen[Path | None]):
     def _typed(self) -> str:
         return self.query_one("#path", Input).value
 
+    def target(self, typed: str) -> Path | None:
+        """The file a typed name stands for in the export directory; None when
+        nothing is typed. Raises RuleRefused for anything but a plain name."""
+        name = typed.strip()
+        if not name:
+            return None
+        return export_dir.check_name(name, self.directory)
+
     def _show_target(self, typed: str, error: str | None = None) -> None:
+        if error is None:
+            try:
+                path = self.target(typed)
+            except RuleRefused as refused:
+                error = refused.message()
         if error is not None:
             self.message.update(literal(error))
             self.message.add_class("-error")
             return
-        path = resolve_path(typed)
         self.message.remove_class("-error")
-        self.message.update(literal(self.words("target", path=str(path)) if path else self.words("empty")))
+        self.message.update(literal(self.words("target", path=folder_text(path)) if path else self.words("empty")))
 
     @on(Input.Changed, "#path")
     def _changed(self, event: Input.Changed) -> None:
@@ -169,7 +198,14 @@ class PathPromptScreen(ModalScreen[Path | None]):
         if self.writing:
             return
         typed = self._typed()
-        path = resolve_path(typed)
+        if self.CAREFUL and isinstance(event, Input.Submitted):
+            self._show_target(typed)
+            return
+        try:
+            path = self.target(typed)
+        except RuleRefused as refused:
+            self._show_target(typed, refused.message())
+            return
         if path is None:
             self._show_target(typed, self.words("empty"))
         elif path.is_dir():
@@ -215,7 +251,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
 
     def _appeared(self, path: Path) -> None:
         self._stopped()
-        self._show_target(str(path))
+        self._show_target(path.name)
         self._confirm_overwrite(path)
 
     def _failed(self, path: Path, reason: str) -> None:
@@ -224,7 +260,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.group == "path-prompt":
-            self._failed(Path(self._typed()), str(event.worker.error))
+            self._failed(self.directory / self._typed().strip(), str(event.worker.error))
 
     def action_cancel(self) -> None:
         if not self.writing:
@@ -240,12 +276,10 @@ class SaveTextScreen(PathPromptScreen):
     """Save a piece of text that holds no secrets (a support summary, the
     people to tell after a delete)."""
 
-    def __init__(self, title: str, default_name: str, text: str) -> None:
-        super().__init__(title, default_name)
+    def __init__(self, title: str, default_name: str, text: str, *, directory: Path | None = None) -> None:
+        super().__init__(title, default_name, directory=directory)
         self._text = text
 
     def write(self, path: Path, overwrite: bool) -> Path:
-        # "x" refuses a file that appeared since we looked.
-        with open(path, "w" if overwrite else "x", encoding="utf-8", newline="") as handle:
-            handle.write(self._text)
-        return path
+        # Exclusive unless replacing: a file that appeared since we looked is asked about.
+        return export_dir.write_text(self.directory, path.name, self._text, overwrite=overwrite)

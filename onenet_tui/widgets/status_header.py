@@ -14,6 +14,7 @@ from rich.text import Text
 from onenet_tui.data.context import Actor
 from onenet_tui.data.directory import STATUSES, Directory
 from onenet_tui.i18n import format_number, t
+from onenet_tui.visible import visible
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.lines import TextLines
 
@@ -55,8 +56,10 @@ class StatusHeader(TextLines):
     # -- what the screen calls
 
     def show_operator(self) -> None:
-        # The operator name comes from the database: plain text, never markup.
-        self.operator = t("directory.header.operator", name=self.actor.name, role=t(f"role.{self.actor.role.value}"))
+        # The name comes from --operator, the environment or the login: drawn as
+        # plain Text (never markup) and with its control characters made visible.
+        name = visible(self.actor.name)
+        self.operator = t("directory.header.operator", name=name, role=t(f"role.{self.actor.role.value}"))
         self.refresh()
 
     def show(self, directory: Directory, marked: int) -> None:
