@@ -666,7 +666,7 @@ def unhanded_and_pending(world: World) -> tuple[frozenset[int], list[handover.Pe
         return handover.never_handed_over(session), handover.pending_exports(session)
 
 
-async def test_r10_a_console_export_records_the_hand_over(world: World, export_dir: Path) -> None:
+async def test_r10_the_confirmed_step_records_its_export_as_the_hand_over(world: World, export_dir: Path) -> None:
     ids = three_desk_phones(world)
     for username in ("juergen.mueller", "anna.schmidt", "carla.klein"):
         handover.record_handed_over(world.admin, username)
@@ -674,8 +674,7 @@ async def test_r10_a_console_export_records_the_hand_over(world: World, export_d
     async with app.run_test(size=SIZE) as pilot:
         await preview_loaded(pilot)
         await confirm_reset(pilot)
-        assert unhanded_and_pending(world)[0] == set(ids)  # in force, in nobody's hands yet
-        path = await export_to_default(pilot)
+        path = written_file(pilot)
     unhanded, pending = unhanded_and_pending(world)
     assert unhanded == frozenset() and pending == []
     with world.store.read() as session:
@@ -685,8 +684,31 @@ async def test_r10_a_console_export_records_the_hand_over(world: World, export_d
     assert details["file"] == str(path) and details["count"] == 3
 
 
-async def test_r10_a_result_left_without_export_stays_pending(world: World) -> None:
+async def test_r10_an_export_retried_on_the_result_screen_records_the_hand_over(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = three_desk_phones(world)
+    undo = disk_full_after_two_rows(monkeypatch)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        assert result.exported is None
+        unhanded, pending = unhanded_and_pending(world)
+        assert unhanded == set(ids) and [p.count for p in pending] == [3]  # in force, in nobody's hands
+        undo()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: result.exported is not None)
+    assert unhanded_and_pending(world) == (frozenset(), [])
+
+
+async def test_r10_a_result_left_without_export_stays_pending(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = three_desk_phones(world)
+    disk_full_after_two_rows(monkeypatch)
     app = bulk_host(world.admin, ids)
     async with app.run_test(size=SIZE) as pilot:
         await preview_loaded(pilot)
@@ -697,4 +719,5 @@ async def test_r10_a_result_left_without_export_stays_pending(world: World) -> N
         await until(pilot, lambda: app.result is not UNSET)
     unhanded, pending = unhanded_and_pending(world)
     assert unhanded == set(ids)
-    assert [(p.count, p.export) for p in pending] == [(3, None)]
+    [lost] = pending
+    assert lost.count == 3 and lost.export is not None and Path(lost.export).parent == export_dir
