@@ -102,12 +102,8 @@ def pending_exports(session: Session) -> list[PendingExport]:
         counts[event_id] = counts.get(event_id, 0) + 1
     if not counts:
         return []
-    rows = session.execute(
-        select(_EVENTS.id, _EVENTS.at, _EVENTS.operator, _EVENTS.details).where(
-            _EVENTS.id.in_(sorted(counts)),
-            _EVENTS.action == BULK_RESET,
-        )
-    )
+    query = select(_EVENTS.id, _EVENTS.at, _EVENTS.operator, _EVENTS.details).where(_EVENTS.action == BULK_RESET)
+    rows = _chunked(session, query, _EVENTS.id, sorted(counts))
     found = [PendingExport(r.id, r.at, r.operator, counts[r.id], r.details.get("export")) for r in rows]
     return sorted(found, key=lambda p: p.event_id)
 
