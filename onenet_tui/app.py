@@ -27,7 +27,7 @@ from textual.widgets._toggle_button import ToggleButton
 
 from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
-from onenet_tui.data import simulator, tenant
+from onenet_tui.data import handover, simulator, tenant
 from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
 from onenet_tui.data.models import utcnow
 from onenet_tui.data.storage import Store
@@ -35,6 +35,7 @@ from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
 from onenet_tui.screens.directory import DirectoryScreen, Flow
 from onenet_tui.screens.help import HelpScreen
+from onenet_tui.visible import visible
 
 ANSI_THEME = Theme(
     # The 16 colours every terminal has (SPEC section 4), used as the
@@ -280,6 +281,19 @@ class OneNetApp(App[None]):
             )
         self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
         self._simulate_carrier()
+        self._warn_never_exported()
+
+    @work(thread=True, group="handover", exit_on_error=False, description="look for lost exports")
+    def _warn_never_exported(self) -> None:
+        """Bulk resets whose passwords changed but were never exported (a
+        dropped link, a crash): say so, so the admin resets them again."""
+        with self.ctx.store.read() as session:
+            pending = handover.pending_exports(session)
+        for reset in pending:
+            key, params = reset.warning()
+            safe = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
+            message = t(key, **safe)
+            self.call_from_thread(self.notify, message, severity="warning", timeout=30, markup=False)
 
     @work(thread=True, exclusive=True, group="carrier", exit_on_error=False, description="carrier simulator")
     def _simulate_carrier(self) -> None:

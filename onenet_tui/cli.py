@@ -322,9 +322,35 @@ def _open_console(settings: Any) -> int:
     return run_console(settings)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a dropped SSH link): unwinds like ``ctrl+c``, so
+    every ``finally`` and ``except BaseException`` cleans up as it does then."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _unwind_on_hangup() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (tests call main() elsewhere)
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, _terminate)
+
+
 def _run_command(args: argparse.Namespace, settings: Any) -> int:
     from onenet_tui import cli_commands
 
+    _unwind_on_hangup()
     handler: Callable[..., int] = getattr(cli_commands, args.handler)
     run = cli_commands.Run(settings)
     try:
@@ -342,6 +368,8 @@ def _guarded(action: Callable[[], int]) -> int:
         return action()
     except DomainError as exc:
         _print_error(exc.message())
+        return exc.exit_code
+    except Terminated as exc:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

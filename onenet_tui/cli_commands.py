@@ -31,6 +31,7 @@ from onenet_tui.data import (
     demo,
     exports,
     groups,
+    handover,
     listing,
     lookup,
     operators,
@@ -39,6 +40,7 @@ from onenet_tui.data import (
     users,
 )
 from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
+from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.models import CredentialMode, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.schemas import NewOperator, validate
@@ -356,6 +358,7 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
                 "sip_domain": issued.sip_domain,
             }
         run.json(result)
+        _handed_over(run, issued)
         return 0
     view = added.user
     run.say(t("cli.users.added", username=_c(view.username), status=_status(view.status)))
@@ -372,7 +375,15 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
                 ]
             )
         )
+        _handed_over(run, issued)
     return 0
+
+
+def _handed_over(run: Run, issued: IssuedCredentials | None) -> None:
+    """Printed is handed over: the directory need not ask to regenerate."""
+    if issued is not None:
+        run.stdout.flush()
+        handover.record_handed_over(run.ctx, issued.username, issued.user_id)
 
 
 def users_delete(args: argparse.Namespace, run: Run) -> int:
@@ -525,6 +536,7 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
     if problem:
         run.note(t("cli.usage_error", prog="onenet-tui credentials reset", message=t(problem)))
         return 2
+    _warn_never_exported(run)
     password = _read_password(run) if args.password_stdin else None
     with run.store.read() as session:
         ids = selection.user_ids(session, chosen)
@@ -555,6 +567,16 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
     run.say(t("cli.credentials.done", count=len(result.issued), path=_c(path), skipped=len(result.skipped)))
     run.say(t("cli.credentials.file_note"))
     return 0
+
+
+def _warn_never_exported(run: Run) -> None:
+    """Earlier resets whose passwords changed but never reached a file (a
+    crash, a full disk): the admin must reset those users again."""
+    with run.store.read() as session:
+        pending = handover.pending_exports(session)
+    for reset in pending:
+        key, params = reset.warning()
+        run.note(t(key, **{name: _c(value) if isinstance(value, str) else value for name, value in params.items()}))
 
 
 # --- account --------------------------------------------------------------------

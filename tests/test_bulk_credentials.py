@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from onenet_tui.data import bulk, credentials, exports, secrets, selection, users
+from onenet_tui.data import bulk, carrier, credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
 from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
+from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from tests.conftest import DE_MOBILE, World, build_world
 from tests.helpers import add, add_active
@@ -377,3 +378,136 @@ def test_r10_reset_and_export_reports_a_failed_write_with_the_result(
     assert isinstance(outcome.write_error, OSError) and outcome.path is None
     assert len(outcome.result.issued) == 3  # in force, and the caller says so
     assert list(export_dir.iterdir()) == []
+
+
+# --- the hand-over record (never handed over = issued without export or Next) ------------
+
+
+def unhanded(world: World) -> frozenset[int]:
+    with world.store.read() as session:
+        return handover.never_handed_over(session)
+
+
+def pending(world: World) -> list[handover.PendingExport]:
+    with world.store.read() as session:
+        return handover.pending_exports(session)
+
+
+def test_r10_a_completed_export_records_file_and_count_without_secrets(world: World, export_dir: Path) -> None:
+    ids = desk_and_mobile_users(world)
+    for issued_once in (credentials.regenerate(world.admin, "juergen.mueller"),):
+        handover.record_handed_over(world.admin, issued_once.username, issued_once.user_id)
+    outcome = bulk.reset_and_export(world.admin, list(ids.values()), export_dir / "out.csv")
+    with world.store.read() as session:
+        reset, exported = session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.action.in_(["credentials.bulk_reset", "credentials.exported"]))  # type: ignore[attr-defined]
+            .order_by(AuditEvent.id)
+        ).scalars()
+    assert reset.details["export"] == str(export_dir / "out.csv")
+    assert sorted(reset.details["user_ids"]) == sorted(c.user_id for c in outcome.result.issued)
+    assert exported.details == {"reset_event": reset.id, "file": str(export_dir / "out.csv"), "count": 3}
+    passwords = {c.password for c in outcome.result.issued}
+    assert not any(p in str(exported.details) or p in str(reset.details) for p in passwords)
+    assert unhanded(world) == frozenset() and pending(world) == []
+
+
+def test_r10_a_reset_whose_file_never_completed_is_pending_for_its_users(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = desk_and_mobile_users(world)
+    for name in ("juergen.mueller", "anna.schmidt", "carla.klein"):
+        handover.record_handed_over(world.admin, name)
+    assert unhanded(world) == frozenset()
+    monkeypatch.setattr(exports, "credential_rows", failing_after(1))
+    outcome = bulk.reset_and_export(world.admin, list(ids.values()), export_dir / "out.csv")
+    assert outcome.write_error is not None
+    assert unhanded(world) == {ids["juergen"], ids["anna"], ids["carla"]}
+    [waiting] = pending(world)
+    assert (waiting.count, waiting.export, waiting.operator) == (3, str(export_dir / "out.csv"), "alice")
+
+
+def test_r10_a_console_reset_counts_as_handed_over_once_exported(world: World, export_dir: Path) -> None:
+    ids = desk_and_mobile_users(world)
+    result = credentials.bulk_reset(world.admin, list(ids.values()))
+    assert pending(world)[0].export is None and len(unhanded(world)) == 3
+    # As the result screen does: the credentials know which reset they came from.
+    bulk.export_credentials(export_dir / "out.csv", list(result.issued))
+    assert unhanded(world) == frozenset() and pending(world) == []
+
+
+def test_r10_a_later_hand_over_of_one_user_shrinks_the_pending_reset(world: World) -> None:
+    ids = desk_and_mobile_users(world)
+    credentials.bulk_reset(world.admin, list(ids.values()))
+    issued = credentials.regenerate(world.admin, "anna.schmidt")
+    assert ids["anna"] in unhanded(world)  # regenerated, not yet shown
+    handover.record_handed_over(world.admin, issued.username, issued.user_id)
+    assert unhanded(world) == {ids["juergen"], ids["carla"]}
+    assert pending(world)[0].count == 2
+
+
+def test_r8_a_new_desk_phone_user_is_unhanded_until_handed_over(world: World) -> None:
+    added = add(world)
+    no_phone = add(
+        world,
+        first_name="Bob",
+        last_name="Mobil",
+        email="bob@example.com",
+        number="030 12345004",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="1234567",
+    )
+    assert unhanded(world) == {added.user.id}
+    assert no_phone.user.id not in unhanded(world)
+    assert added.credentials is not None and added.credentials.user_id == added.user.id
+    handover.record_handed_over(world.admin, added.credentials.username, added.credentials.user_id)
+    assert unhanded(world) == frozenset()
+    # Regenerated again (R9) and never shown: marked again.
+    credentials.regenerate(world.admin, added.user.username)
+    assert unhanded(world) == {added.user.id}
+    # A deleted user has nothing left to hand over.
+    carrier.set_status(world.carrier, added.user.username, "activated")
+    users.delete_user(world.admin, added.user.username)
+    assert unhanded(world) == frozenset()
+
+
+def test_r8_a_new_number_or_desk_phone_issues_credentials_to_hand_over_a_rename_does_not(world: World) -> None:
+    added = add_active(world)
+    handover.record_handed_over(world.admin, added.user.username, added.user.id)
+    version = users.view(world.admin, added.user.username).version
+    users.change_configuration(
+        world.admin, added.user.username, ConfigChange(expected_version=version, last_name="Zander")
+    )
+    assert unhanded(world) == frozenset()
+    version = users.view(world.admin, added.user.username).version
+    _, issued = users.change_configuration(
+        world.admin, added.user.username, ConfigChange(expected_version=version, number="030 12345009")
+    )
+    assert issued is not None and unhanded(world) == {added.user.id}
+    handover.record_handed_over(world.admin, issued.username, issued.user_id)
+    bob = add_active(
+        world,
+        first_name="Bob",
+        last_name="Mobil",
+        email="bob@example.com",
+        number="030 12345004",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="1234567",
+    )
+    version = users.view(world.admin, bob.user.username).version
+    _, given = users.change_configuration(
+        world.admin,
+        bob.user.username,
+        ConfigChange(
+            expected_version=version,
+            device_type="desk_phone",
+            desk_phone_model="yealink-t54w",
+            clear_mobile=True,
+            clear_contract=True,
+        ),
+    )
+    assert given is not None and unhanded(world) == {bob.user.id}

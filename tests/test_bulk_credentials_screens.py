@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Button, ProgressBar, Static
 
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import credentials, exports, secrets, selection, users
+from onenet_tui.data import credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.context import Context
-from onenet_tui.data.models import DeskPhoneCredential, User
+from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
@@ -647,3 +647,68 @@ async def test_names_with_markup_are_shown_literally(world: World) -> None:
 def test_control_characters_never_reach_the_terminal() -> None:
     assert clean("evil\x1b[2Jname\u202e") == "evil␛[2Jname\\u202e"
     assert clean("Jürgen Müller") == "Jürgen Müller"
+
+
+# --- the hand-over record -----------------------------------------------------------------------
+
+
+def unhanded_and_pending(world: World) -> tuple[frozenset[int], list[handover.PendingExport]]:
+    with world.store.read() as session:
+        return handover.never_handed_over(session), handover.pending_exports(session)
+
+
+async def test_r10_the_confirmed_step_records_its_export_as_the_hand_over(world: World, export_dir: Path) -> None:
+    ids = three_desk_phones(world)
+    for username in ("juergen.mueller", "anna.schmidt", "carla.klein"):
+        handover.record_handed_over(world.admin, username)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        await confirm_reset(pilot)
+        path = written_file(pilot)
+    unhanded, pending = unhanded_and_pending(world)
+    assert unhanded == frozenset() and pending == []
+    with world.store.read() as session:
+        details = session.execute(
+            select(AuditEvent.details).where(AuditEvent.action == "credentials.exported")
+        ).scalar_one()
+    assert details["file"] == str(path) and details["count"] == 3
+
+
+async def test_r10_an_export_retried_on_the_result_screen_records_the_hand_over(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = three_desk_phones(world)
+    undo = disk_full_after_two_rows(monkeypatch)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        result = await confirm_reset(pilot)
+        assert result.exported is None
+        unhanded, pending = unhanded_and_pending(world)
+        assert unhanded == set(ids) and [p.count for p in pending] == [3]  # in force, in nobody's hands
+        undo()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: result.exported is not None)
+    assert unhanded_and_pending(world) == (frozenset(), [])
+
+
+async def test_r10_a_result_left_without_export_stays_pending(
+    world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = three_desk_phones(world)
+    disk_full_after_two_rows(monkeypatch)
+    app = bulk_host(world.admin, ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await preview_loaded(pilot)
+        await confirm_reset(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")  # leave, discard them
+        await until(pilot, lambda: app.result is not UNSET)
+    unhanded, pending = unhanded_and_pending(world)
+    assert unhanded == set(ids)
+    [lost] = pending
+    assert lost.count == 3 and lost.export is not None and Path(lost.export).parent == export_dir

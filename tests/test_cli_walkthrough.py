@@ -93,8 +93,9 @@ def test_walkthrough_add_groups_activate_delete_and_reuse_the_number(template: P
 
     # R15: every change audited once, in order; refused attempts change nothing.
     trail = [(e["action"], e["target"]) for e in run_cli("audit", "--format", "json", env=env).json()]
-    assert trail[-6:] == [
+    assert trail[-7:] == [
         ("user.add", name),
+        ("credentials.handed_over", name),  # printed once, so in the admin's hands (R8)
         ("group.add_member", "Anrufannahme Berlin Etage 1"),
         ("carrier.activated", name),
         ("group.add_member", "Zentrale Berlin"),

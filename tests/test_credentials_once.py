@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import select
 from textual.app import App
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
+from onenet_tui.data import credentials, handover
+from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
+from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
+from tests.conftest import World
+from tests.helpers import add, settle
+from tests.test_directory_model import build_people
+from tests.test_directory_screen import make_app, ready
 
 UNSET = object()
 
@@ -121,3 +131,71 @@ def test_snapshot_credentials_once(snap_compare: Any) -> None:
 
 def test_snapshot_credentials_once_for_two_users(snap_compare: Any) -> None:
     assert snap_compare(CredentialsHost([ONE, TWO]), terminal_size=(80, 24))
+
+
+# --- the hand-over record -----------------------------------------------------------
+
+
+class HandoverHost(App[None]):
+    """The screen as the console opens it: the app holds the context."""
+
+    def __init__(self, ctx: Context, issued: IssuedCredentials) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.issued = issued
+
+    def on_mount(self) -> None:
+        self.push_screen(CredentialsOnceScreen([self.issued]))
+
+
+def never_handed_over(world: World) -> frozenset[int]:
+    with world.store.read() as session:
+        return handover.never_handed_over(session)
+
+
+@pytest.mark.sqlite_only
+async def test_r8_next_records_the_hand_over_without_the_secret(world: World) -> None:
+    added = add(world)
+    assert added.credentials is not None
+    assert never_handed_over(world) == {added.user.id}
+    app = HandoverHost(world.admin, added.credentials)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert never_handed_over(world) == frozenset()
+    with world.store.read() as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.action == "credentials.handed_over")).scalar_one()
+    assert event.target == added.user.username and event.details == {"user_id": added.user.id}
+    assert added.credentials.password not in str(event.details)
+
+
+@pytest.mark.sqlite_only
+async def test_r8_a_screen_never_left_with_next_stays_never_handed_over(world: World) -> None:
+    added = add(world)
+    assert added.credentials is not None
+    app = HandoverHost(world.admin, added.credentials)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+    # The console went away (a dropped link) with the password on screen.
+    assert never_handed_over(world) == {added.user.id}
+
+
+@pytest.mark.sqlite_only
+async def test_r9_the_detail_of_a_never_handed_over_user_says_to_regenerate(world: World) -> None:
+    build_people(world)
+    issued = credentials.regenerate(world.admin, "anna.schmidt")  # the link dropped before Next
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "down", "down", "down", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, UserDetailScreen) and screen.username == "anna.schmidt"
+        hint = screen.query_one("#credentials-unhanded", Static)
+        assert str(hint.render()) == "credentials never handed over: regenerate"
+        handover.record_handed_over(world.admin, issued.username, issued.user_id)
+        screen.poll_changes()
+        await settle(pilot)
+        assert not screen.query("#credentials-unhanded")

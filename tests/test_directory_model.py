@@ -13,7 +13,7 @@ import random
 import pytest
 from sqlalchemy import update
 
-from onenet_tui.data import carrier, phones, users
+from onenet_tui.data import carrier, credentials, handover, phones, users
 from onenet_tui.data import directory as model
 from onenet_tui.data.context import carrier_context
 from onenet_tui.data.directory import Directory, DirectoryData, SortColumn, literal, national_number, needles
@@ -47,6 +47,9 @@ def add_person(world: World, first: str, last: str, site: str, number: str, mode
         world.admin, new_user_data(first_name=first, last_name=last, site=site, number=number, email=email, **extra)
     )
     username = added.user.username
+    if added.credentials is not None:
+        # Seen and left with Next, as in the wizard: no never-handed-over marker.
+        handover.record_handed_over(world.admin, username, added.user.id)
     if status == "activated":
         carrier.set_status(world.carrier, username, "activated")
     elif status == "failed":
@@ -412,3 +415,20 @@ def test_new_data_keeps_or_redoes_the_sort_as_the_change_requires(world: World) 
     assert [row.status for row in by_number.rows(0, 8)].count("pending") == 2
     assert [row.name for row in by_status.rows(0, 2)] == ["Lefèvre, Zoë", "Nowak, Łukasz"]
     assert by_status.rows(2, 3)[0].status == "activated"
+
+
+def test_r9_users_whose_new_credentials_were_never_handed_over_are_marked_until_they_are(world: World) -> None:
+    build_people(world)
+    issued = credentials.regenerate(world.admin, "juergen.mueller")
+    data = model.load(world.store)
+    marked = [data.row(i).name for i in range(len(data)) if data.row(i).unhanded]
+    assert marked == ["Müller, Jürgen"]
+    handover.record_handed_over(world.admin, issued.username, issued.user_id)
+    fresh = model.refresh(world.store, data)
+    assert fresh is not None and not any(fresh.row(i).unhanded for i in range(len(fresh)))
+    # A bulk reset whose file never came marks its users, on the first page too.
+    credentials.bulk_reset(world.admin, [issued.user_id or 0])
+    again = model.refresh(world.store, fresh)
+    assert again is not None and again.row_by_id(issued.user_id or 0).unhanded  # type: ignore[union-attr]
+    first = model.load_first_page(world.store)
+    assert [first.row(i).name for i in range(len(first)) if first.row(i).unhanded] == ["Müller, Jürgen"]

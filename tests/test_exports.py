@@ -85,6 +85,48 @@ def test_a_file_appearing_meanwhile_is_not_replaced(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_prepare_leaves_no_name_in_the_folder_until_the_file_is_complete(tmp_path: Path) -> None:
+    # An unnamed file (O_TMPFILE): a kill -9 before commit can leave nothing behind.
+    target = exports.SecretCsv(tmp_path / "out.csv").prepare()
+    assert list(tmp_path.iterdir()) == []
+    target.commit(["a"], [["1"]])
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o600
+
+
+def test_a_folder_as_target_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    folder = tmp_path / "somedir"
+    folder.mkdir()
+    with pytest.raises(InvalidInput) as caught:
+        exports.SecretCsv(folder).prepare()
+    assert caught.value.errors[0].field == "export"
+    assert caught.value.errors[0].key == "export.is_directory"
+    assert list(folder.iterdir()) == []
+
+
+def test_overwrite_replaces_the_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("old")
+    exports.SecretCsv(path, overwrite=True).prepare().commit(["a"], [["new"]])
+    assert exports.read_csv(path) == [{"a": "new"}]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_without_unnamed_files_the_fallback_still_claims_first_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports, "_unnamed_file", lambda directory: None)
+    path = tmp_path / "out.csv"
+    target = exports.SecretCsv(path).prepare()
+    assert list(tmp_path.iterdir()) == []
+    target.commit(["a"], [["1"]])
+    assert exports.read_csv(path) == [{"a": "1"}]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    with pytest.raises(Conflict):
+        exports.SecretCsv(path).prepare()
+
+
 # --- hidden characters: escaped in every cell, reversibly (issue 12) -----------------
 
 HOSTILE = [

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from onenet_tui.data import carrier, groups
+from onenet_tui.data import carrier, groups, handover
 from onenet_tui.data.models import DeskPhoneCredential, User
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
@@ -28,10 +28,14 @@ CREDENTIALS_AT = datetime(2025, 3, 14, 9, 31, tzinfo=UTC)
 pytestmark = pytest.mark.sqlite_only
 
 
-def fix_timestamps(world: World) -> None:
+def fix_timestamps(world: World, *, handed_over: bool = True) -> None:
     with world.store.transaction() as session:
         session.execute(update(User).values(created_at=FIXED, status_changed_at=FIXED))
         session.execute(update(DeskPhoneCredential).values(generated_at=CREDENTIALS_AT))
+        holders = session.execute(select(User.username).join(DeskPhoneCredential)).scalars().all()
+    for username in holders if handed_over else ():
+        # As after the wizard's Next: no never-handed-over hint unless a test wants one.
+        handover.record_handed_over(world.admin, username)
 
 
 def activated_user(world: World) -> str:
@@ -64,6 +68,12 @@ def test_snapshot_detail_failed(world: World, snap_compare) -> None:  # type: ig
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     fix_timestamps(world)
     assert snap_compare(detail_app(world, added.user.username), terminal_size=SIZE, run_before=loaded)
+
+
+def test_snapshot_detail_credentials_never_handed_over(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    username = add(world).user.username  # nobody saw its credentials
+    fix_timestamps(world, handed_over=False)
+    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded, press=["end"])
 
 
 def test_snapshot_delete_confirmation(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]

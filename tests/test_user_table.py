@@ -10,13 +10,14 @@ import pytest
 from textual.app import App, ComposeResult
 
 from onenet_tui.app import ANSI_THEME, choose_theme, few_colours
+from onenet_tui.data import credentials
 from onenet_tui.data.directory import Directory, DirectoryData
 from onenet_tui.i18n import set_language
 from onenet_tui.widgets.lines import fit
 from onenet_tui.widgets.user_table import UserTable, column_specs, layout
 from tests.conftest import World
 from tests.test_directory_model import build_people
-from tests.test_directory_screen import make_app, ready
+from tests.test_directory_screen import lines, make_app, ready
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -189,3 +190,22 @@ def test_snapshot_directory_with_filter(snap_compare, world: World) -> None:  # 
         await pilot.pause()
 
     assert snap_compare(make_app(world), terminal_size=(80, 24), run_before=filtered)
+
+
+# --- credentials never handed over -------------------------------------------------------
+
+
+async def test_r9_a_user_whose_credentials_never_reached_anybody_is_marked_without_colour(world: World) -> None:
+    build_people(world)
+    credentials.regenerate(world.admin, "anna.schmidt")  # shown to nobody
+    async with make_app(world).run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot)
+        shown = lines(screen)
+        assert any("⚠ Schmidt, An" in line for line in shown), shown
+        assert sum("⚠" in line for line in shown) == 1
+
+
+def test_snapshot_directory_marks_never_handed_over(snap_compare, world: World) -> None:  # type: ignore[no-untyped-def]
+    build_people(world)
+    credentials.regenerate(world.admin, "anna.schmidt")
+    assert snap_compare(make_app(world), terminal_size=(80, 24), run_before=_loaded)

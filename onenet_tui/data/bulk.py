@@ -7,9 +7,12 @@ the command line's ``credentials reset`` share.
 - :func:`admin_password_problem` checks one admin-chosen password against
   R11 for every chosen user at once, fast enough to run on each key press.
 - :func:`reset_and_export` is the command line's flow: claim the export file,
-  reset in one transaction, write the file (atomic, 0600).
+  reset in one transaction, write the file (atomic, 0600), record the export.
 - :func:`export_credentials` writes issued credentials to a CSV file; the
   console calls it from the result screen.
+
+Both record ``credentials.exported`` once the file is complete: until then the
+reset's passwords count as never handed over (:mod:`onenet_tui.data.handover`).
 
 No Textual here (the domain layer stays free of the UI).
 """
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from onenet_tui.data import credentials, exports, secrets
+from onenet_tui.data import credentials, exports, handover, secrets
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.data.errors import FieldError
@@ -137,10 +140,25 @@ def export_credentials(path: Path | str, issued: Iterable[IssuedCredentials], *,
     """Write issued credentials as CSV: atomic, 0600, UTF-8, header row, every
     cell neutralised for spreadsheets (see :mod:`onenet_tui.data.exports`).
     Raises Conflict when the file exists and ``overwrite`` is False;
-    InvalidInput or OSError when it cannot be written (nothing is left behind)."""
-    return exports.write_secret_csv(
-        path, exports.CREDENTIAL_COLUMNS, exports.credential_rows(issued), overwrite=overwrite
-    )
+    InvalidInput or OSError when it cannot be written (nothing is left behind).
+
+    The finished file is recorded as the hand-over of the bulk reset that
+    issued the credentials (their :class:`~onenet_tui.data.handover.Receipt`)."""
+    issued = list(issued)
+    target = exports.SecretCsv(path, overwrite=overwrite).prepare()
+    return _write(target, issued)
+
+
+def _write(target: exports.SecretCsv, issued: list[IssuedCredentials]) -> Path:
+    written = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(issued))
+    counts: dict[int, tuple[handover.Receipt, int]] = {}
+    for item in issued:
+        if item.receipt is not None:
+            receipt, count = counts.get(id(item.receipt), (item.receipt, 0))
+            counts[id(receipt)] = (receipt, count + 1)
+    for receipt, count in counts.values():
+        receipt.exported(str(written), count)
+    return written
 
 
 @dataclass
@@ -166,13 +184,17 @@ def reset_and_export(
 ) -> ExportedReset:
     """New passwords for ``user_ids`` in one transaction, written to ``export``.
 
-    The file is claimed first: if it exists (and ``overwrite`` is False) or
-    cannot be created, nothing is reset and the error is raised. Domain errors
-    from the reset (R10, R11, R14 ...) are raised with nothing changed.
+    The file is claimed first: if it exists (and ``overwrite`` is False), is
+    a directory or cannot be created, nothing is reset and the error is
+    raised. Domain errors from the reset (R10, R11, R14 ...) are raised with
+    nothing changed. The reset's audit event names the file; a
+    ``credentials.exported`` event follows once it is complete.
     """
     target = exports.SecretCsv(export, overwrite=overwrite).prepare()
     try:
-        result = credentials.bulk_reset(ctx, user_ids, mode=mode, password=password, progress=progress)
+        result = credentials.bulk_reset(
+            ctx, user_ids, mode=mode, password=password, progress=progress, export=str(target.path)
+        )
     except BaseException:
         target.discard()
         raise
@@ -180,7 +202,7 @@ def reset_and_export(
         target.discard()
         return ExportedReset(result, None)
     try:
-        path = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(result.issued))
+        path = _write(target, result.issued)
     except Exception as error:  # noqa: BLE001 - reported to the caller, who says so plainly
         return ExportedReset(result, None, error)
     return ExportedReset(result, path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from onenet_tui.data import audit, phones, secrets
+from onenet_tui.data import audit, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.errors import FieldError, InvalidInput, RuleRefused
 from onenet_tui.data.lookup import user_by_ref
@@ -27,6 +27,9 @@ class IssuedCredentials:
     sip_username: str
     password: str = field(repr=False)
     sip_domain: str
+    # Whose they are, and for a bulk reset where its export is recorded (data.handover).
+    user_id: int | None = None
+    receipt: handover.Receipt | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,13 @@ def issue(
     for key, value in _digests(sip_user, site.sip_domain, password).items():
         setattr(row, key, value)
     return IssuedCredentials(
-        user.username, f"{user.first_name} {user.last_name}", user.extension, sip_user, password, site.sip_domain
+        user.username,
+        f"{user.first_name} {user.last_name}",
+        user.extension,
+        sip_user,
+        password,
+        site.sip_domain,
+        user.id,
     )
 
 
@@ -125,12 +134,17 @@ def bulk_reset(
     mode: CredentialMode = CredentialMode.SYSTEM,
     password: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    export: str | None = None,
 ) -> BulkResult:
     """R10: new passwords for many users in one transaction, all or nothing.
 
     Users without a desk phone (or whom policy refuses) are skipped and listed
     with the reason. With ``mode=admin`` the one password must pass R11 for
     every user; the first user it fails for names the problem.
+
+    The audit event lists the users and ``export``, the file the caller will
+    write; until a ``credentials.exported`` event names this one, the
+    passwords count as never handed over (:mod:`onenet_tui.data.handover`).
     """
     enforce(Action.BULK_CREDENTIALS, ctx.actor.role)
     if mode is CredentialMode.ADMIN and not password:
@@ -138,6 +152,7 @@ def bulk_reset(
     wanted = list(dict.fromkeys(user_ids))
     issued: list[IssuedCredentials] = []
     skipped: list[Skipped] = []
+    receipt = handover.Receipt(ctx)
     with change(ctx) as session:
         rows = _bulk_rows(session, wanted)
         now = utcnow()
@@ -170,22 +185,28 @@ def bulk_reset(
                 **_digests(sip_user, row.realm, secret),
             }
             (updates if row.has_credentials else inserts).append(values)
-            issued.append(IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm))
+            issued.append(
+                IssuedCredentials(row.username, row.name, row.extension, sip_user, secret, row.realm, row.id, receipt)
+            )
             if progress and done % 500 == 0:
                 progress(done, len(rows))
         if updates:
             session.execute(update(DeskPhoneCredential), updates)
         if inserts:
             session.execute(insert(DeskPhoneCredential), inserts)
-        audit.record(
+        event = audit.record(
             session,
             ctx.actor,
             "credentials.bulk_reset",
             f"{len(issued)} users",
             mode=mode.value,
             usernames=[c.username for c in issued],
+            user_ids=[c.user_id for c in issued],
             skipped=[s.username for s in skipped],
+            export=export,
         )
+        session.flush()
+        receipt.reset_event = event.id
     if progress:
         progress(len(rows), len(rows))
     return BulkResult(issued, skipped)

@@ -42,7 +42,7 @@ import phonenumbers
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
-from onenet_tui.data import audit, catalogs, phones
+from onenet_tui.data import audit, catalogs, handover, phones
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, Status, User
 from onenet_tui.data.storage import Store
 from onenet_tui.i18n import language, t
@@ -106,6 +106,8 @@ class DirectoryRow(NamedTuple):
     device: str  # desk phone model code, "desk_phone" when unknown, or "none"
     licence: str
     version: int
+    # Their latest desk phone credentials never reached anybody (data.handover).
+    unhanded: bool = False
 
     @property
     def device_type(self) -> str:
@@ -264,6 +266,8 @@ class DirectoryData:
     name_order: array = field(default_factory=lambda: array("i"))  # row indexes sorted by name
     stamp: int = 0  # newest audit event id when read: changes come after it
     complete: bool = True  # False for the first page shown while the rest loads
+    # Ids of users whose latest credentials were never handed over (data.handover).
+    unhanded: frozenset[int] = frozenset()
     # Columns that differ from the data this was patched from (all, when read afresh).
     changed: frozenset[str] = frozenset(COLUMNS)
     # status_code() of each row: filters and counts compare small numbers.
@@ -331,6 +335,7 @@ class DirectoryData:
             self.devices[index],
             self.licences[index],
             self.versions[index],
+            self.ids[index] in self.unhanded,
         )
 
     def index_of(self, user_id: int) -> int | None:
@@ -473,7 +478,14 @@ def _load(session: Session) -> DirectoryData:
     # Read by name, the strings are made, and lie in memory, in the order the
     # filter walks them: a search touching every row ran about four times
     # faster than over strings made in id order (benchmark).
-    return _read(session, [_by_name(_rows_query())], stamp)
+    return _with_unhanded(_read(session, [_by_name(_rows_query())], stamp), handover.never_handed_over(session))
+
+
+def _with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryData:
+    """``data`` marking ``unhanded``. Set in place: the instance is new and not
+    shared yet, and a copy would rebuild every column for one small set."""
+    object.__setattr__(data, "unhanded", unhanded)
+    return data
 
 
 def load_first_page(store: Store, limit: int = FIRST_PAGE) -> DirectoryData:
@@ -484,9 +496,10 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE) -> DirectoryData:
         stamp = audit.latest_id(session)
         query = _by_name(_rows_query()).limit(limit)
         first = _read(session, [query], stamp, complete=False)
+        unhanded = handover.never_handed_over(session)
     if len(first) < limit:
-        return DirectoryData.build(first.columns(), first.countries, stamp)
-    return first
+        first = DirectoryData.build(first.columns(), first.countries, stamp)
+    return _with_unhanded(first, unhanded)
 
 
 def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
@@ -525,7 +538,8 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
         changes = _read(session, queries, latest, sort=False)
         found = set(changes.ids)
         removed = {user_id for user_id in ids - found if data.index_of(user_id) is not None}
-    return data.patched(changes, removed, latest)
+        unhanded = handover.never_handed_over(session)
+    return _with_unhanded(data.patched(changes, removed, latest), unhanded)
 
 
 def _by_name(query):  # type: ignore[no-untyped-def]

@@ -5,6 +5,10 @@ Next forgets them: the list is emptied and the widgets showing the password
 are removed before the screen closes. Nothing here can show them again; only
 new credentials can be issued. Reused for a single regenerated user (R9); the
 bulk result (R10) has a table of its own.
+
+Next is the hand-over: it is recorded in the audit trail (no secret), and a
+user whose screen was never left with Next (the link dropped, the console was
+killed) stays marked in the directory as "never handed over".
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Label, Static
 
+from onenet_tui.data import handover
+from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.i18n import t
 from onenet_tui.screens.relabel import RelabelledModal
@@ -100,10 +106,12 @@ class CredentialsOnceScreen(RelabelledModal[None]):
         Binding("ctrl+n", "next", "credentials_once.key.next", id="credentials.next"),
     ]
 
-    def __init__(self, issued: Iterable[IssuedCredentials]) -> None:
+    def __init__(self, issued: Iterable[IssuedCredentials], *, ctx: Context | None = None) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
         self.issued: tuple[IssuedCredentials, ...] = tuple(issued)
+        # Who records the hand-over: the console's context unless given.
+        self._ctx = ctx
 
     def compose(self) -> ComposeResult:
         with Vertical(id="credentials") as box:
@@ -126,8 +134,21 @@ class CredentialsOnceScreen(RelabelledModal[None]):
 
     async def action_next(self) -> None:
         """Leave the screen; the secrets go with it, for good (R8)."""
+        self._record_handed_over([(item.username, item.user_id) for item in self.issued])
         self.issued = ()
         for block in self.query(CredentialsBlock):
             block.forget()
         await self.query_one("#credentials-list", VerticalScroll).remove_children()
         self.dismiss(None)
+
+    def _record_handed_over(self, users: list[tuple[str, int | None]]) -> None:
+        ctx = self._ctx or getattr(self.app, "ctx", None)
+        if ctx is None or not users:
+            return
+
+        def record() -> None:
+            for username, user_id in users:
+                handover.record_handed_over(ctx, username, user_id)
+
+        # The app's worker, not the screen's: it must outlive the dismissed screen.
+        self.app.run_worker(record, thread=True, group="handover", exit_on_error=False)

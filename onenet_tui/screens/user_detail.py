@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 from textual.worker import get_current_worker
 
-from onenet_tui.data import audit, catalogs, phones, users
+from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError, NotFound
 from onenet_tui.data.lookup import UserView, user_by_id, user_view
@@ -186,8 +186,9 @@ def _heading(key: str) -> Label:
     return Label(t(key), classes="detail-heading")
 
 
-def detail_sections(view: UserView, role: str) -> list[Widget]:
-    """The body of the detail screen for ``view`` as seen by ``role``."""
+def detail_sections(view: UserView, role: str, *, unhanded: bool = False) -> list[Widget]:
+    """The body of the detail screen for ``view`` as seen by ``role``;
+    ``unhanded``: their latest credentials never reached anybody."""
     # The header already names the status; the body starts with what it means (R3).
     meaning = Static(literal(t(f"lifecycle.status.{view.status}_meaning")), id="status-meaning", classes="detail-note")
     meaning.add_class(f"-{view.status}")
@@ -220,6 +221,8 @@ def detail_sections(view: UserView, role: str) -> list[Widget]:
         _heading("lifecycle.detail.section.credentials"),
         Facts(credential_facts(view), id="credential-facts"),
     ]
+    if unhanded:
+        widgets.append(Static(t("secrets.never_handed_over"), id="credentials-unhanded", classes="detail-note"))
     return widgets
 
 
@@ -288,6 +291,7 @@ class UserDetailScreen(QuietBeneath[None]):
         self.username = username
         self.user_id: int | None = None
         self.view: UserView | None = None
+        self.unhanded = False  # the directory's never-handed-over marker (data.handover)
         self.gone = False
         self._poll_seconds = poll_seconds
         # The audit trail's newest id when the shown data was read.
@@ -328,13 +332,15 @@ class UserDetailScreen(QuietBeneath[None]):
             if not force and seen == self._seen:
                 return
             view = self._read_user()
+            with self.ctx.store.read() as session:
+                unhanded = view.id in handover.never_handed_over(session)
         except NotFound:
             self._deliver(worker, self._show_gone)
             return
         except DomainError as error:
             self._deliver(worker, self._show_error, error)
             return
-        self._deliver(worker, self._show, view, seen)
+        self._deliver(worker, self._show, view, seen, unhanded)
 
     def _read_user(self) -> UserView:
         try:
@@ -365,14 +371,14 @@ class UserDetailScreen(QuietBeneath[None]):
         if self.view is not None:
             view, seen = self.view, self._seen or 0
             self.view = None  # forces the redraw below
-            await self._show(view, seen)
+            await self._show(view, seen, self.unhanded)
         self.refresh_bindings()
 
-    async def _show(self, view: UserView, seen: int) -> None:
+    async def _show(self, view: UserView, seen: int, unhanded: bool) -> None:
         if self._seen is not None and seen < self._seen:
             return  # an older read that finished late
-        changed = view != self.view or self.gone
-        self.view, self._seen, self.gone = view, seen, False
+        changed = view != self.view or self.gone or unhanded != self.unhanded
+        self.view, self._seen, self.gone, self.unhanded = view, seen, False, unhanded
         self.username, self.user_id = view.username, view.id
         if not changed:
             return
@@ -381,7 +387,7 @@ class UserDetailScreen(QuietBeneath[None]):
         header_badge.update(badge(view.status))
         for status in Status:
             header_badge.set_class(view.status == status.value, f"-{status.value}")
-        await self._replace_body(detail_sections(view, self.ctx.actor.role))
+        await self._replace_body(detail_sections(view, self.ctx.actor.role, unhanded=unhanded))
         self.refresh_bindings()
 
     async def _show_gone(self) -> None:

@@ -39,6 +39,9 @@ from onenet_tui.widgets.lines import LineScrollBar, filtered, fit
 from onenet_tui.widgets.row_cursor import RowCursor
 
 MARK = "▌"
+# Before the name of a user whose latest credentials never reached anybody:
+# legible without colour, and the detail screen says what to do.
+UNHANDED = "⚠ "
 SORT_ARROWS = {False: "▲", True: "▼"}
 GAP = " "
 
@@ -406,7 +409,7 @@ class UserTable(RowCursor):
                     # On the cursor line the cursor colours win: legible on any theme.
                     style = line + self._style(row.status if row.status in SYMBOLS else "unknown")
             elif key == "name":
-                text = row.name
+                text = UNHANDED + row.name if row.unhanded else row.name
             elif key == "extension":
                 text = row.extension
             elif key == "number":

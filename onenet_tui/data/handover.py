@@ -1,0 +1,198 @@
+"""Which new desk phone credentials never reached anybody (R8-R10).
+
+A password exists in plaintext only until it is shown once or exported. If
+the console's link drops on the credentials screen, or a ``credentials reset``
+is killed after its commit, the new passwords are in force and nobody has
+them. The audit trail tells:
+
+- an *issue* is an event that gave a user new credentials: ``user.add`` with a
+  desk phone, ``user.change_configuration`` that changed the number or gave a
+  desk phone, ``credentials.regenerate``, and ``credentials.bulk_reset``
+  (whose details list the users and the export file, if one was chosen);
+- a *hand-over* follows it: ``credentials.handed_over`` when the one-time
+  screen was left with Next (or the command line printed them), and
+  ``credentials.exported`` (the file name and count, the reset event's id)
+  once a bulk export file is complete.
+
+A user's credentials were never handed over when their latest issue has no
+hand-over after it. Neither kind of event holds a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session
+
+from onenet_tui.data import audit
+from onenet_tui.data.context import Context
+from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, DeviceType, User
+from onenet_tui.data.unit import change
+
+HANDED_OVER = "credentials.handed_over"
+EXPORTED = "credentials.exported"
+BULK_RESET = "credentials.bulk_reset"
+REGENERATE = "credentials.regenerate"
+_CHUNK = 500
+# Core columns: typed for SQL expressions, where the model attributes are not.
+_EVENTS = AuditEvent.__table__.c  # type: ignore[attr-defined]
+_CREDENTIALS = DeskPhoneCredential.__table__.c  # type: ignore[attr-defined]
+_USERS = User.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass
+class Receipt:
+    """Where a bulk reset's export is recorded: every credential it issued
+    carries the same one, so whoever writes them to a file (console or command
+    line) records the hand-over without being told which reset it was."""
+
+    ctx: Context
+    reset_event: int | None = None  # set once the reset's event is written
+
+    def exported(self, path: str, count: int) -> None:
+        record_exported(self.ctx, self.reset_event, path, count)
+
+
+@dataclass(frozen=True)
+class PendingExport:
+    """A bulk reset whose passwords are in force but were never exported."""
+
+    event_id: int
+    at: datetime
+    operator: str
+    count: int  # its users whose latest credentials are still these
+    export: str | None  # the file it was meant to write, if any
+
+    def warning(self) -> tuple[str, dict[str, str | int]]:
+        """The message key and its parameters (operator and path raw: the
+        caller makes them safe to show)."""
+        key = "secrets.pending_export.file" if self.export else "secrets.pending_export.console"
+        at = f"{self.at:%Y-%m-%d %H:%M} UTC"
+        return key, {"count": self.count, "at": at, "operator": self.operator, "path": self.export or ""}
+
+
+def record_handed_over(ctx: Context, username: str, user_id: int | None = None) -> None:
+    """One user's new credentials reached the operator (Next, or printed)."""
+    with change(ctx) as session:
+        if user_id is None:
+            user_id = session.execute(select(_USERS.id).where(_USERS.username == username)).scalar_one_or_none()
+        audit.record(session, ctx.actor, HANDED_OVER, username, user_id=user_id)
+
+
+def record_exported(ctx: Context, reset_event: int | None, path: str, count: int) -> None:
+    """A bulk reset's export file is complete (``reset_event``: its audit id)."""
+    with change(ctx) as session:
+        audit.record(session, ctx.actor, EXPORTED, path, reset_event=reset_event, file=path, count=count)
+
+
+def never_handed_over(session: Session) -> frozenset[int]:
+    """The ids of users whose latest credentials were never handed over."""
+    return frozenset(_unhanded(session))
+
+
+def pending_exports(session: Session) -> list[PendingExport]:
+    """Bulk resets, oldest first, some of whose users' latest passwords were
+    never exported (nor handed over since)."""
+    counts: dict[int, int] = {}
+    for event_id in _unhanded(session).values():
+        counts[event_id] = counts.get(event_id, 0) + 1
+    if not counts:
+        return []
+    query = select(_EVENTS.id, _EVENTS.at, _EVENTS.operator, _EVENTS.details).where(_EVENTS.action == BULK_RESET)
+    rows = _chunked(session, query, _EVENTS.id, sorted(counts))
+    found = [PendingExport(r.id, r.at, r.operator, counts[r.id], r.details.get("export")) for r in rows]
+    return sorted(found, key=lambda p: p.event_id)
+
+
+# --- the query -----------------------------------------------------------------
+#
+# Cheap: the single-user issues and hand-overs are reduced to the newest event
+# id per user inside the database (the user id is read out of the details
+# there, nothing is decoded here), over the ``action`` index. Only bulk
+# resets, a handful of events, have their details read.
+
+
+def _user_id() -> Any:
+    return _EVENTS.details["user_id"].as_integer()
+
+
+def _single_issue_filter() -> Any:
+    details = _EVENTS.details
+    return or_(
+        _EVENTS.action == REGENERATE,
+        and_(_EVENTS.action == "user.add", details["device_type"].as_string() == DeviceType.DESK_PHONE.value),
+        and_(
+            _EVENTS.action == "user.change_configuration",
+            or_(
+                details[("changed", "number", 1)].as_string().is_not(None),
+                details[("changed", "device_type", 1)].as_string() == DeviceType.DESK_PHONE.value,
+            ),
+        ),
+    )
+
+
+def _newest_per_user(session: Session, condition: Any) -> dict[int, int]:
+    user_id = _user_id()
+    query = select(user_id, func.max(_EVENTS.id)).where(condition, user_id.is_not(None)).group_by(user_id)
+    return {uid: newest for uid, newest in session.execute(query)}
+
+
+def _bulk_issues(session: Session) -> tuple[dict[int, int], set[int]]:
+    """The newest bulk reset per user, and the resets that were exported."""
+    newest: dict[int, int] = {}
+    by_name: dict[int, list[str]] = {}
+    query = select(_EVENTS.id, _EVENTS.details).where(_EVENTS.action == BULK_RESET).order_by(_EVENTS.id)
+    for event_id, details in session.execute(query):
+        ids = details.get("user_ids")
+        if ids is None:
+            # Events written before the ids were recorded name the users.
+            by_name[event_id] = list(details.get("usernames", []))
+            continue
+        for uid in ids:
+            newest[uid] = event_id
+    if by_name:
+        _add_by_name(session, by_name, newest)
+    exported_events = session.execute(
+        select(_EVENTS.details["reset_event"].as_integer()).where(_EVENTS.action == EXPORTED)
+    ).scalars()
+    return newest, {e for e in exported_events if e is not None}
+
+
+def _add_by_name(session: Session, by_name: dict[int, list[str]], newest: dict[int, int]) -> None:
+    names = sorted({name for names in by_name.values() for name in names})
+    ids = dict(_chunked(session, select(_USERS.username, _USERS.id), _USERS.username, names))
+    for event_id, usernames in by_name.items():
+        for name in usernames:
+            uid = ids.get(name)
+            if uid is not None and newest.get(uid, 0) < event_id:
+                newest[uid] = event_id
+
+
+def _chunked(session: Session, query: Any, column: Any, values: list[Any]) -> Iterable[Any]:
+    # Chunked IN lists keep every backend under its bound-parameter limit.
+    for start in range(0, len(values), _CHUNK):
+        yield from session.execute(query.where(column.in_(values[start : start + _CHUNK])))
+
+
+def _unhanded(session: Session) -> dict[int, int]:
+    """User id -> the issue event whose credentials never reached anybody."""
+    latest = _newest_per_user(session, _single_issue_filter())
+    bulk, exported = _bulk_issues(session)
+    for uid, event_id in bulk.items():
+        if latest.get(uid, 0) < event_id:
+            latest[uid] = event_id
+    handed = _newest_per_user(session, _EVENTS.action == HANDED_OVER)
+    candidates = {
+        uid: event_id for uid, event_id in latest.items() if handed.get(uid, 0) < event_id and event_id not in exported
+    }
+    if not candidates:
+        return {}
+    # Users deleted since, or without a desk phone now, have nothing to hand over.
+    holders = {
+        uid for (uid,) in _chunked(session, select(_CREDENTIALS.user_id), _CREDENTIALS.user_id, sorted(candidates))
+    }
+    return {uid: event_id for uid, event_id in candidates.items() if uid in holders}
