@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from onenet_tui.data import carrier
 from onenet_tui.data.models import AuditEvent
+from onenet_tui.i18n import set_language
 from onenet_tui.screens.audit_log import AuditLogScreen
 from tests.conftest import World
 from tests.helpers import Host, add, settle
@@ -44,6 +45,24 @@ async def test_audit_log_lists_changes_newest_first_and_follows_new_ones(world: 
         assert [r[2] for r in cells(app)] == ["carrier.activated", "user.add"]
         await pilot.press("escape")
         assert not isinstance(app.screen, AuditLogScreen)
+
+
+async def test_r14_a_carrier_outcome_applied_by_hand_names_the_carrier_and_the_person(world: World) -> None:
+    by_hand = add(world)
+    by_carrier = add(world, number="030 12345002", first_name="Eva")
+    carrier.set_status(world.admin, by_hand.user.username, "activated")
+    carrier.set_status(world.carrier, by_carrier.user.username, "activated")
+    app = Host(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [r[1:3] for r in cells(app)[:2]] == [
+            ["carrier", "carrier.activated"],
+            ["carrier, applied by alice", "carrier.activated"],
+        ]
+        set_language("de")
+        app.screen.relabel()
+        await settle(pilot)
+        assert cells(app)[1][1] == "Netzbetreiber, eingetragen von alice"
 
 
 async def test_audit_details_are_shown_literally(world: World) -> None:

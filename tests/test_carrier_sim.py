@@ -120,7 +120,8 @@ def test_two_carrier_run_processes_at_once_each_transition_once(tmp_path: Path) 
     setup = Store(url)
     demo.build(Context(setup, resolve_actor(setup, "alice")), users=300, seed=6, now=LONG_AGO)
     due = pending(setup)
-    env = {**os.environ, "ONENET_DB_URL": url, "ONENET_CONFIG": str(tmp_path / "none.toml")}
+    # An administrator starts them (R14); they then act as the carrier.
+    env = {**os.environ, "ONENET_DB_URL": url, "ONENET_CONFIG": str(tmp_path / "none.toml"), "ONENET_OPERATOR": "alice"}
     command = [sys.executable, "-m", "onenet_tui", "carrier", "run", "--once"]
     processes = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
@@ -130,6 +131,11 @@ def test_two_carrier_run_processes_at_once_each_transition_once(tmp_path: Path) 
     reported = Counter(line.split(":")[0] for out, _ in outputs for line in out.splitlines() if line)
     assert reported == Counter(list(due))
     assert carrier_events(setup) == Counter(list(due))
+    with setup.read() as session:
+        operators = set(
+            session.execute(select(AuditEvent.operator).where(AuditEvent.action.startswith("carrier."))).scalars()
+        )  # type: ignore[attr-defined]
+    assert operators == {"carrier"}
     setup.dispose()
 
 

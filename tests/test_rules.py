@@ -4,13 +4,28 @@ refused side. Runs on SQLite and, with ONENET_TEST_PG_URL, on PostgreSQL."""
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 
+import pydantic
 import pytest
 
-from onenet_tui.data import accounts, carrier, credentials, groups, lookup, policy, queries, secrets, users
+from onenet_tui.data import (
+    accounts,
+    audit,
+    carrier,
+    credentials,
+    groups,
+    lookup,
+    operators,
+    policy,
+    queries,
+    secrets,
+    simulator,
+    users,
+)
 from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, Status, User
-from onenet_tui.data.schemas import CallServicesChange, ConfigChange, ProfileChange
+from onenet_tui.data.schemas import CallServicesChange, ConfigChange, NewOperator, ProfileChange
 from tests.conftest import DE_MOBILE, GB_MOBILE, World, new_user_data
 from tests.helpers import add, add_active
 
@@ -66,9 +81,18 @@ def test_r2_extension_defaults_follows_number_and_is_unique_per_site(world: Worl
 def test_r3_new_user_is_pending_until_the_carrier_decides(world: World) -> None:
     added = add(world)
     assert added.user.status == "pending"
-    with pytest.raises(RuleRefused) as caught:
-        carrier.set_status(world.admin, added.user.username, "activated")
-    assert caught.value.rule == "R3"
+    # No service but the carrier's sets a status: the forms have no such field ...
+    with pytest.raises(InvalidInput):
+        users.add_user_from(world.admin, new_user_data(number="030 12345002", status="activated"))
+    for form in (ConfigChange, ProfileChange, CallServicesChange):
+        with pytest.raises(pydantic.ValidationError):
+            form(expected_version=added.user.version, status="activated")
+    # ... and only the carrier runs the simulator's passes, not a person.
+    for person in (world.admin, world.helpdesk):
+        with pytest.raises(RuleRefused) as caught:
+            carrier.run_once(person, delay=timedelta(0))
+        assert (caught.value.rule, caught.value.reason_key) == ("R3", "r3.carrier_only")
+    assert users.view(world.admin, added.user.username).status == "pending"
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     failed = users.view(world.admin, added.user.username)
     assert (failed.status, failed.status_reason) == ("failed", "porting not finished")
@@ -76,6 +100,54 @@ def test_r3_new_user_is_pending_until_the_carrier_decides(world: World) -> None:
     assert users.view(world.admin, added.user.username).status == "activated"
     with pytest.raises(RuleRefused):
         carrier.set_status(world.carrier, added.user.username, "activated")
+
+
+def test_r3_failure_reason_is_required_trimmed_and_at_most_200_characters(world: World) -> None:
+    added = add(world)
+    name = added.user.username
+    for reason in (None, "", "   "):
+        with pytest.raises(InvalidInput) as caught:
+            carrier.set_status(world.carrier, name, "failed", reason)
+        assert field_keys(caught.value) == {"reason": "carrier.reason_required"}
+    with pytest.raises(InvalidInput) as caught:
+        carrier.set_status(world.carrier, name, "failed", "x" * 201)
+    assert field_keys(caught.value) == {"reason": "carrier.reason_too_long"}
+    assert users.view(world.admin, name).status == "pending"
+    # Characters, not bytes: 200 umlauts fit.
+    done = carrier.set_status(world.carrier, name, "failed", f"  {'ü' * 200}  ")
+    assert done.reason == "ü" * 200 == users.view(world.admin, name).status_reason
+
+
+def test_r14_carrier_outcomes_by_hand_need_an_administrator_named_in_the_audit(world: World) -> None:
+    by_hand = add(world)
+    by_carrier = add(world, number="030 12345002", first_name="Eva")
+    # R14 before the reason is looked at.
+    with pytest.raises(RuleRefused) as caught:
+        carrier.set_status(world.helpdesk, by_hand.user.username, "failed", " ")
+    assert (caught.value.rule, caught.value.reason_key) == ("R14", "r14.admins_only")
+    assert users.view(world.admin, by_hand.user.username).status == "pending"
+    carrier.set_status(world.admin, by_hand.user.username, "activated")
+    carrier.set_status(world.carrier, by_carrier.user.username, "failed", "porting not finished")
+    with world.store.read() as session:
+        events = audit.events(session, newest_first=False)
+    assert [(e.operator, e.action, e.target) for e in events[-2:]] == [
+        ("alice", "carrier.activated", by_hand.user.username),
+        ("carrier", "carrier.failed", by_carrier.user.username),
+    ]
+    shown = [carrier.shown_operator(e.operator, e.action) for e in events]
+    assert shown == ["alice", "alice", "carrier, applied by alice", "carrier"]
+
+
+def test_r14_only_an_administrator_starts_the_simulator_which_acts_as_the_carrier(world: World) -> None:
+    added = add(world)
+    with pytest.raises(RuleRefused) as caught:
+        simulator.start(world.helpdesk, once=True, delay=timedelta(0))
+    assert (caught.value.rule, caught.value.reason_key) == ("R14", "r14.admins_only")
+    assert users.view(world.admin, added.user.username).status == "pending"
+    assert simulator.start(world.admin, once=True, delay=timedelta(0)) == 1
+    with world.store.read() as session:
+        newest = audit.events(session, limit=1)[0]
+    assert (newest.operator, newest.action) == ("carrier", "carrier.activated")
 
 
 def test_r4_call_groups_need_an_activated_user(world: World) -> None:
@@ -302,6 +374,15 @@ def test_r14_helpdesk_sees_everything_and_changes_nothing(world: World) -> None:
         lambda: credentials.regenerate(world.helpdesk, name),
         lambda: credentials.bulk_reset(world.helpdesk, [added.user.id]),
         lambda: accounts.reset_account(world.helpdesk, name, self_service_tried=True),
+        lambda: groups.remove_member(world.helpdesk, "BER Pickup", name),
+        lambda: carrier.set_status(world.helpdesk, name, "failed", "porting not finished"),
+        lambda: simulator.start(world.helpdesk, once=True),
+        lambda: operators.add_operator(world.helpdesk, NewOperator(name="eve", role="admin")),
+        # R14 comes before any field check and before looking anything up.
+        lambda: users.add_user_from(world.helpdesk, new_user_data(number="030 12345002", email="not-an-address")),
+        lambda: groups.add_member(world.helpdesk, "No such group", "nobody"),
+        lambda: groups.remove_member(world.helpdesk, "No such group", "nobody"),
+        lambda: carrier.set_status(world.helpdesk, "nobody", "failed", ""),
     ]
     for attempt in attempts:
         with pytest.raises(RuleRefused) as caught:

@@ -1,5 +1,6 @@
 """The carrier's side of R3: pending users become activated, or failed with a
-reason. Used by hand (``carrier activate``/``fail``) and by the simulator.
+reason. Applied by hand by an administrator (``carrier activate``/``fail``,
+R14) and by the simulator, which alone acts as the ``carrier`` operator.
 
 Every transition is a conditional UPDATE on the status it expects, so when
 several simulators run at once each transition happens exactly once.
@@ -13,14 +14,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from onenet_tui.data import audit
-from onenet_tui.data.context import Context
+from onenet_tui.data.context import CARRIER_NAME, Context
 from onenet_tui.data.errors import InvalidInput, StaleData
 from onenet_tui.data.lookup import user_by_ref
 from onenet_tui.data.models import PhoneNumber, Status, Tenant, User, utcnow
-from onenet_tui.data.policy import Action, enforce
+from onenet_tui.data.policy import Action, enforce, enforce_role
 from onenet_tui.data.unit import change
+from onenet_tui.data.validation import char_count
+from onenet_tui.i18n import t
 
 DEFAULT_FLAG_REASON = "number flagged by the carrier"
+# The reason is shown in the user's detail and copied into the support
+# summary (R3): a sentence, not a document.
+REASON_MAX = 200
+AUDIT_ACTION_PREFIX = "carrier."
 
 
 @dataclass(frozen=True)
@@ -31,17 +38,37 @@ class Transition:
 
 
 def set_status(ctx: Context, ref: str, status: Status | str, reason: str | None = None) -> Transition:
+    """Apply a carrier outcome to one user. By an administrator, the audit
+    event names that person (shown as "carrier, applied by alice")."""
+    enforce_role(ctx.actor.role, Action.SET_CARRIER_STATUS)
     status = Status(status)
     if status is Status.PENDING:
         raise InvalidInput.single("status", "carrier.status_choice")
-    if status is Status.FAILED and not (reason and reason.strip()):
-        raise InvalidInput.single("reason", "carrier.reason_required")
+    reason = checked_reason(reason) if status is Status.FAILED else None
     with change(ctx) as session:
         user = user_by_ref(session, ref)
         enforce(Action.SET_CARRIER_STATUS, ctx.actor.role, user.status)
         if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]
             raise StaleData(user.username)
         return Transition(user.username, status.value, reason)
+
+
+def checked_reason(reason: str | None) -> str:
+    """A failed activation's reason: required, trimmed, at most REASON_MAX characters."""
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput.single("reason", "carrier.reason_required")
+    if char_count(text) > REASON_MAX:
+        raise InvalidInput.single("reason", "carrier.reason_too_long", max=REASON_MAX, count=char_count(text))
+    return text
+
+
+def shown_operator(operator: str, action: str) -> str:
+    """Who an audit event names, as people read it: an outcome applied by hand
+    is the carrier's word passed on by a person, so both are named."""
+    if action.startswith(AUDIT_ACTION_PREFIX) and operator != CARRIER_NAME:
+        return t("carrier.applied_by", operator=operator)
+    return operator
 
 
 def _transition(session, ctx: Context, user_id: int, username: str, old: str, new: Status, reason: str | None) -> bool:  # type: ignore[no-untyped-def]
@@ -58,7 +85,9 @@ def _transition(session, ctx: Context, user_id: int, username: str, old: str, ne
     )
     if result.rowcount != 1:
         return False
-    audit.record(session, ctx.actor, f"carrier.{new.value}", username, user_id=user_id, previous=old, reason=reason)
+    audit.record(
+        session, ctx.actor, f"{AUDIT_ACTION_PREFIX}{new.value}", username, user_id=user_id, previous=old, reason=reason
+    )
     return True
 
 
@@ -72,8 +101,10 @@ def run_once(
 ) -> list[Transition]:
     """One pass of the simulator: pending users older than ``delay`` are
     activated, those on flagged numbers fail with the flag's reason.
-    ``pending_since`` leaves alone users who were pending before it."""
-    enforce(Action.SET_CARRIER_STATUS, ctx.actor.role)
+    ``pending_since`` leaves alone users who were pending before it.
+    Only the carrier actor runs passes (R3): a person starts the simulator
+    (:func:`simulator.start`), which then acts as the carrier."""
+    enforce(Action.SIMULATE_CARRIER, ctx.actor.role)
     now = now or utcnow()
     done: list[Transition] = []
     with change(ctx) as session:

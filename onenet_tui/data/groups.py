@@ -13,7 +13,7 @@ from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.lookup import group_by_name, user_by_ref
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
-from onenet_tui.data.policy import JOIN_ACTION, Action, enforce
+from onenet_tui.data.policy import JOIN_ACTION, Action, enforce, enforce_role
 from onenet_tui.data.unit import change
 
 
@@ -45,6 +45,8 @@ class GroupView:
 def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRole | str | None = None) -> list[str]:
     """Add (or change the role of) a member. Returns notice keys: R6 says a
     supervisor without the supervisor service is allowed, but worth a word."""
+    # R14 before the lookups: which join rule applies needs the group's kind.
+    enforce_role(ctx.actor.role, *JOIN_ACTION.values())
     with change(ctx) as session:
         group = group_by_name(session, group_name)
         user = user_by_ref(session, user_ref)
@@ -71,6 +73,7 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
 
 
 def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:
+    enforce(Action.LEAVE_GROUP, ctx.actor.role)  # R14 before the lookups
     with change(ctx) as session:
         group = group_by_name(session, group_name)
         user = user_by_ref(session, user_ref)

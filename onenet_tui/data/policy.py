@@ -4,6 +4,10 @@ not, which rule says no and why.
 R3 (who sets the status), R4, R5, R7, R13 and R14 live here and nowhere else.
 The services call :func:`enforce`; the console calls :func:`decide` to dim an
 action and explain it before the operator tries.
+
+The activation status is the carrier's (R3): the simulator acts as the
+``carrier`` operator, and an administrator may apply an outcome the carrier
+reported by hand (R14); no other action ever sets it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ class Action(StrEnum):
     REGENERATE_CREDENTIALS = "regenerate_credentials"
     BULK_CREDENTIALS = "bulk_credentials"
     RESET_ACCOUNT = "reset_account"
+    # By hand (`carrier activate|fail`) or by the carrier actor itself.
     SET_CARRIER_STATUS = "set_carrier_status"
+    # One pass of the simulator, which acts as the carrier.
+    SIMULATE_CARRIER = "simulate_carrier"
+    # `carrier run`: a person starts the simulator process.
+    START_CARRIER_SIMULATOR = "start_carrier_simulator"
     ADD_OPERATOR = "add_operator"
 
 
@@ -70,7 +79,9 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.REGENERATE_CREDENTIALS: _ADMIN,
     Action.BULK_CREDENTIALS: _ADMIN,
     Action.RESET_ACCOUNT: _ADMIN,
-    Action.SET_CARRIER_STATUS: frozenset({Role.CARRIER}),
+    Action.SET_CARRIER_STATUS: frozenset({Role.ADMIN, Role.CARRIER}),
+    Action.SIMULATE_CARRIER: frozenset({Role.CARRIER}),
+    Action.START_CARRIER_SIMULATOR: _ADMIN,
     Action.ADD_OPERATOR: _ADMIN,
 }
 
@@ -112,7 +123,7 @@ def decide(
     ``status`` (None when the action has no target user). Role first: a
     helpdesk operator is told "administrators only", not a status rule."""
     if Role(role) not in ROLES[action]:
-        return CARRIER_ONLY if action is Action.SET_CARRIER_STATUS else ADMINISTRATORS_ONLY
+        return CARRIER_ONLY if action is Action.SIMULATE_CARRIER else ADMINISTRATORS_ONLY
     if status is not None:
         refusal = STATUS_REFUSALS.get(action, {}).get(Status(status))
         if refusal is not None:
@@ -132,6 +143,16 @@ def enforce(
     if not decision.allowed:
         assert decision.rule and decision.reason_key
         raise RuleRefused(decision.rule, decision.reason_key)
+
+
+def enforce_role(role: Role | str, *actions: Action) -> None:
+    """R14 before anything else: refuse at once when ``role`` may take none
+    of ``actions``. For callers that must look something up before they know
+    the exact action (which kind of group?), so that an operator without the
+    role hears "administrators only", not about a missing user or a bad field."""
+    decisions = [decide(action, role) for action in actions]
+    if not any(decisions):
+        enforce(actions[0], role)
 
 
 def matrix() -> list[tuple[Action, Role, Status | None, Decision]]:

@@ -3,6 +3,9 @@
 Each pass is :func:`carrier.run_once`, one transaction of conditional updates,
 so several simulators against one database never apply a transition twice: a
 loser finds the user no longer pending and skips it.
+
+A person starts it (:func:`start`, administrators only, R14); its passes then
+act as the carrier, the one ``carrier`` operator of the audit trail (R3).
 """
 
 from __future__ import annotations
@@ -10,13 +13,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from onenet_tui.data import carrier
 from onenet_tui.data.carrier import Transition
-from onenet_tui.data.context import Context
+from onenet_tui.data.context import Context, carrier_context
 from onenet_tui.data.errors import Conflict
+from onenet_tui.data.policy import Action, enforce
 
 BATCH = 500
+
+
+def start(ctx: Context, **options: Any) -> int:
+    """``onenet-tui carrier run``: ``ctx``'s operator must be an administrator;
+    the simulator then runs as the carrier (see :func:`run` for ``options``)."""
+    enforce(Action.START_CARRIER_SIMULATOR, ctx.actor.role)
+    return run(carrier_context(ctx.store), **options)
 
 
 def run(

@@ -418,6 +418,7 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
 
 def add_user_from(ctx: Context, data: dict[str, Any]) -> AddedUser:
     """Validate raw input (a form or the command line) and add the user."""
+    enforce(Action.ADD_USER, ctx.actor.role)  # R14 before any field check
     return add_user(ctx, validate(NewUser, data))
 
 

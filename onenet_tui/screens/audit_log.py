@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from onenet_tui.data import audit
+from onenet_tui.data import audit, carrier
 from onenet_tui.data.context import Context
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.widgets.field import literal_text, retranslate_bindings, translate_bindings
@@ -66,7 +66,8 @@ class AuditLogScreen(Screen[None]):
             self.set_interval(self.poll_seconds, self._poll)
 
     def relabel(self) -> None:
-        """``L``: column titles and footer in the other language; the rows are data."""
+        """``L``: column titles and footer in the other language; the rows are
+        data, but "carrier, applied by ..." is words, so they are read again."""
         retranslate_bindings(self)
         table = self.query_one(DataTable)
         for key, column in table.columns.items():
@@ -74,6 +75,7 @@ class AuditLogScreen(Screen[None]):
         table.refresh()
         self.query_one("#audit-title", Static).update(t("audit.title", count=table.row_count))
         self.refresh_bindings()
+        self.action_reload()
 
     def action_reload(self) -> None:
         self._load(force=True)
@@ -91,7 +93,7 @@ class AuditLogScreen(Screen[None]):
                 EventRow(
                     e.id or 0,
                     format_moment(e.at),
-                    e.operator,
+                    carrier.shown_operator(e.operator, e.action),
                     e.action,
                     e.target,
                     json.dumps(e.details, ensure_ascii=False, sort_keys=True),
