@@ -86,6 +86,18 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+# The largest LIMIT SQLite and PostgreSQL both accept (a signed 64-bit integer);
+# beyond it the database would fail the query instead of argparse the option.
+MAX_LIMIT = 2**63 - 1
+
+
+def _limit(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(t("cli.type.at_most", value=text, maximum=MAX_LIMIT))
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -246,7 +258,7 @@ def build_parser() -> Parser:
 
     # audit
     audit = leaf(commands, "audit", "audit_cmd", "audit")
-    audit.add_argument("--limit", type=_non_negative_int, metavar="N", help=t("cli.opt.limit"))
+    audit.add_argument("--limit", type=_limit, metavar="N", help=t("cli.opt.limit"))
     _format(audit, "table", "json", "csv")
 
     # db
@@ -382,9 +394,34 @@ def _guarded(action: Callable[[], int]) -> int:
             import traceback
 
             traceback.print_exc()
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        _print_error(t("cli.unexpected", error=f"{type(exc).__name__}: {first_line}".rstrip(": ")))
+        lost = _lost_database(exc)
+        if lost is not None:
+            _print_error(t("cli.database_lost", error=_first_line(lost)))
+        else:
+            _print_error(t("cli.unexpected", error=f"{type(exc).__name__}: {_first_line(exc)}".rstrip(": ")))
         return EXIT_UNEXPECTED
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+def _lost_database(exc: Exception) -> BaseException | None:
+    """The driver's error when the database server cannot be reached or went
+    away mid-command (not a failed statement): said plainly, in one line."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return exc.orig
+    # psycopg raises a failed connect without a SQLSTATE; 08xxx are connection
+    # exceptions, 57P0x the server shutting down.
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    from_psycopg = type(exc.orig).__module__.startswith("psycopg")
+    if isinstance(exc, OperationalError) and from_psycopg and (not sqlstate or sqlstate.startswith(("08", "57P"))):
+        return exc.orig
+    return None
 
 
 def _silence_stdout() -> None:

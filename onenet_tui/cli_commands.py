@@ -9,11 +9,13 @@ nothing else) and CSV for scripts; messages and errors go to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, TextIO
@@ -39,10 +41,11 @@ from onenet_tui.data import (
     simulator,
     users,
 )
-from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
+from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.models import CredentialMode, DeviceType, PhoneNumber, Site, User
+from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
 from onenet_tui.i18n import language, t
@@ -77,10 +80,6 @@ class Run:
         return Context(self.store, self.actor)
 
     @property
-    def carrier(self) -> Context:
-        return carrier_context(self.store)
-
-    @property
     def ascii_json(self) -> bool:
         """Escape non-ASCII in JSON when stdout cannot encode it."""
         encoding = (getattr(self.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
@@ -102,6 +101,32 @@ class Run:
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
+
+
+Handler = Callable[[argparse.Namespace, Run], int]
+
+
+def _role_first(*actions: Action) -> Callable[[Handler], Handler]:
+    """R14 before anything else the command checks: an operator who may take
+    none of ``actions`` hears "administrators only", never about a bad field
+    or a missing user first. The service checks again, with the user's status."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def checked(args: argparse.Namespace, run: Run) -> int:
+            enforce_role(run.actor.role, *actions)
+            return handler(args, run)
+
+        return checked
+
+    return wrap
+
+
+def _site_filter(value: str | None) -> str | None:
+    """``--site ''`` names no site: invalid input, not "every site"."""
+    if value is not None and not value.strip():
+        raise InvalidInput.single("site", "field.required")
+    return value
 
 
 def _c(value: object) -> str:
@@ -126,6 +151,7 @@ def _licence(code: str | None) -> str:
 # --- demo ---------------------------------------------------------------------
 
 
+@_role_first(Action.ADD_USER)
 def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     summary = demo.build(run.ctx, users=args.users, seed=args.seed, force=args.force, carrier_delay=args.carrier_delay)
     if args.format == "json":
@@ -192,6 +218,7 @@ USER_CSV_COLUMNS = (
 
 
 def users_list(args: argparse.Namespace, run: Run) -> int:
+    _site_filter(args.site)
     run.register_operator()
     with run.store.read() as session:
         if args.format == "json" and not run.ascii_json:
@@ -324,6 +351,7 @@ def _group_choice(text: str) -> dict[str, str | None]:
     return {"group": text, "role": None}
 
 
+@_role_first(Action.ADD_USER)
 def users_add(args: argparse.Namespace, run: Run) -> int:
     data: dict[str, Any] = {
         "first_name": args.first,
@@ -386,6 +414,7 @@ def _handed_over(run: Run, issued: IssuedCredentials | None) -> None:
         handover.record_handed_over(run.ctx, issued.username, issued.user_id)
 
 
+@_role_first(Action.DELETE_USER)
 def users_delete(args: argparse.Namespace, run: Run) -> int:
     if not args.yes:
         run.note(
@@ -415,6 +444,7 @@ def users_delete(args: argparse.Namespace, run: Run) -> int:
 
 
 def numbers_list(args: argparse.Namespace, run: Run) -> int:
+    site = _site_filter(args.site)
     run.register_operator()
     with run.store.read() as session:
         query = (
@@ -425,8 +455,8 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
             .outerjoin(User, User.number_id == PhoneNumber.id)
             .order_by(Site.name, PhoneNumber.e164)
         )
-        if args.site:
-            query = query.where(PhoneNumber.site_id == lookup.site_by_name(session, args.site).id)
+        if site is not None:
+            query = query.where(PhoneNumber.site_id == lookup.site_by_name(session, site).id)
         if args.free:
             query = query.where(User.id.is_(None))  # type: ignore[union-attr]
         rows = session.execute(query).all()
@@ -465,7 +495,7 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
 
 
 def groups_list(args: argparse.Namespace, run: Run) -> int:
-    found = groups.list_groups(run.ctx, site=args.site)
+    found = groups.list_groups(run.ctx, site=_site_filter(args.site))
     if args.format == "json":
         run.json([g.to_json() for g in found])
         return 0
@@ -497,6 +527,7 @@ def groups_show(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
+@_role_first(*JOIN_ACTION.values())
 def groups_add_member(args: argparse.Namespace, run: Run) -> int:
     notices = groups.add_member(run.ctx, args.group, args.user, args.role)
     run.say(t("cli.groups.added", user=_c(args.user), group=_c(args.group)))
@@ -505,6 +536,7 @@ def groups_add_member(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
+@_role_first(Action.LEAVE_GROUP)
 def groups_remove_member(args: argparse.Namespace, run: Run) -> int:
     groups.remove_member(run.ctx, args.group, args.user)
     run.say(t("cli.groups.removed", user=_c(args.user), group=_c(args.group)))
@@ -530,6 +562,7 @@ def _read_password(run: Run) -> str:
     return password
 
 
+@_role_first(Action.BULK_CREDENTIALS)
 def credentials_reset(args: argparse.Namespace, run: Run) -> int:
     chosen = selection.Selection(tuple(args.users), args.all, args.status, args.site)
     problem = chosen.problem()
@@ -582,6 +615,7 @@ def _warn_never_exported(run: Run) -> None:
 # --- account --------------------------------------------------------------------
 
 
+@_role_first(Action.RESET_ACCOUNT)
 def account_reset(args: argparse.Namespace, run: Run) -> int:
     result = accounts.reset_account(run.ctx, args.user, self_service_tried=args.confirm_self_service_tried)
     if args.format == "json":
@@ -596,18 +630,21 @@ def account_reset(args: argparse.Namespace, run: Run) -> int:
 # --- carrier --------------------------------------------------------------------
 
 
+@_role_first(Action.SET_CARRIER_STATUS)
 def carrier_activate(args: argparse.Namespace, run: Run) -> int:
-    done = carrier.set_status(run.carrier, args.user, "activated")
+    done = carrier.set_status(run.ctx, args.user, "activated")
     run.say(t("cli.carrier.activated", username=_c(done.username)))
     return 0
 
 
+@_role_first(Action.SET_CARRIER_STATUS)
 def carrier_fail(args: argparse.Namespace, run: Run) -> int:
-    done = carrier.set_status(run.carrier, args.user, "failed", args.reason)
+    done = carrier.set_status(run.ctx, args.user, "failed", args.reason)
     run.say(t("cli.carrier.failed", username=_c(done.username), reason=_c(done.reason)))
     return 0
 
 
+@_role_first(Action.START_CARRIER_SIMULATOR)
 def carrier_run(args: argparse.Namespace, run: Run) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -624,8 +661,8 @@ def carrier_run(args: argparse.Namespace, run: Run) -> int:
     if not args.once:
         run.note(t("cli.carrier.running", interval=args.interval))
     try:
-        applied = simulator.run(
-            run.carrier, delay=delay, interval=args.interval, once=args.once, report=report, stop=stop
+        applied = simulator.start(
+            run.ctx, delay=delay, interval=args.interval, once=args.once, report=report, stop=stop
         )
     except KeyboardInterrupt:
         applied = None
@@ -637,6 +674,7 @@ def carrier_run(args: argparse.Namespace, run: Run) -> int:
 # --- operators ------------------------------------------------------------------
 
 
+@_role_first(Action.ADD_OPERATOR)
 def operators_add(args: argparse.Namespace, run: Run) -> int:
     operator = operators.add_operator(run.ctx, validate(NewOperator, {"name": args.name, "role": args.role}))
     run.say(t("cli.operators.added", name=_c(operator.name), role=t("role." + operator.role)))
@@ -696,7 +734,7 @@ def audit_cmd(args: argparse.Namespace, run: Run) -> int:
                 [
                     (
                         f"{e.at:%Y-%m-%d %H:%M:%S}",
-                        e.operator,
+                        carrier.shown_operator(e.operator, e.action),
                         e.action,
                         e.target,
                         _shorten(out.dumps(e.details, indent=None), 70),

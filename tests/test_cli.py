@@ -10,6 +10,7 @@ The helpers at the top are shared with ``test_cli_walkthrough.py``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import io
@@ -33,7 +34,7 @@ from onenet_tui.data.context import Context, resolve_actor
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.data.schemas import ProfileChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
-from onenet_tui.i18n import catalog
+from onenet_tui.i18n import catalog, format_number
 
 # --- helpers ----------------------------------------------------------------------
 
@@ -587,6 +588,8 @@ def test_carrier_activate_fail_and_run(env: dict[str, str], people: Any) -> None
     failed = run_cli("carrier", "fail", second, "--reason", "porting not finished", env=env)
     assert failed.code == 0 and "porting not finished" in failed.out
     assert call("carrier", "fail", first, "--reason", " ", env=env).code == 4
+    too_long = call("carrier", "fail", rest[0], "--reason", "x" * 201, env=env)
+    assert too_long.code == 4 and "reason" in too_long.err and "at most 200 characters" in too_long.err
     ran = run_cli("carrier", "run", "--once", "--delay", "0", env=env)
     assert ran.code == 0
     assert {line.split(":")[0] for line in ran.out.splitlines()} == set(rest)
@@ -617,11 +620,40 @@ def test_audit_formats(env: dict[str, str], people: Any) -> None:
     events = run_cli("audit", "--format", "json", env=env).json()
     assert [e["action"] for e in events][:1] == ["tenant.demo"]
     assert set(events[-1]) >= {"at", "operator", "action", "target", "details"}
-    assert events[-1]["action"] == "carrier.activated" and events[-1]["operator"] == "carrier"
+    # Applied by hand: the person is the operator, for scripts as for people.
+    assert events[-1]["action"] == "carrier.activated" and events[-1]["operator"] == "alice"
     rows = list(csv.DictReader(io.StringIO(call("audit", "--format", "csv", "--limit", "1", env=env).out)))
-    assert len(rows) == 1 and rows[0]["action"] == "carrier.activated"
+    assert len(rows) == 1 and rows[0]["action"] == "carrier.activated" and rows[0]["operator"] == "alice"
     assert json.loads(rows[0]["details"])["previous"] == "pending"
-    assert "tenant.demo" in call("audit", env=env).out
+    table = call("audit", env=env).out
+    assert "tenant.demo" in table
+    newest = table.splitlines()[-1]
+    assert "carrier, applied by alice" in newest and "carrier.activated" in newest
+    german = call("--lang", "de", "audit", "--limit", "1", env=env).out
+    assert "Netzbetreiber, eingetragen von alice" in german
+
+
+def test_r14_carrier_run_by_an_administrator_acts_as_the_carrier(env: dict[str, str], people: Any) -> None:
+    ran = run_cli("carrier", "run", "--once", "--delay", "0", env=env)
+    assert ran.code == 0, ran.err
+    events = call("audit", "--format", "json", env=env).json()
+    applied = [e for e in events if e["action"].startswith("carrier.")]
+    assert len(applied) == len(people["pending"]) and {e["operator"] for e in applied} == {"carrier"}
+
+
+def test_audit_limit_beyond_what_a_database_accepts_is_a_usage_error(env: dict[str, str]) -> None:
+    huge = run_cli("audit", "--limit", "99999999999999999999999", env=env)
+    assert huge.code == 2 and huge.out == ""
+    assert "--limit" in huge.err and f"too large (at most {format_number(cli.MAX_LIMIT)})" in huge.err
+    assert call("audit", "--limit", str(cli.MAX_LIMIT), "--format", "json", env=env).code == 0
+
+
+def test_an_empty_site_filter_is_invalid_input_naming_the_site(env: dict[str, str]) -> None:
+    empty = run_cli("numbers", "list", "--site", "", "--format", "json", env=env)
+    assert (empty.code, empty.out) == (4, "")
+    assert "site" in empty.err and "is required" in empty.err
+    for command in (("numbers", "list"), ("users", "list"), ("groups", "list")):
+        assert call(*command, "--site", "  ", env=env).code == 4
 
 
 def test_db_upgrade_brings_an_old_database_to_the_current_schema(tmp_path: Path) -> None:
@@ -681,3 +713,238 @@ def test_data_is_printed_literally_never_as_terminal_control(env: dict[str, str]
     listed = run_cli("users", "list", "--format", "json", env=env)
     assert "\x1b" not in listed.out and "\x9b" not in listed.out
     assert next(u for u in listed.json() if u["username"] == user)["department"] == "IT\x1b[2J\x9b31m"
+
+
+# --- R14 before anything else, for every changing command -----------------------------
+
+# Commands that change nothing in the tenant. ``db upgrade`` changes the schema, not
+# the tenant's data, and every command opening the database upgrades it anyway.
+READ_ONLY = {
+    "users_list",
+    "users_show",
+    "numbers_list",
+    "groups_list",
+    "groups_show",
+    "operators_list",
+    "audit_cmd",
+    "db_upgrade",
+}
+
+# Each changing command with input that is invalid (or names nothing) wherever the
+# command has input, so that a field check or lookup before the role check shows.
+HELPDESK_ATTEMPTS: dict[str, tuple[str, ...]] = {
+    "demo_cmd": ("demo", "--users", "5", "--force"),
+    "users_add": (
+        "users",
+        "add",
+        "--site",
+        "Atlantis",
+        "--first",
+        " ",
+        "--last",
+        "B",
+        "--email",
+        "not-an-address",
+        "--number",
+        "12",
+        "--no-desk-phone",
+    ),
+    "users_delete": ("users", "delete", "nobody", "--yes"),
+    "groups_add_member": ("groups", "add-member", "No such group", "nobody", "--role", "supervisor"),
+    "groups_remove_member": ("groups", "remove-member", "No such group", "nobody"),
+    "credentials_reset": ("credentials", "reset", "nobody", "--password-stdin", "--export", "{tmp}/creds.csv"),
+    "account_reset": ("account", "reset", "nobody"),
+    "carrier_activate": ("carrier", "activate", "nobody"),
+    "carrier_fail": ("carrier", "fail", "nobody", "--reason", "x" * 300),
+    "carrier_run": ("carrier", "run", "--once", "--delay", "0"),
+    "operators_add": ("operators", "add", "Bad Name", "--role", "admin"),
+}
+
+
+def leaf_handlers(parser: Any) -> set[str]:
+    """Every command's handler name, found by walking the parser."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                handler = child.get_default("handler")
+                found |= {handler} if handler else leaf_handlers(child)
+    return found
+
+
+def test_r14_every_changing_command_is_listed_for_the_helpdesk_test() -> None:
+    """A new command is either read-only or gets a case below: it cannot be forgotten."""
+    handlers = leaf_handlers(cli.build_parser())
+    assert READ_ONLY <= handlers
+    assert handlers - READ_ONLY == set(HELPDESK_ATTEMPTS)
+
+
+def audit_count(db_url: str) -> int:
+    store = Store(db_url)
+    try:
+        with store.read() as session:
+            return len(session.execute(select(AuditEvent.id)).all())
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("handler", sorted(HELPDESK_ATTEMPTS))
+def test_r14_helpdesk_is_refused_every_change_before_any_field_check(
+    handler: str, env: dict[str, str], db: str, tmp_path: Path
+) -> None:
+    before_events, before_users = audit_count(db), users_by_status(db)
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in HELPDESK_ATTEMPTS[handler]]
+    refused = run_cli(*args, env={**env, "ONENET_OPERATOR": "hugo"}, stdin="short\n")
+    assert refused.code == 3, refused.err
+    assert refused.err.splitlines() == ["onenet-tui: R14: administrators only"]
+    assert refused.out == ""
+    assert (audit_count(db), users_by_status(db)) == (before_events, before_users)
+    assert not (tmp_path / "creds.csv").exists()
+
+
+# --- a database that cannot be reached or goes away ---------------------------------------
+
+
+class DroppingProxy:
+    """A TCP relay to PostgreSQL that can be cut, as a failing network or
+    server would: every relayed connection is shut and nothing is accepted."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self._socket, self._threading = socket, threading
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[Any] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = self._socket.create_connection(self.target)
+            self.connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        for sock in (self.listener, *self.connections):
+            with contextlib.suppress(OSError):
+                sock.shutdown(self._socket.SHUT_RDWR)
+            sock.close()
+
+
+def pg_via(url: str, port: int) -> str:
+    """``url`` (with its schema option) pointed at another local port."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+
+
+def assert_database_lost(done: Result) -> None:
+    assert done.code == 1
+    lines = done.err.splitlines()
+    assert len(lines) == 1, done.err
+    assert lines[0].startswith("onenet-tui: cannot reach the database, or the connection to it was lost: ")
+    assert "Traceback" not in done.err
+
+
+def test_no_database_server_listening_is_one_line_exit_1(tmp_path: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    done = run_cli("users", "list", env=cli_env(tmp_path, f"postgresql://postgres@127.0.0.1:{port}/test"))
+    assert_database_lost(done)
+    assert "Connection refused" in done.err
+
+
+def test_a_server_that_drops_the_connection_is_one_line_exit_1(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                server.accept()[0].close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{server.getsockname()[1]}/test"
+        assert_database_lost(run_cli("audit", env=cli_env(tmp_path, url)))
+    finally:
+        server.close()
+
+
+def wait_for_lock_wait(store: Store, timeout: float = 60.0) -> None:
+    """Wait until another connection waits for a lock. Each look is its own
+    transaction: PostgreSQL keeps one pg_stat_activity snapshot per transaction,
+    and a process still starting up would otherwise never be seen waiting."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.engine.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the command never waited for the held row")
+
+
+def test_a_database_lost_in_the_middle_of_a_command_is_one_line_exit_1(pg_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import build_world
+    from tests.helpers import add
+
+    store = Store(pg_url)
+    world = build_world(store)
+    resolve_actor(store, "alice")  # the first operator: admin
+    username = add(world).user.username
+    real = make_url(pg_url)
+    proxy = DroppingProxy((real.host or "127.0.0.1", real.port or 5432))
+    env = cli_env(tmp_path, pg_via(pg_url, proxy.port))
+    # Hold the user's row so the command waits inside its transaction, then cut it off.
+    with store.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM users WHERE username = :u FOR UPDATE"), {"u": username})
+        command = subprocess.Popen(
+            [sys.executable, "-m", "onenet_tui", "carrier", "activate", username],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_lock_wait(store)
+            proxy.cut()
+            out, err = command.communicate(timeout=60)
+        finally:
+            if command.poll() is None:
+                command.kill()
+        holder.rollback()
+    assert_database_lost(Result(command.returncode, out, err))
+    assert users.view(world.admin, username).status == "pending"
+    store.dispose()
