@@ -1,30 +1,23 @@
 """Shared fixtures: a store on SQLite and, when ``ONENET_TEST_PG_URL`` is set,
-the same on PostgreSQL; a small tenant; operators of each role."""
+the same on PostgreSQL; the small tenant of tests/helpers.py on it; a demo
+database for the command line tests."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from onenet_tui.data.context import Actor, Context, carrier_context
-from onenet_tui.data.models import GroupKind, Role
 from onenet_tui.data.storage import Store
-from onenet_tui.data.tenant import create_group, create_site, create_tenant
 from onenet_tui.i18n import set_language
+from tests.helpers import World, build_people, build_world, cli_env, run_cli
 
 PG_URL = os.environ.get("ONENET_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-BERLIN_NUMBERS = [f"+4930123450{n:02d}" for n in range(40)]
-LONDON_NUMBERS = [f"+4420794600{n:02d}" for n in range(20)]
-FLAGGED = {"+493012345039": "porting not finished"}
-DE_MOBILE = "+4915123456789"
-GB_MOBILE = "+447400123456"
 
 
 def _pg_reachable() -> str | None:
@@ -105,47 +98,23 @@ def utf8_local_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONENET_SSH", "0")
 
 
-@dataclass
-class World:
-    store: Store
-    admin: Context
-    helpdesk: Context
-    carrier: Context
-
-
 @pytest.fixture
 def world(store: Store) -> World:
     return build_world(store)
 
 
-def build_world(store: Store) -> World:
-    """Two sites (Berlin DE, London GB) with number pools and all four kinds of group."""
-    with store.transaction() as session:
-        create_tenant(session, "Test tenant")
-        berlin = create_site(session, "Berlin", "DE", "berlin.sip.example.net", BERLIN_NUMBERS, FLAGGED)
-        london = create_site(session, "London", "GB", "london.sip.example.net", LONDON_NUMBERS)
-        for site, prefix in ((berlin, "BER"), (london, "LON")):
-            create_group(session, site, f"{prefix} Hunt", GroupKind.HUNT_GROUP)
-            create_group(session, site, f"{prefix} Callcenter", GroupKind.CALL_CENTER)
-            create_group(session, site, f"{prefix} Pickup", GroupKind.PICKUP)
-            create_group(session, site, f"{prefix} Park", GroupKind.CALL_PARK)
-    return World(
-        store,
-        Context(store, Actor("alice", Role.ADMIN)),
-        Context(store, Actor("hugo", Role.HELPDESK)),
-        carrier_context(store),
-    )
+@pytest.fixture
+def people(world: World) -> list[str]:
+    """The fixed tenant of the directory tests; their usernames."""
+    return build_people(world)
 
 
-def new_user_data(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "first_name": "Jürgen",
-        "last_name": "Müller",
-        "email": "juergen.mueller@example.com",
-        "site": "Berlin",
-        "number": "030 12345001",
-        "device_type": "desk_phone",
-        "desk_phone_model": "yealink-t54w",
-    }
-    data.update(overrides)
-    return data
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo tenant (20 users) per module, built by the real command."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "demo.db"
+    done = run_cli("demo", "--users", "20", "--seed", "7", env=cli_env(folder, f"sqlite:///{path}"))
+    assert done.code == 0, done.err
+    assert "Berlin" in done.out and "onenet-tui --db" in done.out
+    return path

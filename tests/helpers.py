@@ -1,16 +1,97 @@
-"""Small builders shared by the service tests."""
+"""The one toolbox of the tests: the small tenant, the host app that opens one
+screen, the waits (``settle``, ``until``, ``ready``), typing, and the command
+line runners. Test modules import from here (fixtures live in conftest.py),
+never from one another."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widgets import Input, Static
 
-from onenet_tui.data import carrier, users
+from onenet_tui import cli
+from onenet_tui.app import OneNetApp
+from onenet_tui.data import carrier, handover, phones, users
+from onenet_tui.data.context import Actor, Context, carrier_context
+from onenet_tui.data.directory import Directory, DirectoryData
+from onenet_tui.data.models import GroupKind, Role
+from onenet_tui.data.storage import Store
+from onenet_tui.data.tenant import create_group, create_site, create_tenant
 from onenet_tui.data.users import AddedUser
-from tests.conftest import World, new_user_data
+from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen
+from onenet_tui.screens.bulk_result import BulkResultScreen
+from onenet_tui.screens.directory import DirectoryScreen
+from onenet_tui.screens.user_detail import UserDetailScreen
+from onenet_tui.widgets.field import FieldRow
+from onenet_tui.widgets.status_header import StatusHeader
+from onenet_tui.widgets.user_table import UserTable
+
+# --- the small tenant ---------------------------------------------------------------
+
+BERLIN_NUMBERS = [f"+4930123450{n:02d}" for n in range(40)]
+LONDON_NUMBERS = [f"+4420794600{n:02d}" for n in range(20)]
+FLAGGED = {"+493012345039": "porting not finished"}
+DE_MOBILE = "+4915123456789"
+GB_MOBILE = "+447400123456"
+
+
+@dataclass
+class World:
+    store: Store
+    admin: Context
+    helpdesk: Context
+    carrier: Context
+
+
+def build_world(store: Store) -> World:
+    """Two sites (Berlin DE, London GB) with number pools and all four kinds of group."""
+    with store.transaction() as session:
+        create_tenant(session, "Test tenant")
+        berlin = create_site(session, "Berlin", "DE", "berlin.sip.example.net", BERLIN_NUMBERS, FLAGGED)
+        london = create_site(session, "London", "GB", "london.sip.example.net", LONDON_NUMBERS)
+        for site, prefix in ((berlin, "BER"), (london, "LON")):
+            create_group(session, site, f"{prefix} Hunt", GroupKind.HUNT_GROUP)
+            create_group(session, site, f"{prefix} Callcenter", GroupKind.CALL_CENTER)
+            create_group(session, site, f"{prefix} Pickup", GroupKind.PICKUP)
+            create_group(session, site, f"{prefix} Park", GroupKind.CALL_PARK)
+    return World(
+        store,
+        Context(store, Actor("alice", Role.ADMIN)),
+        Context(store, Actor("hugo", Role.HELPDESK)),
+        carrier_context(store),
+    )
+
+
+def new_user_data(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "first_name": "Jürgen",
+        "last_name": "Müller",
+        "email": "juergen.mueller@example.com",
+        "site": "Berlin",
+        "number": "030 12345001",
+        "device_type": "desk_phone",
+        "desk_phone_model": "yealink-t54w",
+    }
+    data.update(overrides)
+    return data
 
 
 def add(world: World, **overrides: object) -> AddedUser:
@@ -23,23 +104,87 @@ def add_active(world: World, **overrides: object) -> AddedUser:
     return added
 
 
-class Host(App[None]):
-    """Opens one screen, as the directory would, and keeps what it returns."""
+# (first, last, site, number, device model or None, final status)
+PEOPLE = [
+    ("Jürgen", "Müller", "Berlin", "030 12345001", "yealink-t54w", "activated"),
+    ("Anna", "Schmidt", "Berlin", "030 12345002", "cisco-8851", "pending"),
+    ("Oliver", "Smith", "London", "020 7946 0001", None, "activated"),
+    ("Fatma", "Yılmaz", "Berlin", "030 12345003", "yealink-t46u", "failed"),
+    ("Zoë", "Lefèvre", "London", "020 7946 0002", "polycom-vvx450", "pending"),
+    ("Hans-Peter", "Weiß", "Berlin", "030 12345004", None, "activated"),
+    ("Grace", "Jones", "London", "020 7946 0003", "gigaset-maxwell3", "activated"),
+    ("Łukasz", "Nowak", "Berlin", "030 12345005", "yealink-t54w", "pending"),
+]
 
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+
+def add_person(world: World, first: str, last: str, site: str, number: str, model_code: str | None, status: str) -> str:
+    country_mobile = DE_MOBILE if site == "Berlin" else GB_MOBILE
+    extra: dict[str, object] = (
+        {"device_type": "desk_phone", "desk_phone_model": model_code}
+        if model_code
+        else {"device_type": "none", "desk_phone_model": None, "mobile": country_mobile, "contract": "1234567"}
+    )
+    email = f"{phones.digits(number)}@example.com"
+    added = users.add_user_from(
+        world.admin, new_user_data(first_name=first, last_name=last, site=site, number=number, email=email, **extra)
+    )
+    username = added.user.username
+    if added.credentials is not None:
+        # Seen and left with Next, as in the wizard: no never-handed-over marker.
+        handover.record_handed_over(world.admin, username, added.user.id)
+    if status == "activated":
+        carrier.set_status(world.carrier, username, "activated")
+    elif status == "failed":
+        carrier.set_status(world.carrier, username, "failed", "porting not finished")
+    return username
+
+
+def build_people(world: World, people: list[tuple[str, str, str, str, str | None, str]] = PEOPLE) -> list[str]:
+    """The fixed tenant of the directory tests; returns the usernames."""
+    return [add_person(world, *person) for person in people]
+
+
+# --- one screen in a host app -----------------------------------------------------------
+
+SIZE = (80, 24)
+UNSET = object()
+
+
+class Host(App[None]):
+    """Stands in for the directory: opens one screen, keeps what it returns.
+
+    ``ctx`` is for screens that, like in the console, take the context from the
+    app; ``title`` is the name on the snapshots' window frame."""
+
+    def __init__(self, make: Callable[[], Screen[Any]], ctx: Context | None = None, title: str = "Host") -> None:
         super().__init__()
+        self.title = title
         self._make = make
+        if ctx is not None:
+            self.ctx = ctx
+        self.shown: Screen[Any] | None = None
         self.results: list[Any] = []
 
     def on_mount(self) -> None:
-        self.push_screen(self._make(), self.results.append)
+        self.shown = self._make()
+        self.push_screen(self.shown, self.results.append)
+
+    @property
+    def result(self) -> Any:
+        """What the screen returned last, or UNSET while it is open."""
+        return self.results[-1] if self.results else UNSET
 
 
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the workers finish and their results reach the screen."""
-    for _ in range(3):
+# --- waiting and typing -------------------------------------------------------------------
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let lookups in worker threads finish and their answers reach the screen."""
+    for _ in range(10):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if not any(worker.is_running for worker in pilot.app.workers):
+            return
 
 
 async def until(pilot: Any, condition: Callable[[], bool]) -> None:
@@ -49,3 +194,327 @@ async def until(pilot: Any, condition: Callable[[], bool]) -> None:
             return
         await pilot.pause(0.01)
     raise AssertionError("the screen never got there")
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type ``text`` key by key and let the checks it starts finish."""
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def focus(pilot: Pilot[Any], widget: Any) -> None:
+    """Focus a field directly (focus is applied on the next message loop turn)."""
+    widget.focus()
+    await pilot.pause()
+    assert pilot.app.focused is widget
+
+
+async def clear_focused(pilot: Pilot[Any]) -> None:
+    focused = pilot.app.focused
+    assert isinstance(focused, Input)
+    await pilot.press("end", *["backspace"] * len(focused.value))
+
+
+# --- the console and its directory ------------------------------------------------------------
+
+ADMIN = Actor("alice", Role.ADMIN)
+HELPDESK = Actor("hugo", Role.HELPDESK)
+
+
+def make_app(world: World, actor: Actor = ADMIN, **options: object) -> OneNetApp:
+    options.setdefault("theme", "textual-dark")
+    options.setdefault("poll_seconds", 0.1)
+    return OneNetApp(Context(world.store, actor), **options)  # type: ignore[arg-type]
+
+
+async def ready(pilot) -> DirectoryScreen:  # type: ignore[no-untyped-def]
+    """Wait until the directory is loaded and answered."""
+    for _ in range(500):
+        screen = pilot.app.screen
+        if isinstance(screen, DirectoryScreen) and screen.directory.data.complete and screen.directory.complete:
+            if not screen._worker_running("directory-load"):
+                break
+        await pilot.pause(0.01)
+    await pilot.pause()
+    return pilot.app.screen
+
+
+def lines(screen: DirectoryScreen) -> list[str]:
+    table = screen.table
+    return ["".join(segment.text for segment in table.render_line(y)).rstrip() for y in range(table.size.height)]
+
+
+def cursor_name(screen: DirectoryScreen) -> str | None:
+    row = screen.table.cursor_row
+    return row.name if row else None
+
+
+def notifications(app: OneNetApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+def header(screen: DirectoryScreen) -> str:
+    return screen.query_one(StatusHeader).plain()
+
+
+# --- the add-user wizard ----------------------------------------------------------------------
+
+FIXED_PASSWORD = "Fixed7Desk9Phone4Secret"
+# Short on purpose: every key is a real key press, and each one costs time.
+FIRST, LAST, EMAIL, USERNAME = "Jörg", "Lutz", "jl@ex.de", "joerg.lutz"
+
+
+def wizard_host(ctx: Context, site: str | None = None) -> Host:
+    # The wizard's pictures were taken in a host of that name.
+    return Host(lambda: AddUserWizard(ctx, site=site), title="WizardHost")
+
+
+def wizard_of(app: Host) -> AddUserWizard:
+    assert isinstance(app.shown, AddUserWizard)
+    return app.shown
+
+
+def row(app: Host, field: str) -> FieldRow:
+    return wizard_of(app).query_one(f"#{field}-field", FieldRow)
+
+
+def message(app: Host, field: str) -> str:
+    return row(app, field).message_text
+
+
+def focused_id(app: App[Any]) -> str | None:
+    return app.focused.id if app.focused is not None else None
+
+
+def paste(app: Host, field: str, text: str) -> None:
+    """Put text in a field as a paste would (one change), to spare key presses."""
+    wizard_of(app).query_one(f"#{field}", Input).insert_text_at_cursor(text)
+
+
+async def to_details(pilot: Pilot[Any], *, desk_phone: bool = True) -> None:
+    """Step 1 by keys: the radio set has focus, desk phone is pressed."""
+    await settle(pilot)
+    if not desk_phone:
+        await pilot.press("down", "enter")
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert focused_id(pilot.app) == "first_name"
+
+
+async def fill_names_and_email(pilot: Pilot[Any], first: str = FIRST, last: str = LAST, email: str = EMAIL) -> None:
+    await type_text(pilot, first)
+    await pilot.press("tab")
+    await type_text(pilot, last)
+    await pilot.press("tab", "tab")  # the proposed username stays
+    await type_text(pilot, email)
+
+
+async def to_groups(pilot: Pilot[Any]) -> None:
+    await to_details(pilot)
+    await fill_names_and_email(pilot)
+    await pilot.press("tab", "tab", "down", "tab", "tab", "enter", "down", "enter")
+    await settle(pilot)
+    await pilot.press("ctrl+n", "ctrl+n")
+    await settle(pilot)
+    assert wizard_of(pilot.app).step == 3  # type: ignore[arg-type]
+
+
+async def steady(pilot: Pilot[Any]) -> None:
+    """No blinking cursor in a picture."""
+    await settle(pilot)
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def cli_env(tmp: Path, db_url: str | None = None, **extra: str) -> dict[str, str]:
+    """A clean environment: no config file, no inherited ONENET_* settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ONENET_")}
+    env.update({"ONENET_CONFIG": str(tmp / "no-config.toml"), "ONENET_OPERATOR": "alice"})
+    if db_url:
+        env["ONENET_DB_URL"] = db_url
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
+    """``python -m onenet_tui ARGS``: the same entry point as the onenet-tui script."""
+    done = subprocess.run(
+        [sys.executable, "-m", "onenet_tui", *args],
+        env=env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=180,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def call(*args: str, env: dict[str, str], stdin: str = "") -> Result:
+    """``cli.main(ARGS)`` in this process, with ``env`` as the environment."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env, clear=True),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = cli.main(list(args))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def copy_database(template: Path, target: Path) -> str:
+    """A private copy of a closed SQLite database; returns its URL."""
+    shutil.copyfile(template, target)
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{template}{suffix}")
+        if extra.exists():
+            shutil.copyfile(extra, Path(f"{target}{suffix}"))
+    return f"sqlite:///{target}"
+
+
+OPEN_AT_ONCE = textwrap.dedent(
+    """
+    import os, sys, time
+    from onenet_tui.data.storage import Store
+    go = sys.argv[2]
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    Store(sys.argv[1]).dispose()
+    """
+)
+
+
+def open_at_once(tmp_path: Path, url: str, processes: int) -> list[tuple[int, str]]:
+    """Start ``processes`` processes that wait for one signal, then all open
+    ``url`` at the same moment; returns each one's exit code and stderr."""
+    go = tmp_path / f"go-{time.monotonic_ns()}"
+    children = [
+        subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, url, str(go)], stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    time.sleep(2.5)  # let every child import SQLAlchemy and reach the wait
+    go.touch()
+    outcomes = []
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        outcomes.append((child.returncode, (err.strip().splitlines() or [""])[-1]))
+    return outcomes
+
+
+# --- the user's detail ---------------------------------------------------------------------
+
+
+def detail(ctx: Context, username: str) -> Host:
+    return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
+
+
+def text_of(screen: Screen[Any], selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+# --- bulk credentials -------------------------------------------------------------------------
+
+
+def three_desk_phones(world: World) -> list[int]:
+    """Jürgen and Anna (activated) and Carla (pending), all with desk phones."""
+    added = [
+        add_active(world),
+        add_active(world, first_name="Anna", last_name="Schmidt", email="anna@example.com", number="030 12345002"),
+        add(world, first_name="Carla", last_name="Klein", email="carla@example.com", number="030 12345003"),
+    ]
+    return [a.user.id for a in added if a.user.id is not None]
+
+
+def without_desk_phone(world: World) -> int:
+    added = add(
+        world,
+        first_name="Bob",
+        last_name="Mobil",
+        email="bob@example.com",
+        number="030 12345004",
+        device_type="none",
+        desk_phone_model=None,
+        mobile=DE_MOBILE,
+        contract="1234567",
+    )
+    assert added.user.id is not None
+    return added.user.id
+
+
+def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: Any) -> Host:
+    return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
+
+
+async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:
+    await until(
+        pilot, lambda: isinstance(pilot.app.screen, BulkCredentialsScreen) and pilot.app.screen.preview is not None
+    )
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, BulkCredentialsScreen)
+    return screen
+
+
+async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
+    """ctrl+s, then the confirmation with the file name (Cancel focused): tab
+    to the confirm button, enter; the CSV gets its default name."""
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmResetScreen))
+    assert pilot.app.focused is not None and pilot.app.focused.id == "cancel"
+    await pilot.press("tab", "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen))
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, BulkResultScreen)
+    return screen
+
+
+async def choose_admin_mode(pilot: Pilot[Any]) -> None:
+    await pilot.press("down", "enter")  # the radio set has focus: move to "admin-chosen", select it
+    await pilot.pause()
+
+
+# --- the user table alone ----------------------------------------------------------------------
+
+
+def synthetic(count: int) -> DirectoryData:
+    columns = {
+        "ids": array("q", range(1, count + 1)),
+        "statuses": ["activated"] * count,
+        "names": [f"User {n:06d}" for n in range(count)],
+        "extensions": [f"{n % 10000:04d}" for n in range(count)],
+        "numbers": array("q", (493012340000 + n % 10000 for n in range(count))),
+        "sites": ["Berlin"] * count,
+        "devices": ["yealink-t54w"] * count,
+        "licences": ["standard"] * count,
+        "versions": array("q", [1] * count),
+        "haystacks": [f"user {n:06d}" for n in range(count)],
+    }
+    return DirectoryData(**columns, countries={"Berlin": "DE"}, name_order=array("i", range(count)))
+
+
+class TableApp(App[None]):
+    def __init__(self, directory: Directory) -> None:
+        super().__init__()
+        self.directory = directory
+
+    def compose(self) -> ComposeResult:
+        yield UserTable(self.directory, set())
+
+    def on_mount(self) -> None:
+        self.query_one(UserTable).reload()

@@ -11,97 +11,38 @@ import json
 from typing import Any
 
 import pytest
-from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select
 
 from onenet_tui.data import secrets, users
-from onenet_tui.data.context import Context
 from onenet_tui.data.models import DeskPhoneCredential
 from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import t
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
-from onenet_tui.widgets.field import FieldRow
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.conftest import DE_MOBILE, GB_MOBILE, World
-from tests.helpers import add
-
-UNSET = object()
-FIXED_PASSWORD = "Fixed7Desk9Phone4Secret"
-# Short on purpose: every key is a real key press, and each one costs time.
-FIRST, LAST, EMAIL, USERNAME = "Jörg", "Lutz", "jl@ex.de", "joerg.lutz"
-
-
-class WizardHost(App[None]):
-    """Stands in for the directory: opens the wizard, keeps what it returns."""
-
-    def __init__(self, ctx: Context, site: str | None = None) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.site = site
-        self.result: Any = UNSET
-        self.wizard: AddUserWizard | None = None
-
-    def on_mount(self) -> None:
-        self.wizard = AddUserWizard(self.ctx, site=self.site)
-        self.push_screen(self.wizard, self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let lookups in worker threads finish and their answers be applied."""
-    for _ in range(10):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(worker.is_running for worker in pilot.app.workers):
-            return
-
-
-async def type_text(pilot: Pilot, text: str) -> None:
-    await pilot.press(*text)
-    await settle(pilot)
-
-
-def wizard_of(app: WizardHost) -> AddUserWizard:
-    assert app.wizard is not None
-    return app.wizard
-
-
-def row(app: WizardHost, field: str) -> FieldRow:
-    return wizard_of(app).query_one(f"#{field}-field", FieldRow)
-
-
-def message(app: WizardHost, field: str) -> str:
-    return row(app, field).message_text
-
-
-def focused_id(app: WizardHost) -> str | None:
-    return app.focused.id if app.focused is not None else None
-
-
-async def start(pilot: Pilot) -> None:
-    await settle(pilot)
-
-
-async def to_details(pilot: Pilot, *, desk_phone: bool = True) -> None:
-    """Step 1 by keys: the radio set has focus, desk phone is pressed."""
-    await start(pilot)
-    if not desk_phone:
-        await pilot.press("down", "enter")
-    await pilot.press("ctrl+n")
-    await settle(pilot)
-    assert focused_id(pilot.app) == "first_name"  # type: ignore[arg-type]
-
-
-async def fill_names_and_email(pilot: Pilot, first: str = FIRST, last: str = LAST, email: str = EMAIL) -> None:
-    await type_text(pilot, first)
-    await pilot.press("tab")
-    await type_text(pilot, last)
-    await pilot.press("tab", "tab")  # the proposed username stays
-    await type_text(pilot, email)
+from tests.helpers import (
+    DE_MOBILE,
+    EMAIL,
+    FIRST,
+    FIXED_PASSWORD,
+    GB_MOBILE,
+    LAST,
+    UNSET,
+    USERNAME,
+    World,
+    add,
+    fill_names_and_email,
+    focused_id,
+    message,
+    row,
+    settle,
+    to_details,
+    to_groups,
+    type_text,
+    wizard_host,
+    wizard_of,
+)
 
 
 async def pick_site(pilot: Pilot, site: str) -> None:
@@ -121,7 +62,7 @@ async def pick_site(pilot: Pilot, site: str) -> None:
 
 async def test_walk_desk_phone_user_through_every_step(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secrets, "system_password", lambda: FIXED_PASSWORD)
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await fill_names_and_email(pilot)
@@ -184,7 +125,7 @@ async def test_walk_desk_phone_user_through_every_step(world: World, monkeypatch
 
 
 async def test_walk_user_without_desk_phone_through_every_step(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot, desk_phone=False)
         assert not row(app, "desk_phone_model").display
@@ -224,7 +165,7 @@ async def test_walk_user_without_desk_phone_through_every_step(world: World) -> 
 
 async def test_r19_proposal_is_made_unique_and_a_taken_name_shows_live(world: World) -> None:
     add(world)  # juergen.mueller exists
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await type_text(pilot, "Jürgen")
@@ -241,7 +182,7 @@ async def test_r19_proposal_is_made_unique_and_a_taken_name_shows_live(world: Wo
 
 async def test_r2_extension_clash_in_the_site_shows_at_once(world: World) -> None:
     add(world, number="030 12345020", extension="4711")
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press(*["tab"] * 6)
@@ -257,7 +198,7 @@ async def test_r2_extension_clash_in_the_site_shows_at_once(world: World) -> Non
 
 async def test_r16_number_checked_for_country_pool_and_holder(world: World) -> None:
     add(world, number="030 12345001")
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press(*["tab"] * 5)
@@ -278,18 +219,8 @@ async def test_r16_number_checked_for_country_pool_and_holder(world: World) -> N
 # ---------------------------------------------------------------- groups, create, errors
 
 
-async def to_groups(pilot: Pilot) -> None:
-    await to_details(pilot)
-    await fill_names_and_email(pilot)
-    await pilot.press("tab", "tab", "down", "tab", "tab", "enter", "down", "enter")
-    await settle(pilot)
-    await pilot.press("ctrl+n", "ctrl+n")
-    await settle(pilot)
-    assert wizard_of(pilot.app).step == 3  # type: ignore[arg-type]
-
-
 async def test_service_field_error_goes_back_to_its_field(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         await pilot.press("ctrl+n")
@@ -358,7 +289,7 @@ async def test_r8_credentials_shown_once_then_the_secret_is_not_retrievable(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(secrets, "system_password", lambda: FIXED_PASSWORD)
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         await pilot.press("ctrl+n", "ctrl+s")

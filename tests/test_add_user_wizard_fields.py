@@ -20,23 +20,24 @@ from onenet_tui.data.tenant import create_site
 from onenet_tui.i18n import set_language, t
 from onenet_tui.screens.add_user import AddUserWizard, DiscardConfirm
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.conftest import GB_MOBILE, World
-from tests.helpers import add
-from tests.test_add_user_wizard import (
+from tests.helpers import (
     EMAIL,
     FIRST,
+    GB_MOBILE,
     LAST,
     USERNAME,
-    WizardHost,
+    World,
+    add,
     fill_names_and_email,
     focused_id,
     message,
+    paste,
     row,
     settle,
-    start,
     to_details,
     to_groups,
     type_text,
+    wizard_host,
     wizard_of,
 )
 
@@ -44,13 +45,8 @@ from tests.test_add_user_wizard import (
 pytestmark = pytest.mark.sqlite_only
 
 
-def paste(app: WizardHost, field: str, text: str) -> None:
-    """Put text in a field as a paste would (one change), to spare key presses."""
-    wizard_of(app).query_one(f"#{field}", Input).insert_text_at_cursor(text)
-
-
 async def test_r1_first_name_24th_character_shows_limit_before_submit(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         paste(app, "first_name", "A" * 22)
@@ -67,7 +63,7 @@ async def test_r1_first_name_24th_character_shows_limit_before_submit(world: Wor
 
 
 async def test_r1_umlauts_count_once_and_last_name_limit_is_30(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         paste(app, "first_name", "A\u0308" * 22)  # decomposed: 44 code points, 22 characters
@@ -83,7 +79,7 @@ async def test_r1_umlauts_count_once_and_last_name_limit_is_30(world: World) -> 
 
 
 async def test_untouched_fields_stay_quiet_until_next_reveals_them(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         assert message(app, "email") == ""
@@ -98,7 +94,7 @@ async def test_untouched_fields_stay_quiet_until_next_reveals_them(world: World)
 
 
 async def test_r18_email_checked_as_you_type(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press("tab", "tab", "tab")
@@ -110,7 +106,7 @@ async def test_r18_email_checked_as_you_type(world: World) -> None:
 
 
 async def test_r19_username_follows_the_names_until_edited(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await type_text(pilot, FIRST)
@@ -132,7 +128,7 @@ async def test_r19_username_follows_the_names_until_edited(world: World) -> None
 
 
 async def test_number_type_ahead_completes_a_free_number(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press(*["tab"] * 5)
@@ -147,7 +143,7 @@ async def test_number_type_ahead_completes_a_free_number(world: World) -> None:
 
 
 async def test_r17_mobile_and_contract_required_without_desk_phone(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot, desk_phone=False)
         await fill_names_and_email(pilot)
@@ -166,7 +162,7 @@ async def test_r17_mobile_and_contract_required_without_desk_phone(world: World)
 
 
 async def test_r17_mobile_and_contract_optional_with_desk_phone(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press("ctrl+n")
@@ -177,7 +173,7 @@ async def test_r17_mobile_and_contract_optional_with_desk_phone(world: World) ->
 
 
 async def test_back_and_forth_keeps_what_was_typed(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await fill_names_and_email(pilot)
@@ -195,9 +191,9 @@ async def test_back_and_forth_keeps_what_was_typed(world: World) -> None:
 
 
 async def test_escape_on_an_untouched_wizard_leaves_at_once(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start(pilot)
+        await settle(pilot)
         await pilot.press("escape")
         await settle(pilot)
         assert app.result is None
@@ -205,7 +201,7 @@ async def test_escape_on_an_untouched_wizard_leaves_at_once(world: World) -> Non
 
 
 async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await type_text(pilot, FIRST)
@@ -227,7 +223,7 @@ async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) 
 
 
 async def test_r14_helpdesk_cannot_open_the_wizard(world: World) -> None:
-    app = WizardHost(world.helpdesk)
+    app = wizard_host(world.helpdesk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.result is None
@@ -237,7 +233,7 @@ async def test_r14_helpdesk_cannot_open_the_wizard(world: World) -> None:
 
 
 async def test_footer_lists_the_wizard_keys(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         shown = {b.binding.id: b.enabled for b in app.screen.active_bindings.values() if b.binding.id}
@@ -248,7 +244,7 @@ async def test_footer_lists_the_wizard_keys(world: World) -> None:
 
 
 async def test_r4_hunt_group_and_call_center_shown_disabled_for_the_pending_user(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         panel = wizard_of(app).query_one(GroupPanel)
@@ -268,7 +264,7 @@ async def test_r4_service_refusal_is_shown_and_nothing_is_lost(world: World, mon
         raise RuleRefused("R4", "r4.hunt_group_pending")
 
     monkeypatch.setattr(users, "add_user_from", refuse)
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         await pilot.press("ctrl+n", "ctrl+s")
@@ -284,7 +280,7 @@ async def test_r4_service_refusal_is_shown_and_nothing_is_lost(world: World, mon
 
 
 async def test_r6_supervisor_hint_in_services_and_groups(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         wizard = wizard_of(app)
@@ -297,7 +293,7 @@ async def test_activated_users_elsewhere_do_not_change_the_pending_rule(world: W
     """R4 asks about the new user's status, never another user's."""
     existing = add(world, number="030 12345030", extension="3030")
     carrier.set_status(world.carrier, existing.user.username, "activated")
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_groups(pilot)
         rows = {r.option.name: r for r in wizard_of(app).query_one(GroupPanel).rows}
@@ -306,9 +302,9 @@ async def test_activated_users_elsewhere_do_not_change_the_pending_rule(world: W
 
 async def test_german_wizard_uses_the_words_admins_know(world: World) -> None:
     set_language("de")
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start(pilot)
+        await settle(pilot)
         wizard = wizard_of(app)
         labels = [str(b.label) for b in wizard.query(RadioButton)]
         assert labels == ["Tischtelefon", "ohne Tischtelefon"]
@@ -329,7 +325,7 @@ def test_catalogs_are_complete_in_both_languages(area: str) -> None:
 
 
 async def test_r2_extension_follows_the_number_until_edited(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         await pilot.press("tab", "tab", "tab", "tab", "tab")
@@ -352,9 +348,9 @@ async def test_r2_extension_follows_the_number_until_edited(world: World) -> Non
 
 
 async def test_create_stays_off_while_a_step_is_incomplete(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start(pilot)
+        await settle(pilot)
         wizard = wizard_of(app)
         wizard.step = 4  # as if the review were reached without Next checking the steps
         await settle(pilot)
@@ -371,7 +367,7 @@ async def test_create_stays_off_while_a_step_is_incomplete(world: World) -> None
 
 
 async def test_the_directory_can_preselect_a_site(world: World) -> None:
-    app = WizardHost(world.admin, site="London")
+    app = wizard_host(world.admin, site="London")
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         assert wizard_of(app).query_one("#site", Select).value == "London"
@@ -382,7 +378,7 @@ async def test_site_names_from_data_are_shown_literally(world: World) -> None:
     odd = "[b]Ops[/b]\x1b[2J"
     with world.store.transaction() as session:
         create_site(session, odd, "GB", "ops.sip.example.net", ["+442079460100"])
-    app = WizardHost(world.admin, site=odd)
+    app = wizard_host(world.admin, site=odd)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         shown = str(row(app, "number").query_one(".field--message").render())

@@ -10,40 +10,29 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from onenet_tui.data import secrets
-from tests.conftest import World
-from tests.test_add_user_wizard import (
+from tests.helpers import (
     FIXED_PASSWORD,
-    WizardHost,
+    SIZE,
+    World,
     fill_names_and_email,
-    settle,
+    steady,
     to_details,
     to_groups,
     type_text,
+    wizard_host,
 )
-
-SIZE = (80, 24)
-
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
-
-
-async def steady(pilot: Pilot) -> None:
-    """No blinking cursor in a picture."""
-    await settle(pilot)
-    for widget in pilot.app.screen.query(Input):
-        widget.cursor_blink = False
-    await pilot.pause()
 
 
 def test_snapshot_step_1_device(world: World, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot) -> None:
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_step_2_details_with_live_messages(world: World, snap_compare: Any) -> None:
@@ -53,7 +42,7 @@ def test_snapshot_step_2_details_with_live_messages(world: World, snap_compare: 
         await pilot.press("tab", "tab", "down", "tab")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_step_2_details_without_desk_phone(world: World, snap_compare: Any) -> None:
@@ -63,7 +52,7 @@ def test_snapshot_step_2_details_without_desk_phone(world: World, snap_compare: 
         await pilot.press("tab", "tab", "down", "ctrl+n")  # Next reveals what is still missing (R17)
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_step_3_licence_and_services(world: World, snap_compare: Any) -> None:
@@ -72,7 +61,7 @@ def test_snapshot_step_3_licence_and_services(world: World, snap_compare: Any) -
         await pilot.press("ctrl+b", "tab", "end", "space")  # the supervisor service
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_step_4_groups(world: World, snap_compare: Any) -> None:
@@ -81,7 +70,7 @@ def test_snapshot_step_4_groups(world: World, snap_compare: Any) -> None:
         await pilot.press("space")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_step_5_review(world: World, snap_compare: Any) -> None:
@@ -90,7 +79,7 @@ def test_snapshot_step_5_review(world: World, snap_compare: Any) -> None:
         await pilot.press("space", "tab", "space", "ctrl+n")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_credentials_once_after_create(
@@ -103,7 +92,7 @@ def test_snapshot_credentials_once_after_create(
         await pilot.press("ctrl+n", "ctrl+s")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_discard_confirmation(world: World, snap_compare: Any) -> None:
@@ -113,4 +102,4 @@ def test_snapshot_discard_confirmation(world: World, snap_compare: Any) -> None:
         await pilot.press("escape")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)

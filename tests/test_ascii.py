@@ -10,18 +10,11 @@ from textual.widgets import Checkbox, RadioButton
 
 from onenet_tui import terminal
 from onenet_tui.terminal import Terminal, encode_for
-from tests.conftest import World
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import SIZE, header, lines, make_app, ready
+from tests.helpers import SIZE, World, header, lines, make_app, ready
 
 pytestmark = pytest.mark.sqlite_only
 
 ASCII = Terminal(charset="ascii")
-
-
-@pytest.fixture
-def people(world: World) -> list[str]:
-    return build_people(world)
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,7 @@ from onenet_tui.data import carrier
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.audit_log import AuditLogScreen
-from tests.conftest import World
-from tests.helpers import Host, add, settle
-
-SIZE = (80, 24)
-
+from tests.helpers import SIZE, Host, World, add, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only

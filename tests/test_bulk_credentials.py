@@ -22,8 +22,7 @@ from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
 from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.conftest import DE_MOBILE, World, build_world
-from tests.helpers import add, add_active
+from tests.helpers import DE_MOBILE, World, add, add_active, build_world
 
 
 def desk_and_mobile_users(world: World) -> dict[str, int]:

@@ -12,29 +12,36 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Button, ProgressBar, Static
+from textual.widgets import Button, ProgressBar
 
 from onenet_tui.app import OneNetApp
 from onenet_tui.data import credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.i18n import set_language
-from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen, open_bulk_credentials
+from onenet_tui.screens.bulk_credentials import ConfirmResetScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable, clean
 from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import ValidatedField
-from tests.conftest import DE_MOBILE, World
-from tests.helpers import add, add_active, until
-
-SIZE = (80, 24)
-UNSET = object()
-
+from tests.helpers import (
+    SIZE,
+    UNSET,
+    World,
+    add_active,
+    bulk_host,
+    choose_admin_mode,
+    confirm_reset,
+    preview_loaded,
+    text_of,
+    three_desk_phones,
+    until,
+    without_desk_phone,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -67,87 +74,14 @@ def disk_full_after_two_rows(monkeypatch: pytest.MonkeyPatch) -> Callable[[], No
     return lambda: monkeypatch.setattr(exports, "credential_rows", real)
 
 
-def three_desk_phones(world: World) -> list[int]:
-    """Jürgen and Anna (activated) and Carla (pending), all with desk phones."""
-    added = [
-        add_active(world),
-        add_active(world, first_name="Anna", last_name="Schmidt", email="anna@example.com", number="030 12345002"),
-        add(world, first_name="Carla", last_name="Klein", email="carla@example.com", number="030 12345003"),
-    ]
-    return [a.user.id for a in added if a.user.id is not None]
-
-
-def without_desk_phone(world: World) -> int:
-    added = add(
-        world,
-        first_name="Bob",
-        last_name="Mobil",
-        email="bob@example.com",
-        number="030 12345004",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="1234567",
-    )
-    assert added.user.id is not None
-    return added.user.id
-
-
 def digests(world: World) -> dict[int, tuple[str, str, str]]:
     with world.store.read() as session:
         rows = session.execute(select(DeskPhoneCredential)).scalars()
         return {row.user_id: (row.sip_username, row.realm, row.ha1_md5) for row in rows}
 
 
-class Host(App[None]):
-    """A tiny app that shows one screen, as the directory would push it."""
-
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self._make = make
-        self.result: Any = UNSET
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make(), self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
-
-
-def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: Any) -> Host:
-    return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
-
-
-async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:
-    await until(
-        pilot, lambda: isinstance(pilot.app.screen, BulkCredentialsScreen) and pilot.app.screen.preview is not None
-    )
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, BulkCredentialsScreen)
-    return screen
-
-
 def table_text(table: PlainTable) -> list[str]:
     return [" | ".join(row) for row in table.rows]
-
-
-def text_of(screen: Screen[Any], selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
-
-
-async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
-    """ctrl+s, then the confirmation with the file name (Cancel focused): tab
-    to the confirm button, enter; the CSV gets its default name."""
-    await pilot.press("ctrl+s")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmResetScreen))
-    assert pilot.app.focused is not None and pilot.app.focused.id == "cancel"
-    await pilot.press("tab", "enter")
-    await until(pilot, lambda: isinstance(pilot.app.screen, BulkResultScreen))
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, BulkResultScreen)
-    return screen
 
 
 def written_file(pilot: Pilot[Any]) -> Path:
@@ -278,11 +212,6 @@ async def test_r10_filter_selection_lists_skipped_users_with_the_reason(world: W
 
 
 # --- admin-chosen: R11 live -------------------------------------------------------------------
-
-
-async def choose_admin_mode(pilot: Pilot[Any]) -> None:
-    await pilot.press("down", "enter")  # the radio set has focus: move to "admin-chosen", select it
-    await pilot.pause()
 
 
 def field_message(screen: Screen[Any], field_id: str) -> str:

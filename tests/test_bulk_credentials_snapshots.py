@@ -16,18 +16,18 @@ from textual.pilot import Pilot
 
 from onenet_tui.data import secrets, selection
 from onenet_tui.screens.bulk_credentials import ConfirmResetScreen
-from tests.conftest import World
-from tests.helpers import until
-from tests.test_bulk_credentials_screens import (
+from tests.helpers import (
+    SIZE,
+    World,
     bulk_host,
     choose_admin_mode,
     confirm_reset,
     preview_loaded,
     three_desk_phones,
+    until,
     without_desk_phone,
 )
 
-SIZE = (80, 24)
 # The export file's default name and folder, fixed so the pictures do not follow the clock or tmp_path.
 NOW = datetime(2026, 3, 2, 9, 30)
 FIXED_PASSWORDS = ["Kx7pQ2mW9rT4vB8nZ3hJ", "Hy4cN8sD2fG6kP9qR3tV", "Mw3xT7bR5nJ9cV2kQ8pL", "Ab2cD3eF4gH5jK6mN7pQ"]

@@ -15,15 +15,11 @@ import contextlib
 import csv
 import io
 import json
-import os
-import shutil
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from sqlalchemy import select
@@ -35,65 +31,9 @@ from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.data.schemas import ProfileChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from onenet_tui.i18n import catalog, format_number
+from tests.helpers import Result, add, build_world, call, cli_env, copy_database, run_cli
 
 # --- helpers ----------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def cli_env(tmp: Path, db_url: str | None = None, **extra: str) -> dict[str, str]:
-    """A clean environment: no config file, no inherited ONENET_* settings."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ONENET_")}
-    env.update({"ONENET_CONFIG": str(tmp / "no-config.toml"), "ONENET_OPERATOR": "alice"})
-    if db_url:
-        env["ONENET_DB_URL"] = db_url
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
-    """``python -m onenet_tui ARGS``: the same entry point as the onenet-tui script."""
-    done = subprocess.run(
-        [sys.executable, "-m", "onenet_tui", *args],
-        env=env,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=180,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
-def call(*args: str, env: dict[str, str], stdin: str = "") -> Result:
-    """``cli.main(ARGS)`` in this process, with ``env`` as the environment."""
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        mock.patch.dict(os.environ, env, clear=True),
-        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        code = cli.main(list(args))
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-def copy_database(template: Path, target: Path) -> str:
-    """A private copy of a closed SQLite database; returns its URL."""
-    shutil.copyfile(template, target)
-    for suffix in ("-wal", "-shm"):
-        extra = Path(f"{template}{suffix}")
-        if extra.exists():
-            shutil.copyfile(extra, Path(f"{target}{suffix}"))
-    return f"sqlite:///{target}"
 
 
 def users_by_status(db_url: str) -> dict[str, list[dict[str, Any]]]:
@@ -115,17 +55,6 @@ def free_numbers(db_url: str, site: str) -> list[str]:
             return queries.free_numbers(session, lookup.site_by_name(session, site).id)  # type: ignore[arg-type]
     finally:
         store.dispose()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo tenant (20 users) per module, built by the real command."""
-    folder = tmp_path_factory.mktemp("template")
-    path = folder / "demo.db"
-    done = run_cli("demo", "--users", "20", "--seed", "7", env=cli_env(folder, f"sqlite:///{path}"))
-    assert done.code == 0, done.err
-    assert "Berlin" in done.out and "onenet-tui --db" in done.out
-    return path
 
 
 @pytest.fixture
@@ -916,9 +845,6 @@ def wait_for_lock_wait(store: Store, timeout: float = 60.0) -> None:
 def test_a_database_lost_in_the_middle_of_a_command_is_one_line_exit_1(pg_url: str, tmp_path: Path) -> None:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
-
-    from tests.conftest import build_world
-    from tests.helpers import add
 
     store = Store(pg_url)
     world = build_world(store)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import cli_env, copy_database, run_cli, template  # noqa: F401 - template is a fixture
+from tests.helpers import cli_env, copy_database, run_cli
 
 
 def test_walkthrough_add_groups_activate_delete_and_reuse_the_number(template: Path, tmp_path: Path) -> None:  # noqa: F811

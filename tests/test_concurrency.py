@@ -20,8 +20,7 @@ from onenet_tui.data.errors import Conflict, StaleData
 from onenet_tui.data.models import DeskPhoneCredential, Operator, Role
 from onenet_tui.data.schemas import ConfigChange, ProfileChange
 from onenet_tui.data.storage import Store
-from tests.conftest import World, build_world, new_user_data
-from tests.helpers import add_active
+from tests.helpers import World, add, add_active, build_world, new_user_data
 
 pytestmark = pytest.mark.postgres
 
@@ -169,7 +168,6 @@ def test_carrier_transitions_happen_once_with_two_simulators(pg_world: World) ->
 
     from onenet_tui.data import audit
     from onenet_tui.data.context import carrier_context
-    from tests.helpers import add
 
     for n in range(10):
         add(pg_world, number=f"030 123450{10 + n}", first_name=f"Nutzer{n}")

@@ -9,8 +9,7 @@ from onenet_tui.data import users
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.directory import DirectoryScreen
-from tests.conftest import World, new_user_data
-from tests.test_directory_screen import SIZE, lines, make_app, ready
+from tests.helpers import SIZE, World, lines, make_app, new_user_data, ready
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only

@@ -23,9 +23,7 @@ from sqlalchemy import select
 from onenet_tui.app import OneNetApp
 from onenet_tui.data import credentials, exports, handover, secrets
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential
-from tests.conftest import World
-from tests.helpers import add, add_active
-from tests.test_directory_screen import make_app, ready
+from tests.helpers import World, add, add_active, make_app, ready
 
 HOOK = """
 import os, sys, time

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from textual.app import App
 from textual.widgets import Button, Static
 
 from onenet_tui.data import credentials, handover
@@ -16,12 +15,7 @@ from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
-from tests.conftest import World
-from tests.helpers import add, settle
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import make_app, ready
-
-UNSET = object()
+from tests.helpers import UNSET, Host, World, add, build_people, make_app, ready, settle
 
 ONE = IssuedCredentials(
     username="juergen.mueller",
@@ -41,17 +35,9 @@ TWO = IssuedCredentials(
 )
 
 
-class CredentialsHost(App[None]):
-    def __init__(self, issued: list[IssuedCredentials]) -> None:
-        super().__init__()
-        self.screen_under_test = CredentialsOnceScreen(issued)
-        self.result: Any = UNSET
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_under_test, self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
+def credentials_host(issued: list[IssuedCredentials]) -> Host:
+    # The screen's pictures were taken in a host of that name.
+    return Host(lambda: CredentialsOnceScreen(issued), title="CredentialsHost")
 
 
 def visible_text(screen: CredentialsOnceScreen) -> str:
@@ -59,9 +45,9 @@ def visible_text(screen: CredentialsOnceScreen) -> str:
 
 
 async def test_r8_shows_sip_username_password_and_domain_with_next() -> None:
-    app = CredentialsHost([ONE])
+    app = credentials_host([ONE])
     async with app.run_test(size=(80, 24)):
-        screen = app.screen_under_test
+        screen = app.shown
         text = visible_text(screen)
         for value in (ONE.sip_username, ONE.password, ONE.sip_domain, ONE.extension, "Jürgen Müller (juergen.mueller)"):
             assert value in text
@@ -72,9 +58,9 @@ async def test_r8_shows_sip_username_password_and_domain_with_next() -> None:
 
 
 async def test_r8_after_next_the_secrets_are_gone() -> None:
-    app = CredentialsHost([ONE])
+    app = credentials_host([ONE])
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = app.screen_under_test
+        screen = app.shown
         await pilot.press("enter")
         await pilot.pause()
         assert app.result is None
@@ -85,11 +71,11 @@ async def test_r8_after_next_the_secrets_are_gone() -> None:
 
 
 async def test_r8_escape_does_not_skip_the_credentials() -> None:
-    app = CredentialsHost([ONE])
+    app = credentials_host([ONE])
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is app.screen_under_test
+        assert app.screen is app.shown
         assert app.result is UNSET
         await pilot.press("ctrl+n")
         await pilot.pause()
@@ -97,9 +83,9 @@ async def test_r8_escape_does_not_skip_the_credentials() -> None:
 
 
 async def test_several_users_are_listed_one_block_each() -> None:
-    app = CredentialsHost([ONE, TWO])
+    app = credentials_host([ONE, TWO])
     async with app.run_test(size=(80, 24)):
-        screen = app.screen_under_test
+        screen = app.shown
         assert len(screen.query(".credentials--block")) == 2
         text = visible_text(screen)
         assert ONE.password in text and TWO.password in text
@@ -108,44 +94,37 @@ async def test_several_users_are_listed_one_block_each() -> None:
 
 async def test_names_are_shown_literally() -> None:
     odd = IssuedCredentials("x.y", "[b]X[/b] \x1b]0;evil\x07", "12", "4930", "Pw3xKq9rTz4mN7vB2cHd", "r.example")
-    app = CredentialsHost([odd])
+    app = credentials_host([odd])
     async with app.run_test(size=(80, 24)):
-        text = visible_text(app.screen_under_test)
+        text = visible_text(app.shown)
         assert "[b]X[/b]" in text
         assert "\x1b" not in text and "\x07" not in text
 
 
 async def test_german_labels() -> None:
     set_language("de")
-    app = CredentialsHost([ONE])
+    app = credentials_host([ONE])
     async with app.run_test(size=(80, 24)):
-        screen = app.screen_under_test
+        screen = app.shown
         text = visible_text(screen)
         assert "SIP-Benutzername" in text and "Kennwort" in text
         assert str(screen.query_one("#credentials-next", Button).label) == "Weiter ▶"
 
 
 def test_snapshot_credentials_once(snap_compare: Any) -> None:
-    assert snap_compare(CredentialsHost([ONE]), terminal_size=(80, 24))
+    assert snap_compare(credentials_host([ONE]), terminal_size=(80, 24))
 
 
 def test_snapshot_credentials_once_for_two_users(snap_compare: Any) -> None:
-    assert snap_compare(CredentialsHost([ONE, TWO]), terminal_size=(80, 24))
+    assert snap_compare(credentials_host([ONE, TWO]), terminal_size=(80, 24))
 
 
 # --- the hand-over record -----------------------------------------------------------
 
 
-class HandoverHost(App[None]):
+def handover_host(ctx: Context, issued: IssuedCredentials) -> Host:
     """The screen as the console opens it: the app holds the context."""
-
-    def __init__(self, ctx: Context, issued: IssuedCredentials) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.issued = issued
-
-    def on_mount(self) -> None:
-        self.push_screen(CredentialsOnceScreen([self.issued]))
+    return Host(lambda: CredentialsOnceScreen([issued]), ctx=ctx)
 
 
 def never_handed_over(world: World) -> frozenset[int]:
@@ -158,7 +137,7 @@ async def test_r8_next_records_the_hand_over_without_the_secret(world: World) ->
     added = add(world)
     assert added.credentials is not None
     assert never_handed_over(world) == {added.user.id}
-    app = HandoverHost(world.admin, added.credentials)
+    app = handover_host(world.admin, added.credentials)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
         await app.workers.wait_for_complete()
@@ -174,7 +153,7 @@ async def test_r8_next_records_the_hand_over_without_the_secret(world: World) ->
 async def test_r8_a_screen_never_left_with_next_stays_never_handed_over(world: World) -> None:
     added = add(world)
     assert added.credentials is not None
-    app = HandoverHost(world.admin, added.credentials)
+    app = handover_host(world.admin, added.credentials)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("escape")
         await pilot.pause()

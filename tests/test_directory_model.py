@@ -20,46 +20,7 @@ from onenet_tui.data.directory import Directory, DirectoryData, SortColumn, lite
 from onenet_tui.data.models import Status, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.conftest import DE_MOBILE, GB_MOBILE, World, new_user_data
-
-# (first, last, site, number, device model or None, final status)
-PEOPLE = [
-    ("Jürgen", "Müller", "Berlin", "030 12345001", "yealink-t54w", "activated"),
-    ("Anna", "Schmidt", "Berlin", "030 12345002", "cisco-8851", "pending"),
-    ("Oliver", "Smith", "London", "020 7946 0001", None, "activated"),
-    ("Fatma", "Yılmaz", "Berlin", "030 12345003", "yealink-t46u", "failed"),
-    ("Zoë", "Lefèvre", "London", "020 7946 0002", "polycom-vvx450", "pending"),
-    ("Hans-Peter", "Weiß", "Berlin", "030 12345004", None, "activated"),
-    ("Grace", "Jones", "London", "020 7946 0003", "gigaset-maxwell3", "activated"),
-    ("Łukasz", "Nowak", "Berlin", "030 12345005", "yealink-t54w", "pending"),
-]
-
-
-def add_person(world: World, first: str, last: str, site: str, number: str, model_code: str | None, status: str) -> str:
-    country_mobile = DE_MOBILE if site == "Berlin" else GB_MOBILE
-    extra: dict[str, object] = (
-        {"device_type": "desk_phone", "desk_phone_model": model_code}
-        if model_code
-        else {"device_type": "none", "desk_phone_model": None, "mobile": country_mobile, "contract": "1234567"}
-    )
-    email = f"{phones.digits(number)}@example.com"
-    added = users.add_user_from(
-        world.admin, new_user_data(first_name=first, last_name=last, site=site, number=number, email=email, **extra)
-    )
-    username = added.user.username
-    if added.credentials is not None:
-        # Seen and left with Next, as in the wizard: no never-handed-over marker.
-        handover.record_handed_over(world.admin, username, added.user.id)
-    if status == "activated":
-        carrier.set_status(world.carrier, username, "activated")
-    elif status == "failed":
-        carrier.set_status(world.carrier, username, "failed", "porting not finished")
-    return username
-
-
-def build_people(world: World, people: list[tuple[str, str, str, str, str | None, str]] = PEOPLE) -> list[str]:
-    """The fixed tenant of the directory tests; returns the usernames."""
-    return [add_person(world, *person) for person in people]
+from tests.helpers import PEOPLE, World, add_person, build_people
 
 
 def loaded(store: Store) -> Directory:

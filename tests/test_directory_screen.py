@@ -11,10 +11,9 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 
 from onenet_tui import keys
-from onenet_tui.app import OneNetApp
 from onenet_tui.data import carrier, operators
 from onenet_tui.data import directory as model
-from onenet_tui.data.context import Actor, Context, carrier_context
+from onenet_tui.data.context import Actor, carrier_context
 from onenet_tui.data.errors import RuleRefused
 from onenet_tui.data.models import Role, Status, User
 from onenet_tui.data.schemas import NewOperator
@@ -25,58 +24,22 @@ from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
-from onenet_tui.widgets.status_header import StatusHeader
-from tests.conftest import World
-from tests.test_directory_model import PEOPLE, build_people
-
-ADMIN = Actor("alice", Role.ADMIN)
-HELPDESK = Actor("hugo", Role.HELPDESK)
-SIZE = (80, 24)
-
+from tests.helpers import (
+    HELPDESK,
+    PEOPLE,
+    SIZE,
+    World,
+    build_people,
+    cursor_name,
+    header,
+    lines,
+    make_app,
+    notifications,
+    ready,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
-
-
-@pytest.fixture
-def people(world: World) -> list[str]:
-    return build_people(world)
-
-
-def make_app(world: World, actor: Actor = ADMIN, **options: object) -> OneNetApp:
-    options.setdefault("theme", "textual-dark")
-    options.setdefault("poll_seconds", 0.1)
-    return OneNetApp(Context(world.store, actor), **options)  # type: ignore[arg-type]
-
-
-async def ready(pilot) -> DirectoryScreen:  # type: ignore[no-untyped-def]
-    """Wait until the directory is loaded and answered."""
-    for _ in range(500):
-        screen = pilot.app.screen
-        if isinstance(screen, DirectoryScreen) and screen.directory.data.complete and screen.directory.complete:
-            if not screen._worker_running("directory-load"):
-                break
-        await pilot.pause(0.01)
-    await pilot.pause()
-    return pilot.app.screen
-
-
-def lines(screen: DirectoryScreen) -> list[str]:
-    table = screen.table
-    return ["".join(segment.text for segment in table.render_line(y)).rstrip() for y in range(table.size.height)]
-
-
-def cursor_name(screen: DirectoryScreen) -> str | None:
-    row = screen.table.cursor_row
-    return row.name if row else None
-
-
-def notifications(app: OneNetApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
-
-
-def header(screen: DirectoryScreen) -> str:
-    return screen.query_one(StatusHeader).plain()
 
 
 # --- the screen and its rows ------------------------------------------------------

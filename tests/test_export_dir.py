@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.app import App
-from textual.screen import Screen
-from textual.widgets import Static
 
 from onenet_tui import config
 from onenet_tui.data import export_dir
 from onenet_tui.data.errors import RuleRefused
 from onenet_tui.screens.save_file import SaveTextScreen
+from tests.helpers import Host, text_of
 
 SHELL_NAME = "$(touch /tmp/pwned); x"
-
-
-class Host(App[None]):
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self._make = make
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
-
-
-def text_of(screen: Screen[Any], selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
 
 
 @pytest.fixture

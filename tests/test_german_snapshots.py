@@ -9,14 +9,17 @@ import pytest
 from textual.pilot import Pilot
 
 from onenet_tui.i18n import set_language
-from tests.conftest import World
-from tests.test_add_user_wizard import WizardHost, fill_names_and_email, to_details
-from tests.test_add_user_wizard_snapshots import steady
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import make_app, ready
-
-SIZE = (80, 24)
-
+from tests.helpers import (
+    SIZE,
+    World,
+    build_people,
+    fill_names_and_email,
+    make_app,
+    ready,
+    steady,
+    to_details,
+    wizard_host,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -44,4 +47,4 @@ def test_snapshot_wizard_details_in_german(world: World, snap_compare: Any) -> N
         await fill_names_and_email(pilot, email="jl@ex")
         await steady(pilot)
 
-    assert snap_compare(WizardHost(world.admin), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)

@@ -7,9 +7,7 @@ import pytest
 
 from onenet_tui import keys
 from onenet_tui.i18n import catalog
-from tests.conftest import World
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import make_app, notifications, ready
+from tests.helpers import World, build_people, make_app, notifications, ready
 
 # SPEC section 4, in its words: key -> what it does.
 SPEC_KEYS = {

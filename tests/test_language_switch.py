@@ -22,10 +22,19 @@ from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.lifecycle_base import RefusalPanel
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.conftest import World
-from tests.helpers import add, add_active, settle
-from tests.test_directory_screen import SIZE, make_app, ready
-from tests.test_lifecycle import clear_focused, focus, type_text
+from tests.helpers import (
+    SIZE,
+    World,
+    add,
+    add_active,
+    clear_focused,
+    fill_names_and_email,
+    focus,
+    make_app,
+    ready,
+    settle,
+    type_text,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -92,7 +101,6 @@ async def test_l_in_the_wizard_relabels_and_keeps_what_was_typed(world: World) -
 
     from onenet_tui.screens.add_user import AddUserWizard
     from onenet_tui.widgets.field import FieldRow
-    from tests.test_add_user_wizard import fill_names_and_email
 
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)

@@ -30,17 +30,12 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.conftest import World
-from tests.helpers import Host, add, add_active, settle
+from tests.helpers import DE_MOBILE, Host, World, add, add_active, clear_focused, detail, focus, settle, type_text
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
 
 ScreenT = TypeVar("ScreenT", bound=Screen)  # type: ignore[type-arg]
-
-
-def detail(ctx: Context, username: str) -> Host:
-    return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
 
 
 def notices(app: App) -> list[str]:
@@ -60,18 +55,6 @@ def bob(world: World) -> Context:
     return Context(world.store, Actor("bob", Role.ADMIN))
 
 
-async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press(*text)
-    await pilot.pause()
-
-
-async def focus(pilot, widget: Any) -> None:  # type: ignore[no-untyped-def]
-    """Focus a field directly (focus is applied on the next message loop turn)."""
-    widget.focus()
-    await pilot.pause()
-    assert pilot.app.focused is widget
-
-
 async def open_with(pilot, key: str, screen_type: type[ScreenT]) -> ScreenT:  # type: ignore[no-untyped-def]
     """Once the user's detail is shown, ``key`` opens a dialog of ``screen_type``."""
     await settle(pilot)
@@ -86,12 +69,6 @@ async def save(pilot) -> None:  # type: ignore[no-untyped-def]
     """ctrl+s, and wait for the save and what follows it."""
     await pilot.press("ctrl+s")
     await settle(pilot)
-
-
-async def clear_focused(pilot) -> None:  # type: ignore[no-untyped-def]
-    focused = pilot.app.focused
-    assert isinstance(focused, Input)
-    await pilot.press("end", *["backspace"] * len(focused.value))
 
 
 # ---------------------------------------------------------------- refusals before anything
@@ -150,7 +127,6 @@ async def test_r7_pending_user_delete_refused_before_anything(world: World) -> N
 
 
 async def test_r9_user_without_desk_phone_gets_the_reason(world: World) -> None:
-    from tests.conftest import DE_MOBILE
 
     username = add_active(
         world, device_type="none", desk_phone_model=None, mobile=DE_MOBILE, contract="1234567"

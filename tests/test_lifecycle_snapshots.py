@@ -14,12 +14,8 @@ from onenet_tui.data import carrier, groups, handover
 from onenet_tui.data.models import DeskPhoneCredential, User
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
-from onenet_tui.screens.user_detail import UserDetailScreen
-from tests.conftest import World
-from tests.helpers import Host, add, add_active
-from tests.helpers import settle as loaded
+from tests.helpers import SIZE, Host, World, add, add_active, detail, settle
 
-SIZE = (80, 24)
 FIXED = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 CREDENTIALS_AT = datetime(2025, 3, 14, 9, 31, tzinfo=UTC)
 
@@ -48,38 +44,34 @@ def activated_user(world: World) -> str:
     return added.user.username
 
 
-def detail_app(world: World, username: str) -> Host:
-    return Host(lambda: UserDetailScreen(world.admin, username, poll_seconds=None))
-
-
 def test_snapshot_detail_pending(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     username = add(world).user.username
     fix_timestamps(world)
-    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(detail(world.admin, username), terminal_size=SIZE, run_before=settle)
 
 
 def test_snapshot_detail_activated(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     username = activated_user(world)
-    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(detail(world.admin, username), terminal_size=SIZE, run_before=settle)
 
 
 def test_snapshot_detail_failed(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     added = add(world, first_name="Fritz", last_name="Fehler", email="fritz@example.com", number="030 12345039")
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     fix_timestamps(world)
-    assert snap_compare(detail_app(world, added.user.username), terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(detail(world.admin, added.user.username), terminal_size=SIZE, run_before=settle)
 
 
 def test_snapshot_detail_credentials_never_handed_over(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     username = add(world).user.username  # nobody saw its credentials
     fix_timestamps(world, handed_over=False)
-    assert snap_compare(detail_app(world, username), terminal_size=SIZE, run_before=loaded, press=["end"])
+    assert snap_compare(detail(world.admin, username), terminal_size=SIZE, run_before=settle, press=["end"])
 
 
 def test_snapshot_delete_confirmation(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     username = activated_user(world)
     app = Host(lambda: DeleteUserScreen(world.admin, username))
-    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
 def test_snapshot_account_reset_form(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -87,10 +79,10 @@ def test_snapshot_account_reset_form(world: World, snap_compare) -> None:  # typ
     with world.store.transaction() as session:
         session.execute(update(User).where(User.username == username).values(portal_locked=True, failed_logins=4))
     app = Host(lambda: AccountResetScreen(world.admin, username))
-    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
 def test_snapshot_detail_activated_groups_account_credentials(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
     username = activated_user(world)
-    app = detail_app(world, username)
-    assert snap_compare(app, terminal_size=SIZE, run_before=loaded, press=["end"])
+    app = detail(world.admin, username)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle, press=["end"])

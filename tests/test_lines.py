@@ -13,8 +13,7 @@ from textual.widget import Widget
 from onenet_tui.data.directory import Directory
 from onenet_tui.widgets.lines import TextLines
 from onenet_tui.widgets.user_table import UserTable
-from tests.helpers import settle
-from tests.test_user_table import TableApp, synthetic
+from tests.helpers import TableApp, settle, synthetic
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -18,10 +18,7 @@ from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent, Role, User
 from onenet_tui.visible import visible
 from onenet_tui.widgets.status_header import StatusHeader
-from tests.conftest import World
-from tests.helpers import add
-from tests.test_cli import cli_env, run_cli
-from tests.test_directory_screen import ready
+from tests.helpers import World, add, cli_env, ready, run_cli
 
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # would put "rm -rf ~" on the reader's clipboard
 TITLE = "\x1b]0;owned\x07"

@@ -15,8 +15,7 @@ from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.models import Operator, Role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store
-from tests.conftest import World
-from tests.test_cli import call, cli_env
+from tests.helpers import World, call, cli_env
 
 
 def registered(store: Store) -> dict[str, str]:

@@ -26,8 +26,7 @@ from onenet_tui.data import (
 from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, Status, User
 from onenet_tui.data.schemas import CallServicesChange, ConfigChange, NewOperator, ProfileChange
-from tests.conftest import DE_MOBILE, GB_MOBILE, World, new_user_data
-from tests.helpers import add, add_active
+from tests.helpers import DE_MOBILE, GB_MOBILE, World, add, add_active, new_user_data
 
 
 def field_keys(exc: InvalidInput) -> dict[str, str]:

@@ -19,8 +19,7 @@ from onenet_tui.data.models import User
 from onenet_tui.data.storage import Store, sqlite_path
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.profile import ProfileForm, ProfileScreen
-from tests.conftest import World
-from tests.helpers import Host, add, add_active, settle
+from tests.helpers import Host, World, add, add_active, settle
 
 WAIT_MS = 300
 

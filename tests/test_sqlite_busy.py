@@ -18,9 +18,7 @@ from onenet_tui.data import storage
 from onenet_tui.data.context import resolve_actor
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from onenet_tui.i18n import t
-from tests.conftest import build_world
-from tests.helpers import add
-from tests.test_cli import call, cli_env
+from tests.helpers import add, build_world, call, cli_env, open_at_once
 
 # Short enough that a test waiting for the lock by mistake fails quickly.
 SHORT_BUSY_TIMEOUT = 0.5
@@ -90,35 +88,6 @@ def test_a_write_behind_another_writer_is_busy_exit_5(tmp_path: Path, db_file: P
     # An operator seen for the first time has to be registered: a write too.
     newcomer = call("users", "list", env=_env(tmp_path, db_file, operator="newcomer"))
     assert newcomer.code == 5 and busy in newcomer.err, newcomer.err
-
-
-OPEN_AT_ONCE = textwrap.dedent(
-    """
-    import os, sys, time
-    from onenet_tui.data.storage import Store
-    go = sys.argv[2]
-    while not os.path.exists(go):
-        time.sleep(0.001)
-    Store(sys.argv[1]).dispose()
-    """
-)
-
-
-def open_at_once(tmp_path: Path, url: str, processes: int) -> list[tuple[int, str]]:
-    """Start ``processes`` processes that wait for one signal, then all open
-    ``url`` at the same moment; returns each one's exit code and stderr."""
-    go = tmp_path / f"go-{time.monotonic_ns()}"
-    children = [
-        subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, url, str(go)], stderr=subprocess.PIPE, text=True)
-        for _ in range(processes)
-    ]
-    time.sleep(2.5)  # let every child import SQLAlchemy and reach the wait
-    go.touch()
-    outcomes = []
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        outcomes.append((child.returncode, (err.strip().splitlines() or [""])[-1]))
-    return outcomes
 
 
 def _revision(url: str) -> str | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
+from tests.helpers import add, build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 20.0  # seconds any one process may take here
@@ -296,8 +297,6 @@ def seed_database(url: str) -> None:
     """A tenant with one failed user (whose name holds shell syntax) and jdoe made an administrator."""
     from onenet_tui.data import carrier
     from onenet_tui.data.storage import Store
-    from tests.conftest import build_world
-    from tests.helpers import add
 
     store = Store(url)
     try:

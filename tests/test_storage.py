@@ -22,9 +22,7 @@ from onenet_tui.data import accounts, catalogs, credentials
 from onenet_tui.data.migrations.config import alembic_config
 from onenet_tui.data.models import CredentialMode, DeskPhoneModel
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
-from tests.conftest import build_world
-from tests.helpers import add
-from tests.test_sqlite_busy import open_at_once
+from tests.helpers import add, build_world, open_at_once
 
 DATA_DIR = Path(onenet_tui.data.__file__).parent
 

@@ -11,10 +11,7 @@ from pydantic_core import PydanticCustomError
 from onenet_tui.data import lookup, queries, secrets, validation
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.i18n import t
-from tests.conftest import World
-from tests.helpers import add
-from tests.test_add_user_wizard import WizardHost, message, row, settle, to_details, type_text
-from tests.test_add_user_wizard_fields import paste
+from tests.helpers import World, add, message, paste, row, settle, to_details, type_text, wizard_host
 
 X_ACUTE = "x\u0301"  # no precomposed form: NFC keeps two code points
 FLAG = "\U0001f1e9\U0001f1ea"  # 🇩🇪, two regional indicators
@@ -64,7 +61,7 @@ def test_r1_line_and_paragraph_separators_are_control_characters(world: World, s
 
 @pytest.mark.sqlite_only
 async def test_r1_wizard_counter_counts_what_people_see(world: World) -> None:
-    app = WizardHost(world.admin)
+    app = wizard_host(world.admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_details(pilot)
         paste(app, "first_name", X_ACUTE * 22)

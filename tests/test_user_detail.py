@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.screen import Screen
-from textual.widgets import Static
 
 from onenet_tui.data import carrier, users
 from onenet_tui.data.context import Actor, Context
@@ -25,27 +23,14 @@ from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen, SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen, support_summary
-from tests.conftest import DE_MOBILE, World
-from tests.helpers import Host, add, add_active, settle
+from tests.helpers import DE_MOBILE, Host, World, add, add_active, detail, notifications, settle, text_of
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
 
 
-def detail(ctx: Context, username: str) -> Host:
-    return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
-
-
-def text_of(screen: Screen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
-
-
 def body_text(screen: Screen) -> str:
     return "\n".join(str(widget.render()) for widget in screen.query("#detail-body Static, #detail-body Label"))
-
-
-def notices(app: App) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def failed_user(world: World) -> str:
@@ -108,7 +93,7 @@ async def test_r3_failed_user_shows_reason_advice_and_copyable_summary(world: Wo
             assert expected in summary
         await pilot.press("y")
         assert app.clipboard == support_summary(screen.view)  # type: ignore[arg-type]
-        assert any("copied" in n for n in notices(app))
+        assert any("copied" in n for n in notifications(app))
 
 
 async def test_r3_support_summary_saved_to_a_file_never_overwriting_silently(
@@ -199,7 +184,7 @@ async def test_r14_helpdesk_sees_every_change_dimmed_and_told_why(world: World) 
             await pilot.press(key)
             await settle(pilot)
             assert app.screen is screen, key
-        told = notices(app)
+        told = notifications(app)
         assert len(told) == 6
         assert all("R14: administrators only" in n for n in told)
         assert "Delete: not possible: R14: administrators only" in told[-1]
@@ -217,7 +202,7 @@ async def test_r5_pending_user_edit_key_is_dimmed_and_explained(world: World) ->
             assert screen.active_bindings[key].enabled is True, key
         await pilot.press("e")
         assert app.screen is screen
-        assert notices(app) == [
+        assert notifications(app) == [
             "Edit configuration: not possible: "
             "R5: the user is pending: configuration can be changed once the user is activated"
         ]
@@ -230,7 +215,7 @@ async def test_r7_pending_user_delete_key_is_dimmed_and_explained(world: World) 
         await settle(pilot)
         await pilot.press("d")
         assert isinstance(app.screen, UserDetailScreen)
-        assert notices(app) == [
+        assert notifications(app) == [
             "Delete: not possible: R5: the user is pending: only activated users can be deleted (R7)"
         ]
     assert users.view(world.admin, username).status == "pending"
@@ -245,7 +230,7 @@ async def test_r9_user_without_desk_phone_has_no_credentials_action(world: World
         await settle(pilot)
         await pilot.press("c")
         assert isinstance(app.screen, UserDetailScreen)
-        assert "R9: the user has no desk phone" in notices(app)[0]
+        assert "R9: the user has no desk phone" in notifications(app)[0]
         assert "none: the user has no desk phone" in body_text(app.screen)
 
 
@@ -333,7 +318,7 @@ async def test_detail_follows_a_rename_and_reports_a_deleted_user(world: World) 
         assert "no longer exists" in text_of(screen, "#gone")
         await pilot.press("e")
         assert isinstance(app.screen, UserDetailScreen)
-        assert "no longer exists" in notices(app)[-1]
+        assert "no longer exists" in notifications(app)[-1]
 
 
 async def test_save_prompt_shows_write_errors_under_the_name(
@@ -414,7 +399,7 @@ async def test_r14_command_palette_lists_changes_with_the_reason(world: World) -
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, UserDetailScreen)
-        assert notices(app) == ["Delete: not possible: R14: administrators only"]
+        assert notifications(app) == ["Delete: not possible: R14: administrators only"]
 
 
 async def test_command_palette_runs_an_allowed_action(world: World) -> None:

@@ -4,20 +4,15 @@ the ANSI theme, marks, a filter)."""
 
 from __future__ import annotations
 
-from array import array
-
 import pytest
-from textual.app import App, ComposeResult
 
 from onenet_tui.app import ANSI_THEME, choose_theme, few_colours
 from onenet_tui.data import credentials
-from onenet_tui.data.directory import Directory, DirectoryData
+from onenet_tui.data.directory import Directory
 from onenet_tui.i18n import set_language
 from onenet_tui.widgets.lines import fit
 from onenet_tui.widgets.user_table import UserTable, column_specs, layout
-from tests.conftest import World
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import lines, make_app, ready
+from tests.helpers import TableApp, World, build_people, lines, make_app, ready, synthetic
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -72,40 +67,12 @@ def test_fit_cuts_with_an_ellipsis_and_pads_by_cells() -> None:
 # --- only the lines on screen ------------------------------------------------------------
 
 
-def synthetic(count: int) -> DirectoryData:
-    columns = {
-        "ids": array("q", range(1, count + 1)),
-        "statuses": ["activated"] * count,
-        "names": [f"User {n:06d}" for n in range(count)],
-        "extensions": [f"{n % 10000:04d}" for n in range(count)],
-        "numbers": array("q", (493012340000 + n % 10000 for n in range(count))),
-        "sites": ["Berlin"] * count,
-        "devices": ["yealink-t54w"] * count,
-        "licences": ["standard"] * count,
-        "versions": array("q", [1] * count),
-        "haystacks": [f"user {n:06d}" for n in range(count)],
-    }
-    return DirectoryData(**columns, countries={"Berlin": "DE"}, name_order=array("i", range(count)))
-
-
 class CountingDirectory(Directory):
     fetched = 0
 
     def row(self, position):  # type: ignore[no-untyped-def]
         CountingDirectory.fetched += 1
         return super().row(position)
-
-
-class TableApp(App[None]):
-    def __init__(self, directory: Directory) -> None:
-        super().__init__()
-        self.directory = directory
-
-    def compose(self) -> ComposeResult:
-        yield UserTable(self.directory, set())
-
-    def on_mount(self) -> None:
-        self.query_one(UserTable).reload()
 
 
 async def test_a_hundred_thousand_users_cost_only_the_lines_on_screen() -> None:

@@ -16,20 +16,12 @@ from onenet_tui.app import FrugalDriver, OneNetApp
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.terminal import Terminal
-from tests.conftest import World
-from tests.helpers import until
-from tests.test_directory_model import build_people
-from tests.test_directory_screen import SIZE, make_app, ready
+from tests.helpers import SIZE, World, make_app, ready, until
 
 pytestmark = pytest.mark.sqlite_only
 
 SSH = Terminal(ssh=True)
 LOCAL = Terminal(ssh=False)
-
-
-@pytest.fixture
-def people(world: World) -> list[str]:
-    return build_people(world)
 
 
 def record_frames(app: OneNetApp, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
