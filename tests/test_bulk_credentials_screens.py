@@ -24,6 +24,7 @@ from onenet_tui.i18n import set_language
 from onenet_tui.screens.bulk_credentials import ConfirmResetScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable, clean
+from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen
@@ -36,6 +37,7 @@ from tests.helpers import (
     bulk_host,
     choose_admin_mode,
     confirm_reset,
+    focused_id,
     preview_loaded,
     text_of,
     three_desk_phones,
@@ -171,14 +173,32 @@ async def test_r10_marked_through_the_directory_with_space_and_c(world: World, e
 
 
 async def test_c_without_marks_regenerates_the_cursor_user_alone(world: World) -> None:
-    three_desk_phones(world)
+    ids = three_desk_phones(world)
     app = OneNetApp(world.admin, theme="textual-dark", poll_seconds=0.1)
     app.flows["credentials"] = open_bulk_credentials
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, DirectoryScreen) and app.screen.directory.complete)
         await pilot.pause()
+        directory = app.screen
+        await pilot.press("down")  # not the first row: the cursor user, not "the first" or "all"
+        await pilot.pause()
+        chosen = directory.table.cursor_row
+        assert chosen is not None and chosen.id in ids and chosen.id != directory.table.directory.row(0).id
+        before = digests(world)
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, RegenerateScreen))
+        await until(pilot, lambda: isinstance(app.screen, RegenerateScreen) and app.screen.view is not None)
+        regenerate = app.screen
+        assert isinstance(regenerate, RegenerateScreen)
+        assert regenerate.view is not None and regenerate.view.id == chosen.id
+        regenerate.query_one("#regenerate", Button).press()
+
+        # Shown and focused: the new password is stored by now.
+        def shown() -> bool:
+            return isinstance(app.screen, CredentialsOnceScreen) and focused_id(app) == "credentials-next"
+
+        await until(pilot, shown)
+        after = digests(world)
+        assert {user for user in ids if after[user] != before[user]} == {chosen.id}
 
 
 # --- a filter-based selection with skipped users -----------------------------------------------

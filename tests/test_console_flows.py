@@ -9,7 +9,7 @@ from onenet_tui.data import users
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.directory import DirectoryScreen
-from tests.helpers import SIZE, World, lines, make_app, new_user_data, ready
+from tests.helpers import SIZE, World, lines, make_app, new_user_data, ready, until
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -77,13 +77,29 @@ async def test_the_console_runs_the_carrier_for_a_simulated_tenant(world: World)
         assert users.view(world.admin, seeded.user.username).status == "pending"
 
 
-async def test_a_real_tenant_is_left_to_the_real_carrier(world: World) -> None:
-    pending = users.add_user_from(world.admin, new_user_data())
-    async with make_app(world).run_test(size=SIZE) as pilot:
+async def test_a_real_tenant_is_left_to_the_real_carrier(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import update
+
+    from onenet_tui.data import simulator, tenant
+    from onenet_tui.data.models import Tenant
+
+    asked: list[bool] = []
+    runs: list[object] = []
+    real_is_simulated, real_run = tenant.is_simulated, simulator.run
+    monkeypatch.setattr(tenant, "is_simulated", lambda session: asked.append(real_is_simulated(session)) or asked[-1])
+    monkeypatch.setattr(simulator, "run", lambda *args, **kwargs: runs.append(args) or real_run(*args, **kwargs))
+    # Due at once, were the tenant simulated: only "real" keeps the user pending.
+    with world.store.transaction() as session:
+        session.execute(update(Tenant).values(carrier_delay_seconds=0))
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.pause(0.3)
-        await pilot.app.workers.wait_for_complete()
-        assert users.view(world.admin, pending.user.username).status == "pending"
+        # Pending only once the console is open, as those the simulator takes.
+        added = users.add_user_from(world.admin, new_user_data(first_name="Neu", number="030 12345002"))
+        # The carrier worker asked, heard "real", and ended without simulating.
+        await until(pilot, lambda: asked == [False] and not any(w.group == "carrier" for w in app.workers))
+        assert runs == []
+        assert users.view(world.admin, added.user.username).status == "pending"
 
 
 async def test_quitting_past_unexported_passwords_asks_first(world: World) -> None:
