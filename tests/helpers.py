@@ -24,7 +24,7 @@ from unittest import mock
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 
 from onenet_tui import cli
 from onenet_tui.app import OneNetApp
@@ -317,6 +317,22 @@ async def to_groups(pilot: Pilot[Any]) -> None:
     await pilot.press("ctrl+n", "ctrl+n")
     await settle(pilot)
     assert wizard_of(pilot.app).step == 3  # type: ignore[arg-type]
+
+
+async def at_groups(pilot: Pilot[Any]) -> None:
+    """Step 4 (groups) with the answers ``to_groups`` types, put in as pastes
+    and picks: the later steps' pictures need the answers, not the walk."""
+    app = pilot.app
+    assert isinstance(app, Host)
+    await to_details(pilot)
+    for field, text in (("first_name", FIRST), ("last_name", LAST), ("email", EMAIL), ("number", "030 12345000")):
+        paste(app, field, text)
+        await settle(pilot)
+    wizard_of(app).query_one("#desk_phone_model", Select).value = "yealink-t54w"
+    await settle(pilot)
+    await pilot.press("ctrl+n", "ctrl+n")
+    await settle(pilot)
+    assert wizard_of(app).step == 3
 
 
 async def steady(pilot: Pilot[Any]) -> None:

@@ -16,10 +16,10 @@ from tests.helpers import (
     FIXED_PASSWORD,
     SIZE,
     World,
+    at_groups,
     fill_names_and_email,
     steady,
     to_details,
-    to_groups,
     type_text,
     wizard_host,
 )
@@ -57,7 +57,7 @@ def test_snapshot_step_2_details_without_desk_phone(world: World, snap_compare: 
 
 def test_snapshot_step_3_licence_and_services(world: World, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot) -> None:
-        await to_groups(pilot)
+        await at_groups(pilot)
         await pilot.press("ctrl+b", "tab", "end", "space")  # the supervisor service
         await steady(pilot)
 
@@ -66,7 +66,7 @@ def test_snapshot_step_3_licence_and_services(world: World, snap_compare: Any) -
 
 def test_snapshot_step_4_groups(world: World, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot) -> None:
-        await to_groups(pilot)
+        await at_groups(pilot)
         await pilot.press("space")
         await steady(pilot)
 
@@ -75,7 +75,7 @@ def test_snapshot_step_4_groups(world: World, snap_compare: Any) -> None:
 
 def test_snapshot_step_5_review(world: World, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot) -> None:
-        await to_groups(pilot)
+        await at_groups(pilot)
         await pilot.press("space", "tab", "space", "ctrl+n")
         await steady(pilot)
 
@@ -88,7 +88,7 @@ def test_snapshot_credentials_once_after_create(
     monkeypatch.setattr(secrets, "system_password", lambda: FIXED_PASSWORD)
 
     async def run_before(pilot: Pilot) -> None:
-        await to_groups(pilot)
+        await at_groups(pilot)
         await pilot.press("ctrl+n", "ctrl+s")
         await steady(pilot)
 
