@@ -211,7 +211,7 @@ async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) 
         assert focused_id(app) == "discard-keep"
         await pilot.press("enter")  # keep editing
         await settle(pilot)
-        assert app.screen is app.wizard
+        assert app.screen is wizard_of(app)
         assert wizard_of(app).query_one("#first_name", Input).value == FIRST
         await pilot.press("escape")
         await settle(pilot)
