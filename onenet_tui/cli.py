@@ -297,9 +297,9 @@ def early_language(argv: Sequence[str]) -> str:
 
 
 def _print_error(message: str) -> None:
-    from onenet_tui.cli_output import clean
+    from onenet_tui.visible import visible
 
-    print(t("cli.error", message=clean(message)), file=sys.stderr)
+    print(t("cli.error", message=visible(message)), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -121,9 +121,6 @@ class DirectoryRow(NamedTuple):
 
 # --- text -------------------------------------------------------------------
 
-# Names, numbers and labels are stored display-safe once, at load.
-literal = visible
-
 
 def fold(text: str) -> str:
     """Lower case without accents: what people type when they search."""
@@ -187,7 +184,7 @@ def national_number(e164: str, country: str) -> str:
     key = (country, e164[:8], len(e164))
     layout = _LAYOUTS.get(key)
     if layout is None:
-        formatted = literal(phones.national(e164, country))
+        formatted = visible(phones.national(e164, country))
         layout = "".join(_DIGIT if ch.isdigit() else ch for ch in formatted)
         if phones.digits(formatted) != digits or _DIGIT in formatted:
             layout = ""  # not a plain digit layout: always ask phonenumbers
@@ -195,7 +192,7 @@ def national_number(e164: str, country: str) -> str:
             _LAYOUTS[key] = layout
         return formatted
     if not layout:
-        return literal(phones.national(e164, country))
+        return visible(phones.national(e164, country))
     pieces = iter(digits)
     return "".join(next(pieces) if ch == _DIGIT else ch for ch in layout)
 
@@ -213,7 +210,7 @@ def haystack(name: str, username: str, email: str, extension: str, e164: str, co
 
 @lru_cache(maxsize=64)
 def catalog_label(catalog: str, code: str, lang: str) -> str:
-    return literal(catalogs.label(catalog, code, lang))
+    return visible(catalogs.label(catalog, code, lang))
 
 
 def device_label(device: str, lang: str | None = None) -> str:
@@ -420,8 +417,9 @@ def _read(
     session: Session, queries: Iterable, stamp: int, *, complete: bool = True, sort: bool = True
 ) -> DirectoryData:  # type: ignore[type-arg]
     """The rows of ``queries`` (each a :func:`_rows_query`) as one DirectoryData."""
+    # Names, numbers and labels are made display-safe once, here at load.
     sites = {
-        site_id: (literal(name), country)
+        site_id: (visible(name), country)
         for site_id, name, country in session.execute(select(Site.id, Site.name, Site.country))
     }
     columns = _read_columns(session, queries, sites)
@@ -451,11 +449,11 @@ def _read_columns(session: Session, queries: Iterable, sites: dict[int, tuple[st
         for batch in result.partitions():
             for user_id, status, name, username, email, extension, e164, site_id, device, licence, version in batch:
                 site, country = sites[site_id]
-                name = pool(literal(name))
+                name = pool(visible(name))
                 ids.append(user_id)
                 statuses.append(pool(status))
                 names.append(name)
-                extensions.append(pool(literal(extension)))
+                extensions.append(pool(visible(extension)))
                 numbers.append(int(e164[1:]))
                 site_names.append(site)
                 devices.append(pool(device))

@@ -30,7 +30,6 @@ from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
-from onenet_tui.visible import visible
 from onenet_tui.widgets.field import FieldRow, literal, retranslate_bindings, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
@@ -76,11 +75,6 @@ def error_text(error: DomainError) -> str:
     if isinstance(error, RuleRefused):
         return t("lifecycle.refused", rule=error.rule, reason=error.reason())
     return error.message()
-
-
-def plain(text: object) -> str:
-    """Text from data for a file or the clipboard, terminal-safe."""
-    return visible(text)
 
 
 def format_time(moment: datetime | None) -> str:

@@ -49,13 +49,13 @@ from onenet_tui.screens.lifecycle_base import (
     decision_for,
     error_text,
     format_time,
-    plain,
     refusal_text,
 )
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
+from onenet_tui.visible import visible
 from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
 
 # ---------------------------------------------------------------- what is shown
@@ -74,7 +74,7 @@ def support_summary(view: UserView) -> str:
         t("lifecycle.summary.reason", reason=view.status_reason or t("lifecycle.none")),
         t("lifecycle.summary.time", time=format_time(view.status_changed_at)),
     ]
-    return "\n".join(plain(line) for line in lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def _number(e164: str | None, country: str) -> str:
