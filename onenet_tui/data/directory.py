@@ -122,8 +122,8 @@ class DirectoryRow(NamedTuple):
 # --- text -------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: what people type when they search."""
+def strip_accents(text: str) -> str:
+    """Lower case without accents (``ä`` -> ``a``): what people type when they search."""
     text = text.casefold()
     if text.isascii():
         return text
@@ -201,7 +201,7 @@ def haystack(name: str, username: str, email: str, extension: str, e164: str, co
     """What the filter searches, one line per form. Starts with the sort key
     of the name (its folded "last, first")."""
     lowered = name.casefold()
-    folded = fold(lowered)
+    folded = strip_accents(lowered)
     names = folded if folded == lowered else f"{folded}\n{lowered}"
     return (
         f"{names}\n{username.casefold()}\n{email.casefold()}\n{extension}\n{national_digits(e164, country)}\n{e164[1:]}"
@@ -568,9 +568,9 @@ def _sort_keys(column: SortColumn, data: DirectoryData, lang: str) -> list:  # t
         return list(map(methodcaller("zfill", 8), data.extensions))
     values, label = {
         SortColumn.STATUS: (data.statuses, lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES)),
-        SortColumn.SITE: (data.sites, fold),
-        SortColumn.DEVICE: (data.devices, lambda d: fold(device_label(d, lang))),
-        SortColumn.LICENCE: (data.licences, lambda code: fold(licence_label(code, lang))),
+        SortColumn.SITE: (data.sites, strip_accents),
+        SortColumn.DEVICE: (data.devices, lambda d: strip_accents(device_label(d, lang))),
+        SortColumn.LICENCE: (data.licences, lambda code: strip_accents(licence_label(code, lang))),
     }[column]
     keys = {value: label(value) for value in set(values)}
     return list(map(keys.__getitem__, values))

@@ -129,8 +129,9 @@ _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _UNDECOMPOSABLE = str.maketrans({"ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th"})
 
 
-def fold(text: str) -> str:
-    """Lower case ASCII: German umlauts transliterated, other accents dropped."""
+def transliterate(text: str) -> str:
+    """Lower case ASCII for a username: German umlauts spelled out (``ä`` ->
+    ``ae``, ``ß`` -> ``ss``), other accents dropped."""
     text = unicodedata.normalize("NFC", text.lower()).translate(_GERMAN_FOLDS).translate(_UNDECOMPOSABLE)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
@@ -138,7 +139,9 @@ def fold(text: str) -> str:
 
 def proposed_username(first: str, last: str) -> str:
     """R19 default ``first.last``, cut to the maximum length."""
-    base = ".".join(part for part in (fold(first.replace(" ", "")), fold(last.replace(" ", ""))) if part)
+    base = ".".join(
+        part for part in (transliterate(first.replace(" ", "")), transliterate(last.replace(" ", ""))) if part
+    )
     base = base.strip(".") or "user"
     while len(base) < USERNAME_MIN:
         base += "0"
