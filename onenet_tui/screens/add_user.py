@@ -37,7 +37,6 @@ from textual.widgets import (
     SelectionList,
     Static,
 )
-from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 from onenet_tui.data import catalogs, lookup, phones, queries, users, validation
@@ -289,7 +288,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         yield Label(t("field.services"), classes="wizard--label", name="field.services")
         yield SelectionList[str](
             *(
-                Selection(literal(catalogs.label("services", row["code"], language())), row["code"])
+                (literal(catalogs.label("services", row["code"], language())), row["code"])
                 for row in catalogs.shipped("services")
             ),
             id="services",

@@ -459,7 +459,7 @@ class ConfirmResetScreen(ExportCsvScreen):
         return path
 
 
-def open_bulk_credentials(directory: Any, selection: Any) -> None:
+def open_bulk_credentials(directory: Any, picked: Any) -> None:
     """The directory's ``credentials`` flow (key ``c``): the marked users get
     the bulk screen (R10); without marks the cursor user gets new credentials
     on their own (R9). The directory looks again once the screen closes."""
@@ -469,11 +469,11 @@ def open_bulk_credentials(directory: Any, selection: Any) -> None:
         if refresh is not None:
             refresh()
 
-    if selection.marked:
-        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, selection.ids, source="marked"), closed)
+    if picked.marked:
+        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, picked.ids, source="marked"), closed)
         return
-    if selection.cursor is None:
+    if picked.cursor is None:
         return
     from onenet_tui.screens.regenerate import RegenerateScreen
 
-    directory.app.push_screen(RegenerateScreen(directory.ctx, selection.cursor.ref), closed)
+    directory.app.push_screen(RegenerateScreen(directory.ctx, picked.cursor.ref), closed)
