@@ -585,8 +585,8 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
         run.note(
             t(
                 "cli.credentials.skipped",
-                username=visible(skipped.username),
-                name=visible(skipped.name),
+                username=visible(skipped.target.username),
+                name=visible(skipped.target.name),
                 rule=skipped.rule,
                 reason=t(skipped.reason_key),
             )

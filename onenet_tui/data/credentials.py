@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
@@ -34,8 +35,9 @@ class IssuedCredentials:
 
 @dataclass(frozen=True)
 class Skipped:
-    username: str
-    name: str
+    """A chosen user a bulk reset leaves alone, with the rule and reason."""
+
+    target: BulkTarget
     rule: str
     reason_key: str
 
@@ -162,7 +164,7 @@ def bulk_reset(
             decision = decide(Action.BULK_CREDENTIALS, ctx.actor.role, row.status, row.device_type)
             if not decision.allowed:
                 assert decision.rule and decision.reason_key
-                skipped.append(Skipped(row.username, row.name, decision.rule, decision.reason_key))
+                skipped.append(Skipped(row, decision.rule, decision.reason_key))
                 continue
             sip_user = sip_username(row.e164)
             if mode is CredentialMode.SYSTEM:
@@ -202,7 +204,7 @@ def bulk_reset(
             mode=mode.value,
             usernames=[c.username for c in issued],
             user_ids=[c.user_id for c in issued],
-            skipped=[s.username for s in skipped],
+            skipped=[s.target.username for s in skipped],
             export=export,
         )
         session.flush()
@@ -230,6 +232,11 @@ class BulkTarget:
     site: str
     realm: str
     has_credentials: bool
+
+    @cached_property
+    def sip_username(self) -> str:
+        # Cached: the admin password is checked against every target on each key press.
+        return sip_username(self.e164)
 
 
 def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]:

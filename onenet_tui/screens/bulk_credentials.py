@@ -40,6 +40,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from onenet_tui.data import bulk, export_dir, secrets
 from onenet_tui.data.bulk import ExportedReset, Preview
 from onenet_tui.data.context import Context
+from onenet_tui.data.credentials import BulkTarget
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
@@ -202,7 +203,7 @@ class BulkCredentialsScreen(Screen[int | None]):
         self.query_one("#bulk-preview", PlainTable).set_rows(rows, emphasised=range(len(preview.skipped)))
 
     @staticmethod
-    def _cells(target: bulk.Target) -> tuple[str, str, str]:
+    def _cells(target: BulkTarget) -> tuple[str, str, str]:
         return t("bulk.user_value", name=target.name, username=target.username), target.extension, target.site
 
     # -- the mode and the admin-chosen password --------------------------------
