@@ -56,6 +56,7 @@ from onenet_tui.widgets.field import (
     literal,
     literal_text,
     retranslate_bindings,
+    rule_check,
     translate_bindings,
 )
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
@@ -93,11 +94,6 @@ CONFLICT_FIELD = {
 }
 
 DEFAULT_LICENCE = "standard"
-
-
-def rule_check(rule: Callable[..., Any], field: str, *args: Any) -> Callable[[str], FieldError | None]:
-    """Live check of one field rule, the same the schema runs on submit."""
-    return lambda value: validation.check(rule, field, value, *args)
 
 
 @dataclass(frozen=True)

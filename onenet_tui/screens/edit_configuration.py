@@ -13,7 +13,6 @@ For a pending or failed user the form is not shown at all: the R5 reason is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,21 +29,7 @@ from onenet_tui.data.schemas import ConfigChange, device_dependency_errors, vali
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
-from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField
-
-Check = Callable[[str], FieldError | None]
-
-
-def rule_check(rule: Callable[..., Any], field: str, *args: Any, optional: bool = False) -> Check:
-    """A live check for one field from a :mod:`validation` rule; an optional
-    field passes while blank."""
-
-    def check(value: str) -> FieldError | None:
-        if optional and not value.strip():
-            return None
-        return validation.check(rule, field, value, *args)
-
-    return check
+from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField, rule_check
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from onenet_tui.data.models import Role, Status
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
-from onenet_tui.widgets.field import FieldRow, literal, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
 
@@ -62,12 +62,6 @@ def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Dec
     if view is None:
         return decide(action, role)
     return decide(action, role, view.status, view.device_type)
-
-
-def refusal_text(decision: Decision) -> str:
-    """``R5: the user is pending: ...`` for a refused decision."""
-    assert decision.rule and decision.reason_key
-    return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
 
 
 def error_text(error: DomainError) -> str:

@@ -49,14 +49,13 @@ from onenet_tui.screens.lifecycle_base import (
     decision_for,
     error_text,
     format_time,
-    refusal_text,
 )
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.visible import visible
-from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
 
 # ---------------------------------------------------------------- what is shown
 
