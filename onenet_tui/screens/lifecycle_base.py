@@ -26,10 +26,11 @@ from textual.worker import WorkerState, get_current_worker
 from onenet_tui.data import users
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView
-from onenet_tui.data.models import Role, Status
+from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
+from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
@@ -45,13 +46,6 @@ CHANGE_ACTIONS: dict[str, Action] = {
     "credentials": Action.REGENERATE_CREDENTIALS,
     "account_reset": Action.RESET_ACCOUNT,
     "delete": Action.DELETE_USER,
-}
-
-# The rule behind each status badge, in words an administrator reads at a glance.
-BADGES = {
-    Status.PENDING.value: "lifecycle.badge.pending",
-    Status.ACTIVATED.value: "lifecycle.badge.activated",
-    Status.FAILED.value: "lifecycle.badge.failed",
 }
 
 
@@ -78,12 +72,8 @@ def format_time(moment: datetime | None) -> str:
     return format_moment(moment)
 
 
-def badge(status: str) -> str:
-    return t(BADGES.get(status, "lifecycle.badge.pending"))
-
-
 def subject(view: UserView) -> Content:
-    """``Jürgen Müller · juergen.mueller · 5001@Berlin · ✓ Activated``."""
+    """``Jürgen Müller · juergen.mueller · 5001@Berlin · ✓ Active``."""
     return Content.assemble(
         literal(view.name),
         " · ",

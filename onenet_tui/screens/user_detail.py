@@ -45,7 +45,6 @@ from onenet_tui.screens.lifecycle_base import (
     CSS_FILE,
     Facts,
     account_facts,
-    badge,
     decision_for,
     error_text,
     format_time,
@@ -55,6 +54,7 @@ from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.visible import visible
+from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
 
 # ---------------------------------------------------------------- what is shown
