@@ -32,7 +32,7 @@ def group_by_name(session: Session, name: str) -> Group:
     return group
 
 
-def user_by_ref(session: Session, ref: str, *, for_update: bool = False) -> User:
+def user_by_ref(session: Session, ref: str) -> User:
     """A user by username, ``extension@site`` or E.164 number."""
     query = select(User)
     ref = ref.strip()
@@ -45,8 +45,6 @@ def user_by_ref(session: Session, ref: str, *, for_update: bool = False) -> User
         query = query.join(PhoneNumber, PhoneNumber.id == User.number_id).where(PhoneNumber.e164 == ref)
     else:
         query = query.where(User.username == validation.username_key(ref))
-    if for_update:
-        query = query.with_for_update()
     user = session.execute(query).scalar_one_or_none()
     if user is None:
         raise NotFound("user", ref)

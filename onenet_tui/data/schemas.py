@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from onenet_tui.data import validation as v
 from onenet_tui.data.context import operator_name
 from onenet_tui.data.errors import FieldError, InvalidInput
-from onenet_tui.data.models import CallCenterRole, CredentialMode, DeviceType, Status
+from onenet_tui.data.models import CallCenterRole, DeviceType
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -138,29 +138,6 @@ class CallServicesChange(_Input):
     forward_no_answer: str | None = None
     do_not_disturb: bool | None = None
     call_waiting: bool | None = None
-
-
-class Membership(_Input):
-    group: str
-    user: str
-    role: CallCenterRole | None = None
-
-
-class BulkCredentialRequest(_Input):
-    mode: CredentialMode = CredentialMode.SYSTEM
-    # Only with mode=admin; checked against R11 for every user (it must not contain their SIP username).
-    password: str | None = Field(default=None, repr=False)
-
-
-class AccountReset(_Input):
-    user: str
-    self_service_tried: bool
-
-
-class CarrierOutcome(_Input):
-    user: str
-    status: Status
-    reason: OptionalText = None
 
 
 class NewOperator(_Input):

@@ -61,8 +61,7 @@ class Picked:
 
 
 # A flow opens the screens of one action (add a user, delete ...). The app
-# holds them by key id (``OneNetApp.flows``); an action without one says it is
-# coming soon.
+# holds them by key id (``OneNetApp.flows``), one for every flow key.
 Flow = Callable[["DirectoryScreen", Picked], object]
 
 
@@ -439,8 +438,5 @@ class DirectoryScreen(QuietBeneath[None]):
         if not self.decision(spec).allowed:
             self.explain(spec)
             return
-        flow: Flow | None = getattr(self.app, "flows", {}).get(key_id)
-        if flow is None:
-            self.notify(t("directory.coming_soon", action=spec.label), markup=False)
-            return
+        flow: Flow = self.app.flows[key_id]  # type: ignore[attr-defined]
         flow(self, self.picked())

@@ -314,11 +314,6 @@ class ValidatedField(FieldRow):
         self.input.value = value
         self._evaluate(value)
 
-    def set_check(self, check: Check | None) -> None:
-        """Change the rule (e.g. the site's country changed) and re-check."""
-        self._check = check
-        self.revalidate()
-
     def revalidate(self) -> None:
         self._evaluate(self.input.value)
 
