@@ -72,7 +72,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(question, id="question", classes="lifecycle-question")
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(t("lifecycle.button.cancel"), id="cancel")
-                yield Button(self._confirm_label, id="confirm", variant=self._variant)  # type: ignore[arg-type]
+                yield Button(self._confirm_label, id="confirm", variant=self._variant)  # type: ignore[arg-type]  # a ButtonVariant name
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -131,7 +131,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
         raise NotImplementedError
 
     def words(self, suffix: str, **params: object) -> str:
-        return t(f"{self.WORDS}.{suffix}", **params)
+        return t(f"{self.WORDS}.{suffix}", lang=None, **params)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
