@@ -185,7 +185,7 @@ def ascii_glyphs(enabled: bool) -> Iterator[None]:
     values = _ascii_glyph_values()
     saved = {(cls, attribute): cls.__dict__.get(attribute, _MISSING) for cls, attribute in values}
     for edge, rows in borders.items():
-        _border.BORDER_CHARS[edge] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]  # Textual's fixed 3x3 shape, kept
+        _border.BORDER_CHARS[edge] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]  # still 3x3: a comprehension loses tuple lengths
     for (cls, attribute), value in values.items():
         setattr(cls, attribute, value)
     _border.get_box.cache_clear()

@@ -615,13 +615,8 @@ def _warn_never_exported(run: Run) -> None:
         pending = handover.pending_exports(session)
     for reset in pending:
         key, params = reset.warning()
-        run.note(
-            t(
-                key,
-                lang=None,
-                **{name: _c(value) if isinstance(value, str) else value for name, value in params.items()},
-            )
-        )
+        shown = {name: _c(value) if isinstance(value, str) else value for name, value in params.items()}
+        run.note(t(key, lang=None, **shown))
 
 
 # --- account --------------------------------------------------------------------
