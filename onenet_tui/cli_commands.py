@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any, TextIO
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from onenet_tui import cli_output as out
 from onenet_tui.config import Settings
@@ -451,16 +452,21 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
     with run.store.read() as session:
         query = (
             select(
-                PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
+                col(PhoneNumber.e164),
+                col(Site.name),
+                col(Site.country),
+                col(PhoneNumber.flagged),
+                col(PhoneNumber.flag_reason),
+                col(User.username),
             )
-            .join(Site, Site.id == PhoneNumber.site_id)
-            .outerjoin(User, User.number_id == PhoneNumber.id)
+            .join(Site, col(Site.id) == PhoneNumber.site_id)
+            .outerjoin(User, col(User.number_id) == PhoneNumber.id)
             .order_by(Site.name, PhoneNumber.e164)
         )
         if site is not None:
-            query = query.where(PhoneNumber.site_id == lookup.site_by_name(session, site).id)
+            query = query.where(col(PhoneNumber.site_id) == lookup.site_by_name(session, site).id)
         if args.free:
-            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
+            query = query.where(col(User.id).is_(None))
         rows = session.execute(query).all()
     national = listing.NationalFormatter()
     if args.format == "json":
@@ -611,9 +617,8 @@ def _warn_never_exported(run: Run) -> None:
         pending = handover.pending_exports(session)
     for reset in pending:
         key, params = reset.warning()
-        run.note(
-            t(key, **{name: visible(value) if isinstance(value, str) else value for name, value in params.items()})
-        )
+        shown = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
+        run.note(t(key, lang=None, **shown))
 
 
 # --- account --------------------------------------------------------------------

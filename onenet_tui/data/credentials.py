@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
@@ -177,7 +177,7 @@ def bulk_reset(
                         [FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems]
                     )
                 secret = password
-            values = {
+            values: dict[str, object] = {
                 "user_id": row.id,
                 "sip_username": sip_user,
                 "realm": row.realm,
@@ -243,25 +243,25 @@ def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]
     """The users among ``user_ids`` that exist, by id."""
     query = (
         select(
-            User.id,
-            User.username,
-            User.first_name,
-            User.last_name,
-            User.extension,
-            User.status,
-            User.device_type,
-            PhoneNumber.e164,
-            Site.name,
-            Site.sip_domain,
-            DeskPhoneCredential.user_id.is_not(None).label("has_credentials"),  # type: ignore[union-attr]
+            col(User.id),
+            col(User.username),
+            col(User.first_name),
+            col(User.last_name),
+            col(User.extension),
+            col(User.status),
+            col(User.device_type),
+            col(PhoneNumber.e164),
+            col(Site.name),
+            col(Site.sip_domain),
+            col(DeskPhoneCredential.user_id).is_not(None).label("has_credentials"),
         )
-        .join(PhoneNumber, PhoneNumber.id == User.number_id)
-        .join(Site, Site.id == User.site_id)
-        .outerjoin(DeskPhoneCredential, DeskPhoneCredential.user_id == User.id)
+        .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
+        .join(Site, col(Site.id) == User.site_id)
+        .outerjoin(DeskPhoneCredential, col(DeskPhoneCredential.user_id) == User.id)
     )
     found: dict[int, BulkTarget] = {}
     for chunk in _chunks(user_ids):
-        for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
+        for r in session.execute(query.where(col(User.id).in_(chunk))):
             found[r.id] = BulkTarget(
                 r.id,
                 r.username,
@@ -291,8 +291,8 @@ def _lock_targets(session: Session, user_ids: list[int]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for chunk in _chunks(sorted(user_ids)):
-        locking = select(User.id).where(User.id.in_(chunk))  # type: ignore[call-overload, union-attr]
-        session.execute(locking.order_by(User.id).with_for_update())
+        locking = select(col(User.id)).where(col(User.id).in_(chunk))
+        session.execute(locking.order_by(col(User.id)).with_for_update())
 
 
 def _bulk_rows(session: Session, user_ids: list[int]) -> list[BulkTarget]:

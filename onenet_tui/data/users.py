@@ -8,7 +8,7 @@ from typing import Any
 from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import audit, credentials, queries, validation
 from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
@@ -100,7 +100,7 @@ def _claim_number(
     if row.site_id != site.id:
         errors.add("number", "r16.other_site", site=site.name)
         return None
-    holder = queries.number_holder(session, row.id)  # type: ignore[arg-type]
+    holder = queries.number_holder(session, row.id)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
     if holder is not None and (user is None or holder.id != user.id):
         errors.add("number", "r16.not_free", holder=holder.username)
         return None
@@ -109,7 +109,7 @@ def _claim_number(
 
 def _check_extension(session: Session, errors: _Errors, site: Site, extension: str, user: User | None = None) -> None:
     """R2: unique within the site."""
-    holder = queries.extension_holder(session, site.id, extension)  # type: ignore[arg-type]
+    holder = queries.extension_holder(session, site.id, extension)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
     if holder is not None and (user is None or holder.id != user.id):
         errors.add("extension", "r2.taken", extension=extension, holder=holder.username)
 
@@ -156,7 +156,7 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         for group, role in groups:
             # R4 against the new user's status: pending, so call groups refuse.
             enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
-            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
             if role == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
                 notices.append("r6.supervisor_without_service")
         issued = None
@@ -204,7 +204,7 @@ def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> Use
 def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
     chosen: list[tuple[Group, str | None]] = []
     for choice in data.groups:
-        group = session.execute(select(Group).where(Group.name == choice.group)).scalar_one_or_none()
+        group = session.execute(select(Group).where(col(Group.name) == choice.group)).scalar_one_or_none()
         if group is None:
             errors.add("groups", "group.unknown", group=choice.group)
             continue
@@ -275,7 +275,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
                 setattr(user, name, value)
         if data.services is not None:
             user.services = list(data.services)
-        user.number_id = number.id  # type: ignore[assignment]
+        user.number_id = number.id  # type: ignore[assignment]  # a stored row's id is set (SQLModel: optional)
         if extension is not None:
             user.extension = extension
         gained_phone = device_type == DeviceType.DESK_PHONE.value and user.device_type != device_type
@@ -287,7 +287,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
 
         issued = None
         if device_type == DeviceType.NONE.value:
-            session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+            session.execute(delete(DeskPhoneCredential).where(col(DeskPhoneCredential.user_id) == user.id))
         elif gained_phone or number.id != old_number.id:
             # A new SIP username (the number changed) or a new phone: new credentials.
             issued = credentials.issue(session, ctx.actor, user, site, number.e164)
@@ -379,15 +379,15 @@ def _deletion_report(session: Session, user: User) -> DeletionReport:
     groups: list[AffectedGroup] = []
     memberships = session.execute(
         select(Group)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user.id)
+        .join(GroupMember, col(GroupMember.group_id) == Group.id)
+        .where(col(GroupMember.user_id) == user.id)
         .order_by(Group.name)
     ).scalars()
     for group in memberships:
         remaining = session.execute(
-            select(User.username)
-            .join(GroupMember, GroupMember.user_id == User.id)
-            .where(GroupMember.group_id == group.id, User.id != user.id)
+            select(col(User.username))
+            .join(GroupMember, col(GroupMember.user_id) == User.id)
+            .where(col(GroupMember.group_id) == group.id, col(User.id) != user.id)
             .order_by(User.username)
         ).scalars()
         groups.append(AffectedGroup(group.name, group.kind, list(remaining)))
@@ -401,8 +401,8 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
         user = _load_current(session, ref, expected_version)
         enforce(Action.DELETE_USER, ctx.actor.role, user.status)
         report = _deletion_report(session, user)
-        session.execute(delete(GroupMember).where(GroupMember.user_id == user.id))
-        session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+        session.execute(delete(GroupMember).where(col(GroupMember.user_id) == user.id))
+        session.execute(delete(DeskPhoneCredential).where(col(DeskPhoneCredential.user_id) == user.id))
         session.delete(user)
         audit.record(
             session,

@@ -358,7 +358,7 @@ class BulkCredentialsScreen(Screen[int | None]):
         if get_current_worker().is_cancelled:
             return
         try:
-            self.app.call_from_thread(guarded)  # type: ignore[arg-type]
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             pass  # the app is shutting down
 

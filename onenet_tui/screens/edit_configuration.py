@@ -250,14 +250,14 @@ class ConfigurationForm(UserForm):
         if name in ("mobile", "contract"):
             self.check_dependencies()
         elif name == "extension":
-            self.screen.check_extension(event.value)  # type: ignore[attr-defined]
+            self.screen.check_extension(event.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
         elif name == "number":
             e164 = phones.to_e164(event.value, self.user.country)
             if not e164 or e164 == self.last_number:
                 return
             if self.extension.value.strip() == validation.default_extension(self.last_number):
                 self.extension.set_value(validation.default_extension(e164))
-                self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]
+                self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
             self.last_number = e164
 
 

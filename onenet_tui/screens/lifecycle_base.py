@@ -230,7 +230,7 @@ class UserActionScreen(RelabelledModal[ResultT]):
         if get_current_worker().is_cancelled:
             return
         try:
-            self.app.call_from_thread(guarded)
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             # The app is shutting down: nobody is left to show anything to.
             pass

@@ -233,11 +233,11 @@ class DetailCommands(Provider):
     listed with its rule and reason, and choosing it explains the refusal
     instead of opening anything (R14 for helpdesk, R5/R7/R9 by status)."""
 
-    def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         screen = self.screen
         if not isinstance(screen, UserDetailScreen):
             return []
-        entries = []
+        entries: list[tuple[str, str, Callable[[], object]]] = []
         for action_id in CHANGE_ACTIONS:
             name = t(f"lifecycle.action.{action_id}")
             if screen.check_action(action_id, ()):
@@ -360,7 +360,7 @@ class UserDetailScreen(QuietBeneath[None]):
                 await callback(*args)
 
         try:
-            self.app.call_from_thread(guarded)
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             pass  # the app is closing
 
