@@ -438,5 +438,5 @@ class DirectoryScreen(QuietBeneath[None]):
         if not self.decision(spec).allowed:
             self.explain(spec)
             return
-        flow: Flow = self.app.flows[key_id]  # type: ignore[attr-defined]
+        flow: Flow = self.app.flows[key_id]  # type: ignore[attr-defined]  # hosted by OneNetApp only
         flow(self, self.picked())
