@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from onenet_tui.data.context import Actor
+from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent
 
 _SECRET_KEYS = ("password", "code", "secret", "ha1")
@@ -36,3 +36,16 @@ def events(session: Session, *, limit: int | None = None, newest_first: bool = T
 def latest_id(session: Session) -> int:
     """The newest event's id: a cheap way to notice any change by anyone."""
     return session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+
+
+def latest(ctx: Context) -> int:
+    """:func:`latest_id` in a read of its own, for a screen that polls."""
+    with ctx.store.read() as session:
+        return latest_id(session)
+
+
+def recent(ctx: Context, limit: int) -> tuple[int, Sequence[AuditEvent]]:
+    """The newest event's id and the newest ``limit`` events, newest first,
+    read together so that the id belongs to the events shown."""
+    with ctx.store.read() as session:
+        return latest_id(session), events(session, limit=limit)
