@@ -24,7 +24,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     ContentSwitcher,
@@ -48,6 +47,7 @@ from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -118,37 +118,6 @@ class Problem:
     step: int
     field: str | None
     message: str
-
-
-class DiscardConfirm(ModalScreen[bool]):
-    """Leave the wizard and lose what was typed? Keep editing has focus.
-    Styled in ``add_user.tcss``, loaded with the wizard that opens it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "keep", "wizard.discard.keep", id="wizard.discard.keep"),
-    ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bindings = translate_bindings(self._bindings)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(t("wizard.discard.question"))
-            with Horizontal(id="discard-buttons"):
-                yield Button(t("wizard.discard.keep"), id="discard-keep", variant="primary", compact=True)
-                yield Button(t("wizard.discard.discard"), id="discard-yes", variant="error", compact=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#discard-keep", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "discard-yes")
-
-    def action_keep(self) -> None:
-        self.dismiss(False)
 
 
 class AddUserWizard(RelabelledModal[AddedUser | None]):
@@ -972,7 +941,15 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
             if discard:
                 self.dismiss(None)
 
-        self.app.push_screen(DiscardConfirm(), answer)
+        self.app.push_screen(
+            ConfirmScreen(
+                t("wizard.discard.title"),
+                t("wizard.discard.question"),
+                t("wizard.discard.discard"),
+                cancel_label=t("wizard.discard.keep"),
+            ),
+            answer,
+        )
 
 
 # ---------------------------------------------------------------- worker threads
