@@ -33,7 +33,6 @@ from onenet_tui.data.schemas import (
     ConfigChange,
     NewUser,
     ProfileChange,
-    device_dependency_errors,
     validate,
 )
 from onenet_tui.data.unit import change, constraint_key
@@ -254,7 +253,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
         if data.mobile is not None:
             mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country)
         contract = None if data.clear_contract else (data.contract if data.contract is not None else user.contract)
-        errors.items.extend(device_dependency_errors(device_type, model, mobile, contract))
+        errors.items.extend(validation.device_dependency_errors(device_type, model, mobile, contract))
         errors.raise_any()
 
         for name in ("first_name", "last_name", "username", "licence"):

@@ -25,7 +25,7 @@ from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import DeviceType
-from onenet_tui.data.schemas import ConfigChange, device_dependency_errors, validate
+from onenet_tui.data.schemas import ConfigChange, validate
 from onenet_tui.data.users import SitePool
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
@@ -229,7 +229,9 @@ class ConfigurationForm(UserForm):
         contract = values["contract"] or None
         problems = {
             e.field: e
-            for e in device_dependency_errors(values["device_type"], values["desk_phone_model"], mobile, contract)
+            for e in validation.device_dependency_errors(
+                values["device_type"], values["desk_phone_model"], mobile, contract
+            )
         }
         self.model_row.set_external_error(problems.get("desk_phone_model"))
         # A field's own rule (format) goes first; the dependency only when the field passes it.
