@@ -274,7 +274,7 @@ def number_rows(ctx: Context, *, site: str | None = None, free: bool = False) ->
     """The numbers (of one site, only the free ones) by site, then number."""
     with ctx.store.read() as session:
         query = (
-            select(
+            select(  # type: ignore[call-overload]  # SQLModel's columns type as their values
                 PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
             )
             .join(Site, Site.id == PhoneNumber.site_id)
