@@ -6,9 +6,11 @@ pending (R3) with the chosen groups in one service call, off the UI thread;
 a desk phone user's credentials are then shown once (R8) and forgotten. The
 wizard returns the added user (without its credentials) or None.
 
-The screen owns no rule: field rules come from ``validation``, what the
-operator may do from ``policy.decide``, and the service checks everything
-again; a refusal from the service is put back on the field it names.
+The screen owns no rule: field rules come from ``validation``, the ones that
+need the database (a free number, extension or username) from ``checks``
+through read-only ``users`` functions in worker threads, what the operator
+may do from ``policy.decide``; the service checks everything again, and a
+refusal from it is put back on the field it names.
 """
 
 from __future__ import annotations
