@@ -20,9 +20,6 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, TextIO
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from onenet_tui import cli_output as out
 from onenet_tui.config import Settings
 from onenet_tui.data import (
@@ -45,7 +42,7 @@ from onenet_tui.data import (
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound
-from onenet_tui.data.models import CredentialMode, DeviceType, PhoneNumber, Site, User
+from onenet_tui.data.models import CredentialMode, DeviceType
 from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
@@ -449,39 +446,21 @@ def users_delete(args: argparse.Namespace, run: Run) -> int:
 def numbers_list(args: argparse.Namespace, run: Run) -> int:
     site = _site_filter(args.site)
     run.register_operator()
-    with run.store.read() as session:
-        query = (
-            select(
-                col(PhoneNumber.e164),
-                col(Site.name),
-                col(Site.country),
-                col(PhoneNumber.flagged),
-                col(PhoneNumber.flag_reason),
-                col(User.username),
-            )
-            .join(Site, col(Site.id) == PhoneNumber.site_id)
-            .outerjoin(User, col(User.number_id) == PhoneNumber.id)
-            .order_by(Site.name, PhoneNumber.e164)
-        )
-        if site is not None:
-            query = query.where(col(PhoneNumber.site_id) == lookup.site_by_name(session, site).id)
-        if args.free:
-            query = query.where(col(User.id).is_(None))
-        rows = session.execute(query).all()
+    rows = listing.number_rows(run.ctx, site=site, free=args.free)
     national = listing.NationalFormatter()
     if args.format == "json":
         run.json(
             [
                 {
-                    "number": e164,
-                    "national": national(e164, country),
-                    "site": site,
-                    "free": username is None,
-                    "username": username,
-                    "flagged": bool(flagged),
-                    "flag_reason": reason,
+                    "number": row.e164,
+                    "national": national(row.e164, row.country),
+                    "site": row.site,
+                    "free": row.username is None,
+                    "username": row.username,
+                    "flagged": bool(row.flagged),
+                    "flag_reason": row.flag_reason,
                 }
-                for e164, site, country, flagged, reason, username in rows
+                for row in rows
             ]
         )
         return 0
@@ -490,8 +469,13 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
         out.table(
             headers,
             [
-                (national(e164, country), site, username or t("cli.numbers.free"), reason or ("!" if flagged else ""))
-                for e164, site, country, flagged, reason, username in rows
+                (
+                    national(row.e164, row.country),
+                    row.site,
+                    row.username or t("cli.numbers.free"),
+                    row.flag_reason or ("!" if row.flagged else ""),
+                )
+                for row in rows
             ],
         )
     )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from onenet_tui.data.context import Actor
+from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent
 
 _SECRET_KEYS = ("password", "code", "secret", "ha1")
@@ -38,3 +38,16 @@ def latest_id(session: Session) -> int:
     # COALESCE with 0 never answers NULL, though the id column's type allows it.
     newest: int = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
     return newest
+
+
+def latest(ctx: Context) -> int:
+    """:func:`latest_id` in a read of its own, for a screen that polls."""
+    with ctx.store.read() as session:
+        return latest_id(session)
+
+
+def recent(ctx: Context, limit: int) -> tuple[int, Sequence[AuditEvent]]:
+    """The newest event's id and the newest ``limit`` events, newest first,
+    read together so that the id belongs to the events shown."""
+    with ctx.store.read() as session:
+        return latest_id(session), events(session, limit=limit)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from onenet_tui.data import credentials, exports, handover, secrets
+from onenet_tui.data import checks, credentials, exports, handover, secrets
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import BulkResult, BulkTarget, IssuedCredentials, Skipped
 from onenet_tui.data.errors import FieldError
@@ -91,9 +91,7 @@ def admin_password_problem(password: str, targets: Iterable[BulkTarget]) -> Pass
     lowered = password.lower()
     for target in targets:
         if target.sip_username.lower() in lowered or (target.extension and target.extension in password):
-            return PasswordProblem(
-                secrets.admin_password_errors(password, target.sip_username, target.extension), target
-            )
+            return PasswordProblem(checks.password_errors(password, target.sip_username, target.extension), target)
     return None
 
 

@@ -9,9 +9,9 @@ from functools import cached_property
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, handover, phones, secrets
+from onenet_tui.data import audit, checks, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
-from onenet_tui.data.errors import FieldError, InvalidInput, RuleRefused
+from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.lookup import user_by_ref
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, utcnow
 from onenet_tui.data.policy import Action, decide, enforce
@@ -76,7 +76,7 @@ def issue(
     if mode is CredentialMode.SYSTEM:
         password = secrets.system_password()
     else:
-        problems = secrets.admin_password_errors(password or "", sip_user, user.extension)
+        problems = checks.password_errors(password or "", sip_user, user.extension)
         if problems:
             raise InvalidInput(problems)
     assert password is not None
@@ -171,11 +171,9 @@ def bulk_reset(
                 secret = secrets.system_password()
             else:
                 assert password is not None
-                problems = secrets.admin_password_errors(password, sip_user, row.extension)
+                problems = checks.password_errors(password, sip_user, row.extension, user=row.username)
                 if problems:
-                    raise InvalidInput(
-                        [FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems]
-                    )
+                    raise InvalidInput(problems)
                 secret = password
             values: dict[str, object] = {
                 "user_id": row.id,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit
-from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
+from onenet_tui.data import audit, checks
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.lookup import group_by_name, user_by_ref
@@ -54,12 +53,7 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
         enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
         if group.site_id != user.site_id:
             raise InvalidInput.single("group", "group.other_site", group=group.name, site=_site_name(session, user))
-        if group.kind == GroupKind.CALL_CENTER.value:
-            role_value: str | None = CallCenterRole(role or CallCenterRole.AGENT).value
-        elif role is not None:
-            raise InvalidInput.single("role", "group.role_only_call_center", group=group.name)
-        else:
-            role_value = None
+        role_value = checks.member_role(group, role)
         membership = session.get(GroupMember, (group.id, user.id))
         if membership is None:
             session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
@@ -68,9 +62,8 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
         audit.record(
             session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value
         )
-        if role_value == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
-            return ["r6.supervisor_without_service"]
-        return []
+        notice = checks.supervisor_notice(role_value, user.services)
+        return [notice] if notice else []
 
 
 def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:

@@ -94,6 +94,12 @@ def never_handed_over(session: Session) -> frozenset[int]:
     return frozenset(_unhanded(session))
 
 
+def user_never_handed_over(ctx: Context, user_id: int) -> bool:
+    """Whether this user's latest credentials were never handed over."""
+    with ctx.store.read() as session:
+        return user_id in never_handed_over(session)
+
+
 def pending_exports(session: Session) -> list[PendingExport]:
     """Bulk resets, oldest first, some of whose users' latest passwords were
     never exported (nor handed over since)."""

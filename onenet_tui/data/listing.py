@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import String, select, text, type_coerce
 from sqlmodel import Session, col
 
 from onenet_tui.data import phones
+from onenet_tui.data.context import Context
 from onenet_tui.data.lookup import site_by_name
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, Status, User
 
@@ -261,6 +263,37 @@ def _credentials_by_user(session: Session) -> dict[int, dict[str, Any]]:
         user_id: {"sip_username": sip, "sip_domain": realm, "generated_at": _iso(at), "generated_by": by, "mode": mode}
         for user_id, sip, realm, at, by, mode in rows
     }
+
+
+@dataclass(frozen=True)
+class NumberRow:
+    """One number of a site's pool, for ``numbers list``."""
+
+    e164: str
+    site: str
+    country: str
+    flagged: bool
+    flag_reason: str | None
+    # Who holds it; None when it is free.
+    username: str | None
+
+
+def number_rows(ctx: Context, *, site: str | None = None, free: bool = False) -> list[NumberRow]:
+    """The numbers (of one site, only the free ones) by site, then number."""
+    with ctx.store.read() as session:
+        query = (
+            select(  # type: ignore[call-overload]  # SQLModel's columns type as their values
+                PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
+            )
+            .join(Site, Site.id == PhoneNumber.site_id)
+            .outerjoin(User, User.number_id == PhoneNumber.id)
+            .order_by(Site.name, PhoneNumber.e164)
+        )
+        if site is not None:
+            query = query.where(PhoneNumber.site_id == site_by_name(session, site).id)
+        if free:
+            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
+        return [NumberRow(*row) for row in session.execute(query)]
 
 
 class NationalFormatter:

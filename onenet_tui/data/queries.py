@@ -1,5 +1,6 @@
-"""Read-only questions the services and the screens both ask: is this number
-free, is this extension taken, which username is next."""
+"""Read-only lookups the services and :mod:`onenet_tui.data.checks` build on:
+who holds this number or extension, is this username taken, which username
+is next. The rules themselves are in ``checks``."""
 
 from __future__ import annotations
 

@@ -78,24 +78,7 @@ class NewUser(_Input):
     groups: tuple[GroupChoice, ...] = ()
 
     def dependency_errors(self) -> list[FieldError]:
-        return device_dependency_errors(self.device_type, self.desk_phone_model, self.mobile, self.contract)
-
-
-def device_dependency_errors(
-    device_type: DeviceType | str, model: str | None, mobile: str | None, contract: str | None
-) -> list[FieldError]:
-    """R17 and the desk phone model, which depend on the device type."""
-    errors: list[FieldError] = []
-    if device_type == DeviceType.DESK_PHONE and not model:
-        errors.append(FieldError("desk_phone_model", "device.model_required"))
-    if device_type == DeviceType.NONE:
-        if model:
-            errors.append(FieldError("desk_phone_model", "device.model_without_phone"))
-        if not mobile:
-            errors.append(FieldError("mobile", "r17.mobile_required"))
-        if not contract:
-            errors.append(FieldError("contract", "r17.contract_required"))
-    return errors
+        return v.device_dependency_errors(self.device_type, self.desk_phone_model, self.mobile, self.contract)
 
 
 class ConfigChange(_Input):

@@ -59,7 +59,13 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(
-        self, title: str, question: str | Content, confirm_label: str, *, variant: ButtonVariant = "error"
+        self,
+        title: str,
+        question: str | Content,
+        confirm_label: str,
+        *,
+        variant: ButtonVariant = "error",
+        cancel_label: str | None = None,
     ) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
@@ -67,6 +73,8 @@ class ConfirmScreen(ModalScreen[bool]):
         self._question = question
         self._confirm_label = confirm_label
         self._variant = variant
+        # The wizard's "Keep editing" says what not confirming means there.
+        self._cancel_label = cancel_label or t("lifecycle.button.cancel")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="lifecycle-dialog -confirm"):
@@ -74,7 +82,7 @@ class ConfirmScreen(ModalScreen[bool]):
             question = self._question if isinstance(self._question, Content) else literal(self._question)
             yield Static(question, id="question", classes="lifecycle-question")
             with Horizontal(classes="lifecycle-buttons"):
-                yield Button(t("lifecycle.button.cancel"), id="cancel")
+                yield Button(self._cancel_label, id="cancel")
                 yield Button(self._confirm_label, id="confirm", variant=self._variant)
         yield Footer(compact=True, show_command_palette=False)
 

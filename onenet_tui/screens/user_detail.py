@@ -32,7 +32,7 @@ from textual.worker import get_current_worker
 from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError, NotFound
-from onenet_tui.data.lookup import UserView, user_by_id, user_view
+from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import CredentialMode, DeviceType, Status
 from onenet_tui.data.policy import Decision
 from onenet_tui.i18n import language, t
@@ -326,13 +326,11 @@ class UserDetailScreen(QuietBeneath[None]):
     def _fetch(self, force: bool) -> None:
         worker = get_current_worker()
         try:
-            with self.ctx.store.read() as session:
-                seen = audit.latest_id(session)
+            seen = audit.latest(self.ctx)
             if not force and seen == self._seen:
                 return
             view = self._read_user()
-            with self.ctx.store.read() as session:
-                unhanded = view.id in handover.never_handed_over(session)
+            unhanded = handover.user_never_handed_over(self.ctx, view.id)
         except NotFound:
             self._deliver(worker, self._show_gone)
             return
@@ -348,8 +346,7 @@ class UserDetailScreen(QuietBeneath[None]):
             if self.user_id is None:
                 raise
             # Renamed by someone else meanwhile: follow the same user.
-            with self.ctx.store.read() as session:
-                return user_view(session, user_by_id(session, self.user_id))
+            return users.view_by_id(self.ctx, self.user_id)
 
     def _deliver(self, worker: Any, callback: Any, *args: Any) -> None:
         if worker.is_cancelled:
