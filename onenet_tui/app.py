@@ -185,7 +185,7 @@ def ascii_glyphs(enabled: bool) -> Iterator[None]:
     values = _ascii_glyph_values()
     saved = {(cls, attribute): cls.__dict__.get(attribute, _MISSING) for cls, attribute in values}
     for edge, rows in borders.items():
-        _border.BORDER_CHARS[edge] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]
+        _border.BORDER_CHARS[edge] = tuple(tuple(terminal.fallback(c) for c in row) for row in rows)  # type: ignore[assignment]  # still 3x3: a comprehension loses tuple lengths
     for (cls, attribute), value in values.items():
         setattr(cls, attribute, value)
     _border.get_box.cache_clear()
@@ -292,7 +292,7 @@ class OneNetApp(App[None]):
         for reset in pending:
             key, params = reset.warning()
             safe = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
-            message = t(key, **safe)
+            message = t(key, lang=None, **safe)
             self.call_from_thread(self.notify, message, severity="warning", timeout=30, markup=False)
 
     @work(thread=True, exclusive=True, group="carrier", exit_on_error=False, description="carrier simulator")
@@ -316,7 +316,7 @@ class OneNetApp(App[None]):
         old, self.ctx = self.ctx, replace(self.ctx, actor=actor)
         for screen in self.screen_stack:
             if getattr(screen, "ctx", None) == old:
-                screen.ctx = self.ctx  # type: ignore[attr-defined]
+                screen.ctx = self.ctx  # type: ignore[attr-defined]  # only screens with a ctx (checked above)
                 actor_changed = getattr(screen, "actor_changed", None)
                 if actor_changed is not None:
                     actor_changed()
@@ -357,7 +357,7 @@ class OneNetApp(App[None]):
             self.push_screen(HelpScreen(self.keys, self.config_file or config_path()))
 
     def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]  # Textual wants App[object]; App is invariant
             self.push_screen(CommandPalette(id="--command-palette", placeholder=t("directory.palette.placeholder")))
 
     async def action_switch_language(self) -> None:

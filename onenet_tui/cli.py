@@ -286,20 +286,20 @@ def early_language(argv: Sequence[str]) -> str:
             return candidate
     env = os.environ.get("ONENET_LANG")
     if env in LANGUAGES:
-        return env  # type: ignore[return-value]
+        return env
     try:
         from onenet_tui.config import config_path, read_config_file
 
         lang = read_config_file(config_path()).get("lang")
     except Exception:  # noqa: BLE001 - a broken file is reported later, by resolve()
         lang = None
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE  # type: ignore[return-value]
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _print_error(message: str) -> None:
-    from onenet_tui.cli_output import clean
+    from onenet_tui.visible import visible
 
-    print(t("cli.error", message=clean(message)), file=sys.stderr)
+    print(t("cli.error", message=visible(message)), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

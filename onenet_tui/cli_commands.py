@@ -20,8 +20,6 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, TextIO
 
-from sqlalchemy import select
-
 from onenet_tui import cli_output as out
 from onenet_tui.config import Settings
 from onenet_tui.data import (
@@ -44,11 +42,12 @@ from onenet_tui.data import (
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound
-from onenet_tui.data.models import CredentialMode, DeviceType, PhoneNumber, Site, User
+from onenet_tui.data.models import CredentialMode, DeviceType
 from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
 from onenet_tui.i18n import language, t
+from onenet_tui.visible import visible
 
 
 class Run:
@@ -129,11 +128,6 @@ def _site_filter(value: str | None) -> str | None:
     return value
 
 
-def _c(value: object) -> str:
-    """Data for a message parameter: literal and terminal-safe."""
-    return out.clean(value)
-
-
 def _status(code: str) -> str:
     return t(f"status.{code}")
 
@@ -182,7 +176,7 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
             desk_phones=summary.desk_phones,
             locked=summary.locked_accounts,
             memberships=summary.memberships,
-            operator=_c(run.actor.name),
+            operator=visible(run.actor.name),
         )
     )
     run.say(t("cli.demo.carrier", delay=summary.carrier_delay))
@@ -328,7 +322,7 @@ def user_details(view: lookup.UserView) -> list[str]:
         lines += [
             "",
             t("cli.show.failed_hint"),
-            out.clean(
+            visible(
                 t(
                     "cli.show.support_summary",
                     username=view.username,
@@ -389,7 +383,7 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
         _handed_over(run, issued)
         return 0
     view = added.user
-    run.say(t("cli.users.added", username=_c(view.username), status=_status(view.status)))
+    run.say(t("cli.users.added", username=visible(view.username), status=_status(view.status)))
     run.lines(user_details(view))
     if issued:
         run.say()
@@ -418,7 +412,11 @@ def _handed_over(run: Run, issued: IssuedCredentials | None) -> None:
 def users_delete(args: argparse.Namespace, run: Run) -> int:
     if not args.yes:
         run.note(
-            t("cli.usage_error", prog="onenet-tui users delete", message=t("cli.delete.needs_yes", user=_c(args.user)))
+            t(
+                "cli.usage_error",
+                prog="onenet-tui users delete",
+                message=t("cli.delete.needs_yes", user=visible(args.user)),
+            )
         )
         return 2
     report = users.delete_user(run.ctx, args.user)
@@ -432,11 +430,13 @@ def users_delete(args: argparse.Namespace, run: Run) -> int:
             }
         )
         return 0
-    run.say(t("cli.delete.done", username=_c(report.username), number=report.number))
+    run.say(t("cli.delete.done", username=visible(report.username), number=report.number))
     if report.groups:
         run.say(t("cli.delete.tell"))
         for group in report.groups:
-            run.say(f"  {_c(group.name)} ({t('kind.' + group.kind)}): {_c(', '.join(group.remaining)) or '-'}")
+            run.say(
+                f"  {visible(group.name)} ({t('kind.' + group.kind)}): {visible(', '.join(group.remaining)) or '-'}"
+            )
     return 0
 
 
@@ -446,34 +446,21 @@ def users_delete(args: argparse.Namespace, run: Run) -> int:
 def numbers_list(args: argparse.Namespace, run: Run) -> int:
     site = _site_filter(args.site)
     run.register_operator()
-    with run.store.read() as session:
-        query = (
-            select(
-                PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
-            )
-            .join(Site, Site.id == PhoneNumber.site_id)
-            .outerjoin(User, User.number_id == PhoneNumber.id)
-            .order_by(Site.name, PhoneNumber.e164)
-        )
-        if site is not None:
-            query = query.where(PhoneNumber.site_id == lookup.site_by_name(session, site).id)
-        if args.free:
-            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
-        rows = session.execute(query).all()
+    rows = listing.number_rows(run.ctx, site=site, free=args.free)
     national = listing.NationalFormatter()
     if args.format == "json":
         run.json(
             [
                 {
-                    "number": e164,
-                    "national": national(e164, country),
-                    "site": site,
-                    "free": username is None,
-                    "username": username,
-                    "flagged": bool(flagged),
-                    "flag_reason": reason,
+                    "number": row.e164,
+                    "national": national(row.e164, row.country),
+                    "site": row.site,
+                    "free": row.username is None,
+                    "username": row.username,
+                    "flagged": bool(row.flagged),
+                    "flag_reason": row.flag_reason,
                 }
-                for e164, site, country, flagged, reason, username in rows
+                for row in rows
             ]
         )
         return 0
@@ -482,8 +469,13 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
         out.table(
             headers,
             [
-                (national(e164, country), site, username or t("cli.numbers.free"), reason or ("!" if flagged else ""))
-                for e164, site, country, flagged, reason, username in rows
+                (
+                    national(row.e164, row.country),
+                    row.site,
+                    row.username or t("cli.numbers.free"),
+                    row.flag_reason or ("!" if row.flagged else ""),
+                )
+                for row in rows
             ],
         )
     )
@@ -530,7 +522,7 @@ def groups_show(args: argparse.Namespace, run: Run) -> int:
 @_role_first(*JOIN_ACTION.values())
 def groups_add_member(args: argparse.Namespace, run: Run) -> int:
     notices = groups.add_member(run.ctx, args.group, args.user, args.role)
-    run.say(t("cli.groups.added", user=_c(args.user), group=_c(args.group)))
+    run.say(t("cli.groups.added", user=visible(args.user), group=visible(args.group)))
     for notice in notices:
         run.note(t(notice))
     return 0
@@ -539,7 +531,7 @@ def groups_add_member(args: argparse.Namespace, run: Run) -> int:
 @_role_first(Action.LEAVE_GROUP)
 def groups_remove_member(args: argparse.Namespace, run: Run) -> int:
     groups.remove_member(run.ctx, args.group, args.user)
-    run.say(t("cli.groups.removed", user=_c(args.user), group=_c(args.group)))
+    run.say(t("cli.groups.removed", user=visible(args.user), group=visible(args.group)))
     return 0
 
 
@@ -583,21 +575,21 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
         run.note(
             t(
                 "cli.credentials.skipped",
-                username=_c(skipped.username),
-                name=_c(skipped.name),
+                username=visible(skipped.target.username),
+                name=visible(skipped.target.name),
                 rule=skipped.rule,
                 reason=t(skipped.reason_key),
             )
         )
     if outcome.write_error is not None:
         # The new passwords are in force but could not be saved: say so plainly.
-        run.note(t("cli.credentials.write_failed", path=_c(args.export), error=_c(outcome.write_error)))
+        run.note(t("cli.credentials.write_failed", path=visible(args.export), error=visible(outcome.write_error)))
         return 1
     if outcome.path is None:
         run.say(t("cli.credentials.none_issued"))
         return 0
     path = outcome.path
-    run.say(t("cli.credentials.done", count=len(result.issued), path=_c(path), skipped=len(result.skipped)))
+    run.say(t("cli.credentials.done", count=len(result.issued), path=visible(path), skipped=len(result.skipped)))
     run.say(t("cli.credentials.file_note"))
     return 0
 
@@ -609,7 +601,8 @@ def _warn_never_exported(run: Run) -> None:
         pending = handover.pending_exports(session)
     for reset in pending:
         key, params = reset.warning()
-        run.note(t(key, **{name: _c(value) if isinstance(value, str) else value for name, value in params.items()}))
+        shown = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
+        run.note(t(key, lang=None, **shown))
 
 
 # --- account --------------------------------------------------------------------
@@ -621,7 +614,7 @@ def account_reset(args: argparse.Namespace, run: Run) -> int:
     if args.format == "json":
         run.json({"username": result.username, "activation_code": result.activation_code})
         return 0
-    run.say(t("cli.account.done", username=_c(result.username)))
+    run.say(t("cli.account.done", username=visible(result.username)))
     run.say(t("cli.account.code", code=result.activation_code))
     run.say(t("cli.account.once"))
     return 0
@@ -633,14 +626,14 @@ def account_reset(args: argparse.Namespace, run: Run) -> int:
 @_role_first(Action.SET_CARRIER_STATUS)
 def carrier_activate(args: argparse.Namespace, run: Run) -> int:
     done = carrier.set_status(run.ctx, args.user, "activated")
-    run.say(t("cli.carrier.activated", username=_c(done.username)))
+    run.say(t("cli.carrier.activated", username=visible(done.username)))
     return 0
 
 
 @_role_first(Action.SET_CARRIER_STATUS)
 def carrier_fail(args: argparse.Namespace, run: Run) -> int:
     done = carrier.set_status(run.ctx, args.user, "failed", args.reason)
-    run.say(t("cli.carrier.failed", username=_c(done.username), reason=_c(done.reason)))
+    run.say(t("cli.carrier.failed", username=visible(done.username), reason=visible(done.reason)))
     return 0
 
 
@@ -653,9 +646,9 @@ def carrier_run(args: argparse.Namespace, run: Run) -> int:
 
     def report(transition: carrier.Transition) -> None:
         if transition.status == "failed":
-            run.say(t("cli.carrier.failed", username=_c(transition.username), reason=_c(transition.reason)))
+            run.say(t("cli.carrier.failed", username=visible(transition.username), reason=visible(transition.reason)))
         else:
-            run.say(t("cli.carrier.activated", username=_c(transition.username)))
+            run.say(t("cli.carrier.activated", username=visible(transition.username)))
         run.stdout.flush()
 
     if not args.once:
@@ -677,7 +670,7 @@ def carrier_run(args: argparse.Namespace, run: Run) -> int:
 @_role_first(Action.ADD_OPERATOR)
 def operators_add(args: argparse.Namespace, run: Run) -> int:
     operator = operators.add_operator(run.ctx, validate(NewOperator, {"name": args.name, "role": args.role}))
-    run.say(t("cli.operators.added", name=_c(operator.name), role=t("role." + operator.role)))
+    run.say(t("cli.operators.added", name=visible(operator.name), role=t("role." + operator.role)))
     return 0
 
 

@@ -25,11 +25,6 @@ _JSON_UNSAFE = re.compile(
 )
 
 
-def clean(value: object) -> str:
-    """``value`` as text safe to print to a terminal."""
-    return visible(value)
-
-
 def width(text: str) -> int:
     """Columns ``text`` takes in a terminal (wide East Asian characters count
     two, combining marks none)."""
@@ -45,8 +40,8 @@ def width(text: str) -> int:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     """Lines of a left-aligned table with a header and a rule under it."""
-    cells = [[clean(c) for c in row] for row in rows]
-    heads = [clean(h) for h in headers]
+    cells = [[visible(c) for c in row] for row in rows]
+    heads = [visible(h) for h in headers]
     widths = [width(h) for h in heads]
     for row in cells:
         for i, cell in enumerate(row):
@@ -63,7 +58,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]
 
 def pairs(items: Iterable[tuple[str, object]]) -> list[str]:
     """``label: value`` lines with the values aligned."""
-    items = [(clean(label), clean(value)) for label, value in items]
+    items = [(visible(label), visible(value)) for label, value in items]
     longest = max((width(label) for label, _ in items), default=0)
     return [f"{label}:{' ' * (longest - width(label) + 1)}{value}".rstrip() for label, value in items]
 

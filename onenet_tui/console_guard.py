@@ -29,9 +29,9 @@ from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 from onenet_tui.app import OneNetApp
-from onenet_tui.cli_output import clean
 from onenet_tui.config import APP_NAME
 from onenet_tui.i18n import t
+from onenet_tui.visible import visible
 
 CRASH_LOG = "crash.log"
 
@@ -130,4 +130,4 @@ def report_crash(error: BaseException, log: Path | None) -> None:
     first_line = (str(error).strip().splitlines() or [""])[0]
     named = f"{type(error).__name__}: {first_line}".rstrip(": ")
     line = t("ssh.crash", error=named, path=str(log)) if log else t("ssh.crash.no_log", error=named)
-    print(t("cli.error", message=clean(line)), file=sys.stderr)
+    print(t("cli.error", message=visible(line)), file=sys.stderr)

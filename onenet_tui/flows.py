@@ -12,7 +12,7 @@ from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
 from onenet_tui.screens.delete_user import DeleteUserScreen
-from onenet_tui.screens.directory import DirectoryScreen, Flow, Selection
+from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
 from onenet_tui.screens.profile import ProfileScreen
@@ -25,14 +25,14 @@ def _refresh_after(directory: DirectoryScreen) -> Callable[[Any], None]:
 
 
 def _for_cursor_user(make: Callable[[Any, str], Any]) -> Flow:
-    def flow(directory: DirectoryScreen, selection: Selection) -> None:
-        if selection.cursor is not None:
-            directory.app.push_screen(make(directory.ctx, selection.cursor.ref), _refresh_after(directory))
+    def flow(directory: DirectoryScreen, picked: Picked) -> None:
+        if picked.cursor is not None:
+            directory.app.push_screen(make(directory.ctx, picked.cursor.ref), _refresh_after(directory))
 
     return flow
 
 
-def add_user(directory: DirectoryScreen, _selection: Selection) -> None:
+def add_user(directory: DirectoryScreen, _picked: Picked) -> None:
     def created(added: Any) -> None:
         if added is not None:
             # The new user is pending (R3); the cursor goes to them once the
@@ -43,17 +43,17 @@ def add_user(directory: DirectoryScreen, _selection: Selection) -> None:
     directory.app.push_screen(AddUserWizard(directory.ctx), created)
 
 
-def credentials(directory: DirectoryScreen, selection: Selection) -> None:
+def credentials(directory: DirectoryScreen, picked: Picked) -> None:
     """``c``: the marked users (R10); with no marks but a filter, everyone it
     shows (R10); else the cursor user alone (R9)."""
-    if not selection.marked and directory.is_filtered:
+    if not picked.marked and directory.is_filtered:
         ids = directory.directory.ids()
         directory.app.push_screen(BulkCredentialsScreen(directory.ctx, ids, source="filter"), _refresh_after(directory))
         return
-    open_bulk_credentials(directory, selection)
+    open_bulk_credentials(directory, picked)
 
 
-def audit_log(directory: DirectoryScreen, _selection: Selection) -> None:
+def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:
     directory.app.push_screen(AuditLogScreen(directory.ctx))
 
 

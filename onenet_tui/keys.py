@@ -79,7 +79,7 @@ D, A = Scope.DIRECTORY, Scope.APP
 def flow(key_id: str, keys: str, **options: object) -> KeyAction:
     """A directory key that opens another screen: the action is
     ``open_flow('<id>')`` (see ``DirectoryScreen.action_open_flow``)."""
-    return KeyAction(key_id, keys, f"open_flow('{key_id}')", D, **options)  # type: ignore[arg-type]
+    return KeyAction(key_id, keys, f"open_flow('{key_id}')", D, **options)  # type: ignore[arg-type]  # options are KeyAction's own fields
 
 
 # In footer order: the keys that can be dimmed first, then help, filter and

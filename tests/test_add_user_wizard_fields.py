@@ -18,7 +18,8 @@ from onenet_tui.data.context import Context
 from onenet_tui.data.errors import RuleRefused
 from onenet_tui.data.tenant import create_site
 from onenet_tui.i18n import set_language, t
-from onenet_tui.screens.add_user import AddUserWizard, DiscardConfirm
+from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.group_panel import GroupPanel
 from tests.helpers import (
     EMAIL,
@@ -197,7 +198,7 @@ async def test_escape_on_an_untouched_wizard_leaves_at_once(world: World) -> Non
         await pilot.press("escape")
         await settle(pilot)
         assert app.result is None
-        assert not isinstance(app.screen, (AddUserWizard, DiscardConfirm))
+        assert not isinstance(app.screen, (AddUserWizard, ConfirmScreen))
 
 
 async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) -> None:
@@ -207,8 +208,9 @@ async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) 
         await type_text(pilot, FIRST)
         await pilot.press("escape")
         await settle(pilot)
-        assert isinstance(app.screen, DiscardConfirm)
-        assert focused_id(app) == "discard-keep"
+        assert isinstance(app.screen, ConfirmScreen)
+        assert focused_id(app) == "cancel"
+        assert str(app.screen.query_one("#cancel", Button).label) == t("wizard.discard.keep")
         await pilot.press("enter")  # keep editing
         await settle(pilot)
         assert app.screen is wizard_of(app)

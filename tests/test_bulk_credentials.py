@@ -88,7 +88,10 @@ def test_r10_preview_lists_who_gets_a_password_and_who_is_skipped_with_the_reaso
     # The service, deciding for real, agrees with the preview.
     result = credentials.bulk_reset(world.admin, preview.ids)
     assert [c.username for c in result.issued] == [t.username for t in preview.issue]
-    assert [s.username for s in result.skipped] == ["bob.mobil"]
+    assert [s.target.username for s in result.skipped] == ["bob.mobil"]
+    with world.store.read() as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.action == "credentials.bulk_reset")).scalar_one()
+    assert event.details["skipped"] == ["bob.mobil"]
 
 
 def test_r10_preview_counts_users_that_no_longer_exist_and_leaves_them_out(world: World) -> None:
@@ -130,7 +133,9 @@ def test_r11_admin_password_problem_names_the_first_user_it_fails_for(world: Wor
     ],
 )
 def test_r11_admin_password_rules_for_everybody_name_no_user(password: str, key: str) -> None:
-    target = bulk.Target(1, "anna", "Anna", "5002", "Berlin", "493012345002", "activated", "desk_phone")
+    target = credentials.BulkTarget(
+        1, "anna", "Anna", "5002", "activated", "desk_phone", "+493012345002", "Berlin", "sip.example", False
+    )
     problem = bulk.admin_password_problem(password, [target])
     assert problem is not None and problem.user is None
     assert key in [e.key for e in problem.errors]
@@ -338,7 +343,7 @@ def test_r10_reset_and_export_writes_every_issued_password(world: World, export_
     assert outcome.path == export_dir / "out.csv" and outcome.write_error is None
     rows = exports.read_csv(outcome.path)
     assert {r["username"] for r in rows} == {"juergen.mueller", "anna.schmidt", "carla.klein"}
-    assert [s.username for s in outcome.result.skipped] == ["bob.mobil"]
+    assert [s.target.username for s in outcome.result.skipped] == ["bob.mobil"]
     assert all(verifies(world, c) for c in outcome.result.issued)
 
 

@@ -362,11 +362,11 @@ async def test_every_allowed_action_key_opens_its_screen(world: World, people: l
             assert pilot.app.screen is directory
 
 
-async def test_flows_registered_by_other_screens_receive_the_selection(world: World, people: list[str]) -> None:
+async def test_flows_registered_by_other_screens_receive_the_picked_users(world: World, people: list[str]) -> None:
     app = make_app(world)
     received = []
-    app.flows["delete"] = lambda screen, selection: received.append((selection.cursor.name, selection.refs))
-    app.flows["credentials"] = lambda screen, selection: received.append(("marked", selection.refs))
+    app.flows["delete"] = lambda screen, picked: received.append((picked.cursor.name, picked.refs))
+    app.flows["credentials"] = lambda screen, picked: received.append(("marked", picked.refs))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("down", "down", "d")

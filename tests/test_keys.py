@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from onenet_tui import keys
+from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import catalog
 from tests.helpers import World, build_people, make_app, notifications, ready
 
@@ -42,6 +43,12 @@ pytestmark = pytest.mark.sqlite_only
 def test_every_key_of_the_spec_is_in_the_table_with_its_default() -> None:
     defaults = {spec.keys: spec.id for spec in keys.KEY_TABLE}
     assert defaults == SPEC_KEYS
+
+
+def test_every_key_that_opens_a_screen_has_its_flow() -> None:
+    # The directory runs a key's flow without looking first: none may be missing.
+    flow_ids = {spec.id for spec in keys.KEY_TABLE if spec.action.startswith("open_flow(")}
+    assert flow_ids == set(FLOWS)
 
 
 def test_ids_and_actions_are_unique() -> None:

@@ -295,7 +295,7 @@ def test_r10_bulk_credentials_skip_users_without_desk_phone_all_or_nothing(world
     result = credentials.bulk_reset(world.admin, [a.user.id, b.user.id, c.user.id])
     assert [i.username for i in result.issued] == [a.user.username, b.user.username]
     assert len({i.password for i in result.issued}) == 2
-    assert [(s.username, s.rule) for s in result.skipped] == [(c.user.username, "R10")]
+    assert [(s.target.username, s.rule) for s in result.skipped] == [(c.user.username, "R10")]
     # Admin-chosen: one password for all.
     chosen = credentials.bulk_reset(
         world.admin, [a.user.id, b.user.id], mode=CredentialMode.ADMIN, password="Sommer2026xy"

@@ -292,7 +292,7 @@ async def test_detail_shows_changes_made_by_others(world: World) -> None:
         screen.poll_changes()
         await settle(pilot)
         assert "Sales" in body_text(screen)
-        assert "✓ Activated" in str(screen.query_one("#detail-badge").render())
+        assert str(screen.query_one("#detail-badge").render()) == "✓ Active"
         assert screen.active_bindings["e"].enabled is True
 
 

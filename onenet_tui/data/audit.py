@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from onenet_tui.data.context import Actor
+from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent
 
 _SECRET_KEYS = ("password", "code", "secret", "ha1")
@@ -26,7 +26,7 @@ def record(session: Session, actor: Actor, action: str, target: str, **details: 
 
 
 def events(session: Session, *, limit: int | None = None, newest_first: bool = True) -> Sequence[AuditEvent]:
-    order = AuditEvent.id.desc() if newest_first else AuditEvent.id.asc()  # type: ignore[union-attr]
+    order = col(AuditEvent.id).desc() if newest_first else col(AuditEvent.id).asc()
     query = select(AuditEvent).order_by(order)
     if limit is not None:
         query = query.limit(limit)
@@ -35,4 +35,19 @@ def events(session: Session, *, limit: int | None = None, newest_first: bool = T
 
 def latest_id(session: Session) -> int:
     """The newest event's id: a cheap way to notice any change by anyone."""
-    return session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+    # COALESCE with 0 never answers NULL, though the id column's type allows it.
+    newest: int = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+    return newest
+
+
+def latest(ctx: Context) -> int:
+    """:func:`latest_id` in a read of its own, for a screen that polls."""
+    with ctx.store.read() as session:
+        return latest_id(session)
+
+
+def recent(ctx: Context, limit: int) -> tuple[int, Sequence[AuditEvent]]:
+    """The newest event's id and the newest ``limit`` events, newest first,
+    read together so that the id belongs to the events shown."""
+    with ctx.store.read() as session:
+        return latest_id(session), events(session, limit=limit)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from onenet_tui.data import credentials, exports, handover, secrets
+from onenet_tui.data import checks, credentials, exports, handover, secrets
 from onenet_tui.data.context import Context
-from onenet_tui.data.credentials import BulkResult, IssuedCredentials
+from onenet_tui.data.credentials import BulkResult, BulkTarget, IssuedCredentials, Skipped
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
@@ -35,33 +35,12 @@ EXPORT_NAME = "desk-phone-credentials-{:%Y%m%d-%H%M}.csv"
 
 
 @dataclass(frozen=True)
-class Target:
-    """A chosen user as the preview shows them."""
-
-    id: int
-    username: str
-    name: str
-    extension: str
-    site: str
-    sip_username: str
-    status: str
-    device_type: str
-
-
-@dataclass(frozen=True)
-class SkippedTarget:
-    target: Target
-    rule: str
-    reason_key: str
-
-
-@dataclass(frozen=True)
 class Preview:
     """Who gets a new password, who is skipped (with the rule and reason), and
     how many of the chosen ids no longer exist."""
 
-    issue: list[Target]
-    skipped: list[SkippedTarget]
+    issue: list[BulkTarget]
+    skipped: list[Skipped]
     missing: int
 
     @property
@@ -75,21 +54,9 @@ def preview(ctx: Context, user_ids: Sequence[int]) -> Preview:
     """What :func:`credentials.bulk_reset` would do for ``user_ids`` now."""
     wanted = list(dict.fromkeys(user_ids))
     with ctx.store.read() as session:
-        found = {
-            uid: Target(
-                row.id,
-                row.username,
-                row.name,
-                row.extension,
-                row.site,
-                credentials.sip_username(row.e164),
-                row.status,
-                row.device_type,
-            )
-            for uid, row in credentials.bulk_targets(session, wanted).items()
-        }
-    issue: list[Target] = []
-    skipped: list[SkippedTarget] = []
+        found = credentials.bulk_targets(session, wanted)
+    issue: list[BulkTarget] = []
+    skipped: list[Skipped] = []
     for uid in wanted:
         target = found.get(uid)
         if target is None:
@@ -99,7 +66,7 @@ def preview(ctx: Context, user_ids: Sequence[int]) -> Preview:
             issue.append(target)
         else:
             assert decision.rule and decision.reason_key
-            skipped.append(SkippedTarget(target, decision.rule, decision.reason_key))
+            skipped.append(Skipped(target, decision.rule, decision.reason_key))
     return Preview(issue, skipped, len(wanted) - len(found))
 
 
@@ -110,10 +77,10 @@ class PasswordProblem:
     or extension), None when it fails for everybody."""
 
     errors: list[FieldError]
-    user: Target | None = None
+    user: BulkTarget | None = None
 
 
-def admin_password_problem(password: str, targets: Iterable[Target]) -> PasswordProblem | None:
+def admin_password_problem(password: str, targets: Iterable[BulkTarget]) -> PasswordProblem | None:
     """R11 for one password shared by ``targets``; None when it is acceptable
     for all of them. The rules that do not depend on the user are checked
     once; then only the two substring tests run per user, so 10,000 users
@@ -124,9 +91,7 @@ def admin_password_problem(password: str, targets: Iterable[Target]) -> Password
     lowered = password.lower()
     for target in targets:
         if target.sip_username.lower() in lowered or (target.extension and target.extension in password):
-            return PasswordProblem(
-                secrets.admin_password_errors(password, target.sip_username, target.extension), target
-            )
+            return PasswordProblem(checks.password_errors(password, target.sip_username, target.extension), target)
     return None
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
+from sqlmodel import Session, col
 
 from onenet_tui.data import audit
 from onenet_tui.data.context import CARRIER_NAME, Context
@@ -48,7 +50,7 @@ def set_status(ctx: Context, ref: str, status: Status | str, reason: str | None 
     with change(ctx) as session:
         user = user_by_ref(session, ref)
         enforce(Action.SET_CARRIER_STATUS, ctx.actor.role, user.status)
-        if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]
+        if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
             raise StaleData(user.username)
         return Transition(user.username, status.value, reason)
 
@@ -71,10 +73,12 @@ def shown_operator(operator: str, action: str) -> str:
     return operator
 
 
-def _transition(session, ctx: Context, user_id: int, username: str, old: str, new: Status, reason: str | None) -> bool:  # type: ignore[no-untyped-def]
+def _transition(
+    session: Session, ctx: Context, user_id: int, username: str, old: str, new: Status, reason: str | None
+) -> bool:
     result = session.execute(
         update(User)
-        .where(User.id == user_id, User.status == old)
+        .where(col(User.id) == user_id, col(User.status) == old)
         .values(
             status=new.value,
             status_reason=reason if new is Status.FAILED else None,
@@ -83,7 +87,8 @@ def _transition(session, ctx: Context, user_id: int, username: str, old: str, ne
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    # An UPDATE answers with a CursorResult; SQLModel's execute() promises only a Result.
+    if cast("CursorResult[Any]", result).rowcount != 1:
         return False
     audit.record(
         session, ctx.actor, f"{AUDIT_ACTION_PREFIX}{new.value}", username, user_id=user_id, previous=old, reason=reason
@@ -112,14 +117,14 @@ def run_once(
             tenant = session.execute(select(Tenant)).scalars().first()
             delay = timedelta(seconds=tenant.carrier_delay_seconds if tenant else 30)
         due = session.execute(
-            select(User.id, User.username, PhoneNumber.flagged, PhoneNumber.flag_reason)
-            .join(PhoneNumber, PhoneNumber.id == User.number_id)
+            select(col(User.id), col(User.username), col(PhoneNumber.flagged), col(PhoneNumber.flag_reason))
+            .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
             .where(
-                User.status == Status.PENDING.value,
-                User.status_changed_at <= now - delay,
-                User.status_changed_at >= (pending_since or datetime.min.replace(tzinfo=UTC)),
+                col(User.status) == Status.PENDING.value,
+                col(User.status_changed_at) <= now - delay,
+                col(User.status_changed_at) >= (pending_since or datetime.min.replace(tzinfo=UTC)),
             )
-            .order_by(User.status_changed_at, User.id)  # one lock order for concurrent simulators
+            .order_by(col(User.status_changed_at), col(User.id))  # one lock order for concurrent simulators
             .limit(batch)
         ).all()
         for user_id, username, flagged, flag_reason in due:

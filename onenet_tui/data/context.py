@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import validation
 from onenet_tui.data.errors import InvalidInput
@@ -70,7 +70,7 @@ def _checked_name(name: str) -> str:
 
 
 def _find(session: Session, name: str) -> Actor | None:
-    operator = session.execute(select(Operator).where(Operator.name == name)).scalar_one_or_none()
+    operator = session.execute(select(Operator).where(col(Operator.name) == name)).scalar_one_or_none()
     return None if operator is None else Actor(operator.name, Role(operator.role))
 
 
@@ -90,9 +90,9 @@ def _register(store: Store, name: str) -> Actor:
 
 
 def _human_count(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(Operator).where(Operator.role != Role.CARRIER.value)
-    ).scalar_one()
+    return session.scalars(
+        select(func.count()).select_from(Operator).where(col(Operator.role) != Role.CARRIER.value)
+    ).one()
 
 
 def carrier_context(store: Store) -> Context:

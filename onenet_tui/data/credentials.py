@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from onenet_tui.data import audit, handover, phones, secrets
+from onenet_tui.data import audit, checks, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
-from onenet_tui.data.errors import FieldError, InvalidInput, RuleRefused
+from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.lookup import user_by_ref
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, utcnow
 from onenet_tui.data.policy import Action, decide, enforce
@@ -34,8 +35,9 @@ class IssuedCredentials:
 
 @dataclass(frozen=True)
 class Skipped:
-    username: str
-    name: str
+    """A chosen user a bulk reset leaves alone, with the rule and reason."""
+
+    target: BulkTarget
     rule: str
     reason_key: str
 
@@ -74,7 +76,7 @@ def issue(
     if mode is CredentialMode.SYSTEM:
         password = secrets.system_password()
     else:
-        problems = secrets.admin_password_errors(password or "", sip_user, user.extension)
+        problems = checks.password_errors(password or "", sip_user, user.extension)
         if problems:
             raise InvalidInput(problems)
     assert password is not None
@@ -162,20 +164,18 @@ def bulk_reset(
             decision = decide(Action.BULK_CREDENTIALS, ctx.actor.role, row.status, row.device_type)
             if not decision.allowed:
                 assert decision.rule and decision.reason_key
-                skipped.append(Skipped(row.username, row.name, decision.rule, decision.reason_key))
+                skipped.append(Skipped(row, decision.rule, decision.reason_key))
                 continue
             sip_user = sip_username(row.e164)
             if mode is CredentialMode.SYSTEM:
                 secret = secrets.system_password()
             else:
                 assert password is not None
-                problems = secrets.admin_password_errors(password, sip_user, row.extension)
+                problems = checks.password_errors(password, sip_user, row.extension, user=row.username)
                 if problems:
-                    raise InvalidInput(
-                        [FieldError("password", p.key, {**p.params, "user": row.username}) for p in problems]
-                    )
+                    raise InvalidInput(problems)
                 secret = password
-            values = {
+            values: dict[str, object] = {
                 "user_id": row.id,
                 "sip_username": sip_user,
                 "realm": row.realm,
@@ -202,7 +202,7 @@ def bulk_reset(
             mode=mode.value,
             usernames=[c.username for c in issued],
             user_ids=[c.user_id for c in issued],
-            skipped=[s.username for s in skipped],
+            skipped=[s.target.username for s in skipped],
             export=export,
         )
         session.flush()
@@ -231,30 +231,35 @@ class BulkTarget:
     realm: str
     has_credentials: bool
 
+    @cached_property
+    def sip_username(self) -> str:
+        # Cached: the admin password is checked against every target on each key press.
+        return sip_username(self.e164)
+
 
 def bulk_targets(session: Session, user_ids: list[int]) -> dict[int, BulkTarget]:
     """The users among ``user_ids`` that exist, by id."""
     query = (
         select(
-            User.id,
-            User.username,
-            User.first_name,
-            User.last_name,
-            User.extension,
-            User.status,
-            User.device_type,
-            PhoneNumber.e164,
-            Site.name,
-            Site.sip_domain,
-            DeskPhoneCredential.user_id.is_not(None).label("has_credentials"),  # type: ignore[union-attr]
+            col(User.id),
+            col(User.username),
+            col(User.first_name),
+            col(User.last_name),
+            col(User.extension),
+            col(User.status),
+            col(User.device_type),
+            col(PhoneNumber.e164),
+            col(Site.name),
+            col(Site.sip_domain),
+            col(DeskPhoneCredential.user_id).is_not(None).label("has_credentials"),
         )
-        .join(PhoneNumber, PhoneNumber.id == User.number_id)
-        .join(Site, Site.id == User.site_id)
-        .outerjoin(DeskPhoneCredential, DeskPhoneCredential.user_id == User.id)
+        .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
+        .join(Site, col(Site.id) == User.site_id)
+        .outerjoin(DeskPhoneCredential, col(DeskPhoneCredential.user_id) == User.id)
     )
     found: dict[int, BulkTarget] = {}
     for chunk in _chunks(user_ids):
-        for r in session.execute(query.where(User.id.in_(chunk))):  # type: ignore[union-attr]
+        for r in session.execute(query.where(col(User.id).in_(chunk))):
             found[r.id] = BulkTarget(
                 r.id,
                 r.username,
@@ -284,8 +289,8 @@ def _lock_targets(session: Session, user_ids: list[int]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for chunk in _chunks(sorted(user_ids)):
-        locking = select(User.id).where(User.id.in_(chunk))  # type: ignore[call-overload, union-attr]
-        session.execute(locking.order_by(User.id).with_for_update())
+        locking = select(col(User.id)).where(col(User.id).in_(chunk))
+        session.execute(locking.order_by(col(User.id)).with_for_update())
 
 
 def _bulk_rows(session: Session, user_ids: list[int]) -> list[BulkTarget]:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, delete, func, insert, select
+from sqlalchemy import JSON, delete, func, insert, select
 from sqlmodel import Session
 
 from onenet_tui.data import audit, secrets, validation
@@ -50,6 +50,7 @@ from onenet_tui.data.models import (
     Status,
     Tenant,
     User,
+    table_of,
     utcnow,
 )
 from onenet_tui.data.policy import Action, enforce
@@ -449,16 +450,11 @@ def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> 
         for i, process in processed:
             converted[i] = process(converted[i])
         params.append(tuple(converted) if compiled.positional else dict(zip(order, converted, strict=True)))
-    connection.exec_driver_sql(compiled.string, params)  # type: ignore[arg-type]
-
-
-def _table(entity: Any) -> Table:
-    """The Core table behind an entity."""
-    return entity.__table__  # type: ignore[no-any-return]
+    connection.exec_driver_sql(compiled.string, params)
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
     if process is None or not isinstance(column_type, JSON):
         return process
     # Few distinct service lists: serialise each once.
@@ -477,8 +473,9 @@ def _bind_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | No
     return remembered
 
 
-def _ids_by(session: Session, key: object, site_column: object, site_id: int) -> dict[str, int]:
-    entity = key.class_  # type: ignore[attr-defined]
+# Column attributes as Any: SQLModel types them as their values (str, int).
+def _ids_by(session: Session, key: Any, site_column: Any, site_id: int) -> dict[str, int]:
+    entity = key.class_
     return dict((k, i) for i, k in session.execute(select(entity.id, key).where(site_column == site_id)))
 
 
@@ -514,7 +511,7 @@ def _build_site(
         {"e164": e164, "site_id": site.id, "flagged": e164 in flagged, "flag_reason": flagged.get(e164)}
         for e164 in pool
     ]
-    _insert(session, _table(PhoneNumber), number_rows)
+    _insert(session, table_of(PhoneNumber), number_rows)
     number_ids = _ids_by(session, PhoneNumber.e164, PhoneNumber.site_id, site.id)
 
     # Groups first, so call center members can be given their services.
@@ -554,12 +551,12 @@ def _build_site(
         for i, (e164, status) in enumerate(zip(chosen, statuses, strict=True))
     ]
     # In number order: the number and extension indexes then only grow at the end.
-    _insert(session, _table(User), [p.row for p in sorted(planned, key=lambda p: p.e164)])
+    _insert(session, table_of(User), [p.row for p in sorted(planned, key=lambda p: p.e164)])
     by_username = _ids_by(session, User.username, User.site_id, site.id)
-    user_ids = [by_username[p.row["username"]] for p in planned]  # type: ignore[index]
+    user_ids = [by_username[p.row["username"]] for p in planned]  # type: ignore[index]  # the planned rows hold str usernames
 
     group_rows = [{"name": name, "site_id": site.id, "kind": kind.value} for name, kind in groups]
-    _insert(session, _table(Group), group_rows)
+    _insert(session, table_of(Group), group_rows)
     by_name = _ids_by(session, Group.name, Group.site_id, site.id)
     group_ids = [by_name[name] for name, _ in groups]
     membership_rows = [
@@ -567,7 +564,7 @@ def _build_site(
         for gid, chosen_members in zip(group_ids, members, strict=True)
         for i, role in chosen_members
     ]
-    _insert(session, _table(GroupMember), membership_rows)
+    _insert(session, table_of(GroupMember), membership_rows)
 
     credential_rows = [
         _credential_row(b, uid, p)
@@ -575,7 +572,7 @@ def _build_site(
         if p.row["device_type"] == _DESK_PHONE
     ]
     credential_rows.sort(key=itemgetter("user_id"))  # index order, as above
-    _insert(session, _table(DeskPhoneCredential), credential_rows)
+    _insert(session, table_of(DeskPhoneCredential), credential_rows)
 
     summary.groups += len(groups)
     summary.memberships += len(membership_rows)
@@ -586,7 +583,7 @@ def _build_site(
 
 def _plan_members(
     rng: random.Random, groups: list[tuple[str, GroupKind]], statuses: list[str]
-) -> list[list[tuple[int, str | None]]]:
+) -> list[Sequence[tuple[int, str | None]]]:
     """Members by user index for each group. Hunt groups and call centers take
     activated users only (R4); pickup and call park groups anyone."""
     count = len(statuses)
@@ -597,7 +594,7 @@ def _plan_members(
     pickups = [i for i, (_, kind) in enumerate(groups) if kind is GroupKind.PICKUP]
     # Pickup groups are floors: each user on at most one, most on none.
     per_floor = max(1, min(15, count // (2 * max(1, len(pickups)))))
-    result: list[list[tuple[int, str | None]]] = []
+    result: list[Sequence[tuple[int, str | None]]] = []
     call_centre_cursor = 0
     for index, (_, kind) in enumerate(groups):
         if kind is GroupKind.HUNT_GROUP:

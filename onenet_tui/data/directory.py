@@ -30,7 +30,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -39,8 +39,8 @@ from operator import contains, eq, methodcaller
 from typing import Any, NamedTuple
 
 import phonenumbers
-from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlmodel import Session, col
 
 from onenet_tui.data import audit, catalogs, handover, phones
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, Status, User
@@ -121,12 +121,9 @@ class DirectoryRow(NamedTuple):
 
 # --- text -------------------------------------------------------------------
 
-# Names, numbers and labels are stored display-safe once, at load.
-literal = visible
 
-
-def fold(text: str) -> str:
-    """Lower case without accents: what people type when they search."""
+def strip_accents(text: str) -> str:
+    """Lower case without accents (``ä`` -> ``a``): what people type when they search."""
     text = text.casefold()
     if text.isascii():
         return text
@@ -187,7 +184,7 @@ def national_number(e164: str, country: str) -> str:
     key = (country, e164[:8], len(e164))
     layout = _LAYOUTS.get(key)
     if layout is None:
-        formatted = literal(phones.national(e164, country))
+        formatted = visible(phones.national(e164, country))
         layout = "".join(_DIGIT if ch.isdigit() else ch for ch in formatted)
         if phones.digits(formatted) != digits or _DIGIT in formatted:
             layout = ""  # not a plain digit layout: always ask phonenumbers
@@ -195,7 +192,7 @@ def national_number(e164: str, country: str) -> str:
             _LAYOUTS[key] = layout
         return formatted
     if not layout:
-        return literal(phones.national(e164, country))
+        return visible(phones.national(e164, country))
     pieces = iter(digits)
     return "".join(next(pieces) if ch == _DIGIT else ch for ch in layout)
 
@@ -204,7 +201,7 @@ def haystack(name: str, username: str, email: str, extension: str, e164: str, co
     """What the filter searches, one line per form. Starts with the sort key
     of the name (its folded "last, first")."""
     lowered = name.casefold()
-    folded = fold(lowered)
+    folded = strip_accents(lowered)
     names = folded if folded == lowered else f"{folded}\n{lowered}"
     return (
         f"{names}\n{username.casefold()}\n{email.casefold()}\n{extension}\n{national_digits(e164, country)}\n{e164[1:]}"
@@ -213,7 +210,7 @@ def haystack(name: str, username: str, email: str, extension: str, e164: str, co
 
 @lru_cache(maxsize=64)
 def catalog_label(catalog: str, code: str, lang: str) -> str:
-    return literal(catalogs.label(catalog, code, lang))
+    return visible(catalogs.label(catalog, code, lang))
 
 
 def device_label(device: str, lang: str | None = None) -> str:
@@ -251,19 +248,19 @@ class DirectoryData:
     """All users as read at one moment, by column, in user id order; never
     changed, only replaced."""
 
-    ids: array = field(default_factory=lambda: array("q"))  # ascending: found by bisection
+    ids: array[int] = field(default_factory=lambda: array("q"))  # ascending: found by bisection
     statuses: Sequence[str] = ()
     names: Sequence[str] = ()
     extensions: Sequence[str] = ()
-    numbers: array = field(default_factory=lambda: array("q"))  # E.164 digits as integers
+    numbers: array[int] = field(default_factory=lambda: array("q"))  # E.164 digits as integers
     sites: Sequence[str] = ()
     devices: Sequence[str] = ()
     licences: Sequence[str] = ()
-    versions: array = field(default_factory=lambda: array("q"))
+    versions: array[int] = field(default_factory=lambda: array("q"))
     haystacks: Sequence[str] = ()
     # -- not per row
     countries: dict[str, str] = field(default_factory=dict)  # site name -> country
-    name_order: array = field(default_factory=lambda: array("i"))  # row indexes sorted by name
+    name_order: array[int] = field(default_factory=lambda: array("i"))  # row indexes sorted by name
     stamp: int = 0  # newest audit event id when read: changes come after it
     complete: bool = True  # False for the first page shown while the rest loads
     # Ids of users whose latest credentials were never handed over (data.handover).
@@ -271,7 +268,7 @@ class DirectoryData:
     # Columns that differ from the data this was patched from (all, when read afresh).
     changed: frozenset[str] = frozenset(COLUMNS)
     # status_code() of each row: filters and counts compare small numbers.
-    codes: array = field(init=False)
+    codes: array[int] = field(init=False)
 
     def __post_init__(self) -> None:
         # Built as lists, kept as tuples (see the module's notes on the collector).
@@ -390,39 +387,45 @@ EMPTY = DirectoryData()
 # --- loading ------------------------------------------------------------------
 
 
-def _device_column():  # type: ignore[no-untyped-def]
+def _device_column() -> ColumnElement[str]:
     none = DeviceType.NONE.value
-    return case((User.device_type == none, none), else_=func.coalesce(User.desk_phone_model, User.device_type))
+    return case((col(User.device_type) == none, none), else_=func.coalesce(User.desk_phone_model, User.device_type))
 
 
-def _rows_query():  # type: ignore[no-untyped-def]
+def _rows_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
-            User.id,
-            User.status,
+            col(User.id),
+            col(User.status),
             # One string from the database instead of two: fewer objects made and dropped.
-            User.last_name + ", " + User.first_name,
-            User.username,
-            User.email,
-            User.extension,
-            PhoneNumber.e164,
-            User.site_id,
+            col(User.last_name) + ", " + col(User.first_name),
+            col(User.username),
+            col(User.email),
+            col(User.extension),
+            col(PhoneNumber.e164),
+            col(User.site_id),
             _device_column(),
-            User.licence,
-            User.version,
+            col(User.licence),
+            col(User.version),
         )
-        .join(PhoneNumber, PhoneNumber.id == User.number_id)
-        .order_by(User.id)
+        .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
+        .order_by(col(User.id))
     )
 
 
 def _read(
-    session: Session, queries: Iterable, stamp: int, *, complete: bool = True, sort: bool = True
-) -> DirectoryData:  # type: ignore[type-arg]
+    session: Session,
+    queries: Iterable[Select[*tuple[Any, ...]]],
+    stamp: int,
+    *,
+    complete: bool = True,
+    sort: bool = True,
+) -> DirectoryData:
     """The rows of ``queries`` (each a :func:`_rows_query`) as one DirectoryData."""
+    # Names, numbers and labels are made display-safe once, here at load.
     sites = {
-        site_id: (literal(name), country)
-        for site_id, name, country in session.execute(select(Site.id, Site.name, Site.country))
+        site_id: (visible(name), country)
+        for site_id, name, country in session.execute(select(col(Site.id), col(Site.name), col(Site.country)))
     }
     columns = _read_columns(session, queries, sites)
     countries = {sys.intern(name): country for name, country in sites.values()}
@@ -431,7 +434,9 @@ def _read(
     return DirectoryData.build(columns, countries, stamp, complete=complete)
 
 
-def _read_columns(session: Session, queries: Iterable, sites: dict[int, tuple[str, str]]) -> dict[str, Any]:  # type: ignore[type-arg]
+def _read_columns(
+    session: Session, queries: Iterable[Select[*tuple[Any, ...]]], sites: dict[int, tuple[str, str]]
+) -> dict[str, Any]:
     # A function of its own: when it returns, the columns are held by the
     # returned dict only, so build() can let each go as it reorders it.
     columns: dict[str, Any] = {name: array("q") if name in ("ids", "numbers", "versions") else [] for name in COLUMNS}
@@ -451,11 +456,11 @@ def _read_columns(session: Session, queries: Iterable, sites: dict[int, tuple[st
         for batch in result.partitions():
             for user_id, status, name, username, email, extension, e164, site_id, device, licence, version in batch:
                 site, country = sites[site_id]
-                name = pool(literal(name))
+                name = pool(visible(name))
                 ids.append(user_id)
                 statuses.append(pool(status))
                 names.append(name)
-                extensions.append(pool(literal(extension)))
+                extensions.append(pool(visible(extension)))
                 numbers.append(int(e164[1:]))
                 site_names.append(site)
                 devices.append(pool(device))
@@ -513,9 +518,9 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
             return _load(session)
         details = (
             session.execute(
-                select(AuditEvent.details)
-                .where(AuditEvent.id > data.stamp)
-                .order_by(AuditEvent.id)
+                select(col(AuditEvent.details))
+                .where(col(AuditEvent.id) > data.stamp)
+                .order_by(col(AuditEvent.id))
                 .limit(PATCH_LIMIT + 1)
             )
             .scalars()
@@ -532,7 +537,7 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
             return _load(session)
         wanted = sorted(ids)
         queries = (
-            _rows_query().where(User.id.in_(wanted[start : start + ID_CHUNK]))  # type: ignore[union-attr]
+            _rows_query().where(col(User.id).in_(wanted[start : start + ID_CHUNK]))
             for start in range(0, len(wanted), ID_CHUNK)
         )
         changes = _read(session, queries, latest, sort=False)
@@ -542,12 +547,12 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
     return _with_unhanded(data.patched(changes, removed, latest), unhanded)
 
 
-def _by_name(query):  # type: ignore[no-untyped-def]
-    return query.order_by(None).order_by(User.last_name, User.first_name, User.id)
+def _by_name(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    return query.order_by(None).order_by(col(User.last_name), col(User.first_name), col(User.id))
 
 
 def _changed_by_version(session: Session, data: DirectoryData) -> set[int]:
-    current = dict(session.execute(select(User.id, User.version)).all())
+    current: dict[int, int] = dict(session.execute(select(col(User.id), col(User.version))).all())
     changed = {
         user_id
         for user_id, version in current.items()
@@ -560,7 +565,7 @@ def _changed_by_version(session: Session, data: DirectoryData) -> set[int]:
 # --- the operator's view -------------------------------------------------------
 
 
-def _sort_keys(column: SortColumn, data: DirectoryData, lang: str) -> list:  # type: ignore[type-arg]
+def _sort_keys(column: SortColumn, data: DirectoryData, lang: str) -> list[Any]:
     """One key per row, computed by C loops and per-value lookups (a Python
     function per row would cost a tenth of a second at 100,000 users)."""
     if column is SortColumn.NUMBER:
@@ -568,12 +573,14 @@ def _sort_keys(column: SortColumn, data: DirectoryData, lang: str) -> list:  # t
     if column is SortColumn.EXTENSION:
         # Digits only (R2): padding makes text order the numeric order.
         return list(map(methodcaller("zfill", 8), data.extensions))
-    values, label = {
+    # Typed here: the lambdas alone would make every label an untyped function.
+    by_column: dict[SortColumn, tuple[Sequence[str], Callable[[str], Any]]] = {
         SortColumn.STATUS: (data.statuses, lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES)),
-        SortColumn.SITE: (data.sites, fold),
-        SortColumn.DEVICE: (data.devices, lambda d: fold(device_label(d, lang))),
-        SortColumn.LICENCE: (data.licences, lambda code: fold(licence_label(code, lang))),
-    }[column]
+        SortColumn.SITE: (data.sites, strip_accents),
+        SortColumn.DEVICE: (data.devices, lambda d: strip_accents(device_label(d, lang))),
+        SortColumn.LICENCE: (data.licences, lambda code: strip_accents(licence_label(code, lang))),
+    }
+    values, label = by_column[column]
     keys = {value: label(value) for value in set(values)}
     return list(map(keys.__getitem__, values))
 
@@ -584,8 +591,8 @@ class _Slice(NamedTuple):
     kept, else read from the data as needed. Arrays and tuples only: nothing
     the garbage collector walks (see the module's notes)."""
 
-    indexes: array  # "i"
-    codes: array  # "b": status_code() of each row
+    indexes: array[int]  # "i"
+    codes: array[int]  # "b": status_code() of each row
     hays: Sequence[str] | None
 
     @property
@@ -593,7 +600,7 @@ class _Slice(NamedTuple):
         return len(self.indexes)
 
     @classmethod
-    def of(cls, data: DirectoryData, order: array) -> _Slice:
+    def of(cls, data: DirectoryData, order: array[int]) -> _Slice:
         """Every row of ``data`` in ``order``, haystacks gathered."""
         return cls(order, array("b", map(data.codes.__getitem__, order)), None).with_haystacks(data)
 
@@ -613,7 +620,7 @@ class _Slice(NamedTuple):
         mask = list(map(contains, hays, repeat(needle)))
         return _Slice(array("i", compress(self.indexes, mask)), array("b", compress(self.codes, mask)), None)
 
-    def with_status(self, code: int) -> array:
+    def with_status(self, code: int) -> array[int]:
         return array("i", compress(self.indexes, map(eq, self.codes, repeat(code))))
 
 
@@ -638,7 +645,7 @@ class _Scan:
             # The source already answers the query: only the status filter is left.
             self.examined = source.size
             self.matched = source
-            self.visible: array = source.indexes if status is None else source.with_status(status)
+            self.visible: array[int] = source.indexes if status is None else source.with_status(status)
         else:
             self.examined = 0
             self.matched = _Slice(array("i"), array("b"), None)
@@ -837,7 +844,7 @@ class Directory:
         if self._base is None:
             if self._ascending is None:
                 data = self.data
-                order: Sequence[int] = data.name_order
+                order: array[int] = data.name_order
                 if self.sort is not SortColumn.NAME:
                     keys = _sort_keys(self.sort, data, language())
                     # Stable: rows with equal keys stay in name order.
@@ -850,7 +857,8 @@ class Directory:
     def _start(self) -> _Scan:
         wanted = needles(self.query)
         status = None if self.status is None else status_code(self.status.value)
-        source, done = self._base_slice(), ()
+        source = self._base_slice()
+        done: tuple[str, ...] = ()
         cached = self._results.get(wanted) if wanted else None
         if cached is not None:
             self._results.move_to_end(wanted)

@@ -3,7 +3,8 @@ so the console and the command line translate them the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from onenet_tui.i18n import t
 
@@ -24,10 +25,11 @@ class DomainError(Exception):
 class FieldError:
     field: str
     key: str
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, object] = dataclass_field(default_factory=dict)
 
     def message(self) -> str:
-        return t(self.key, **self.params)
+        # The reader's language: a "lang" among the params must not pick another.
+        return t(self.key, lang=None, **self.params)
 
 
 class InvalidInput(DomainError):
@@ -62,7 +64,7 @@ class RuleRefused(DomainError):
         self.params = params
 
     def reason(self) -> str:
-        return t(self.reason_key, **self.params)
+        return t(self.reason_key, lang=None, **self.params)
 
     def message(self) -> str:
         return f"{self.rule}: {self.reason()}"
@@ -92,7 +94,7 @@ class Conflict(DomainError):
         self.params = params
 
     def message(self) -> str:
-        return t(self.key, **self.params)
+        return t(self.key, lang=None, **self.params)
 
 
 class StaleData(Conflict):

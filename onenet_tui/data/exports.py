@@ -64,7 +64,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def write_rows(stream: io.TextIOBase | object, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Write a header row and ``rows`` as CSV to an open text stream."""
-    writer = csv.writer(stream, lineterminator="\r\n")  # type: ignore[arg-type]
+    writer = csv.writer(stream, lineterminator="\r\n")  # type: ignore[arg-type]  # any object with write(); csv checks at run time
     writer.writerow([neutralise(cell) for cell in header])
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlmodel import Session, col
 
-from onenet_tui.data import audit
-from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
+from onenet_tui.data import audit, checks
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.lookup import group_by_name, user_by_ref
@@ -53,23 +53,17 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
         enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
         if group.site_id != user.site_id:
             raise InvalidInput.single("group", "group.other_site", group=group.name, site=_site_name(session, user))
-        if group.kind == GroupKind.CALL_CENTER.value:
-            role_value: str | None = CallCenterRole(role or CallCenterRole.AGENT).value
-        elif role is not None:
-            raise InvalidInput.single("role", "group.role_only_call_center", group=group.name)
-        else:
-            role_value = None
+        role_value = checks.member_role(group, role)
         membership = session.get(GroupMember, (group.id, user.id))
         if membership is None:
-            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
         else:
             membership.role = role_value
         audit.record(
             session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value
         )
-        if role_value == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
-            return ["r6.supervisor_without_service"]
-        return []
+        notice = checks.supervisor_notice(role_value, user.services)
+        return [notice] if notice else []
 
 
 def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:
@@ -85,7 +79,7 @@ def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:
         audit.record(session, ctx.actor, "group.remove_member", group.name, user_id=user.id, username=user.username)
 
 
-def _site_name(session, user: User) -> str:  # type: ignore[no-untyped-def]
+def _site_name(session: Session, user: User) -> str:
     site = session.get(Site, user.site_id)
     return site.name if site else ""
 
@@ -93,17 +87,26 @@ def _site_name(session, user: User) -> str:  # type: ignore[no-untyped-def]
 def list_groups(ctx: Context, *, site: str | None = None) -> list[GroupView]:
     with ctx.store.read() as session:
         query = (
-            select(Group, Site.name).join(Site, Site.id == Group.site_id).order_by(Site.name, Group.kind, Group.name)
+            select(Group, col(Site.name))
+            .join(Site, col(Site.id) == Group.site_id)
+            .order_by(Site.name, Group.kind, Group.name)
         )
         if site:
-            query = query.where(Site.name == site)
+            query = query.where(col(Site.name) == site)
         groups = session.execute(query).all()
         members: dict[int, list[MemberView]] = {}
         rows = session.execute(
-            select(GroupMember.group_id, User.username, User.first_name, User.last_name, GroupMember.role, User.status)
-            .join(User, User.id == GroupMember.user_id)
+            select(
+                col(GroupMember.group_id),
+                col(User.username),
+                col(User.first_name),
+                col(User.last_name),
+                col(GroupMember.role),
+                col(User.status),
+            )
+            .join(User, col(User.id) == GroupMember.user_id)
             .order_by(User.username)
         )
         for gid, username, first, last, role, status in rows:
             members.setdefault(gid, []).append(MemberView(username, f"{first} {last}", role, status))
-        return [GroupView(g.id, g.name, g.kind, site_name, members.get(g.id, [])) for g, site_name in groups]  # type: ignore[arg-type]
+        return [GroupView(g.id, g.name, g.kind, site_name, members.get(g.id, [])) for g, site_name in groups]

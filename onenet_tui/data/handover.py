@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from onenet_tui.data import audit
 from onenet_tui.data.context import Context
-from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, DeviceType, User
+from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, DeviceType, User, table_of
 from onenet_tui.data.unit import change
 
 HANDED_OVER = "credentials.handed_over"
@@ -39,9 +39,9 @@ BULK_RESET = "credentials.bulk_reset"
 REGENERATE = "credentials.regenerate"
 _CHUNK = 500
 # Core columns: typed for SQL expressions, where the model attributes are not.
-_EVENTS = AuditEvent.__table__.c  # type: ignore[attr-defined]
-_CREDENTIALS = DeskPhoneCredential.__table__.c  # type: ignore[attr-defined]
-_USERS = User.__table__.c  # type: ignore[attr-defined]
+_EVENTS = table_of(AuditEvent).c
+_CREDENTIALS = table_of(DeskPhoneCredential).c
+_USERS = table_of(User).c
 
 
 @dataclass
@@ -92,6 +92,12 @@ def record_exported(ctx: Context, reset_event: int | None, path: str, count: int
 def never_handed_over(session: Session) -> frozenset[int]:
     """The ids of users whose latest credentials were never handed over."""
     return frozenset(_unhanded(session))
+
+
+def user_never_handed_over(ctx: Context, user_id: int) -> bool:
+    """Whether this user's latest credentials were never handed over."""
+    with ctx.store.read() as session:
+        return user_id in never_handed_over(session)
 
 
 def pending_exports(session: Session) -> list[PendingExport]:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, select, text, type_coerce
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import phones
+from onenet_tui.data.context import Context
 from onenet_tui.data.lookup import site_by_name
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, Status, User
 
@@ -100,20 +102,26 @@ def user_dicts(session: Session, *, status: str | None = None, site: str | None 
     ``status`` and ``site`` filter; an unknown site is NotFound."""
     columns = [_raw(getattr(User, c)) if c in _DATES or c == "services" else getattr(User, c) for c in _MIDDLE]
     query = (
-        select(User.id, *(getattr(User, c) for c in _HEAD), Site.name, Site.country, PhoneNumber.e164, *columns)
-        .join(Site, Site.id == User.site_id)
-        .join(PhoneNumber, PhoneNumber.id == User.number_id)
+        select(
+            col(User.id),
+            *(getattr(User, c) for c in _HEAD),
+            col(Site.name),
+            col(Site.country),
+            col(PhoneNumber.e164),
+            *columns,
+        )
+        .join(Site, col(Site.id) == User.site_id)
+        .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
     )
     if status:
-        query = query.where(User.status == Status(status).value)
+        query = query.where(col(User.status) == Status(status).value)
     if site:
-        query = query.where(User.site_id == site_by_name(session, site).id)
+        query = query.where(col(User.site_id) == site_by_name(session, site).id)
     connection = session.connection()
-    rows = connection.execute(query).all()
     # Sorted here, not by the database: the name index does not cover the
     # username, so SQLite would sort through a temporary B-tree. Python's
     # code point order equals SQLite's binary collation.
-    rows.sort(key=_by_name(3, 2, 1))
+    rows = sorted(connection.execute(query).all(), key=_by_name(3, 2, 1))
     # Every query runs now, so errors (an unknown site) come before the first
     # user is handed out, not in the middle of a caller's output.
     return _dicts(rows, _groups_by_user(session), _credentials_by_user(session))
@@ -150,7 +158,8 @@ def user_json(session: Session, *, status: str | None = None, site: str | None =
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     if session.connection().dialect.name != "sqlite":
         return (encode(user) for user in user_dicts(session, status=status, site=site))
-    conditions, params = [], {}
+    conditions: list[str] = []
+    params: dict[str, object] = {}
     if status:
         conditions.append("u.status = :status")
         params["status"] = Status(status).value
@@ -158,8 +167,9 @@ def user_json(session: Session, *, status: str | None = None, site: str | None =
         conditions.append("u.site_id = :site_id")
         params["site_id"] = site_by_name(session, site).id
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = session.connection().execute(text(_SQLITE_USER_JSON.format(where=where)), params).all()
-    rows.sort(key=_by_name(0, 1, 2))
+    rows = sorted(
+        session.connection().execute(text(_SQLITE_USER_JSON.format(where=where)), params).all(), key=_by_name(0, 1, 2)
+    )
     # Group memberships are few: encoded here and put in place of the empty
     # list the database wrote, which is cheaper than a correlated subquery per
     # user and keeps their order. The key cannot occur inside a JSON string
@@ -221,8 +231,8 @@ def _groups_by_user(session: Session) -> dict[int, list[dict[str, Any]]]:
     rows = (
         session.connection()
         .execute(
-            select(GroupMember.user_id, Group.name, Group.kind, GroupMember.role)
-            .join(Group, Group.id == GroupMember.group_id)
+            select(col(GroupMember.user_id), col(Group.name), col(Group.kind), col(GroupMember.role))
+            .join(Group, col(Group.id) == GroupMember.group_id)
             .order_by(Group.name)
         )
         .all()
@@ -239,12 +249,12 @@ def _credentials_by_user(session: Session) -> dict[int, dict[str, Any]]:
         session.connection()
         .execute(
             select(
-                DeskPhoneCredential.user_id,
-                DeskPhoneCredential.sip_username,
-                DeskPhoneCredential.realm,
-                _raw(DeskPhoneCredential.generated_at),
-                DeskPhoneCredential.generated_by,
-                DeskPhoneCredential.mode,
+                col(DeskPhoneCredential.user_id),
+                col(DeskPhoneCredential.sip_username),
+                col(DeskPhoneCredential.realm),
+                _raw(col(DeskPhoneCredential.generated_at)),
+                col(DeskPhoneCredential.generated_by),
+                col(DeskPhoneCredential.mode),
             )
         )
         .all()
@@ -253,6 +263,37 @@ def _credentials_by_user(session: Session) -> dict[int, dict[str, Any]]:
         user_id: {"sip_username": sip, "sip_domain": realm, "generated_at": _iso(at), "generated_by": by, "mode": mode}
         for user_id, sip, realm, at, by, mode in rows
     }
+
+
+@dataclass(frozen=True)
+class NumberRow:
+    """One number of a site's pool, for ``numbers list``."""
+
+    e164: str
+    site: str
+    country: str
+    flagged: bool
+    flag_reason: str | None
+    # Who holds it; None when it is free.
+    username: str | None
+
+
+def number_rows(ctx: Context, *, site: str | None = None, free: bool = False) -> list[NumberRow]:
+    """The numbers (of one site, only the free ones) by site, then number."""
+    with ctx.store.read() as session:
+        query = (
+            select(  # type: ignore[call-overload]  # SQLModel's columns type as their values
+                PhoneNumber.e164, Site.name, Site.country, PhoneNumber.flagged, PhoneNumber.flag_reason, User.username
+            )
+            .join(Site, Site.id == PhoneNumber.site_id)
+            .outerjoin(User, User.number_id == PhoneNumber.id)
+            .order_by(Site.name, PhoneNumber.e164)
+        )
+        if site is not None:
+            query = query.where(PhoneNumber.site_id == site_by_name(session, site).id)
+        if free:
+            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
+        return [NumberRow(*row) for row in session.execute(query)]
 
 
 class NationalFormatter:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import phones, validation
 from onenet_tui.data.errors import NotFound
@@ -19,35 +19,33 @@ _EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
 
 
 def site_by_name(session: Session, name: str) -> Site:
-    site = session.execute(select(Site).where(Site.name == name)).scalar_one_or_none()
+    site: Site | None = session.execute(select(Site).where(col(Site.name) == name)).scalar_one_or_none()
     if site is None:
         raise NotFound("site", name)
     return site
 
 
 def group_by_name(session: Session, name: str) -> Group:
-    group = session.execute(select(Group).where(Group.name == name)).scalar_one_or_none()
+    group: Group | None = session.execute(select(Group).where(col(Group.name) == name)).scalar_one_or_none()
     if group is None:
         raise NotFound("group", name)
     return group
 
 
-def user_by_ref(session: Session, ref: str, *, for_update: bool = False) -> User:
+def user_by_ref(session: Session, ref: str) -> User:
     """A user by username, ``extension@site`` or E.164 number."""
     query = select(User)
     ref = ref.strip()
     match = _EXTENSION_AT_SITE.match(ref)
     if match:
-        query = query.join(Site, Site.id == User.site_id).where(
-            User.extension == match["ext"], Site.name == match["site"]
+        query = query.join(Site, col(Site.id) == User.site_id).where(
+            col(User.extension) == match["ext"], col(Site.name) == match["site"]
         )
     elif ref.startswith("+"):
-        query = query.join(PhoneNumber, PhoneNumber.id == User.number_id).where(PhoneNumber.e164 == ref)
+        query = query.join(PhoneNumber, col(PhoneNumber.id) == User.number_id).where(col(PhoneNumber.e164) == ref)
     else:
-        query = query.where(User.username == validation.username_key(ref))
-    if for_update:
-        query = query.with_for_update()
-    user = session.execute(query).scalar_one_or_none()
+        query = query.where(col(User.username) == validation.username_key(ref))
+    user: User | None = session.execute(query).scalar_one_or_none()
     if user is None:
         raise NotFound("user", ref)
     return user
@@ -138,9 +136,9 @@ def user_view(session: Session, user: User) -> UserView:
     number = session.get(PhoneNumber, user.number_id)
     assert site is not None and number is not None
     groups = session.execute(
-        select(Group.name, Group.kind, GroupMember.role)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user.id)
+        select(col(Group.name), col(Group.kind), col(GroupMember.role))
+        .join(GroupMember, col(GroupMember.group_id) == Group.id)
+        .where(col(GroupMember.user_id) == user.id)
         .order_by(Group.name)
     ).all()
     credential = session.get(DeskPhoneCredential, user.id)

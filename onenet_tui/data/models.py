@@ -11,12 +11,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(entity: type[SQLModel]) -> Table:
+    """The Core table behind a table entity: its columns are typed for SQL
+    expressions, where SQLModel types the entity's attributes as their values."""
+    table = entity.__table__  # type: ignore[attr-defined]  # set by the mapping; SQLModel declares no type for it
+    assert isinstance(table, Table)
+    return table
 
 
 def _ts(nullable: bool = False, **kw: Any) -> Any:

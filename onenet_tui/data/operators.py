@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from onenet_tui.data import audit
 from onenet_tui.data.context import Context
@@ -16,7 +17,7 @@ def add_operator(ctx: Context, data: NewOperator) -> Operator:
     """Register an operator, or change the role of an existing one."""
     enforce(Action.ADD_OPERATOR, ctx.actor.role)
     with change(ctx) as session:
-        operator = session.execute(select(Operator).where(Operator.name == data.name)).scalar_one_or_none()
+        operator = session.execute(select(Operator).where(col(Operator.name) == data.name)).scalar_one_or_none()
         previous = operator.role if operator else None
         if operator is None:
             operator = Operator(name=data.name, role=data.role)

@@ -1,27 +1,28 @@
-"""Read-only questions the services and the screens both ask: is this number
-free, is this extension taken, which username is next."""
+"""Read-only lookups the services and :mod:`onenet_tui.data.checks` build on:
+who holds this number or extension, is this username taken, which username
+is next. The rules themselves are in ``checks``."""
 
 from __future__ import annotations
 
 from sqlalchemy import exists, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data import validation
 from onenet_tui.data.models import Group, PhoneNumber, Site, User
 
 
 def number_row(session: Session, e164: str) -> PhoneNumber | None:
-    return session.execute(select(PhoneNumber).where(PhoneNumber.e164 == e164)).scalar_one_or_none()
+    return session.execute(select(PhoneNumber).where(col(PhoneNumber.e164) == e164)).scalar_one_or_none()
 
 
 def number_holder(session: Session, number_id: int) -> User | None:
-    return session.execute(select(User).where(User.number_id == number_id)).scalar_one_or_none()
+    return session.execute(select(User).where(col(User.number_id) == number_id)).scalar_one_or_none()
 
 
 def free_numbers(session: Session, site_id: int, *, limit: int | None = None) -> list[str]:
     """The site's unassigned numbers in E.164, in order."""
-    taken = exists().where(User.number_id == PhoneNumber.id)
-    query = select(PhoneNumber.e164).where(PhoneNumber.site_id == site_id, ~taken).order_by(PhoneNumber.e164)
+    taken = exists().where(col(User.number_id) == PhoneNumber.id)
+    query = select(col(PhoneNumber.e164)).where(col(PhoneNumber.site_id) == site_id, ~taken).order_by(PhoneNumber.e164)
     if limit is not None:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
@@ -29,21 +30,20 @@ def free_numbers(session: Session, site_id: int, *, limit: int | None = None) ->
 
 def extension_holder(session: Session, site_id: int, extension: str) -> User | None:
     return session.execute(
-        select(User).where(User.site_id == site_id, User.extension == extension)
+        select(User).where(col(User.site_id) == site_id, col(User.extension) == extension)
     ).scalar_one_or_none()
 
 
 def username_taken(session: Session, username: str) -> bool:
     key = validation.username_key(username)
-    return session.execute(select(exists().where(User.username == key))).scalar_one()
+    # SQLite answers EXISTS with 1 or 0, PostgreSQL with a boolean.
+    return bool(session.execute(select(exists().where(col(User.username) == key))).scalar_one())
 
 
 def unique_username(session: Session, first: str, last: str) -> str:
     """R19: ``first.last``, with a number appended until it is free."""
     base = validation.proposed_username(first, last)
-    taken = set(
-        session.execute(select(User.username).where(User.username.like(f"{base}%"))).scalars()  # type: ignore[attr-defined]
-    )
+    taken = set(session.execute(select(col(User.username)).where(col(User.username).like(f"{base}%"))).scalars())
     if base not in taken:
         return base
     n = 2
@@ -61,9 +61,9 @@ def sites(session: Session) -> list[Site]:
 
 def site_groups(session: Session, site_id: int) -> list[Group]:
     return list(
-        session.execute(select(Group).where(Group.site_id == site_id).order_by(Group.kind, Group.name)).scalars()
+        session.execute(select(Group).where(col(Group.site_id) == site_id).order_by(Group.kind, Group.name)).scalars()
     )
 
 
 def user_count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(User)).scalar_one()
+    return session.scalars(select(func.count()).select_from(User)).one()

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from onenet_tui.data import validation as v
 from onenet_tui.data.context import operator_name
 from onenet_tui.data.errors import FieldError, InvalidInput
-from onenet_tui.data.models import CallCenterRole, CredentialMode, DeviceType, Status
+from onenet_tui.data.models import CallCenterRole, DeviceType
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -78,24 +78,7 @@ class NewUser(_Input):
     groups: tuple[GroupChoice, ...] = ()
 
     def dependency_errors(self) -> list[FieldError]:
-        return device_dependency_errors(self.device_type, self.desk_phone_model, self.mobile, self.contract)
-
-
-def device_dependency_errors(
-    device_type: DeviceType | str, model: str | None, mobile: str | None, contract: str | None
-) -> list[FieldError]:
-    """R17 and the desk phone model, which depend on the device type."""
-    errors: list[FieldError] = []
-    if device_type == DeviceType.DESK_PHONE and not model:
-        errors.append(FieldError("desk_phone_model", "device.model_required"))
-    if device_type == DeviceType.NONE:
-        if model:
-            errors.append(FieldError("desk_phone_model", "device.model_without_phone"))
-        if not mobile:
-            errors.append(FieldError("mobile", "r17.mobile_required"))
-        if not contract:
-            errors.append(FieldError("contract", "r17.contract_required"))
-    return errors
+        return v.device_dependency_errors(self.device_type, self.desk_phone_model, self.mobile, self.contract)
 
 
 class ConfigChange(_Input):
@@ -138,29 +121,6 @@ class CallServicesChange(_Input):
     forward_no_answer: str | None = None
     do_not_disturb: bool | None = None
     call_waiting: bool | None = None
-
-
-class Membership(_Input):
-    group: str
-    user: str
-    role: CallCenterRole | None = None
-
-
-class BulkCredentialRequest(_Input):
-    mode: CredentialMode = CredentialMode.SYSTEM
-    # Only with mode=admin; checked against R11 for every user (it must not contain their SIP username).
-    password: str | None = Field(default=None, repr=False)
-
-
-class AccountReset(_Input):
-    user: str
-    self_service_tried: bool
-
-
-class CarrierOutcome(_Input):
-    user: str
-    status: Status
-    reason: OptionalText = None
 
 
 class NewOperator(_Input):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.lookup import site_by_name, user_by_ref
@@ -48,19 +48,19 @@ def user_ids(session: Session, selection: Selection) -> list[int]:
         ids = [user_by_ref(session, ref).id for ref in selection.refs]
         return list(dict.fromkeys(uid for uid in ids if uid is not None))
     query = (
-        select(User.id)
-        .join(Site, Site.id == User.site_id)
-        .order_by(Site.name, User.last_name, User.first_name, User.id)
+        select(col(User.id))
+        .join(Site, col(Site.id) == User.site_id)
+        .order_by(col(Site.name), col(User.last_name), col(User.first_name), col(User.id))
     )
     if selection.status:
         try:
             status = Status(selection.status)
         except ValueError:
             raise InvalidInput.single("status", "selection.unknown_status", status=selection.status) from None
-        query = query.where(User.status == status.value)
+        query = query.where(col(User.status) == status.value)
     if selection.site:
         site = site_by_name(session, selection.site)
-        query = query.where(User.site_id == site.id)
+        query = query.where(col(User.site_id) == site.id)
     return list(session.execute(query).scalars())
 
 

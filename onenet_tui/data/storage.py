@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -86,7 +87,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
 
         @event.listens_for(engine, "connect")
-        def _lock_timeout(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _lock_timeout(dbapi_connection: Any, _record: object) -> None:
             # PostgreSQL waits for a row lock for ever unless told otherwise.
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS * 1000)}ms'")
@@ -97,7 +98,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
         # Let SQLAlchemy, not the driver, emit BEGIN so writers can take the
         # write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade it.
         dbapi_connection.isolation_level = None
@@ -109,7 +110,7 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

@@ -39,7 +39,7 @@ def create_site(
 
 
 def create_group(session: Session, site: Site, name: str, kind: GroupKind) -> Group:
-    group = Group(name=name, site_id=site.id, kind=kind.value)  # type: ignore[arg-type]
+    group = Group(name=name, site_id=site.id, kind=kind.value)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
     session.add(group)
     session.flush()
     return group

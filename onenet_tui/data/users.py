@@ -8,14 +8,13 @@ from typing import Any
 from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from onenet_tui.data import audit, credentials, queries, validation
-from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
+from onenet_tui.data import audit, checks, credentials, queries, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, StaleData
-from onenet_tui.data.lookup import UserView, site_by_name, user_by_ref, user_view
+from onenet_tui.data.lookup import UserView, site_by_name, user_by_id, user_by_ref, user_view
 from onenet_tui.data.models import (
     CallCenterRole,
     DeskPhoneCredential,
@@ -34,7 +33,6 @@ from onenet_tui.data.schemas import (
     ConfigChange,
     NewUser,
     ProfileChange,
-    device_dependency_errors,
     validate,
 )
 from onenet_tui.data.unit import change, constraint_key
@@ -81,6 +79,10 @@ class _Errors:
     def add(self, field_name: str, key: str, **params: object) -> None:
         self.items.append(FieldError(field_name, key, params))
 
+    def collect(self, problem: FieldError | None) -> None:
+        if problem is not None:
+            self.items.append(problem)
+
     def raise_any(self) -> None:
         if self.items:
             raise InvalidInput(self.items)
@@ -89,34 +91,18 @@ class _Errors:
 def _claim_number(
     session: Session, errors: _Errors, site: Site, text: str, user: User | None = None
 ) -> PhoneNumber | None:
-    """R16: a valid number of the site's country, from this site's pool, free."""
-    e164 = errors.run("number", validation.number_for_site, text, site.country)
-    if e164 is None:
-        return None
-    row = queries.number_row(session, e164)
-    if row is None:
-        errors.add("number", "r16.not_in_pool", site=site.name)
-        return None
-    if row.site_id != site.id:
-        errors.add("number", "r16.other_site", site=site.name)
-        return None
-    holder = queries.number_holder(session, row.id)  # type: ignore[arg-type]
-    if holder is not None and (user is None or holder.id != user.id):
-        errors.add("number", "r16.not_free", holder=holder.username)
-        return None
+    row, problem = checks.number_claim(session, site, text, user.id if user else None)
+    errors.collect(problem)
     return row
 
 
 def _check_extension(session: Session, errors: _Errors, site: Site, extension: str, user: User | None = None) -> None:
-    """R2: unique within the site."""
-    holder = queries.extension_holder(session, site.id, extension)  # type: ignore[arg-type]
-    if holder is not None and (user is None or holder.id != user.id):
-        errors.add("extension", "r2.taken", extension=extension, holder=holder.username)
+    assert site.id is not None
+    errors.collect(checks.extension_clash(session, site.id, extension, user.id if user else None))
 
 
 def _check_username(session: Session, errors: _Errors, username: str) -> None:
-    if queries.username_taken(session, username):
-        errors.add("username", "r19.taken", username=username)
+    errors.collect(checks.username_clash(session, username))
 
 
 def add_user(ctx: Context, data: NewUser) -> AddedUser:
@@ -156,9 +142,10 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         for group, role in groups:
             # R4 against the new user's status: pending, so call groups refuse.
             enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
-            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]
-            if role == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in user.services:
-                notices.append("r6.supervisor_without_service")
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
+            notice = checks.supervisor_notice(role, user.services)
+            if notice is not None:
+                notices.append(notice)
         issued = None
         if user.device_type == DeviceType.DESK_PHONE.value:
             issued = credentials.issue(session, ctx.actor, user, site, number.e164)
@@ -204,7 +191,7 @@ def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> Use
 def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
     chosen: list[tuple[Group, str | None]] = []
     for choice in data.groups:
-        group = session.execute(select(Group).where(Group.name == choice.group)).scalar_one_or_none()
+        group = session.execute(select(Group).where(col(Group.name) == choice.group)).scalar_one_or_none()
         if group is None:
             errors.add("groups", "group.unknown", group=choice.group)
             continue
@@ -216,11 +203,11 @@ def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser
 
 
 def _role_for(errors: _Errors, group: Group, role: CallCenterRole | str | None) -> str | None:
-    if group.kind == GroupKind.CALL_CENTER.value:
-        return CallCenterRole(role or CallCenterRole.AGENT).value
-    if role is not None:
-        errors.add("role", "group.role_only_call_center", group=group.name)
-    return None
+    try:
+        return checks.member_role(group, role)
+    except InvalidInput as refused:
+        errors.items.extend(refused.errors)
+        return None
 
 
 def _load_current(session: Session, ref: str, expected_version: int | None) -> User:
@@ -266,7 +253,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
         if data.mobile is not None:
             mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country)
         contract = None if data.clear_contract else (data.contract if data.contract is not None else user.contract)
-        errors.items.extend(device_dependency_errors(device_type, model, mobile, contract))
+        errors.items.extend(validation.device_dependency_errors(device_type, model, mobile, contract))
         errors.raise_any()
 
         for name in ("first_name", "last_name", "username", "licence"):
@@ -275,7 +262,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
                 setattr(user, name, value)
         if data.services is not None:
             user.services = list(data.services)
-        user.number_id = number.id  # type: ignore[assignment]
+        user.number_id = number.id  # type: ignore[assignment]  # a stored row's id is set (SQLModel: optional)
         if extension is not None:
             user.extension = extension
         gained_phone = device_type == DeviceType.DESK_PHONE.value and user.device_type != device_type
@@ -287,7 +274,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
 
         issued = None
         if device_type == DeviceType.NONE.value:
-            session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+            session.execute(delete(DeskPhoneCredential).where(col(DeskPhoneCredential.user_id) == user.id))
         elif gained_phone or number.id != old_number.id:
             # A new SIP username (the number changed) or a new phone: new credentials.
             issued = credentials.issue(session, ctx.actor, user, site, number.e164)
@@ -379,15 +366,15 @@ def _deletion_report(session: Session, user: User) -> DeletionReport:
     groups: list[AffectedGroup] = []
     memberships = session.execute(
         select(Group)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user.id)
+        .join(GroupMember, col(GroupMember.group_id) == Group.id)
+        .where(col(GroupMember.user_id) == user.id)
         .order_by(Group.name)
     ).scalars()
     for group in memberships:
         remaining = session.execute(
-            select(User.username)
-            .join(GroupMember, GroupMember.user_id == User.id)
-            .where(GroupMember.group_id == group.id, User.id != user.id)
+            select(col(User.username))
+            .join(GroupMember, col(GroupMember.user_id) == User.id)
+            .where(col(GroupMember.group_id) == group.id, col(User.id) != user.id)
             .order_by(User.username)
         ).scalars()
         groups.append(AffectedGroup(group.name, group.kind, list(remaining)))
@@ -401,8 +388,8 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
         user = _load_current(session, ref, expected_version)
         enforce(Action.DELETE_USER, ctx.actor.role, user.status)
         report = _deletion_report(session, user)
-        session.execute(delete(GroupMember).where(GroupMember.user_id == user.id))
-        session.execute(delete(DeskPhoneCredential).where(DeskPhoneCredential.user_id == user.id))
+        session.execute(delete(GroupMember).where(col(GroupMember.user_id) == user.id))
+        session.execute(delete(DeskPhoneCredential).where(col(DeskPhoneCredential.user_id) == user.id))
         session.delete(user)
         audit.record(
             session,
@@ -425,3 +412,65 @@ def add_user_from(ctx: Context, data: dict[str, Any]) -> AddedUser:
 def view(ctx: Context, ref: str) -> UserView:
     with ctx.store.read() as session:
         return user_view(session, user_by_ref(session, ref))
+
+
+def view_by_id(ctx: Context, user_id: int) -> UserView:
+    """The same user after someone renamed them."""
+    with ctx.store.read() as session:
+        return user_view(session, user_by_id(session, user_id))
+
+
+# --- read-only questions a form asks while it is filled in ------------------
+#
+# The same checks the services above run, each in its own short read, so that
+# the console shows the message a submit would get before the operator submits.
+
+
+@dataclass(frozen=True)
+class SitePool:
+    """A site as a form for one of its users needs it."""
+
+    name: str
+    id: int
+    country: str
+    free_numbers: list[str]
+    # (name, kind) of the site's groups, by kind then name.
+    groups: list[tuple[str, str]]
+
+
+def site_names(ctx: Context) -> list[str]:
+    with ctx.store.read() as session:
+        return [site.name for site in queries.sites(session)]
+
+
+def site_pool(ctx: Context, site: str) -> SitePool:
+    with ctx.store.read() as session:
+        row = site_by_name(session, site)
+        assert row.id is not None
+        groups = [(g.name, g.kind) for g in queries.site_groups(session, row.id)]
+        return SitePool(row.name, row.id, row.country, queries.free_numbers(session, row.id), groups)
+
+
+def proposed_username(ctx: Context, first: str, last: str) -> str:
+    """R19: the username an add would choose for this name now."""
+    with ctx.store.read() as session:
+        return queries.unique_username(session, first, last)
+
+
+def username_problem(ctx: Context, username: str) -> FieldError | None:
+    with ctx.store.read() as session:
+        return checks.username_clash(session, username)
+
+
+def number_problem(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
+    """R16 for ``text`` at ``site`` (``user_id`` may keep their own number)."""
+    with ctx.store.read() as session:
+        return checks.number_claim(session, site_by_name(session, site), text, user_id)[1]
+
+
+def extension_problem(ctx: Context, site: str, extension: str, user_id: int | None = None) -> FieldError | None:
+    """R2 for ``extension`` at ``site`` (``user_id`` may keep their own)."""
+    with ctx.store.read() as session:
+        row = site_by_name(session, site)
+        assert row.id is not None
+        return checks.extension_clash(session, row.id, extension, user_id)

@@ -1,4 +1,5 @@
-"""Field rules (R1, R2, R11, R16-R19) as small functions.
+"""Field rules (R1, R2, R11, R16-R19) as small functions, and what the
+device type requires of the other fields (R17).
 
 Each returns the cleaned value or raises ``PydanticCustomError`` whose error
 type is the message key. The pydantic schemas use them as validators, and the
@@ -18,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from onenet_tui.data import catalogs, phones
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.models import DeviceType
 
 FIRST_NAME_MAX = 23
 LAST_NAME_MAX = 30
@@ -129,8 +131,9 @@ _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _UNDECOMPOSABLE = str.maketrans({"ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th"})
 
 
-def fold(text: str) -> str:
-    """Lower case ASCII: German umlauts transliterated, other accents dropped."""
+def transliterate(text: str) -> str:
+    """Lower case ASCII for a username: German umlauts spelled out (``ä`` ->
+    ``ae``, ``ß`` -> ``ss``), other accents dropped."""
     text = unicodedata.normalize("NFC", text.lower()).translate(_GERMAN_FOLDS).translate(_UNDECOMPOSABLE)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
@@ -138,7 +141,9 @@ def fold(text: str) -> str:
 
 def proposed_username(first: str, last: str) -> str:
     """R19 default ``first.last``, cut to the maximum length."""
-    base = ".".join(part for part in (fold(first.replace(" ", "")), fold(last.replace(" ", ""))) if part)
+    base = ".".join(
+        part for part in (transliterate(first.replace(" ", "")), transliterate(last.replace(" ", ""))) if part
+    )
     base = base.strip(".") or "user"
     while len(base) < USERNAME_MIN:
         base += "0"
@@ -176,6 +181,23 @@ def contract(value: str) -> str:
     if not value.isascii() or not value.isdigit() or not CONTRACT_MIN <= len(value) <= CONTRACT_MAX:
         raise refuse("r17.contract_invalid", min=CONTRACT_MIN, max=CONTRACT_MAX)
     return value
+
+
+def device_dependency_errors(
+    device_type: DeviceType | str, model: str | None, mobile: str | None, contract: str | None
+) -> list[FieldError]:
+    """R17 and the desk phone model, which depend on the device type."""
+    errors: list[FieldError] = []
+    if device_type == DeviceType.DESK_PHONE and not model:
+        errors.append(FieldError("desk_phone_model", "device.model_required"))
+    if device_type == DeviceType.NONE:
+        if model:
+            errors.append(FieldError("desk_phone_model", "device.model_without_phone"))
+        if not mobile:
+            errors.append(FieldError("mobile", "r17.mobile_required"))
+        if not contract:
+            errors.append(FieldError("contract", "r17.contract_required"))
+    return errors
 
 
 def forward_target(value: str, country: str) -> str:

@@ -6,9 +6,11 @@ pending (R3) with the chosen groups in one service call, off the UI thread;
 a desk phone user's credentials are then shown once (R8) and forgotten. The
 wizard returns the added user (without its credentials) or None.
 
-The screen owns no rule: field rules come from ``validation``, what the
-operator may do from ``policy.decide``, and the service checks everything
-again; a refusal from the service is put back on the field it names.
+The screen owns no rule: field rules come from ``validation``, the ones that
+need the database (a free number, extension or username) from ``checks``
+through read-only ``users`` functions in worker threads, what the operator
+may do from ``policy.decide``; the service checks everything again, and a
+refusal from it is put back on the field it names.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
-from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     ContentSwitcher,
@@ -37,10 +37,9 @@ from textual.widgets import (
     SelectionList,
     Static,
 )
-from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
-from onenet_tui.data import catalogs, lookup, phones, queries, users, validation
+from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import Conflict, DomainError, FieldError, InvalidInput
 from onenet_tui.data.models import DeviceType, Status
@@ -49,6 +48,7 @@ from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -57,6 +57,7 @@ from onenet_tui.widgets.field import (
     literal,
     literal_text,
     retranslate_bindings,
+    rule_check,
     translate_bindings,
 )
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
@@ -96,11 +97,6 @@ CONFLICT_FIELD = {
 DEFAULT_LICENCE = "standard"
 
 
-def rule_check(rule: Callable[..., Any], field: str, *args: Any) -> Callable[[str], FieldError | None]:
-    """Live check of one field rule, the same the schema runs on submit."""
-    return lambda value: validation.check(rule, field, value, *args)
-
-
 @dataclass(frozen=True)
 class SiteData:
     """What the wizard needs of the chosen site, loaded off the UI thread."""
@@ -119,37 +115,6 @@ class Problem:
     step: int
     field: str | None
     message: str
-
-
-class DiscardConfirm(ModalScreen[bool]):
-    """Leave the wizard and lose what was typed? Keep editing has focus.
-    Styled in ``add_user.tcss``, loaded with the wizard that opens it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "keep", "wizard.discard.keep", id="wizard.discard.keep"),
-    ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bindings = translate_bindings(self._bindings)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(t("wizard.discard.question"))
-            with Horizontal(id="discard-buttons"):
-                yield Button(t("wizard.discard.keep"), id="discard-keep", variant="primary", compact=True)
-                yield Button(t("wizard.discard.discard"), id="discard-yes", variant="error", compact=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#discard-keep", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "discard-yes")
-
-    def action_keep(self) -> None:
-        self.dismiss(False)
 
 
 class AddUserWizard(RelabelledModal[AddedUser | None]):
@@ -174,9 +139,8 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         self.refusal = decide(Action.ADD_USER, ctx.actor.role)
         self.site_names: list[str] = []
         if self.refusal.allowed:
-            with ctx.store.read() as session:
-                # A handful of rows: read at once so the form can be built.
-                self.site_names = [s.name for s in queries.sites(session)]
+            # A handful of rows: read at once so the form can be built.
+            self.site_names = users.site_names(ctx)
         self._initial_site = site if site in self.site_names else (self.site_names[0] if self.site_names else None)
         self._sites: dict[str, SiteData] = {}
         self._wanted_site: str | None = None
@@ -289,7 +253,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         yield Label(t("field.services"), classes="wizard--label", name="field.services")
         yield SelectionList[str](
             *(
-                Selection(literal(catalogs.label("services", row["code"], language())), row["code"])
+                (literal(catalogs.label("services", row["code"], language())), row["code"])
                 for row in catalogs.shipped("services")
             ),
             id="services",
@@ -364,14 +328,13 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
 
     # ------------------------------------------------------------ lookups
 
-    def _lookup(self, group: str, query: Callable[[Session], Result], apply: Callable[[Result], None]) -> None:
-        """Ask the database in a thread; ``apply`` runs on the UI thread and
-        must itself check that its answer still fits the form."""
+    def _lookup(self, group: str, query: Callable[[], Result], apply: Callable[[Result], None]) -> None:
+        """Ask a read-only service in a thread; ``apply`` runs on the UI thread
+        and must itself check that its answer still fits the form."""
         self.run_worker(partial(self._lookup_in_thread, query, apply), thread=True, exclusive=True, group=group)
 
-    def _lookup_in_thread(self, query: Callable[[Session], Result], apply: Callable[[Result], None]) -> None:
-        with self.ctx.store.read() as session:
-            answer = query(session)
+    def _lookup_in_thread(self, query: Callable[[], Result], apply: Callable[[Result], None]) -> None:
+        answer = query()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._apply_answer, apply, answer)
 
@@ -393,7 +356,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         self.site = None
         self.number_field.set_free_numbers(None)
         self.number_field.set_hint(t("wizard.loading_numbers", site=name))
-        self._lookup("site", partial(_load_site, name), self._site_loaded)
+        self._lookup("site", partial(_load_site, self.ctx, name), self._site_loaded)
 
     def _site_loaded(self, data: SiteData) -> None:
         self._sites[data.name] = data
@@ -492,7 +455,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
             ):
                 self._field("username").set_value(unique)
 
-        self._lookup("username", lambda session: queries.unique_username(session, first, last), apply)
+        self._lookup("username", partial(users.proposed_username, self.ctx, first, last), apply)
 
     def _username_changed(self) -> None:
         field = self._field("username")
@@ -501,11 +464,11 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
             return
         wanted = field.value.strip()
 
-        def apply(taken: bool) -> None:
+        def apply(problem: FieldError | None) -> None:
             if field.value.strip() == wanted:
-                field.set_external_error(FieldError("username", "r19.taken", {"username": wanted}) if taken else None)
+                field.set_external_error(problem)
 
-        self._lookup("username", lambda session: queries.username_taken(session, wanted), apply)
+        self._lookup("username", partial(users.username_problem, self.ctx, wanted), apply)
 
     def _number_changed(self) -> None:
         """R16 live: format for the country, then free in this site's pool."""
@@ -543,7 +506,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
                 field.set_external_error(problem)
             self._refresh_controls()
 
-        self._lookup("number", partial(_number_problem, site.id, site.name, e164), apply)
+        self._lookup("number", partial(users.number_problem, self.ctx, site.name, e164), apply)
 
     def _typed_e164(self) -> str | None:
         country = self._country()
@@ -562,14 +525,12 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
             return
         wanted = field.value.strip()
 
-        def apply(holder: str | None) -> None:
+        def apply(problem: FieldError | None) -> None:
             if self.site is site and field.value.strip() == wanted:
-                field.set_external_error(
-                    FieldError("extension", "r2.taken", {"extension": wanted, "holder": holder}) if holder else None
-                )
+                field.set_external_error(problem)
                 self._refresh_controls()
 
-        self._lookup("extension", partial(_extension_holder, site.id, wanted), apply)
+        self._lookup("extension", partial(users.extension_problem, self.ctx, site.name, wanted), apply)
 
     @on(GroupPanel.Changed)
     def _groups_changed(self, event: GroupPanel.Changed) -> None:
@@ -977,32 +938,21 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
             if discard:
                 self.dismiss(None)
 
-        self.app.push_screen(DiscardConfirm(), answer)
+        self.app.push_screen(
+            ConfirmScreen(
+                t("wizard.discard.title"),
+                t("wizard.discard.question"),
+                t("wizard.discard.discard"),
+                cancel_label=t("wizard.discard.keep"),
+            ),
+            answer,
+        )
 
 
-# ---------------------------------------------------------------- queries (worker threads)
+# ---------------------------------------------------------------- worker threads
 
 
-def _load_site(name: str, session: Session) -> SiteData:
-    site = lookup.site_by_name(session, name)
-    assert site.id is not None
-    free = queries.free_numbers(session, site.id)
-    groups = tuple(GroupOption(g.name, g.kind) for g in queries.site_groups(session, site.id))
-    return SiteData(site.name, site.id, site.country, FreeNumbers(free, site.country), groups)
-
-
-def _number_problem(site_id: int, site_name: str, e164: str, session: Session) -> FieldError | None:
-    """Why a well-formed number cannot be taken (R16), as the service would say."""
-    row = queries.number_row(session, e164)
-    if row is None:
-        return FieldError("number", "r16.not_in_pool", {"site": site_name})
-    if row.site_id != site_id:
-        return FieldError("number", "r16.other_site", {"site": site_name})
-    assert row.id is not None
-    holder = queries.number_holder(session, row.id)
-    return FieldError("number", "r16.not_free", {"holder": holder.username}) if holder else None
-
-
-def _extension_holder(site_id: int, extension: str, session: Session) -> str | None:
-    holder = queries.extension_holder(session, site_id, extension)
-    return holder.username if holder else None
+def _load_site(ctx: Context, name: str) -> SiteData:
+    pool = users.site_pool(ctx, name)
+    groups = tuple(GroupOption(name, kind) for name, kind in pool.groups)
+    return SiteData(pool.name, pool.id, pool.country, FreeNumbers(pool.free_numbers, pool.country), groups)

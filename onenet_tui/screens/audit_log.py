@@ -85,21 +85,20 @@ class AuditLogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="audit-load")
     def _load(self, force: bool) -> None:
-        with self.ctx.store.read() as session:
-            latest = audit.latest_id(session)
-            if latest == self._latest and not force:
-                return
-            rows = [
-                EventRow(
-                    e.id or 0,
-                    format_moment(e.at),
-                    carrier.shown_operator(e.operator, e.action),
-                    e.action,
-                    e.target,
-                    json.dumps(e.details, ensure_ascii=False, sort_keys=True),
-                )
-                for e in audit.events(session, limit=SHOWN_EVENTS)
-            ]
+        if not force and audit.latest(self.ctx) == self._latest:
+            return
+        latest, events = audit.recent(self.ctx, SHOWN_EVENTS)
+        rows = [
+            EventRow(
+                e.id or 0,
+                format_moment(e.at),
+                carrier.shown_operator(e.operator, e.action),
+                e.action,
+                e.target,
+                json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+            )
+            for e in events
+        ]
         self.app.call_from_thread(self._show, latest, rows)
 
     def _show(self, latest: int, rows: list[EventRow]) -> None:

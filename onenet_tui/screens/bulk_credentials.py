@@ -40,6 +40,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from onenet_tui.data import bulk, export_dir, secrets
 from onenet_tui.data.bulk import ExportedReset, Preview
 from onenet_tui.data.context import Context
+from onenet_tui.data.credentials import BulkTarget
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
@@ -202,7 +203,7 @@ class BulkCredentialsScreen(Screen[int | None]):
         self.query_one("#bulk-preview", PlainTable).set_rows(rows, emphasised=range(len(preview.skipped)))
 
     @staticmethod
-    def _cells(target: bulk.Target) -> tuple[str, str, str]:
+    def _cells(target: BulkTarget) -> tuple[str, str, str]:
         return t("bulk.user_value", name=target.name, username=target.username), target.extension, target.site
 
     # -- the mode and the admin-chosen password --------------------------------
@@ -357,7 +358,7 @@ class BulkCredentialsScreen(Screen[int | None]):
         if get_current_worker().is_cancelled:
             return
         try:
-            self.app.call_from_thread(guarded)  # type: ignore[arg-type]
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             pass  # the app is shutting down
 
@@ -459,7 +460,7 @@ class ConfirmResetScreen(ExportCsvScreen):
         return path
 
 
-def open_bulk_credentials(directory: Any, selection: Any) -> None:
+def open_bulk_credentials(directory: Any, picked: Any) -> None:
     """The directory's ``credentials`` flow (key ``c``): the marked users get
     the bulk screen (R10); without marks the cursor user gets new credentials
     on their own (R9). The directory looks again once the screen closes."""
@@ -469,11 +470,11 @@ def open_bulk_credentials(directory: Any, selection: Any) -> None:
         if refresh is not None:
             refresh()
 
-    if selection.marked:
-        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, selection.ids, source="marked"), closed)
+    if picked.marked:
+        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, picked.ids, source="marked"), closed)
         return
-    if selection.cursor is None:
+    if picked.cursor is None:
         return
     from onenet_tui.screens.regenerate import RegenerateScreen
 
-    directory.app.push_screen(RegenerateScreen(directory.ctx, selection.cursor.ref), closed)
+    directory.app.push_screen(RegenerateScreen(directory.ctx, picked.cursor.ref), closed)

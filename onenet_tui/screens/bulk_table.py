@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.strip import Strip
 
-from onenet_tui.widgets.field import literal
+from onenet_tui.visible import visible
 from onenet_tui.widgets.lines import fit
 from onenet_tui.widgets.row_cursor import RowCursor
 
@@ -28,13 +28,6 @@ from onenet_tui.widgets.row_cursor import RowCursor
 GAP = " "
 # A column never grows past this; the rest of a longer cell is cut with "…".
 MAX_COLUMN = 60
-
-
-def clean(text: object) -> str:
-    """Data made safe for the terminal: control and format characters replaced."""
-    text = str(text)
-    # Nearly every cell is printable already; only the others need the slow path.
-    return text if text.isprintable() else literal(text).plain
 
 
 class PlainTable(RowCursor):
@@ -95,7 +88,7 @@ class PlainTable(RowCursor):
         """``strong``: indexes of columns drawn in bold (the passwords);
         ``limits``: the widest each column may get, by index (else MAX_COLUMN)."""
         super().__init__(id=id)
-        self.titles = [clean(title) for title in titles]
+        self.titles = [visible(title) for title in titles]
         self.strong = frozenset(strong)
         self.limits = list(limits)
         self.rows: list[tuple[str, ...]] = []
@@ -110,12 +103,12 @@ class PlainTable(RowCursor):
         return len(self.rows)
 
     def set_titles(self, titles: Sequence[str]) -> None:
-        self.titles = [clean(title) for title in titles]
+        self.titles = [visible(title) for title in titles]
         self._measure()
 
     def set_rows(self, rows: Iterable[Sequence[object]], *, emphasised: Iterable[int] = ()) -> None:
         """Replace every row; ``emphasised`` rows (by index) stand out (skipped users)."""
-        self.rows = [tuple(clean(cell) for cell in row) for row in rows]
+        self.rows = [tuple(visible(cell) for cell in row) for row in rows]
         self.emphasised = set(emphasised)
         self.cursor = 0
         self._measure()

@@ -40,7 +40,7 @@ NO_USER = Decision(False, None, "directory.no_user")
 
 
 @dataclass(frozen=True)
-class Selection:
+class Picked:
     """Whom an action is about: the marked users, or else the cursor user."""
 
     cursor: DirectoryRow | None
@@ -61,9 +61,8 @@ class Selection:
 
 
 # A flow opens the screens of one action (add a user, delete ...). The app
-# holds them by key id (``OneNetApp.flows``); an action without one says it is
-# coming soon.
-Flow = Callable[["DirectoryScreen", Selection], object]
+# holds them by key id (``OneNetApp.flows``), one for every flow key.
+Flow = Callable[["DirectoryScreen", Picked], object]
 
 
 class FilterInput(Input):
@@ -291,8 +290,8 @@ class DirectoryScreen(QuietBeneath[None]):
 
     # -- the policy: dim, explain
 
-    def selection(self) -> Selection:
-        return Selection(self.table.cursor_row, frozenset(self.marks), self.directory.data)
+    def picked(self) -> Picked:
+        return Picked(self.table.cursor_row, frozenset(self.marks), self.directory.data)
 
     def decision(self, spec: KeyAction) -> Decision:
         if spec.target is Target.NONE:
@@ -439,8 +438,5 @@ class DirectoryScreen(QuietBeneath[None]):
         if not self.decision(spec).allowed:
             self.explain(spec)
             return
-        flow: Flow | None = getattr(self.app, "flows", {}).get(key_id)
-        if flow is None:
-            self.notify(t("directory.coming_soon", action=spec.label), markup=False)
-            return
-        flow(self, self.selection())
+        flow: Flow = self.app.flows[key_id]  # type: ignore[attr-defined]  # hosted by OneNetApp only
+        flow(self, self.picked())

@@ -13,46 +13,23 @@ For a pending or failed user the form is not shown at all: the R5 reason is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Select, SelectionList
 
-from onenet_tui.data import catalogs, phones, queries, users, validation
+from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import FieldError
-from onenet_tui.data.lookup import UserView, site_by_name
+from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import DeviceType
-from onenet_tui.data.schemas import ConfigChange, device_dependency_errors, validate
+from onenet_tui.data.schemas import ConfigChange, validate
+from onenet_tui.data.users import SitePool
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
-from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField
-
-Check = Callable[[str], FieldError | None]
-
-
-def rule_check(rule: Callable[..., Any], field: str, *args: Any, optional: bool = False) -> Check:
-    """A live check for one field from a :mod:`validation` rule; an optional
-    field passes while blank."""
-
-    def check(value: str) -> FieldError | None:
-        if optional and not value.strip():
-            return None
-        return validation.check(rule, field, value, *args)
-
-    return check
-
-
-@dataclass(frozen=True)
-class SiteNumbers:
-    """The user's site as the form needs it: its id and free numbers."""
-
-    site_id: int
-    free: list[str]
+from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField, rule_check
 
 
 def changed_fields(view: UserView, form: dict[str, Any]) -> dict[str, Any]:
@@ -84,11 +61,10 @@ def changed_fields(view: UserView, form: dict[str, Any]) -> dict[str, Any]:
 class ConfigurationForm(UserForm):
     """The configuration fields of one user, filled from a UserView."""
 
-    def __init__(self, view: UserView, numbers: SiteNumbers) -> None:
+    def __init__(self, view: UserView, site: SitePool) -> None:
         super().__init__(id="configuration-form", classes="lifecycle-form")
         self.user = view
-        self.numbers = numbers
-        self.free = FreeNumbers([*numbers.free, view.number], view.country)
+        self.free = FreeNumbers([*site.free_numbers, view.number], view.country)
         lang = language()
         self.first_name = ValidatedField(
             t("field.first_name"),
@@ -238,7 +214,9 @@ class ConfigurationForm(UserForm):
         contract = values["contract"] or None
         problems = {
             e.field: e
-            for e in device_dependency_errors(values["device_type"], values["desk_phone_model"], mobile, contract)
+            for e in validation.device_dependency_errors(
+                values["device_type"], values["desk_phone_model"], mobile, contract
+            )
         }
         self.model_row.set_external_error(problems.get("desk_phone_model"))
         # A field's own rule (format) goes first; the dependency only when the field passes it.
@@ -265,14 +243,14 @@ class ConfigurationForm(UserForm):
         if name in ("mobile", "contract"):
             self.check_dependencies()
         elif name == "extension":
-            self.screen.check_extension(event.value)  # type: ignore[attr-defined]
+            self.screen.check_extension(event.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
         elif name == "number":
             e164 = phones.to_e164(event.value, self.user.country)
             if not e164 or e164 == self.last_number:
                 return
             if self.extension.value.strip() == validation.default_extension(self.last_number):
                 self.extension.set_value(validation.default_extension(e164))
-                self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]
+                self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
             self.last_number = e164
 
 
@@ -282,13 +260,10 @@ class EditConfigurationScreen(UserFormScreen):
     ACTION_ID = "edit"
     TITLE_KEY = "lifecycle.edit.title"
 
-    def load_extra(self, view: UserView) -> SiteNumbers:
-        with self.ctx.store.read() as session:
-            site = site_by_name(session, view.site)
-            assert site.id is not None
-            return SiteNumbers(site.id, queries.free_numbers(session, site.id))
+    def load_extra(self, view: UserView) -> SitePool:
+        return users.site_pool(self.ctx, view.site)
 
-    def build_form(self, view: UserView, extra: SiteNumbers) -> UserForm:
+    def build_form(self, view: UserView, extra: SitePool) -> UserForm:
         return ConfigurationForm(view, extra)
 
     def prepare(self, view: UserView, form: UserForm) -> ConfigChange | None:
@@ -317,15 +292,10 @@ class EditConfigurationScreen(UserFormScreen):
             return
         if validation.check(validation.extension, "extension", extension) is not None:
             return
-        with self.ctx.store.read() as session:
-            holder = queries.extension_holder(session, form.numbers.site_id, extension.strip())
-            holder_name = holder.username if holder is not None and holder.id != form.user.id else None
-        self.deliver(self._extension_checked, form, extension, holder_name)
+        problem = users.extension_problem(self.ctx, form.user.site, extension, form.user.id)
+        self.deliver(self._extension_checked, form, extension, problem)
 
-    def _extension_checked(self, form: ConfigurationForm, extension: str, holder: str | None) -> None:
+    def _extension_checked(self, form: ConfigurationForm, extension: str, problem: FieldError | None) -> None:
         if form is not self.form or form.extension.value != extension:
             return  # the operator typed on meanwhile
-        error = (
-            FieldError("extension", "r2.taken", {"extension": extension.strip(), "holder": holder}) if holder else None
-        )
-        form.extension.set_external_error(error)
+        form.extension.set_external_error(problem)

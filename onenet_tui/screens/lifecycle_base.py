@@ -26,12 +26,12 @@ from textual.worker import WorkerState, get_current_worker
 from onenet_tui.data import users
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView
-from onenet_tui.data.models import Role, Status
+from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
-from onenet_tui.visible import visible
-from onenet_tui.widgets.field import FieldRow, literal, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.badges import badge
+from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
 
 CSS_FILE = "lifecycle.tcss"
 
@@ -48,13 +48,6 @@ CHANGE_ACTIONS: dict[str, Action] = {
     "delete": Action.DELETE_USER,
 }
 
-# The rule behind each status badge, in words an administrator reads at a glance.
-BADGES = {
-    Status.PENDING.value: "lifecycle.badge.pending",
-    Status.ACTIVATED.value: "lifecycle.badge.activated",
-    Status.FAILED.value: "lifecycle.badge.failed",
-}
-
 
 def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
     """The policy's answer for one of the console's action ids on ``view``
@@ -65,22 +58,11 @@ def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Dec
     return decide(action, role, view.status, view.device_type)
 
 
-def refusal_text(decision: Decision) -> str:
-    """``R5: the user is pending: ...`` for a refused decision."""
-    assert decision.rule and decision.reason_key
-    return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
-
-
 def error_text(error: DomainError) -> str:
     """A domain error as one line: a rule refusal names its rule."""
     if isinstance(error, RuleRefused):
         return t("lifecycle.refused", rule=error.rule, reason=error.reason())
     return error.message()
-
-
-def plain(text: object) -> str:
-    """Text from data for a file or the clipboard, terminal-safe."""
-    return visible(text)
 
 
 def format_time(moment: datetime | None) -> str:
@@ -90,12 +72,8 @@ def format_time(moment: datetime | None) -> str:
     return format_moment(moment)
 
 
-def badge(status: str) -> str:
-    return t(BADGES.get(status, "lifecycle.badge.pending"))
-
-
 def subject(view: UserView) -> Content:
-    """``Jürgen Müller · juergen.mueller · 5001@Berlin · ✓ Activated``."""
+    """``Jürgen Müller · juergen.mueller · 5001@Berlin · ✓ Active``."""
     return Content.assemble(
         literal(view.name),
         " · ",
@@ -252,7 +230,7 @@ class UserActionScreen(RelabelledModal[ResultT]):
         if get_current_worker().is_cancelled:
             return
         try:
-            self.app.call_from_thread(guarded)
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             # The app is shutting down: nobody is left to show anything to.
             pass

@@ -19,9 +19,8 @@ from onenet_tui.data import phones, users, validation
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.schemas import CallServicesChange, ProfileChange, validate
 from onenet_tui.i18n import t
-from onenet_tui.screens.edit_configuration import rule_check
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
-from onenet_tui.widgets.field import FieldRow, ValidatedField
+from onenet_tui.widgets.field import FieldRow, ValidatedField, rule_check
 
 FORWARDS = ("forward_always", "forward_busy", "forward_no_answer")
 

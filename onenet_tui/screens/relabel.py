@@ -33,7 +33,7 @@ def entries(root: Widget) -> list[Widget]:
 
 def entered(root: Widget) -> list[object]:
     """What the operator typed, ticked and chose under ``root``, in screen order."""
-    return [list(w.selected) if isinstance(w, SelectionList) else w.value for w in entries(root)]  # type: ignore[attr-defined]
+    return [list(w.selected) if isinstance(w, SelectionList) else w.value for w in entries(root)]  # type: ignore[attr-defined]  # every ENTRIES widget has a value
 
 
 def enter(root: Widget, values: list[object]) -> None:
@@ -45,10 +45,10 @@ def enter(root: Widget, values: list[object]) -> None:
     for widget, value in zip(widgets, values, strict=True):
         if isinstance(widget, SelectionList):
             widget.deselect_all()
-            for chosen in value:  # type: ignore[attr-defined]
+            for chosen in value:  # type: ignore[attr-defined]  # a SelectionList's entry is a list
                 widget.select(chosen)
-        elif widget.value != value:  # type: ignore[attr-defined]
-            widget.value = value  # type: ignore[attr-defined]
+        elif widget.value != value:  # type: ignore[attr-defined]  # every ENTRIES widget has a value
+            widget.value = value  # type: ignore[attr-defined]  # every ENTRIES widget has a value
 
 
 async def rebuild_keeping_input(root: Widget, rebuild: Callable[[], Awaitable[object]]) -> None:

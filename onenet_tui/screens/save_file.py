@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from onenet_tui import config
@@ -57,13 +58,23 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape", "cancel", "lifecycle.key.cancel", id="lifecycle.cancel"),
     ]
 
-    def __init__(self, title: str, question: str | Content, confirm_label: str, *, variant: str = "error") -> None:
+    def __init__(
+        self,
+        title: str,
+        question: str | Content,
+        confirm_label: str,
+        *,
+        variant: ButtonVariant = "error",
+        cancel_label: str | None = None,
+    ) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
         self._title = title
         self._question = question
         self._confirm_label = confirm_label
         self._variant = variant
+        # The wizard's "Keep editing" says what not confirming means there.
+        self._cancel_label = cancel_label or t("lifecycle.button.cancel")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="lifecycle-dialog -confirm"):
@@ -71,8 +82,8 @@ class ConfirmScreen(ModalScreen[bool]):
             question = self._question if isinstance(self._question, Content) else literal(self._question)
             yield Static(question, id="question", classes="lifecycle-question")
             with Horizontal(classes="lifecycle-buttons"):
-                yield Button(t("lifecycle.button.cancel"), id="cancel")
-                yield Button(self._confirm_label, id="confirm", variant=self._variant)  # type: ignore[arg-type]
+                yield Button(self._cancel_label, id="cancel")
+                yield Button(self._confirm_label, id="confirm", variant=self._variant)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -131,7 +142,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
         raise NotImplementedError
 
     def words(self, suffix: str, **params: object) -> str:
-        return t(f"{self.WORDS}.{suffix}", **params)
+        return t(f"{self.WORDS}.{suffix}", lang=None, **params)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):

@@ -32,7 +32,7 @@ from textual.worker import get_current_worker
 from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError, NotFound
-from onenet_tui.data.lookup import UserView, user_by_id, user_view
+from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import CredentialMode, DeviceType, Status
 from onenet_tui.data.policy import Decision
 from onenet_tui.i18n import language, t
@@ -45,18 +45,17 @@ from onenet_tui.screens.lifecycle_base import (
     CSS_FILE,
     Facts,
     account_facts,
-    badge,
     decision_for,
     error_text,
     format_time,
-    plain,
-    refusal_text,
 )
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
-from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
+from onenet_tui.visible import visible
+from onenet_tui.widgets.badges import badge
+from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
 
 # ---------------------------------------------------------------- what is shown
 
@@ -74,7 +73,7 @@ def support_summary(view: UserView) -> str:
         t("lifecycle.summary.reason", reason=view.status_reason or t("lifecycle.none")),
         t("lifecycle.summary.time", time=format_time(view.status_changed_at)),
     ]
-    return "\n".join(plain(line) for line in lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def _number(e164: str | None, country: str) -> str:
@@ -234,11 +233,11 @@ class DetailCommands(Provider):
     listed with its rule and reason, and choosing it explains the refusal
     instead of opening anything (R14 for helpdesk, R5/R7/R9 by status)."""
 
-    def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         screen = self.screen
         if not isinstance(screen, UserDetailScreen):
             return []
-        entries = []
+        entries: list[tuple[str, str, Callable[[], object]]] = []
         for action_id in CHANGE_ACTIONS:
             name = t(f"lifecycle.action.{action_id}")
             if screen.check_action(action_id, ()):
@@ -327,13 +326,11 @@ class UserDetailScreen(QuietBeneath[None]):
     def _fetch(self, force: bool) -> None:
         worker = get_current_worker()
         try:
-            with self.ctx.store.read() as session:
-                seen = audit.latest_id(session)
+            seen = audit.latest(self.ctx)
             if not force and seen == self._seen:
                 return
             view = self._read_user()
-            with self.ctx.store.read() as session:
-                unhanded = view.id in handover.never_handed_over(session)
+            unhanded = handover.user_never_handed_over(self.ctx, view.id)
         except NotFound:
             self._deliver(worker, self._show_gone)
             return
@@ -349,8 +346,7 @@ class UserDetailScreen(QuietBeneath[None]):
             if self.user_id is None:
                 raise
             # Renamed by someone else meanwhile: follow the same user.
-            with self.ctx.store.read() as session:
-                return user_view(session, user_by_id(session, self.user_id))
+            return users.view_by_id(self.ctx, self.user_id)
 
     def _deliver(self, worker: Any, callback: Any, *args: Any) -> None:
         if worker.is_cancelled:
@@ -361,7 +357,7 @@ class UserDetailScreen(QuietBeneath[None]):
                 await callback(*args)
 
         try:
-            self.app.call_from_thread(guarded)
+            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
         except RuntimeError:
             pass  # the app is closing
 

@@ -27,11 +27,6 @@ def badge(status: str) -> str:
     return f"{glyph(SYMBOLS.get(status, UNKNOWN_SYMBOL))} {badge_label(status)}"
 
 
-def badge_class(status: str) -> str:
-    """The CSS class (and component class suffix) that colours ``status``."""
-    return f"-{status}" if status in SYMBOLS else "-unknown"
-
-
 def badge_width() -> int:
     """Cells the widest badge needs in the current language."""
     return max(cell_len(badge(status)) for status in SYMBOLS)

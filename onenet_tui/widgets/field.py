@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -29,8 +29,9 @@ from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from onenet_tui.data import phones
+from onenet_tui.data import phones, validation
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.policy import Decision
 from onenet_tui.data.validation import char_count
 from onenet_tui.i18n import t
 from onenet_tui.visible import visible
@@ -49,6 +50,12 @@ def literal_text(text: object) -> Text:
     """:func:`literal` as Rich ``Text``, for widgets that search their
     labels as they are typed (``Select``), which only read Text or str."""
     return Text(literal(text).plain)
+
+
+def refusal_text(decision: Decision) -> str:
+    """``R5: the user is pending: ...`` for a refused decision."""
+    assert decision.rule and decision.reason_key
+    return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
 
 
 def translate_bindings(bindings: BindingsMap) -> BindingsMap:
@@ -74,6 +81,18 @@ def retranslate_bindings(node: DOMNode) -> None:
 
 
 Check = Callable[[str], FieldError | None]
+
+
+def rule_check(rule: Callable[..., Any], field: str, *args: Any, optional: bool = False) -> Check:
+    """A live check for one field from a :mod:`validation` rule, the same the
+    schema runs on submit; an optional field passes while blank."""
+
+    def check(value: str) -> FieldError | None:
+        if optional and not value.strip():
+            return None
+        return validation.check(rule, field, value, *args)
+
+    return check
 
 
 class Counter(Widget):
@@ -294,11 +313,6 @@ class ValidatedField(FieldRow):
         self._programmatic.append(value)
         self.input.value = value
         self._evaluate(value)
-
-    def set_check(self, check: Check | None) -> None:
-        """Change the rule (e.g. the site's country changed) and re-check."""
-        self._check = check
-        self.revalidate()
 
     def revalidate(self) -> None:
         self._evaluate(self.input.value)

@@ -24,7 +24,7 @@ from textual.widgets import Checkbox, Label, Select, Static
 from onenet_tui.data.models import CallCenterRole, GroupKind, Role, Status
 from onenet_tui.data.policy import JOIN_ACTION, Action, Decision, decide
 from onenet_tui.i18n import t
-from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.field import literal, refusal_text
 
 # Hunt groups and call centers first: they are the ones R4 restricts.
 KIND_ORDER = (GroupKind.HUNT_GROUP, GroupKind.CALL_CENTER, GroupKind.PICKUP, GroupKind.CALL_PARK)
@@ -36,12 +36,6 @@ class GroupOption:
 
     name: str
     kind: str
-
-
-def refusal_text(decision: Decision) -> str:
-    """``R4: the user is pending: ...`` for a refused decision."""
-    assert decision.rule and decision.reason_key
-    return t("group_panel.refused", rule=decision.rule, reason=t(decision.reason_key))
 
 
 class GroupRow(Horizontal):

@@ -1,0 +1,89 @@
+"""The rules that need the database, or a group, to answer (R2, R6, R11 for
+one user, R16, R19 uniqueness, the call-center role).
+
+Each is written once here. The services call them inside their transaction;
+the console asks the same question through a read-only service function
+(``users.number_problem`` ...) from a worker thread, so the form shows, as
+it is typed, the message a submit would get. Rules on one field's text
+alone are in :mod:`onenet_tui.data.validation`; who may do what is in
+:mod:`onenet_tui.data.policy`.
+"""
+
+from __future__ import annotations
+
+from pydantic_core import PydanticCustomError
+from sqlmodel import Session
+
+from onenet_tui.data import queries, secrets, validation
+from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
+from onenet_tui.data.errors import FieldError, InvalidInput
+from onenet_tui.data.models import CallCenterRole, Group, GroupKind, PhoneNumber, Site
+
+SUPERVISOR_WITHOUT_SERVICE = "r6.supervisor_without_service"
+
+
+def number_claim(
+    session: Session, site: Site, text: str, user_id: int | None = None
+) -> tuple[PhoneNumber | None, FieldError | None]:
+    """R16: a valid number of the site's country, from this site's pool,
+    free (or already ``user_id``'s). The number's row when it may be taken,
+    else why not."""
+    try:
+        e164 = validation.number_for_site(text, site.country)
+    except PydanticCustomError as err:
+        return None, FieldError("number", err.type, dict(err.context or {}))
+    row = queries.number_row(session, e164)
+    if row is None:
+        return None, FieldError("number", "r16.not_in_pool", {"site": site.name})
+    if row.site_id != site.id:
+        return None, FieldError("number", "r16.other_site", {"site": site.name})
+    assert row.id is not None
+    holder = queries.number_holder(session, row.id)
+    if holder is not None and holder.id != user_id:
+        return None, FieldError("number", "r16.not_free", {"holder": holder.username})
+    return row, None
+
+
+def extension_clash(session: Session, site_id: int, extension: str, user_id: int | None = None) -> FieldError | None:
+    """R2: an extension is unique within its site."""
+    extension = extension.strip()
+    holder = queries.extension_holder(session, site_id, extension)
+    if holder is None or holder.id == user_id:
+        return None
+    return FieldError("extension", "r2.taken", {"extension": extension, "holder": holder.username})
+
+
+def username_clash(session: Session, username: str) -> FieldError | None:
+    """R19: a username is unique in the tenant."""
+    wanted = username.strip()
+    if not queries.username_taken(session, wanted):
+        return None
+    return FieldError("username", "r19.taken", {"username": wanted})
+
+
+def member_role(group: Group, role: CallCenterRole | str | None) -> str | None:
+    """The role a member holds in ``group``: a call center's members are
+    agents unless made supervisors; other groups have no roles."""
+    if group.kind == GroupKind.CALL_CENTER.value:
+        return CallCenterRole(role or CallCenterRole.AGENT).value
+    if role is not None:
+        raise InvalidInput.single("role", "group.role_only_call_center", group=group.name)
+    return None
+
+
+def supervisor_notice(role: str | None, services: list[str]) -> str | None:
+    """R6: a supervisor without the supervisor service is allowed, but worth
+    a word (the message key), else None."""
+    if role == CallCenterRole.SUPERVISOR.value and SUPERVISOR_SERVICE not in services:
+        return SUPERVISOR_WITHOUT_SERVICE
+    return None
+
+
+def password_errors(password: str, sip_username: str, extension: str, *, user: str | None = None) -> list[FieldError]:
+    """R11 for one user's admin-chosen password; with ``user`` (a bulk
+    reset of many) each message names whose SIP username or extension it
+    is."""
+    problems = secrets.admin_password_errors(password, sip_username, extension)
+    if user is None:
+        return problems
+    return [FieldError(p.field, p.key, {**p.params, "user": user}) for p in problems]
