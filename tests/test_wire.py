@@ -73,9 +73,10 @@ async def test_idle_detail_and_directory_beneath_a_dialog_send_nothing(
         await pilot.press("p")
         await pilot.pause(0.5)
         assert isinstance(app.screen, ProfileScreen)
-        # The form's own load must have been painted before idle is measured.
+        # The form's own load, and the first of the detail screen's checks
+        # beneath it, must be over before idle is measured.
         await until(pilot, lambda: app.screen.view is not None)
-        await pilot.pause(0.3)
+        await pilot.pause(1.2)
         frames = record_frames(app, monkeypatch)
         await pilot.pause(2.5)  # two of the detail screen's checks, many of the directory's
         assert frames == []
