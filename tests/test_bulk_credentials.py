@@ -22,7 +22,7 @@ from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
 from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.helpers import DE_MOBILE, World, add, add_active, build_world
+from tests.helpers import DE_MOBILE, World, add, add_active, build_world, without_desk_phone
 
 
 def desk_and_mobile_users(world: World) -> dict[str, int]:
@@ -35,17 +35,7 @@ def desk_and_mobile_users(world: World) -> dict[str, int]:
         "carla": add(
             world, first_name="Carla", last_name="Klein", email="carla@example.com", number="030 12345003"
         ).user.id,
-        "bob": add(
-            world,
-            first_name="Bob",
-            last_name="Mobil",
-            email="bob@example.com",
-            number="030 12345004",
-            device_type="none",
-            desk_phone_model=None,
-            mobile=DE_MOBILE,
-            contract="1234567",
-        ).user.id,
+        "bob": without_desk_phone(world),
     }
     return {name: uid for name, uid in ids.items() if uid is not None}  # type: ignore[misc]
 
@@ -452,19 +442,9 @@ def test_r10_a_later_hand_over_of_one_user_shrinks_the_pending_reset(world: Worl
 
 def test_r8_a_new_desk_phone_user_is_unhanded_until_handed_over(world: World) -> None:
     added = add(world)
-    no_phone = add(
-        world,
-        first_name="Bob",
-        last_name="Mobil",
-        email="bob@example.com",
-        number="030 12345004",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="1234567",
-    )
+    no_phone = without_desk_phone(world)
     assert unhanded(world) == {added.user.id}
-    assert no_phone.user.id not in unhanded(world)
+    assert no_phone not in unhanded(world)
     assert added.credentials is not None and added.credentials.user_id == added.user.id
     handover.record_handed_over(world.admin, added.credentials.username, added.credentials.user_id)
     assert unhanded(world) == frozenset()
