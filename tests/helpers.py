@@ -179,11 +179,13 @@ class Host(App[None]):
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let lookups in worker threads finish and their answers reach the screen."""
-    for _ in range(10):
+    """Let lookups in worker threads finish and their answers reach the screen.
+    At least three rounds: an answer's rows lay out (a DataTable sizes its
+    columns when idle) a round after they arrive."""
+    for round_ in range(10):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(worker.is_running for worker in pilot.app.workers):
+        if round_ >= 2 and not any(worker.is_running for worker in pilot.app.workers):
             return
 
 
