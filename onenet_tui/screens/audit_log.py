@@ -105,13 +105,20 @@ class AuditLogScreen(Screen[None]):
         self._latest = latest
         table = self.query_one(DataTable)
         table.clear()
+        widths = [column.content_width for column in table.ordered_columns]
         for row in rows:
-            table.add_row(
-                row.at,
+            cells = (
+                Text(row.at),
                 literal_text(row.operator),
                 literal_text(row.action),
                 literal_text(row.target),
                 literal_text(row.details),
-                key=str(row.id),
             )
+            widths = [max(width, cell.cell_len) for width, cell in zip(widths, cells, strict=True)]
+            table.add_row(*cells, key=str(row.id))
+        # DataTable sizes its columns only when idle and keeps the lines it drew
+        # before that: on a busy machine they stayed cut. Sized here, the first
+        # lines drawn are already right.
+        for column, width in zip(table.ordered_columns, widths, strict=True):
+            column.content_width = width
         self.query_one("#audit-title", Static).update(t("audit.title", count=len(rows)))
