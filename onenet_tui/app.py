@@ -24,6 +24,7 @@ from textual.scrollbar import ScrollBarRender
 from textual.theme import Theme
 from textual.widgets import Checkbox, RadioButton
 from textual.widgets._toggle_button import ToggleButton
+from textual.worker import Worker, WorkerState
 
 from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
@@ -35,6 +36,7 @@ from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
 from onenet_tui.screens.directory import DirectoryScreen, Flow
 from onenet_tui.screens.help import HelpScreen
+from onenet_tui.screens.workers import failure_reason
 from onenet_tui.visible import visible
 
 ANSI_THEME = Theme(
@@ -236,6 +238,9 @@ class OneNetApp(App[None]):
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
         self._opened_at = utcnow()
+        # The last failure notified: a check repeated every second that keeps
+        # failing the same way is said once, not once a second.
+        self._failure_notified: tuple[int, str | None, str] | None = None
         self._bindings = self._app_bindings()
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.
@@ -308,6 +313,32 @@ class OneNetApp(App[None]):
 
     def on_unmount(self) -> None:
         self._carrier_stop.set()
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker that failed unexpectedly, the app's own and those the
+        screens hand on: the screen it belongs to shows it, and a notification
+        says the console is still running."""
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        reason = failure_reason(worker.error)
+        node = worker.node
+        screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
+        show = getattr(screen, "show_worker_failure", None)
+        if show is not None and screen is not None and screen.is_attached:
+            shown = show(worker.group, reason)
+            if inspect.isawaitable(shown):
+                await shown
+        failure = (id(screen), worker.group, reason)
+        if failure != self._failure_notified:
+            self._failure_notified = failure
+            self.notify(
+                t("workers.failed.notice", reason=reason),
+                title=t("workers.failed.title"),
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
 
     def change_actor(self, actor: Actor) -> None:
         """The operator was promoted or demoted while the console is open: from

@@ -125,6 +125,9 @@ class AccountResetScreen(UserActionScreen[bool | None]):
 
     def _failed(self, error: DomainError) -> None:
         self.show_error(error)
+        self.save_stopped()
+
+    def save_stopped(self) -> None:
         self.query_one("#reset", Button).disabled = False
 
     def _show_once(self, result: AccountResetResult) -> None:

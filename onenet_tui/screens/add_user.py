@@ -49,6 +49,7 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.save_file import ConfirmScreen
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -117,7 +118,7 @@ class Problem:
     message: str
 
 
-class AddUserWizard(RelabelledModal[AddedUser | None]):
+class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     """Add one user: five steps, one service call, credentials once."""
 
     CSS_PATH = "add_user.tcss"
@@ -331,7 +332,9 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
     def _lookup(self, group: str, query: Callable[[], Result], apply: Callable[[Result], None]) -> None:
         """Ask a read-only service in a thread; ``apply`` runs on the UI thread
         and must itself check that its answer still fits the form."""
-        self.run_worker(partial(self._lookup_in_thread, query, apply), thread=True, exclusive=True, group=group)
+        self.run_worker(
+            partial(self._lookup_in_thread, query, apply), thread=True, exclusive=True, group=group, exit_on_error=False
+        )
 
     def _lookup_in_thread(self, query: Callable[[], Result], apply: Callable[[Result], None]) -> None:
         answer = query()
@@ -374,7 +377,7 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         names = {g.name for g in data.groups}
         # Groups belong to one site: choices made for another site do not carry over.
         self._chosen_groups = {name: role for name, role in self._chosen_groups.items() if name in names}
-        self.run_worker(self._show_groups(data), group="groups", exclusive=True)
+        self.run_worker(self._show_groups(data), group="groups", exclusive=True, exit_on_error=False)
         self._refresh_controls()
 
     async def _show_groups(self, data: SiteData) -> None:
@@ -834,7 +837,13 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         self.creating = True
         self.failure = None
         self._refresh_controls()
-        self.run_worker(partial(self._create_in_thread, self.form_data()), thread=True, group="create", exclusive=True)
+        self.run_worker(
+            partial(self._create_in_thread, self.form_data()),
+            thread=True,
+            group="create",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     def _create_in_thread(self, data: dict[str, Any]) -> None:
         try:
@@ -865,6 +874,20 @@ class AddUserWizard(RelabelledModal[AddedUser | None]):
         user = self.added.user
         self.app.notify(t("wizard.created", name=user.name, username=user.username), markup=False)
         self.dismiss(self.added)
+
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        if group == "create":
+            self.creating = False
+            self.failure = reason
+        elif group == "site":
+            self._wanted_site = None  # choosing the site again asks again
+            self.number_field.set_hint(t("workers.failed.load", reason=reason))
+        elif group == "number":
+            self._number_checking = False
+            self.number_field.set_hint(t("workers.failed.check", reason=reason))
+        elif group in ("username", "extension"):
+            self._field(group).set_hint(t("workers.failed.check", reason=reason))
+        self._refresh_controls()
 
     def _create_failed(self, error: DomainError) -> None:
         """Put the service's answer where it belongs; keep everything typed."""

@@ -16,7 +16,8 @@ from textual.widgets import DataTable, Footer, Static
 from onenet_tui.data import audit, carrier
 from onenet_tui.data.context import Context
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.widgets.field import literal_text, retranslate_bindings, translate_bindings
+from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.widgets.field import literal, literal_text, retranslate_bindings, translate_bindings
 
 # Enough to answer "who did what lately" at a glance; the command line's
 # `onenet-tui audit` exports everything.
@@ -34,7 +35,7 @@ class EventRow:
     details: str
 
 
-class AuditLogScreen(Screen[None]):
+class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "audit.key.back", id="audit.back"),
         Binding("r", "reload", "audit.key.reload", id="audit.reload"),
@@ -83,7 +84,7 @@ class AuditLogScreen(Screen[None]):
     def _poll(self) -> None:
         self._load(force=False)
 
-    @work(thread=True, exclusive=True, group="audit-load")
+    @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def _load(self, force: bool) -> None:
         if not force and audit.latest(self.ctx) == self._latest:
             return
@@ -100,6 +101,9 @@ class AuditLogScreen(Screen[None]):
             for e in events
         ]
         self.app.call_from_thread(self._show, latest, rows)
+
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        self.query_one("#audit-title", Static).update(literal(t("workers.failed.load", reason=reason)))
 
     def _show(self, latest: int, rows: list[EventRow]) -> None:
         self._latest = latest

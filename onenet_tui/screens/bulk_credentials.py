@@ -35,7 +35,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from onenet_tui.data import bulk, export_dir, secrets
 from onenet_tui.data.bulk import ExportedReset, Preview
@@ -47,12 +47,13 @@ from onenet_tui.data.policy import Action, decide
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
 
 SOURCES = ("marked", "filter")
 
 
-class BulkCredentialsScreen(Screen[int | None]):
+class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
     """Choose how, confirm, run. Dismisses with the number of users who got
     a new password, or None when the operator left without resetting."""
 
@@ -395,15 +396,12 @@ class BulkCredentialsScreen(Screen[int | None]):
         message = FieldError(error.field, error.key, {k: v for k, v in error.params.items() if k != "user"}).message()
         return t("bulk.password.service_for", reason=message, user=user) if user else message
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if event.worker.group == "bulk-reset":
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        if group == "bulk-reset":
             self._stopped()
-            self.show_banner(t("bulk.unexpected", error=str(error)))
-        elif event.worker.group == "bulk-preview":
-            self.show_banner(t("bulk.preview_failed", error=str(error)))
+            self.show_banner(t("bulk.unexpected", error=reason))
+        elif group == "bulk-preview":
+            self.show_banner(t("bulk.preview_failed", error=reason))
 
     def _finished(self, outcome: ExportedReset) -> None:
         self.running = False

@@ -129,6 +129,9 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
     def _failed(self, error: DomainError) -> None:
         # The typed extension stays: Delete can be pressed again.
         self.show_error(error)
+        self.save_stopped()
+
+    def save_stopped(self) -> None:
         self.query_one("#delete", Button).disabled = False
 
     def _stale(self) -> None:

@@ -20,7 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import Input, Label
-from textual.worker import Worker, WorkerState
+from textual.worker import WorkerState
 
 from onenet_tui import keys
 from onenet_tui.data import directory as model
@@ -33,6 +33,7 @@ from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
 from onenet_tui.screens.quiet import QuietBeneath
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
 
@@ -78,7 +79,7 @@ class FilterInput(Input):
         self.screen.query_one(UserTable).focus()
 
 
-class DirectoryScreen(QuietBeneath[None]):
+class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     AUTO_FOCUS = "UserTable"
     # Changes by others show within two seconds: a look every second.
     POLL_SECONDS = 1.0
@@ -244,15 +245,10 @@ class DirectoryScreen(QuietBeneath[None]):
             self._frozen = True
             gc.freeze()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state is WorkerState.ERROR and worker.group in ("directory-load", "directory-refresh"):
-            self.notify(
-                t("directory.error.database", error=str(worker.error)),
-                title=t("directory.error.title"),
-                severity="error",
-                markup=False,
-            )
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        if group == "directory-load":
+            # Not "Loading users…" for ever: the table says why it is empty.
+            self.table.empty_message = t("workers.failed.load", reason=reason)
 
     # -- state shown around the table
 

@@ -30,6 +30,7 @@ from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
 
@@ -140,7 +141,7 @@ class RefusalPanel(Vertical):
         self.query_one("#close", Button).focus()
 
 
-class UserActionScreen(RelabelledModal[ResultT]):
+class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
     """A dialog about one user: it loads the user in a thread, asks the
     policy table, and shows the refusal (with its rule) or the form.
 
@@ -270,9 +271,13 @@ class UserActionScreen(RelabelledModal[ResultT]):
         """Called once the body is mounted: focus, initial state."""
 
     async def show_load_error(self, error: DomainError) -> None:
+        await self._show_load_failure(error_text(error))
+
+    async def _show_load_failure(self, text: str) -> None:
+        """Instead of the form: why it could not be loaded, and Close."""
         await self.show_body(
             lambda: [
-                Static(literal(error_text(error)), classes="lifecycle-refusal--reason"),
+                Static(literal(text), classes="lifecycle-refusal--reason"),
                 Horizontal(
                     Button(t("lifecycle.button.close"), id="close", variant="primary"), classes="lifecycle-buttons"
                 ),
@@ -283,6 +288,17 @@ class UserActionScreen(RelabelledModal[ResultT]):
     def show_error(self, error: DomainError) -> None:
         """A refusal or failure from the service, in the banner."""
         self.banner.show(error_text(error))
+
+    async def show_worker_failure(self, group: str | None, reason: str) -> None:
+        if group == "lifecycle-load":
+            await self._show_load_failure(t("workers.failed.load", reason=reason))
+            return
+        key = "workers.failed.save" if group == "lifecycle-save" else "workers.failed.check"
+        self.banner.show(t(key, reason=reason))
+        self.save_stopped()
+
+    def save_stopped(self) -> None:
+        """The save ended without success: what was disabled for it is back."""
 
     # -- closing -----------------------------------------------------------
 

@@ -81,6 +81,9 @@ class RegenerateScreen(UserActionScreen[None]):
 
     def _failed(self, error: DomainError) -> None:
         self.show_error(error)
+        self.save_stopped()
+
+    def save_stopped(self) -> None:
         self.query_one("#regenerate", Button).disabled = False
 
     def _show_once(self, issued: IssuedCredentials) -> None:

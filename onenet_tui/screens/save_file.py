@@ -24,13 +24,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.widgets.button import ButtonVariant
-from textual.worker import Worker, WorkerState
 
 from onenet_tui import config
 from onenet_tui.data import export_dir
 from onenet_tui.data.errors import Conflict, DomainError, RuleRefused
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.field import literal, translate_bindings
 
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._]+")
@@ -103,7 +103,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class PathPromptScreen(ModalScreen[Path | None]):
+class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     """Ask for a file name in the export directory and write there, off the
     UI thread. The prompt shows the folder; the line under the input shows
     where the file will land, or why the name is refused (the export
@@ -269,9 +269,9 @@ class PathPromptScreen(ModalScreen[Path | None]):
         self._stopped()
         self._show_target(self._typed(), self.words("failed", path=str(path), error=reason))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "path-prompt":
-            self._failed(self.directory / self._typed().strip(), str(event.worker.error))
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        if group == "path-prompt":
+            self._failed(self.directory / self._typed().strip(), reason)
 
     def action_cancel(self) -> None:
         if not self.writing:

@@ -53,6 +53,7 @@ from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
+from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.visible import visible
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
@@ -263,7 +264,7 @@ class DetailCommands(Provider):
 # ---------------------------------------------------------------- the screen
 
 
-class UserDetailScreen(QuietBeneath[None]):
+class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
     """Everything about one user, with the lifecycle actions on its keys."""
 
     CSS_PATH = CSS_FILE
@@ -395,6 +396,9 @@ class UserDetailScreen(QuietBeneath[None]):
 
     async def _show_error(self, error: DomainError) -> None:
         await self._replace_body([Static(literal(error_text(error)), classes="detail-blocked")])
+
+    async def show_worker_failure(self, group: str | None, reason: str) -> None:
+        await self._replace_body([Static(literal(t("workers.failed.load", reason=reason)), classes="detail-blocked")])
 
     async def _replace_body(self, widgets: list[Widget]) -> None:
         body = self.query_one("#detail-body", VerticalScroll)
