@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -40,6 +41,14 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         Binding("escape", "app.pop_screen", "audit.key.back", id="audit.back"),
         Binding("r", "reload", "audit.key.reload", id="audit.reload"),
     ]
+
+    class EventsLoaded(Message):
+        """The newest events, read in the worker, as rows to show."""
+
+        def __init__(self, latest: int, rows: list[EventRow]) -> None:
+            super().__init__()
+            self.latest = latest
+            self.rows = rows
 
     DEFAULT_CSS = """
     AuditLogScreen #audit-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
@@ -100,13 +109,14 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
             )
             for e in events
         ]
-        self.app.call_from_thread(self._show, latest, rows)
+        self.post_message(self.EventsLoaded(latest, rows))
 
     def show_worker_failure(self, group: str | None, reason: str) -> None:
         self.query_one("#audit-title", Static).update(literal(t("workers.failed.load", reason=reason)))
 
-    def _show(self, latest: int, rows: list[EventRow]) -> None:
-        self._latest = latest
+    @on(EventsLoaded)
+    def _show(self, message: EventsLoaded) -> None:
+        self._latest, rows = message.latest, message.rows
         table = self.query_one(DataTable)
         table.clear()
         widths = [column.content_width for column in table.ordered_columns]

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
-from textual.worker import get_current_worker
 
 from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
@@ -53,7 +53,7 @@ from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
-from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.visible import visible
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
@@ -323,22 +323,37 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def _tick(self) -> None:
         self.poll_changes()
 
+    class Loaded(Message):
+        """The user as read in the worker, with the audit trail's newest id then."""
+
+        def __init__(self, view: UserView, seen: int, unhanded: bool) -> None:
+            super().__init__()
+            self.view, self.seen, self.unhanded = view, seen, unhanded
+
+    class Gone(Message):
+        """The user was deleted meanwhile."""
+
+    class Refused(Message):
+        """The service would not show the user."""
+
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
+
     @work(thread=True, group="detail-load", exit_on_error=False)
     def _fetch(self, force: bool) -> None:
-        worker = get_current_worker()
+        answer: Message
         try:
             seen = audit.latest(self.ctx)
             if not force and seen == self._seen:
                 return
             view = self._read_user()
-            unhanded = handover.user_never_handed_over(self.ctx, view.id)
+            answer = self.Loaded(view, seen, handover.user_never_handed_over(self.ctx, view.id))
         except NotFound:
-            self._deliver(worker, self._show_gone)
-            return
+            answer = self.Gone()
         except DomainError as error:
-            self._deliver(worker, self._show_error, error)
-            return
-        self._deliver(worker, self._show, view, seen, unhanded)
+            answer = self.Refused(error)
+        post_unless_cancelled(self, answer)
 
     def _read_user(self) -> UserView:
         try:
@@ -348,19 +363,6 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
                 raise
             # Renamed by someone else meanwhile: follow the same user.
             return users.view_by_id(self.ctx, self.user_id)
-
-    def _deliver(self, worker: Any, callback: Any, *args: Any) -> None:
-        if worker.is_cancelled:
-            return
-
-        async def guarded() -> None:
-            if self.is_attached:
-                await callback(*args)
-
-        try:
-            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
-        except RuntimeError:
-            pass  # the app is closing
 
     async def relabel(self) -> None:
         """``L``: the same user in the other language (the app switched it)."""
@@ -387,6 +389,11 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         await self._replace_body(detail_sections(view, self.ctx.actor.role, unhanded=unhanded))
         self.refresh_bindings()
 
+    @on(Loaded)
+    async def _loaded(self, message: Loaded) -> None:
+        await self._show(message.view, message.seen, message.unhanded)
+
+    @on(Gone)
     async def _show_gone(self) -> None:
         self.gone = True
         self.view = None
@@ -394,8 +401,9 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         await self._replace_body([Static(literal(t("lifecycle.detail.gone", username=self.username)), id="gone")])
         self.refresh_bindings()
 
-    async def _show_error(self, error: DomainError) -> None:
-        await self._replace_body([Static(literal(error_text(error)), classes="detail-blocked")])
+    @on(Refused)
+    async def _show_error(self, message: Refused) -> None:
+        await self._replace_body([Static(literal(error_text(message.error)), classes="detail-blocked")])
 
     async def show_worker_failure(self, group: str | None, reason: str) -> None:
         await self._replace_body([Static(literal(t("workers.failed.load", reason=reason)), classes="detail-blocked")])

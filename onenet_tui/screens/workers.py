@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+from textual.message import Message
 from textual.message_pump import MessagePump
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from onenet_tui.visible import visible
 
@@ -23,6 +24,14 @@ def failure_reason(error: BaseException | None) -> str:
     text = str(error).strip() if error is not None else ""
     first = text.splitlines()[0] if text else type(error).__name__
     return visible(first)
+
+
+def post_unless_cancelled(target: MessagePump, message: Message) -> None:
+    """From a worker thread: hand ``message`` to ``target``, unless the
+    worker was cancelled meanwhile (a newer one replaced it, or its screen
+    closed): a stale answer must not overwrite a fresh one."""
+    if not get_current_worker().is_cancelled:
+        target.post_message(message)
 
 
 class ReportsWorkerFailures(MessagePump):
