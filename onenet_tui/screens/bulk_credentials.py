@@ -22,8 +22,7 @@ soon as the transaction has run.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,7 +34,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
-from textual.worker import get_current_worker
 
 from onenet_tui.data import bulk, export_dir, secrets
 from onenet_tui.data.bulk import ExportedReset, Preview
@@ -47,7 +45,7 @@ from onenet_tui.data.policy import Action, decide
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.bulk_table import PlainTable
-from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
 
 SOURCES = ("marked", "filter")
@@ -67,6 +65,23 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         def __init__(self, preview: Preview) -> None:
             super().__init__()
             self.preview = preview
+
+    class Progress(Message):
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done, self.total = done, total
+
+    class ResetRefused(Message):
+        """Nothing changed: the service refused (one transaction)."""
+
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
+
+    class ResetDone(Message):
+        def __init__(self, outcome: ExportedReset) -> None:
+            super().__init__()
+            self.outcome = outcome
 
     def __init__(
         self,
@@ -329,7 +344,7 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
     def _reset(self, ids: list[int], mode: CredentialMode, password: str | None, path: Path, overwrite: bool) -> None:
         # Nothing is returned: a worker keeps its result, and this one is secret.
         def progress(done: int, total: int) -> None:
-            self._deliver(self._show_progress, done, total)
+            post_unless_cancelled(self, self.Progress(done, total))
 
         try:
             outcome = bulk.reset_and_export(
@@ -342,29 +357,14 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
                 progress=progress,
             )
         except DomainError as error:
-            self._deliver(self._failed, error)
+            post_unless_cancelled(self, self.ResetRefused(error))
             return
-        self._deliver(self._finished, outcome)
+        post_unless_cancelled(self, self.ResetDone(outcome))
         del outcome
 
-    def _deliver(self, callback: Callable[..., Any | Awaitable[Any]], *args: Any) -> None:
-        """From the worker: run ``callback`` on the UI thread while this screen is up."""
-
-        async def guarded() -> None:
-            if self.is_attached:
-                outcome = callback(*args)
-                if inspect.isawaitable(outcome):
-                    await outcome
-
-        if get_current_worker().is_cancelled:
-            return
-        try:
-            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
-        except RuntimeError:
-            pass  # the app is shutting down
-
-    def _show_progress(self, done: int, total: int) -> None:
-        self.query_one("#bulk-progress", ProgressBar).update(total=total, progress=done)
+    @on(Progress)
+    def _show_progress(self, message: Progress) -> None:
+        self.query_one("#bulk-progress", ProgressBar).update(total=message.total, progress=message.done)
 
     def _stopped(self) -> None:
         self.running = False
@@ -375,9 +375,11 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         self.query_one("#bulk-admin-password").disabled = False
         self.refresh_bindings()
 
-    def _failed(self, error: DomainError) -> None:
+    @on(ResetRefused)
+    def _failed(self, message: ResetRefused) -> None:
         """Nothing changed (one transaction): say why, and look again at who
         is chosen when users vanished meanwhile."""
+        error = message.error
         self._stopped()
         if isinstance(error, RuleRefused):
             reason = t("bulk.refused", rule=error.rule, reason=error.reason())
@@ -403,7 +405,9 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         elif group == "bulk-preview":
             self.show_banner(t("bulk.preview_failed", error=reason))
 
-    def _finished(self, outcome: ExportedReset) -> None:
+    @on(ResetDone)
+    def _finished(self, message: ResetDone) -> None:
+        outcome = message.outcome
         self.running = False
         self._clear_passwords()
         self.query_one("#bulk-progress").display = False
@@ -412,7 +416,12 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         failed = outcome.write_error
         reason = None if failed is None else getattr(failed, "strerror", None) or str(failed)
         screen = BulkResultScreen(outcome.result, exported=outcome.path, write_error=reason, now=self._now)
-        self.app.push_screen(screen, lambda _: self.dismiss(issued))
+
+        def result_closed(_: None) -> None:
+            # Not awaited: the callback runs in this screen's own message loop.
+            self.dismiss(issued)
+
+        self.app.push_screen(screen, result_closed)
 
     # -- leaving --------------------------------------------------------------
 
