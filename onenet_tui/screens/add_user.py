@@ -25,6 +25,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import (
     Button,
@@ -37,7 +38,6 @@ from textual.widgets import (
     SelectionList,
     Static,
 )
-from textual.worker import get_current_worker
 
 from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.context import Context
@@ -49,7 +49,7 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.save_file import ConfirmScreen
-from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -122,6 +122,23 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     """Add one user: five steps, one service call, credentials once."""
 
     CSS_PATH = "add_user.tcss"
+
+    class LookupAnswered(Message):
+        """A read-only service answered; ``apply`` puts the answer in the form."""
+
+        def __init__(self, apply: Callable[[Any], None], answer: Any) -> None:
+            super().__init__()
+            self.apply, self.answer = apply, answer
+
+    class Created(Message):
+        def __init__(self, added: AddedUser) -> None:
+            super().__init__()
+            self.added = added
+
+    class CreateRefused(Message):
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+b", "previous_step", "wizard.key.back", id="wizard.back"),
@@ -337,14 +354,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         )
 
     def _lookup_in_thread(self, query: Callable[[], Result], apply: Callable[[Result], None]) -> None:
-        answer = query()
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._apply_answer, apply, answer)
+        post_unless_cancelled(self, self.LookupAnswered(apply, query()))
 
-    def _apply_answer(self, apply: Callable[[Result], None], answer: Result) -> None:
-        # The operator may have left the wizard while the database answered.
-        if self.is_attached:
-            apply(answer)
+    @on(LookupAnswered)
+    def _apply_answer(self, message: LookupAnswered) -> None:
+        message.apply(message.answer)
 
     # ------------------------------------------------------------ site
 
@@ -849,12 +863,14 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         try:
             added = users.add_user_from(self.ctx, data)
         except DomainError as error:
-            self.app.call_from_thread(self._create_failed, error)
+            self.post_message(self.CreateRefused(error))
             return
         # Handed over, never returned: a worker keeps its result, and this one holds a password.
-        self.app.call_from_thread(self._created, added)
+        self.post_message(self.Created(added))
 
-    def _created(self, added: AddedUser) -> None:
+    @on(Created)
+    def _created(self, message: Created) -> None:
+        added = message.added
         self.creating = False
         self._refresh_controls()
         # What the wizard keeps and returns carries no secret (R8).
@@ -889,8 +905,10 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             self._field(group).set_hint(t("workers.failed.check", reason=reason))
         self._refresh_controls()
 
-    def _create_failed(self, error: DomainError) -> None:
+    @on(CreateRefused)
+    def _create_failed(self, message: CreateRefused) -> None:
         """Put the service's answer where it belongs; keep everything typed."""
+        error = message.error
         self.creating = False
         field_errors: list[FieldError] = []
         general: list[str] = []
