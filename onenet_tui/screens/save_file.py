@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.widgets.button import ButtonVariant
@@ -118,6 +119,24 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     CSS_PATH = CSS_FILE
     DIALOG_CLASSES = "lifecycle-dialog -confirm"
     WORDS = "lifecycle.save"
+
+    class Written(Message):
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    class Appeared(Message):
+        """The file came into being between the question and the write."""
+
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    class WriteFailed(Message):
+        def __init__(self, path: Path, reason: str) -> None:
+            super().__init__()
+            self.path, self.reason = path, reason
+
     # A dialog whose Save starts something that cannot be undone focuses
     # Cancel and lets Enter in the name only check it (Enter alone never confirms).
     CAREFUL = False
@@ -248,22 +267,31 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
         try:
             written = self.write(path, overwrite)
         except (FileExistsError, Conflict):
-            self.app.call_from_thread(self._appeared, path)
+            self.post_message(self.Appeared(path))
         except DomainError as error:
-            self.app.call_from_thread(self._failed, path, error.message())
+            self.post_message(self.WriteFailed(path, error.message()))
         except OSError as error:
-            self.app.call_from_thread(self._failed, path, error.strerror or str(error))
+            self.post_message(self.WriteFailed(path, error.strerror or str(error)))
         else:
-            self.app.call_from_thread(self.dismiss, written)
+            self.post_message(self.Written(written))
+
+    @on(Written)
+    def _written(self, message: Written) -> None:
+        self.dismiss(message.path)
 
     def _stopped(self) -> None:
         self.writing = False
         self.query_one("#save", Button).disabled = False
 
-    def _appeared(self, path: Path) -> None:
+    @on(Appeared)
+    def _appeared(self, message: Appeared) -> None:
         self._stopped()
-        self._show_target(path.name)
-        self._confirm_overwrite(path)
+        self._show_target(message.path.name)
+        self._confirm_overwrite(message.path)
+
+    @on(WriteFailed)
+    def _write_failed(self, message: WriteFailed) -> None:
+        self._failed(message.path, message.reason)
 
     def _failed(self, path: Path, reason: str) -> None:
         self._stopped()
