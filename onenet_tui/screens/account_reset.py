@@ -26,6 +26,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts
 from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal, translate_bindings
 
 
@@ -118,21 +119,19 @@ class AccountResetScreen(UserActionScreen[bool | None]):
         try:
             result = accounts.reset_account(self.ctx, self.username, self_service_tried=True)
         except DomainError as error:
-            self.deliver(self._failed, error)
+            post_unless_cancelled(self, self.SaveRefused(error))
             return
-        self.deliver(self._show_once, result)
+        post_unless_cancelled(self, self.Saved(result))
         del result
-
-    def _failed(self, error: DomainError) -> None:
-        self.show_error(error)
-        self.save_stopped()
 
     def save_stopped(self) -> None:
         self.query_one("#reset", Button).disabled = False
 
-    def _show_once(self, result: AccountResetResult) -> None:
+    def saved(self, result: AccountResetResult) -> None:
         self.banner.show(None)
         self.notify(t("lifecycle.reset.done", username=result.username), markup=False)
-        self.app.push_screen(
-            ActivationCodeScreen(result.username, result.activation_code), lambda _: self.dismiss(True)
-        )
+        self.app.push_screen(ActivationCodeScreen(result.username, result.activation_code), self._code_shown)
+
+    def _code_shown(self, _: None) -> None:
+        # Not awaited: this runs in the dialog's own message loop.
+        self.dismiss(True)

@@ -25,6 +25,7 @@ from onenet_tui.data.users import DeletionReport
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import UserActionScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
+from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal
 
 
@@ -120,28 +121,24 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         try:
             report = users.delete_user(self.ctx, view.username, expected_version=view.version)
         except StaleData:
-            self.deliver(self._stale)
+            post_unless_cancelled(self, self.SaveStale())
         except DomainError as error:
-            self.deliver(self._failed, error)
+            post_unless_cancelled(self, self.SaveRefused(error))
         else:
-            self.deliver(self._deleted, report)
-
-    def _failed(self, error: DomainError) -> None:
-        # The typed extension stays: Delete can be pressed again.
-        self.show_error(error)
-        self.save_stopped()
+            post_unless_cancelled(self, self.Saved(report))
 
     def save_stopped(self) -> None:
+        # The typed extension stays: Delete can be pressed again.
         self.query_one("#delete", Button).disabled = False
 
-    def _stale(self) -> None:
+    def show_stale(self) -> None:
         # The user changed since the confirmation was shown: show it afresh.
         self.banner.show(t("lifecycle.delete.stale", username=self.username), "warning")
         self.load_user()
 
     # -- afterwards: who to tell -------------------------------------------
 
-    async def _deleted(self, report: DeletionReport) -> None:
+    async def saved(self, report: DeletionReport) -> None:
         self.report = report
         self.banner.show(None)
         self.show_subject(lambda: literal(t("lifecycle.delete.deleted_subject")))

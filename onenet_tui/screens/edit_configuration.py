@@ -17,6 +17,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Select, SelectionList
 
 from onenet_tui.data import catalogs, phones, users, validation
@@ -29,6 +30,7 @@ from onenet_tui.data.users import SitePool
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
+from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField, rule_check
 
 
@@ -281,7 +283,12 @@ class EditConfigurationScreen(UserFormScreen):
             self.dismiss(view)
             return
         # A new desk phone or number: its credentials, once (R8), then back.
-        self.app.push_screen(CredentialsOnceScreen([issued]), lambda _: self.dismiss(view))
+
+        def credentials_shown(_: None) -> None:
+            # Not awaited: this runs in the dialog's own message loop.
+            self.dismiss(view)
+
+        self.app.push_screen(CredentialsOnceScreen([issued]), credentials_shown)
 
     # -- live uniqueness of the extension (R2) ------------------------------
 
@@ -293,9 +300,16 @@ class EditConfigurationScreen(UserFormScreen):
         if validation.check(validation.extension, "extension", extension) is not None:
             return
         problem = users.extension_problem(self.ctx, form.user.site, extension, form.user.id)
-        self.deliver(self._extension_checked, form, extension, problem)
+        post_unless_cancelled(self, self.ExtensionChecked(form, extension, problem))
 
-    def _extension_checked(self, form: ConfigurationForm, extension: str, problem: FieldError | None) -> None:
+    class ExtensionChecked(Message):
+        def __init__(self, form: ConfigurationForm, extension: str, problem: FieldError | None) -> None:
+            super().__init__()
+            self.form, self.extension, self.problem = form, extension, problem
+
+    @on(ExtensionChecked)
+    def _extension_checked(self, message: ExtensionChecked) -> None:
+        form, extension, problem = message.form, message.extension, message.problem
         if form is not self.form or form.extension.value != extension:
             return  # the operator typed on meanwhile
         form.extension.set_external_error(problem)

@@ -24,6 +24,7 @@ from onenet_tui.data.errors import DomainError
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import UserActionScreen, error_text
+from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
 
@@ -138,11 +139,11 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
                 notices += groups.add_member(self.ctx, name, self.username, role)
                 done += 1
         except DomainError as error:
-            self.deliver(self._finished, Outcome(done, notices, error))
+            post_unless_cancelled(self, self.Saved(Outcome(done, notices, error)))
             return
-        self.deliver(self._finished, Outcome(done, notices))
+        post_unless_cancelled(self, self.Saved(Outcome(done, notices)))
 
-    def _finished(self, outcome: Outcome) -> None:
+    def saved(self, outcome: Outcome) -> None:
         self.changed = self.changed or outcome.done > 0
         for key in dict.fromkeys(outcome.notices):
             # R6: allowed, but worth a word.

@@ -19,9 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Label, Static
-from textual.worker import WorkerState, get_current_worker
+from textual.worker import WorkerState
 
 from onenet_tui.data import users
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
@@ -30,7 +31,7 @@ from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Action, Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
-from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
 
@@ -159,6 +160,31 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
     # Forms need the whole height at 80x24; confirmations size to their content.
     DIALOG_CLASSES: ClassVar[str] = "lifecycle-dialog"
 
+    class UserLoaded(Message):
+        def __init__(self, view: UserView, extra: Any) -> None:
+            super().__init__()
+            self.view, self.extra = view, extra
+
+    class LoadRefused(Message):
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
+
+    class Saved(Message):
+        """The service did it; ``result`` is what :meth:`saved` shows."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    class SaveRefused(Message):
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
+
+    class SaveStale(Message):
+        """Someone else changed the user since it was loaded."""
+
     def __init__(self, ctx: Any, username: str) -> None:
         super().__init__()
         self._bindings = translate_bindings(self._bindings)
@@ -218,37 +244,27 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     # -- loading -----------------------------------------------------------
 
-    def deliver(self, callback: Callable[..., Any | Awaitable[Any]], *args: Any) -> None:
-        """From a worker thread: run ``callback`` on the UI thread, unless the
-        worker was cancelled or this screen was closed meanwhile."""
-
-        async def guarded() -> None:
-            if self.is_attached:
-                result = callback(*args)
-                if inspect.isawaitable(result):
-                    await result
-
-        if get_current_worker().is_cancelled:
-            return
-        try:
-            self.app.call_from_thread(guarded)  # type: ignore[arg-type]  # Textual's T | Awaitable[T] parameter: mypy solves T as Never for a coroutine
-        except RuntimeError:
-            # The app is shutting down: nobody is left to show anything to.
-            pass
-
     @work(thread=True, exclusive=True, group="lifecycle-load", exit_on_error=False)
     def load_user(self) -> None:
         try:
             view = users.view(self.ctx, self.username)
             extra = self.load_extra(view)
         except DomainError as error:
-            self.deliver(self.show_load_error, error)
+            post_unless_cancelled(self, self.LoadRefused(error))
             return
-        self.deliver(self._loaded, view, extra)
+        post_unless_cancelled(self, self.UserLoaded(view, extra))
 
     def load_extra(self, view: UserView) -> Any:
         """Runs in the worker thread: more data the form needs."""
         return None
+
+    @on(UserLoaded)
+    async def _user_loaded(self, message: UserLoaded) -> None:
+        await self._loaded(message.view, message.extra)
+
+    @on(LoadRefused)
+    async def _load_refused(self, message: LoadRefused) -> None:
+        await self.show_load_error(message.error)
 
     async def _loaded(self, view: UserView, extra: Any) -> None:
         self.view = view
@@ -299,6 +315,30 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     def save_stopped(self) -> None:
         """The save ended without success: what was disabled for it is back."""
+
+    @on(SaveRefused)
+    def _save_refused(self, message: SaveRefused) -> None:
+        self.show_error(message.error)
+        self.save_stopped()
+
+    @on(SaveStale)
+    def _save_stale(self) -> None:
+        self.show_stale()
+
+    def show_stale(self) -> None:
+        """Someone else changed the user: say so and show their data (SPEC 7)."""
+        self.banner.show(t("lifecycle.stale", username=self.username), "warning")
+        self.load_user()
+
+    @on(Saved)
+    async def _saved(self, message: Saved) -> None:
+        shown = self.saved(message.result)
+        if inspect.isawaitable(shown):
+            await shown
+
+    def saved(self, result: Any) -> Awaitable[None] | None:
+        """Show what the service did (runs on the UI thread)."""
+        raise NotImplementedError
 
     # -- closing -----------------------------------------------------------
 
@@ -365,9 +405,6 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         """Runs in a worker thread: call the service(s)."""
         raise NotImplementedError
 
-    def saved(self, result: Any) -> None:
-        raise NotImplementedError
-
     def build_body(self, view: UserView, extra: Any) -> list[Widget]:
         return [
             self.build_form(view, extra),
@@ -419,23 +456,27 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         self.banner.show(t("lifecycle.saving"), "info")
         self.submit(payload)
 
+    class SaveInvalid(Message):
+        def __init__(self, errors: InvalidInput) -> None:
+            super().__init__()
+            self.errors = errors
+
     @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
     def submit(self, payload: Any) -> None:
+        message: Message
         try:
-            result = self.send(payload)
+            message = self.Saved(self.send(payload))
         except StaleData:
-            self.deliver(self.show_stale)
+            message = self.SaveStale()
         except InvalidInput as errors:
-            self.deliver(self.show_invalid, errors)
+            message = self.SaveInvalid(errors)
         except DomainError as error:
-            self.deliver(self.show_error, error)
-        else:
-            self.deliver(self.saved, result)
+            message = self.SaveRefused(error)
+        post_unless_cancelled(self, message)
 
-    def show_stale(self) -> None:
-        """Someone else changed the user: say so and show their data (SPEC 7)."""
-        self.banner.show(t("lifecycle.stale", username=self.username), "warning")
-        self.load_user()
+    @on(SaveInvalid)
+    def _save_invalid(self, message: SaveInvalid) -> None:
+        self.show_invalid(message.errors)
 
     def show_invalid(self, errors: InvalidInput) -> None:
         form = self.form

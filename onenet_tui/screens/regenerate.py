@@ -23,6 +23,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserActionScreen, format_time
+from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal
 
 
@@ -74,18 +75,18 @@ class RegenerateScreen(UserActionScreen[None]):
         try:
             issued = credentials.regenerate(self.ctx, self.username)
         except DomainError as error:
-            self.deliver(self._failed, error)
+            post_unless_cancelled(self, self.SaveRefused(error))
             return
-        self.deliver(self._show_once, issued)
+        post_unless_cancelled(self, self.Saved(issued))
         del issued
-
-    def _failed(self, error: DomainError) -> None:
-        self.show_error(error)
-        self.save_stopped()
 
     def save_stopped(self) -> None:
         self.query_one("#regenerate", Button).disabled = False
 
-    def _show_once(self, issued: IssuedCredentials) -> None:
+    def saved(self, issued: IssuedCredentials) -> None:
         self.banner.show(None)
-        self.app.push_screen(CredentialsOnceScreen([issued]), lambda _: self.dismiss(None))
+        self.app.push_screen(CredentialsOnceScreen([issued]), self._credentials_shown)
+
+    def _credentials_shown(self, _: None) -> None:
+        # Not awaited: this runs in the dialog's own message loop.
+        self.dismiss(None)
