@@ -13,12 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from textual import _border, events, work
+from textual import _border, events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.command import CommandPalette
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBarRender
 from textual.theme import Theme
@@ -210,6 +211,13 @@ class OneNetApp(App[None]):
     CSS_PATH = "app.tcss"
     COMMANDS = {keys.KeyCommands}
 
+    class ExportLost(Message):
+        """A bulk reset whose passwords were never exported, in words."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def __init__(
         self,
         ctx: Context,
@@ -298,7 +306,11 @@ class OneNetApp(App[None]):
             key, params = reset.warning()
             safe = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
             message = t(key, lang=None, **safe)
-            self.call_from_thread(self.notify, message, severity="warning", timeout=30, markup=False)
+            self.post_message(self.ExportLost(message))
+
+    @on(ExportLost)
+    def _warn_export_lost(self, message: ExportLost) -> None:
+        self.notify(message.text, severity="warning", timeout=30, markup=False)
 
     @work(thread=True, exclusive=True, group="carrier", exit_on_error=False, description="carrier simulator")
     def _simulate_carrier(self) -> None:
