@@ -16,8 +16,9 @@ from sqlalchemy import update
 from onenet_tui.data import carrier, credentials, handover, phones, users
 from onenet_tui.data import directory as model
 from onenet_tui.data.context import carrier_context
-from onenet_tui.data.directory import Directory, DirectoryData, SortColumn, national_number, needles
+from onenet_tui.data.directory import Directory, DirectoryData, SortColumn, needles
 from onenet_tui.data.models import Status, User
+from onenet_tui.data.phones import national_number
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from onenet_tui.visible import visible
 
 COUNTRIES = ("DE", "GB")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -46,3 +50,48 @@ def national(e164: str | None, country: str | None = None) -> str:
 
 def digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+@lru_cache(maxsize=8)
+def _dialling(country: str) -> tuple[str, str]:
+    """Country calling code and national trunk prefix, e.g. ("49", "0")."""
+    code = phonenumbers.country_code_for_region(country)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    prefix = (metadata.national_prefix if metadata else None) or ""
+    return (str(code) if code else "", prefix)
+
+
+def national_digits(e164: str, country: str) -> str:
+    """The digits as dialled in the country: ``+493012345678`` -> ``03012345678``."""
+    international = e164.lstrip("+")
+    code, prefix = _dialling(country)
+    if code and international.startswith(code):
+        return prefix + international[len(code) :]
+    return international
+
+
+# Display layouts learnt from phonenumbers, by country, leading digits and
+# length: numbers of one pool share a layout, so formatting the rows on
+# screen costs microseconds instead of a full parse each.
+_LAYOUTS: dict[tuple[str, str, int], str] = {}
+_LAYOUTS_MAX = 4_096
+_DIGIT = "#"
+
+
+def national_number(e164: str, country: str) -> str:
+    """National format for display, e.g. ``030 12345678`` (:func:`national`, learnt once per layout)."""
+    dialled = national_digits(e164, country)
+    key = (country, e164[:8], len(e164))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        formatted = visible(national(e164, country))
+        layout = "".join(_DIGIT if ch.isdigit() else ch for ch in formatted)
+        if digits(formatted) != dialled or _DIGIT in formatted:
+            layout = ""  # not a plain digit layout: always ask phonenumbers
+        if len(_LAYOUTS) < _LAYOUTS_MAX:
+            _LAYOUTS[key] = layout
+        return formatted
+    if not layout:
+        return visible(national(e164, country))
+    pieces = iter(dialled)
+    return "".join(next(pieces) if ch == _DIGIT else ch for ch in layout)

@@ -30,8 +30,8 @@ from onenet_tui.data.directory import (
     DirectoryRow,
     device_label,
     licence_label,
-    national_number,
 )
+from onenet_tui.data.phones import national_number
 from onenet_tui.i18n import t
 from onenet_tui.terminal import glyph
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width

@@ -1,0 +1,342 @@
+"""The operator's view of the directory: filter, status filter and sort,
+answered lazily as far as the screen needs."""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import contains, eq, methodcaller
+from typing import Any, NamedTuple
+
+from onenet_tui.data.directory.rows import (
+    EMPTY,
+    SORT_CYCLE,
+    SORTED_BY,
+    STATUS_CYCLE,
+    STATUSES,
+    DirectoryData,
+    DirectoryRow,
+    SortColumn,
+    device_label,
+    licence_label,
+    needles,
+    status_code,
+    strip_accents,
+)
+from onenet_tui.data.models import Status
+from onenet_tui.i18n import language
+
+
+def _sort_keys(column: SortColumn, data: DirectoryData, lang: str) -> list[Any]:
+    """One key per row, computed by C loops and per-value lookups (a Python
+    function per row would cost a tenth of a second at 100,000 users)."""
+    if column is SortColumn.NUMBER:
+        return list(map(str, data.numbers))
+    if column is SortColumn.EXTENSION:
+        # Digits only (R2): padding makes text order the numeric order.
+        return list(map(methodcaller("zfill", 8), data.extensions))
+    # Typed here: the lambdas alone would make every label an untyped function.
+    by_column: dict[SortColumn, tuple[Sequence[str], Callable[[str], Any]]] = {
+        SortColumn.STATUS: (data.statuses, lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES)),
+        SortColumn.SITE: (data.sites, strip_accents),
+        SortColumn.DEVICE: (data.devices, lambda d: strip_accents(device_label(d, lang))),
+        SortColumn.LICENCE: (data.licences, lambda code: strip_accents(licence_label(code, lang))),
+    }
+    values, label = by_column[column]
+    keys = {value: label(value) for value in set(values)}
+    return list(map(keys.__getitem__, values))
+
+
+class _Slice(NamedTuple):
+    """Rows in display order (indexes into the data) with their status codes
+    alongside, so filtering and counting run in C; their haystacks too where
+    kept, else read from the data as needed. Arrays and tuples only: nothing
+    the garbage collector walks (see the module's notes)."""
+
+    indexes: array[int]  # "i"
+    codes: array[int]  # "b": status_code() of each row
+    hays: Sequence[str] | None
+
+    @property
+    def size(self) -> int:
+        return len(self.indexes)
+
+    @classmethod
+    def of(cls, data: DirectoryData, order: array[int]) -> _Slice:
+        """Every row of ``data`` in ``order``, haystacks gathered."""
+        return cls(order, array("b", map(data.codes.__getitem__, order)), None).with_haystacks(data)
+
+    def with_haystacks(self, data: DirectoryData) -> _Slice:
+        """The same rows with their haystacks gathered from ``data`` (once, a tuple)."""
+        return self._replace(hays=tuple(map(data.haystacks.__getitem__, self.indexes)))
+
+    def reversed(self) -> _Slice:
+        return _Slice(self.indexes[::-1], self.codes[::-1], None if self.hays is None else self.hays[::-1])
+
+    def part(self, start: int, stop: int) -> _Slice:
+        hays = None if self.hays is None else self.hays[start:stop]
+        return _Slice(self.indexes[start:stop], self.codes[start:stop], hays)
+
+    def matching(self, needle: str, data: DirectoryData) -> _Slice:
+        hays = self.hays if self.hays is not None else map(data.haystacks.__getitem__, self.indexes)
+        mask = list(map(contains, hays, repeat(needle)))
+        return _Slice(array("i", compress(self.indexes, mask)), array("b", compress(self.codes, mask)), None)
+
+    def with_status(self, code: int) -> array[int]:
+        return array("i", compress(self.indexes, map(eq, self.codes, repeat(code))))
+
+
+def _covers(broader: tuple[str, ...], narrower: tuple[str, ...]) -> bool:
+    """Whether every row matching ``narrower`` also matches ``broader``."""
+    return all(any(b in n for n in narrower) for b in broader)
+
+
+class _Scan:
+    """A query being answered: rows of ``source`` are examined in order, on
+    demand, so the first screenful is ready long before the last row is read."""
+
+    def __init__(
+        self, data: DirectoryData, source: _Slice, apply: tuple[str, ...], key: tuple[str, ...], status: int | None
+    ) -> None:
+        self.data = data
+        self.source = source
+        self.apply = apply  # needles the source is not yet filtered by
+        self.key = key  # every needle of the query: the cache key of the answer
+        self.status = status  # a status code, or None for every status
+        if not apply:
+            # The source already answers the query: only the status filter is left.
+            self.examined = source.size
+            self.matched = source
+            self.visible: array[int] = source.indexes if status is None else source.with_status(status)
+        else:
+            self.examined = 0
+            self.matched = _Slice(array("i"), array("b"), None)
+            self.visible = self.matched.indexes if status is None else array("i")
+
+    @property
+    def complete(self) -> bool:
+        return self.examined >= self.source.size
+
+    def step(self, rows: int) -> None:
+        stop = min(self.examined + rows, self.source.size)
+        part = self.source.part(self.examined, stop)
+        for needle in self.apply:
+            part = part.matching(needle, self.data)
+        self.examined = stop
+        self.matched.indexes.extend(part.indexes)
+        self.matched.codes.extend(part.codes)
+        if self.status is not None:
+            self.visible.extend(part.with_status(self.status))
+
+    def answer(self, keep_haystacks: int) -> _Slice:
+        """The complete answer as kept: with its haystacks when it has at most
+        ``keep_haystacks`` rows."""
+        matched = self.matched
+        if matched.hays is not None or matched.size > keep_haystacks:
+            return matched
+        return matched.with_haystacks(self.data)
+
+
+class Directory:
+    """The users the table shows: the data through the operator's query,
+    status filter and sort. A position (0 = top line) indexes the result.
+
+    Answers are computed lazily: :meth:`row` examines only as many rows as the
+    position needs, :meth:`advance` continues in steps (the screen calls it
+    between frames) and :meth:`finish` completes. Counts and the full length
+    are known once :attr:`complete`.
+    """
+
+    # Rows examined per step: a few milliseconds of work.
+    STEP = 8_192
+    FIRST_STEP = 1_024
+    # Recent complete query results kept for backspace and for narrowing.
+    RESULT_CACHE_ROWS = 300_000
+    # Answers up to this size keep their haystacks: narrowing them is then as
+    # fast per row as narrowing everyone. Larger ones are narrowed by reading
+    # the data's haystacks (slower per row, but they are rarely narrowed).
+    KEEP_HAYSTACKS = 25_000
+
+    def __init__(self, data: DirectoryData = EMPTY) -> None:
+        self.data = data
+        self.query = ""
+        self.status: Status | None = None
+        self.sort = SortColumn.NAME
+        self.descending = False
+        self._ascending: _Slice | None = None
+        self._base: _Slice | None = None
+        self._results: OrderedDict[tuple[str, ...], _Slice] = OrderedDict()
+        self._scan = self._start()
+
+    # -- parameters
+
+    def replace_data(self, data: DirectoryData) -> None:
+        """New data; the sort order is kept when nothing it depends on changed
+        (a carrier status change while sorted by name: no sorting at all)."""
+        keep_order = (
+            self._ascending is not None
+            and data.name_order is self.data.name_order
+            and SORTED_BY[self.sort] not in data.changed
+        )
+        self.data = data
+        if keep_order:
+            assert self._ascending is not None
+            order = self._ascending.indexes
+            self._ascending = _Slice.of(data, order)
+        self._forget(keep_order=keep_order)
+
+    def set_query(self, query: str) -> None:
+        if query != self.query:
+            self.query = query
+            self._scan = self._start()
+
+    def set_status(self, status: Status | str | None) -> None:
+        self.status = None if status is None else Status(status)
+        self._scan = self._start()
+
+    def cycle_status(self) -> Status | None:
+        self.set_status(STATUS_CYCLE[(STATUS_CYCLE.index(self.status) + 1) % len(STATUS_CYCLE)])
+        return self.status
+
+    def set_sort(self, column: SortColumn | str, descending: bool = False) -> None:
+        self.sort, self.descending = SortColumn(column), descending
+        self._forget()
+
+    def cycle_sort(self) -> SortColumn:
+        self.set_sort(SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)])
+        return self.sort
+
+    def reverse(self) -> None:
+        self.descending = not self.descending
+        self._forget(keep_order=True)
+
+    def relabel(self) -> None:
+        """The language changed: sorts by label may change order."""
+        if self.sort in (SortColumn.DEVICE, SortColumn.LICENCE):
+            self._forget()
+
+    # -- reading
+
+    @property
+    def complete(self) -> bool:
+        return self._scan.complete
+
+    @property
+    def loading(self) -> bool:
+        """Only the first page of the data is there yet."""
+        return not self.data.complete
+
+    @property
+    def total(self) -> int:
+        return len(self.data)
+
+    def __len__(self) -> int:
+        """Rows found so far; the final count once :attr:`complete`."""
+        return len(self._scan.visible)
+
+    def row(self, position: int) -> DirectoryRow | None:
+        self.ensure(position + 1)
+        visible = self._scan.visible
+        return self.data.row(visible[position]) if 0 <= position < len(visible) else None
+
+    def rows(self, start: int, stop: int) -> list[DirectoryRow]:
+        self.ensure(stop)
+        return [self.data.row(i) for i in self._scan.visible[max(start, 0) : stop]]
+
+    def counts(self) -> dict[str, int] | None:
+        """Users per status matching the query (whatever the status filter);
+        None until the answer is complete."""
+        if not self.complete:
+            return None
+        # As bytes: counting one byte value runs at memory speed.
+        codes = self._scan.matched.codes.tobytes()
+        return {status: codes.count(code) for code, status in enumerate(STATUSES)}
+
+    def position_of(self, user_id: int) -> int | None:
+        index = self.data.index_of(user_id)
+        if index is None:
+            return None
+        self.finish()
+        try:
+            return self._scan.visible.index(index)
+        except ValueError:
+            return None
+
+    def ids(self) -> list[int]:
+        """Every user id of the answer, in order."""
+        self.finish()
+        return list(map(self.data.ids.__getitem__, self._scan.visible))
+
+    # -- work
+
+    def ensure(self, count: int) -> None:
+        """Examine rows until ``count`` are found or every row was examined;
+        small steps first, as a screenful is often found in the first few."""
+        scan, rows = self._scan, self.FIRST_STEP
+        while len(scan.visible) < count and not scan.complete:
+            self._step(rows)
+            rows = min(rows * 4, self.STEP)
+
+    def advance(self) -> bool:
+        """One step of work; True once the answer is complete."""
+        if not self._scan.complete:
+            self._step()
+        return self._scan.complete
+
+    def finish(self) -> None:
+        while not self._scan.complete:
+            self._step()
+
+    def _step(self, rows: int | None = None) -> None:
+        scan = self._scan
+        scan.step(rows or self.STEP)
+        if scan.complete:
+            scan.matched = scan.answer(self.KEEP_HAYSTACKS)
+            self._remember(scan.key, scan.matched)
+
+    def _forget(self, *, keep_order: bool = False) -> None:
+        if not keep_order:
+            self._ascending = None
+        self._base = None
+        self._results.clear()
+        self._scan = self._start()
+
+    def _base_slice(self) -> _Slice:
+        """Every row in display order: the start of every answer."""
+        if self._base is None:
+            if self._ascending is None:
+                data = self.data
+                order: array[int] = data.name_order
+                if self.sort is not SortColumn.NAME:
+                    keys = _sort_keys(self.sort, data, language())
+                    # Stable: rows with equal keys stay in name order.
+                    order = array("i", sorted(order, key=keys.__getitem__))
+                self._ascending = _Slice.of(data, order)
+            ascending = self._ascending
+            self._base = ascending.reversed() if self.descending else ascending
+        return self._base
+
+    def _start(self) -> _Scan:
+        wanted = needles(self.query)
+        status = None if self.status is None else status_code(self.status.value)
+        source = self._base_slice()
+        done: tuple[str, ...] = ()
+        cached = self._results.get(wanted) if wanted else None
+        if cached is not None:
+            self._results.move_to_end(wanted)
+            source, done = cached, wanted
+        else:
+            # Narrowing: start from the smallest earlier answer that holds every match.
+            # One without its haystacks only when much smaller: each of its rows costs more.
+            for previous, result in self._results.items():
+                size = result.size if result.hays is not None else 2 * result.size
+                if _covers(previous, wanted) and size < source.size:
+                    source, done = result, previous
+        return _Scan(self.data, source, tuple(n for n in wanted if n not in done), wanted, status)
+
+    def _remember(self, wanted: tuple[str, ...], result: _Slice) -> None:
+        self._results[wanted] = result
+        while sum(r.size for r in self._results.values()) > self.RESULT_CACHE_ROWS and len(self._results) > 1:
+            self._results.popitem(last=False)

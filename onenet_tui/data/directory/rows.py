@@ -1,0 +1,298 @@
+"""The directory's rows: statuses and sort columns, the filter's text forms,
+the labels shown, and :class:`DirectoryData`, every user as compact columns."""
+
+from __future__ import annotations
+
+import unicodedata
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from onenet_tui.data import catalogs, phones
+from onenet_tui.data.models import DeviceType, Status
+from onenet_tui.data.phones import national_digits
+from onenet_tui.i18n import language, t
+from onenet_tui.visible import visible
+
+# The order in which ``f`` cycles the status filter; None shows everyone.
+STATUS_CYCLE: tuple[Status | None, ...] = (None, Status.PENDING, Status.ACTIVATED, Status.FAILED)
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+_STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}
+
+
+def status_code(status: str) -> int:
+    """A status as a small number (its place in STATUSES; unknown ones after them)."""
+    return _STATUS_CODES.get(status, len(STATUSES))
+
+
+class SortColumn(StrEnum):
+    NAME = "name"
+    STATUS = "status"
+    EXTENSION = "extension"
+    NUMBER = "number"
+    SITE = "site"
+    DEVICE = "device"
+    LICENCE = "licence"
+
+
+SORT_CYCLE: tuple[SortColumn, ...] = tuple(SortColumn)
+# The column of DirectoryData each sort reads.
+SORTED_BY = {
+    SortColumn.NAME: "haystacks",
+    SortColumn.STATUS: "statuses",
+    SortColumn.EXTENSION: "extensions",
+    SortColumn.NUMBER: "numbers",
+    SortColumn.SITE: "sites",
+    SortColumn.DEVICE: "devices",
+    SortColumn.LICENCE: "licences",
+}
+
+
+class DirectoryRow(NamedTuple):
+    """One user as the directory shows it; text already safe to display."""
+
+    id: int
+    status: str
+    name: str  # "Last, First"
+    extension: str
+    number: str  # E.164
+    site: str
+    country: str
+    device: str  # desk phone model code, "desk_phone" when unknown, or "none"
+    licence: str
+    version: int
+    # Their latest desk phone credentials never reached anybody (data.handover).
+    unhanded: bool = False
+
+    @property
+    def device_type(self) -> str:
+        return DeviceType.NONE.value if self.device == DeviceType.NONE.value else DeviceType.DESK_PHONE.value
+
+    @property
+    def ref(self) -> str:
+        """How the services find this user (``lookup.user_by_ref``): the number."""
+        return self.number
+
+
+# --- text -------------------------------------------------------------------
+
+
+def strip_accents(text: str) -> str:
+    """Lower case without accents (``ä`` -> ``a``): what people type when they search."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_PHONE_CHARACTERS = frozenset("0123456789 +-/().")
+
+
+def needles(query: str) -> tuple[str, ...]:
+    """The substrings a row must contain to match ``query``.
+
+    A query that looks like a phone number (digits and ``+ - / ( ) .``) is
+    reduced to its digits, so ``030 1234``, ``+4930`` and ``4930`` all find
+    the number; anything else is split into words that must all occur.
+    """
+    query = query.strip()
+    if not query.strip("+("):
+        return ()  # a number being typed: nothing to look for yet
+    if all(ch in _PHONE_CHARACTERS for ch in query) and any(ch.isdigit() for ch in query):
+        return (phones.digits(query),)
+    return tuple(dict.fromkeys(query.casefold().split()))
+
+
+# --- what is shown -------------------------------------------------------------
+
+
+def haystack(name: str, username: str, email: str, extension: str, e164: str, country: str) -> str:
+    """What the filter searches, one line per form. Starts with the sort key
+    of the name (its folded "last, first")."""
+    lowered = name.casefold()
+    folded = strip_accents(lowered)
+    names = folded if folded == lowered else f"{folded}\n{lowered}"
+    return (
+        f"{names}\n{username.casefold()}\n{email.casefold()}\n{extension}\n{national_digits(e164, country)}\n{e164[1:]}"
+    )
+
+
+@lru_cache(maxsize=64)
+def catalog_label(catalog: str, code: str, lang: str) -> str:
+    return visible(catalogs.label(catalog, code, lang))
+
+
+def device_label(device: str, lang: str | None = None) -> str:
+    """ "Yealink T54W", "Without desk phone" ... in ``lang``."""
+    if device in (DeviceType.NONE.value, DeviceType.DESK_PHONE.value):
+        return t(f"directory.device.{device}", lang=lang)
+    return catalog_label("desk_phones", device, lang or language())
+
+
+def licence_label(licence: str, lang: str | None = None) -> str:
+    return catalog_label("licences", licence, lang or language())
+
+
+# --- the data -----------------------------------------------------------------
+
+
+def _take(column: Any, indexes: Iterable[int]) -> Any:
+    """The entries of a column at ``indexes``: an array from an array, else a list."""
+    if isinstance(column, array):
+        return array(column.typecode, map(column.__getitem__, indexes))
+    return list(map(column.__getitem__, indexes))
+
+
+def _editable(column: Any) -> Any:
+    """A copy of a column that can be changed in place."""
+    return column[:] if isinstance(column, array) else list(column)
+
+
+# The per-row columns of DirectoryData.
+COLUMNS = ("ids", "statuses", "names", "extensions", "numbers", "sites", "devices", "licences", "versions", "haystacks")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DirectoryData:
+    """All users as read at one moment, by column, in user id order; never
+    changed, only replaced."""
+
+    ids: array[int] = field(default_factory=lambda: array("q"))  # ascending: found by bisection
+    statuses: Sequence[str] = ()
+    names: Sequence[str] = ()
+    extensions: Sequence[str] = ()
+    numbers: array[int] = field(default_factory=lambda: array("q"))  # E.164 digits as integers
+    sites: Sequence[str] = ()
+    devices: Sequence[str] = ()
+    licences: Sequence[str] = ()
+    versions: array[int] = field(default_factory=lambda: array("q"))
+    haystacks: Sequence[str] = ()
+    # -- not per row
+    countries: dict[str, str] = field(default_factory=dict)  # site name -> country
+    name_order: array[int] = field(default_factory=lambda: array("i"))  # row indexes sorted by name
+    stamp: int = 0  # newest audit event id when read: changes come after it
+    complete: bool = True  # False for the first page shown while the rest loads
+    # Ids of users whose latest credentials were never handed over (data.handover).
+    unhanded: frozenset[int] = frozenset()
+    # Columns that differ from the data this was patched from (all, when read afresh).
+    changed: frozenset[str] = frozenset(COLUMNS)
+    # status_code() of each row: filters and counts compare small numbers.
+    codes: array[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built as lists, kept as tuples (see the module's notes on the collector).
+        for name in COLUMNS:
+            column = getattr(self, name)
+            if isinstance(column, list):
+                object.__setattr__(self, name, tuple(column))
+        object.__setattr__(self, "codes", array("b", map(status_code, self.statuses)))
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+    @classmethod
+    def build(
+        cls,
+        columns: dict[str, Any],
+        countries: dict[str, str],
+        stamp: int,
+        *,
+        complete: bool = True,
+        order: Iterable[int] | None = None,
+    ) -> DirectoryData:
+        """From columns (which it takes over): sorted by id if they are not, with the name order
+        computed. ``order`` (the rows as given, when not) is a nearly sorted
+        start for it: rows read by name are sorted in about linear time."""
+        ids = columns["ids"]
+        if any(a >= b for a, b in zip(ids, ids[1:], strict=False)):
+            by_id = array("i", sorted(range(len(ids)), key=ids.__getitem__))
+            # Column by column, in place (build owns ``columns``), so each old
+            # one is let go before the next is copied.
+            for name, column in columns.items():
+                taken = _take(column, by_id)
+                columns[name] = taken if isinstance(taken, array) else tuple(taken)
+            moved_to = array("i", bytes(4 * len(by_id)))
+            for new, old in enumerate(by_id):
+                moved_to[old] = new
+            order = map(moved_to.__getitem__, range(len(ids)) if order is None else order)
+        hays = columns["haystacks"]
+        candidates = range(len(hays)) if order is None else order
+        # The haystack starts with the folded "last, first": its order is the name order.
+        name_order = array("i", sorted(candidates, key=hays.__getitem__))
+        return cls(**columns, countries=countries, name_order=name_order, stamp=stamp, complete=complete)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        # Short: workers and logs print their arguments.
+        return f"<DirectoryData {len(self)} users, stamp {self.stamp}, complete={self.complete}>"
+
+    def row(self, index: int) -> DirectoryRow:
+        site = self.sites[index]
+        return DirectoryRow(
+            self.ids[index],
+            self.statuses[index],
+            self.names[index],
+            self.extensions[index],
+            f"+{self.numbers[index]}",
+            site,
+            self.countries.get(site, ""),
+            self.devices[index],
+            self.licences[index],
+            self.versions[index],
+            self.ids[index] in self.unhanded,
+        )
+
+    def index_of(self, user_id: int) -> int | None:
+        index = bisect_left(self.ids, user_id)
+        return index if index < len(self.ids) and self.ids[index] == user_id else None
+
+    def row_by_id(self, user_id: int) -> DirectoryRow | None:
+        index = self.index_of(user_id)
+        return None if index is None else self.row(index)
+
+    def patched(self, changes: DirectoryData, removed: set[int], stamp: int) -> DirectoryData:
+        """A copy with the rows of ``changes`` replaced or added and ``removed`` ids gone."""
+        columns = {name: _editable(column) for name, column in self.columns().items()}
+        countries = {**self.countries, **changes.countries}
+        hays = columns["haystacks"]
+        renamed = False
+        added: list[int] = []
+        changed: set[str] = set()
+        for j, user_id in enumerate(changes.ids):
+            i = self.index_of(user_id)
+            if i is None:
+                added.append(j)
+                continue
+            renamed = renamed or hays[i] != changes.haystacks[j]
+            for name, column in columns.items():
+                value = getattr(changes, name)[j]
+                if column[i] != value:
+                    column[i] = value
+                    changed.add(name)
+        if not (renamed or added or removed):
+            # Statuses and other columns changed, the name order did not.
+            return DirectoryData(
+                **columns, countries=countries, name_order=self.name_order, stamp=stamp, changed=frozenset(changed)
+            )
+        previous: list[int] = list(self.name_order)
+        if removed:
+            keep = [i for i, user_id in enumerate(columns["ids"]) if user_id not in removed]
+            renumber = {old: new for new, old in enumerate(keep)}
+            columns = {name: _take(column, keep) for name, column in columns.items()}
+            previous = [renumber[i] for i in previous if i in renumber]
+        previous += range(len(columns["ids"]), len(columns["ids"]) + len(added))
+        for name, column in columns.items():
+            column.extend(_take(getattr(changes, name), added))
+        # The previous order is almost sorted, which Python's sort finishes in
+        # about linear time: no long pause while the interface waits.
+        return DirectoryData.build(columns, countries, stamp, order=previous)
+
+
+EMPTY = DirectoryData()
