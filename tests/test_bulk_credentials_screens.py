@@ -23,12 +23,12 @@ from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.bulk_credentials import ConfirmResetScreen, open_bulk_credentials
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
-from onenet_tui.screens.bulk_table import PlainTable
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.field import ValidatedField
+from onenet_tui.widgets.plain_table import PlainTable
 from tests.helpers import (
     SIZE,
     UNSET,

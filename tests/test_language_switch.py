@@ -13,7 +13,6 @@ from onenet_tui.i18n import language
 from onenet_tui.screens.account_reset import ActivationCodeScreen
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.bulk_result import BulkResultScreen
-from onenet_tui.screens.bulk_table import PlainTable
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.edit_configuration import ConfigurationForm, EditConfigurationScreen
@@ -22,6 +21,7 @@ from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.lifecycle_base import RefusalPanel
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
+from onenet_tui.widgets.plain_table import PlainTable
 from tests.helpers import (
     SIZE,
     World,

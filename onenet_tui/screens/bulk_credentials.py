@@ -44,9 +44,9 @@ from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
-from onenet_tui.screens.bulk_table import PlainTable
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
+from onenet_tui.widgets.plain_table import PlainTable
 
 SOURCES = ("marked", "filter")
 

@@ -31,9 +31,9 @@ from textual.widgets import Button, Footer, Label, Static
 from onenet_tui.data import bulk, export_dir
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.i18n import t
-from onenet_tui.screens.bulk_table import PlainTable
 from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen, folder_text
 from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.plain_table import PlainTable
 
 # Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
 Writer = Callable[[Path, bool], Path]

@@ -1,5 +1,5 @@
-"""A read-only table for the bulk credentials screens: a virtual list that
-paints only the lines on screen (Line API), under a fixed header line.
+"""A read-only table (the bulk credentials screens, and any list of plain rows):
+a virtual list that paints only the lines on screen (Line API), under a fixed header line.
 
 Textual's DataTable measures every cell when rows are added: 10,000 rows of
 new passwords took seconds to appear. Here the rows are plain strings kept
