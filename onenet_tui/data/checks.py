@@ -53,11 +53,16 @@ def extension_clash(session: Session, site_id: int, extension: str, user_id: int
     return FieldError("extension", "r2.taken", {"extension": extension, "holder": holder.username})
 
 
-def username_clash(session: Session, username: str) -> FieldError | None:
-    """R19: a username is unique in the tenant."""
-    wanted = username.strip()
-    if not queries.username_taken(session, wanted):
+def username_clash(session: Session, username: str, user_id: int | None = None) -> FieldError | None:
+    """R19: a username is unique in the tenant, whatever its case
+    (``BJOERN.BOEHM`` is taken by ``bjoern.boehm``); ``user_id`` may
+    change the case of their own."""
+    wanted = validation.username_key(username)
+    holder = queries.username_holder(session, wanted)
+    if holder is None or holder.id == user_id:
         return None
+    if holder.username != wanted:
+        return FieldError("username", "r19.taken_other_case", {"username": wanted, "holder": holder.username})
     return FieldError("username", "r19.taken", {"username": wanted})
 
 

@@ -101,8 +101,8 @@ def _check_extension(session: Session, errors: _Errors, site: Site, extension: s
     errors.collect(checks.extension_clash(session, site.id, extension, user.id if user else None))
 
 
-def _check_username(session: Session, errors: _Errors, username: str) -> None:
-    errors.collect(checks.username_clash(session, username))
+def _check_username(session: Session, errors: _Errors, username: str, user: User | None = None) -> None:
+    errors.collect(checks.username_clash(session, username, user.id if user else None))
 
 
 def add_user(ctx: Context, data: NewUser) -> AddedUser:
@@ -243,7 +243,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
         if extension is not None:
             _check_extension(session, errors, site, extension, user)
         if data.username is not None and data.username != user.username:
-            _check_username(session, errors, data.username)
+            _check_username(session, errors, data.username, user)
 
         device_type = data.device_type.value if data.device_type else user.device_type
         model = data.desk_phone_model if data.desk_phone_model is not None else user.desk_phone_model
@@ -457,9 +457,10 @@ def proposed_username(ctx: Context, first: str, last: str) -> str:
         return queries.unique_username(session, first, last)
 
 
-def username_problem(ctx: Context, username: str) -> FieldError | None:
+def username_problem(ctx: Context, username: str, user_id: int | None = None) -> FieldError | None:
+    """R19 for ``username`` (``user_id`` may keep theirs, in any case)."""
     with ctx.store.read() as session:
-        return checks.username_clash(session, username)
+        return checks.username_clash(session, username, user_id)
 
 
 def number_problem(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
