@@ -41,7 +41,7 @@ from onenet_tui.data import (
 )
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
-from onenet_tui.data.errors import InvalidInput, NotFound
+from onenet_tui.data.errors import InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeviceType
 from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
@@ -356,6 +356,7 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
         "device_type": DeviceType.NONE.value if args.no_desk_phone else DeviceType.DESK_PHONE.value,
         "services": tuple(args.service),
         "groups": tuple(_group_choice(g) for g in args.group),
+        "accept_flagged": args.accept_flagged_number,
     }
     optional = {
         "desk_phone_model": args.desk_phone,
@@ -366,7 +367,13 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
         "licence": args.licence,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
-    added = users.add_user_from(run.ctx, data)
+    try:
+        added = users.add_user_from(run.ctx, data)
+    except RuleRefused as refused:
+        if refused.rule != "R21":
+            raise
+        # R21: say the flag and how to go on anyway (exit 3, as refused).
+        raise RuleRefused("R21", "cli.r21.refused", reason=refused.reason()) from None
     for notice in added.notices:
         run.note(t(notice))
     issued = added.credentials

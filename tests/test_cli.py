@@ -49,10 +49,13 @@ def users_by_status(db_url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def free_numbers(db_url: str, site: str) -> list[str]:
+    """The site's free numbers the carrier did not flag (R21)."""
     store = Store(db_url)
     try:
         with store.read() as session:
-            return queries.free_numbers(session, lookup.site_by_name(session, site).id)  # type: ignore[arg-type]
+            site_id = lookup.site_by_name(session, site).id
+            flagged = {row.e164 for row in queries.flagged_free_numbers(session, site_id)}  # type: ignore[arg-type]
+            return [n for n in queries.free_numbers(session, site_id) if n not in flagged]  # type: ignore[arg-type]
     finally:
         store.dispose()
 

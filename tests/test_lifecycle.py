@@ -567,7 +567,7 @@ async def test_r12_reset_unlocks_and_shows_the_activation_code_once(world: World
 
 
 async def test_r4_failed_user_group_panel_explains_the_refusal(world: World) -> None:
-    added = add(world, number="030 12345039")
+    added = add(world, number="030 12345039", accept_flagged=True)
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     app = Host(lambda: GroupAssignmentsScreen(world.admin, added.user.username))
     async with app.run_test(size=(80, 24)) as pilot:

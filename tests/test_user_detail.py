@@ -34,7 +34,14 @@ def body_text(screen: Screen) -> str:
 
 
 def failed_user(world: World) -> str:
-    added = add(world, first_name="Fritz", last_name="Fehler", number="030 12345039", email="fritz@example.com")
+    added = add(
+        world,
+        first_name="Fritz",
+        last_name="Fehler",
+        number="030 12345039",
+        accept_flagged=True,
+        email="fritz@example.com",
+    )
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     return added.user.username
 

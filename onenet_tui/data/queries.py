@@ -28,6 +28,17 @@ def free_numbers(session: Session, site_id: int, *, limit: int | None = None) ->
     return list(session.execute(query).scalars())
 
 
+def flagged_free_numbers(session: Session, site_id: int) -> list[PhoneNumber]:
+    """The site's unassigned numbers the carrier flagged (R21), in order."""
+    taken = exists().where(col(User.number_id) == PhoneNumber.id)
+    query = (
+        select(PhoneNumber)
+        .where(col(PhoneNumber.site_id) == site_id, col(PhoneNumber.flagged), ~taken)
+        .order_by(PhoneNumber.e164)
+    )
+    return list(session.execute(query).scalars())
+
+
 def extension_holder(session: Session, site_id: int, extension: str) -> User | None:
     return session.execute(
         select(User).where(col(User.site_id) == site_id, col(User.extension) == extension)
