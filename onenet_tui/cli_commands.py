@@ -151,7 +151,14 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     if args.format == "json":
         run.json({**summary.counts(), "tenant": summary.tenant, "site_details": [vars(s) for s in summary.sites]})
         return 0
-    run.say(t("cli.demo.done", tenant=summary.tenant, users=summary.users, sites=len(summary.sites)))
+    run.say(
+        t(
+            "cli.demo.done",
+            tenant=summary.tenant,
+            users=t("cli.demo.count.users", count=summary.users),
+            sites=t("cli.demo.count.sites", count=len(summary.sites)),
+        )
+    )
     run.say()
     headers = [
         t("field.site"),
@@ -173,9 +180,9 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     run.say(
         t(
             "cli.demo.extras",
-            desk_phones=summary.desk_phones,
-            locked=summary.locked_accounts,
-            memberships=summary.memberships,
+            desk_phones=t("cli.demo.count.desk_phones", count=summary.desk_phones),
+            locked=t("cli.demo.count.locked", count=summary.locked_accounts),
+            memberships=t("cli.demo.count.memberships", count=summary.memberships),
             operator=visible(run.actor.name),
         )
     )
@@ -296,7 +303,11 @@ def user_details(view: lookup.UserView) -> list[str]:
         (t("field.job_title"), view.job_title or "-"),
         (
             t("cli.show.portal"),
-            t("cli.show.locked" if view.portal_locked else "cli.show.unlocked", failed=view.failed_logins),
+            t(
+                "cli.show.locked" if view.portal_locked else "cli.show.unlocked",
+                failed=view.failed_logins,
+                count=view.failed_logins,
+            ),
         ),
         (
             t("field.groups"),
