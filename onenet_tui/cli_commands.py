@@ -239,7 +239,8 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
                 t("field.extension"),
                 t("field.number"),
                 t("field.site"),
-                t("field.device_type"),
+                # The model, or "without desk phone": the directory's column.
+                t("directory.column.device"),
                 t("field.licence"),
             ]
             table_rows = [
@@ -293,7 +294,9 @@ def user_details(view: lookup.UserView) -> list[str]:
         (t("field.site"), view.site),
         (t("field.number"), f"{view.national_number}  ({view.number})"),
         (t("field.extension"), view.extension),
-        (t("field.device_type"), _device(view.device_type, view.desk_phone_model)),
+        # The console's words: the device type, then the model on a line of its own.
+        (t("field.device_type"), t(f"device.{view.device_type}")),
+        (t("field.desk_phone_model"), catalogs.label("desk_phones", view.desk_phone_model, language()) or "-"),
         (t("field.licence"), _licence(view.licence)),
         (t("field.services"), ", ".join(catalogs.label("services", s, language()) for s in view.services) or "-"),
         (t("field.mobile"), view.mobile or "-"),
@@ -319,13 +322,14 @@ def user_details(view: lookup.UserView) -> list[str]:
         ),
     ]
     if view.credentials:
-        items.append((t("cli.show.sip_username"), f"{view.credentials.sip_username}@{view.credentials.sip_domain}"))
-        items.append(
-            (
-                t("cli.show.credentials_issued"),
-                f"{view.credentials.generated_at:%Y-%m-%d %H:%M} ({view.credentials.generated_by})",
-            )
-        )
+        # As the console's detail shows them: the SIP username is the digits,
+        # the domain a line of its own.
+        items += [
+            (t("lifecycle.detail.sip_username"), view.credentials.sip_username),
+            (t("lifecycle.detail.sip_domain"), view.credentials.sip_domain),
+            (t("lifecycle.detail.generated_at"), f"{view.credentials.generated_at:%Y-%m-%d %H:%M} UTC"),
+            (t("lifecycle.detail.generated_by"), view.credentials.generated_by),
+        ]
     lines = out.pairs(items)
     if view.status == "pending":
         lines += ["", t("cli.show.pending_hint")]

@@ -193,7 +193,7 @@ def test_users_list_formats_and_filters(env: dict[str, str], people: dict[str, l
     some = people["activated"][0]
     line = next(line for line in table.out.splitlines() if some["username"] in line)
     assert some["number"] not in line  # table shows the national number ...
-    assert some["extension"] in line and "Activated" in line
+    assert some["extension"] in line and "Active" in line
     data = call("users", "list", "--status", "pending", "--site", "Berlin", "--format", "json", env=env).json()
     assert data and all(u["status"] == "pending" and u["site"] == "Berlin" for u in data)
     for key in (

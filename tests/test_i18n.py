@@ -150,7 +150,7 @@ def test_the_literal_checker_finds_bare_text() -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_status_words_an_admin_recognises(lang: str) -> None:
     expected = {
-        "en": ("Pending", "Activated", "Failed", "Hunt group", "Call center"),
+        "en": ("Pending", "Active", "Failed", "Hunt group", "Call center"),
         "de": ("Ausstehend", "Aktiviert", "Fehlgeschlagen", "Sammelanschluss", "Callcenter"),
     }[lang]
     keys = ("status.pending", "status.activated", "status.failed", "kind.hunt_group", "kind.call_center")

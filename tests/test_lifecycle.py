@@ -404,7 +404,10 @@ async def test_r7_delete_confirmation_typed_extension_and_people_to_tell(
         assert not delete_button.disabled
         await pilot.press("tab", "tab", "enter")  # Cancel, then Delete
         await settle(pilot)
-        assert "was deleted" in rendered(screen.query_one("#delete-done"))
+        done = rendered(screen.query_one("#delete-done"))
+        assert "was deleted" in done
+        # National, as everywhere in the console (issue 15).
+        assert "030 12345001" in done and "+49" not in done
         assert app.focused is not None and app.focused.id == "close"
         # The list of people to tell, as CSV.
         await pilot.press("shift+tab", "enter")
