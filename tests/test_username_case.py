@@ -16,7 +16,22 @@ from onenet_tui.data.models import Site, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from onenet_tui.data.unit import change
-from tests.helpers import World, add, add_active, call, cli_env, copy_database
+from onenet_tui.i18n import t
+from tests.helpers import (
+    SIZE,
+    World,
+    add,
+    add_active,
+    call,
+    clear_focused,
+    cli_env,
+    copy_database,
+    focused_id,
+    message,
+    to_details,
+    type_text,
+    wizard_host,
+)
 
 
 def _refusal(call_it) -> FieldError | None:  # type: ignore[no-untyped-def]
@@ -150,3 +165,21 @@ def test_r19_users_add_on_the_command_line_refuses_a_case_twin(template: Path, t
     assert "username" in twin.err and taken in twin.err and "R19" in twin.err
     shown = call("users", "show", taken.upper(), "--format", "json", env=env)
     assert shown.code == 0 and shown.json()["username"] == taken
+
+
+@pytest.mark.sqlite_only
+async def test_r19_the_wizard_says_a_case_twin_is_taken(world: World) -> None:
+    add(world, number="030 12345001", username="bjoern.boehm")
+    app = wizard_host(world.admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_details(pilot)
+        await type_text(pilot, "Bea")
+        await pilot.press("tab")
+        await type_text(pilot, "Boehm")
+        await pilot.press("tab")
+        assert focused_id(app) == "username"
+        await clear_focused(pilot)
+        await type_text(pilot, "BJOERN.BOEHM")
+        assert message(app, "username") == "✗ " + t(
+            "r19.taken_other_case", username="BJOERN.BOEHM", holder="bjoern.boehm"
+        )
