@@ -31,7 +31,6 @@ from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
 from onenet_tui.data import handover, simulator, tenant
 from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
-from onenet_tui.data.models import utcnow
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
@@ -245,7 +244,6 @@ class OneNetApp(App[None]):
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
-        self._opened_at = utcnow()
         # The last failure notified: a check repeated every second that keeps
         # failing the same way is said once, not once a second.
         self._failure_notified: tuple[int, str | None, str] | None = None
@@ -317,11 +315,13 @@ class OneNetApp(App[None]):
         """A demo tenant has no real carrier: activate its pending users here,
         as `onenet-tui carrier run` would (safe beside other simulators)."""
         with self.ctx.store.read() as session:
-            if not tenant.is_simulated(session):
-                return
-        # Only users who become pending while the console is open: a demo's
-        # seeded pending users stay pending, to show what pending means.
-        simulator.run(carrier_context(self.ctx.store), stop=self._carrier_stop, pending_since=self._opened_at)
+            since = tenant.simulated_since(session)
+        if since is None:
+            return
+        # A demo's seeded pending users stay pending, to show what pending
+        # means; users added since it was built (by the command line before
+        # the console started, too) are activated after the delay.
+        simulator.run(carrier_context(self.ctx.store), stop=self._carrier_stop, pending_since=since)
 
     def on_unmount(self) -> None:
         self._carrier_stop.set()

@@ -176,6 +176,7 @@ def build_parser() -> Parser:
     users_add.add_argument("--number", required=True, metavar="NUM", help=t("cli.opt.number"))
     users_add.add_argument("--extension", metavar="X", help=t("cli.opt.extension"))
     users_add.add_argument("--username", metavar="U", help=t("cli.opt.username"))
+    users_add.add_argument("--accept-flagged-number", action="store_true", help=t("cli.opt.accept_flagged"))
     device = users_add.add_mutually_exclusive_group(required=True)
     device.add_argument("--desk-phone", metavar=t("cli.metavar.model"), help=t("cli.opt.desk_phone"))
     device.add_argument("--no-desk-phone", action="store_true", help=t("cli.opt.no_desk_phone"))

@@ -41,7 +41,7 @@ from onenet_tui.data import (
 )
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
-from onenet_tui.data.errors import InvalidInput, NotFound
+from onenet_tui.data.errors import InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeviceType
 from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
@@ -151,7 +151,14 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     if args.format == "json":
         run.json({**summary.counts(), "tenant": summary.tenant, "site_details": [vars(s) for s in summary.sites]})
         return 0
-    run.say(t("cli.demo.done", tenant=summary.tenant, users=summary.users, sites=len(summary.sites)))
+    run.say(
+        t(
+            "cli.demo.done",
+            tenant=summary.tenant,
+            users=t("cli.demo.count.users", count=summary.users),
+            sites=t("cli.demo.count.sites", count=len(summary.sites)),
+        )
+    )
     run.say()
     headers = [
         t("field.site"),
@@ -173,9 +180,9 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     run.say(
         t(
             "cli.demo.extras",
-            desk_phones=summary.desk_phones,
-            locked=summary.locked_accounts,
-            memberships=summary.memberships,
+            desk_phones=t("cli.demo.count.desk_phones", count=summary.desk_phones),
+            locked=t("cli.demo.count.locked", count=summary.locked_accounts),
+            memberships=t("cli.demo.count.memberships", count=summary.memberships),
             operator=visible(run.actor.name),
         )
     )
@@ -232,7 +239,8 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
                 t("field.extension"),
                 t("field.number"),
                 t("field.site"),
-                t("field.device_type"),
+                # The model, or "without desk phone": the directory's column.
+                t("directory.column.device"),
                 t("field.licence"),
             ]
             table_rows = [
@@ -286,7 +294,9 @@ def user_details(view: lookup.UserView) -> list[str]:
         (t("field.site"), view.site),
         (t("field.number"), f"{view.national_number}  ({view.number})"),
         (t("field.extension"), view.extension),
-        (t("field.device_type"), _device(view.device_type, view.desk_phone_model)),
+        # The console's words: the device type, then the model on a line of its own.
+        (t("field.device_type"), t(f"device.{view.device_type}")),
+        (t("field.desk_phone_model"), catalogs.label("desk_phones", view.desk_phone_model, language()) or "-"),
         (t("field.licence"), _licence(view.licence)),
         (t("field.services"), ", ".join(catalogs.label("services", s, language()) for s in view.services) or "-"),
         (t("field.mobile"), view.mobile or "-"),
@@ -296,7 +306,11 @@ def user_details(view: lookup.UserView) -> list[str]:
         (t("field.job_title"), view.job_title or "-"),
         (
             t("cli.show.portal"),
-            t("cli.show.locked" if view.portal_locked else "cli.show.unlocked", failed=view.failed_logins),
+            t(
+                "cli.show.locked" if view.portal_locked else "cli.show.unlocked",
+                failed=view.failed_logins,
+                count=view.failed_logins,
+            ),
         ),
         (
             t("field.groups"),
@@ -308,13 +322,14 @@ def user_details(view: lookup.UserView) -> list[str]:
         ),
     ]
     if view.credentials:
-        items.append((t("cli.show.sip_username"), f"{view.credentials.sip_username}@{view.credentials.sip_domain}"))
-        items.append(
-            (
-                t("cli.show.credentials_issued"),
-                f"{view.credentials.generated_at:%Y-%m-%d %H:%M} ({view.credentials.generated_by})",
-            )
-        )
+        # As the console's detail shows them: the SIP username is the digits,
+        # the domain a line of its own.
+        items += [
+            (t("lifecycle.detail.sip_username"), view.credentials.sip_username),
+            (t("lifecycle.detail.sip_domain"), view.credentials.sip_domain),
+            (t("lifecycle.detail.generated_at"), f"{view.credentials.generated_at:%Y-%m-%d %H:%M} UTC"),
+            (t("lifecycle.detail.generated_by"), view.credentials.generated_by),
+        ]
     lines = out.pairs(items)
     if view.status == "pending":
         lines += ["", t("cli.show.pending_hint")]
@@ -356,6 +371,7 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
         "device_type": DeviceType.NONE.value if args.no_desk_phone else DeviceType.DESK_PHONE.value,
         "services": tuple(args.service),
         "groups": tuple(_group_choice(g) for g in args.group),
+        "accept_flagged": args.accept_flagged_number,
     }
     optional = {
         "desk_phone_model": args.desk_phone,
@@ -366,7 +382,13 @@ def users_add(args: argparse.Namespace, run: Run) -> int:
         "licence": args.licence,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
-    added = users.add_user_from(run.ctx, data)
+    try:
+        added = users.add_user_from(run.ctx, data)
+    except RuleRefused as refused:
+        if refused.rule != "R21":
+            raise
+        # R21: say the flag and how to go on anyway (exit 3, as refused).
+        raise RuleRefused("R21", "cli.r21.refused", reason=refused.reason()) from None
     for notice in added.notices:
         run.note(t(notice))
     issued = added.credentials

@@ -115,7 +115,7 @@ async def test_r10_three_marked_users_system_passwords_exported_and_read_back(wo
     async with app.run_test(size=SIZE) as pilot:
         screen = await preview_loaded(pilot)
         assert "3 marked users" in str(screen.query_one("#bulk-title").render())
-        assert text_of(screen, "#bulk-summary") == "3 get a new password · 0 skipped"
+        assert text_of(screen, "#bulk-summary") == "3 users get a new password · 0 skipped"
         result = await confirm_reset(pilot)
         table = result.query_one(PlainTable)
         assert table.row_count == 3
@@ -213,7 +213,7 @@ async def test_r10_filter_selection_lists_skipped_users_with_the_reason(world: W
     async with app.run_test(size=SIZE) as pilot:
         screen = await preview_loaded(pilot)
         assert "4 users matching the filter" in str(screen.query_one("#bulk-title").render())
-        assert text_of(screen, "#bulk-summary") == "3 get a new password · 1 skipped"
+        assert text_of(screen, "#bulk-summary") == "3 users get a new password · 1 skipped"
         rows = table_text(screen.query_one(PlainTable))
         # Skipped users come first, with the rule and the reason.
         assert rows[0].startswith("Bob Mobil (bob.mobil) | 5004 | Berlin")
@@ -574,7 +574,7 @@ async def test_the_screen_speaks_german_and_follows_a_language_switch(world: Wor
         set_language("en")
         screen.relabel()
         await pilot.pause()
-        assert text_of(screen, "#bulk-summary") == "3 get a new password · 1 skipped"
+        assert text_of(screen, "#bulk-summary") == "3 users get a new password · 1 skipped"
         assert screen.query_one(PlainTable).titles == ["User", "Ext.", "Site", "Outcome"]
         assert str(screen.query_one("#bulk-confirm", Button).label) == "Set new passwords …"
 

@@ -58,22 +58,34 @@ async def test_c_without_marks_but_with_a_filter_offers_everyone_it_shows(world:
 
 
 async def test_the_console_runs_the_carrier_for_a_simulated_tenant(world: World) -> None:
-    from sqlalchemy import update
+    from datetime import timedelta
 
-    from onenet_tui.data.models import Tenant
+    from sqlalchemy import select, update
 
+    from onenet_tui.data.models import Tenant, User
+
+    # Seeded with the demo: pending since before the tenant was built.
     seeded = users.add_user_from(world.admin, new_user_data())
+    # Added by the command line after the demo, shortly before the console started (issue 15).
+    by_cli = users.add_user_from(world.admin, new_user_data(first_name="Vorher", number="030 12345003"))
     with world.store.transaction() as session:
+        built = session.execute(select(Tenant.created_at)).scalar_one()
+        session.execute(
+            update(User)
+            .where(User.id == seeded.user.id)  # type: ignore[arg-type]
+            .values(status_changed_at=built - timedelta(seconds=5))
+        )
         session.execute(update(Tenant).values(simulated=True, carrier_delay_seconds=0))
     async with make_app(world).run_test(size=SIZE) as pilot:
         await ready(pilot)
         added = users.add_user_from(world.admin, new_user_data(first_name="Neu", number="030 12345002"))
         for _ in range(100):
             await pilot.pause(0.05)
-            if users.view(world.admin, added.user.username).status == "activated":
+            if {users.view(world.admin, u.user.username).status for u in (added, by_cli)} == {"activated"}:
                 break
         assert users.view(world.admin, added.user.username).status == "activated"
-        # Users already pending when the console opened stay pending: the demo shows them.
+        assert users.view(world.admin, by_cli.user.username).status == "activated"
+        # The demo's own pending users stay pending: they show what pending means.
         assert users.view(world.admin, seeded.user.username).status == "pending"
 
 

@@ -379,7 +379,7 @@ async def test_r13_there_is_no_deactivate_anywhere() -> None:
     from onenet_tui.i18n import catalog
 
     words = [spec.id + spec.action for spec in keys.KEY_TABLE]
-    words += [text for lang in ("en", "de") for key, text in catalog(lang).items() if key.startswith("directory.")]
+    words += [str(text) for lang in ("en", "de") for key, text in catalog(lang).items() if key.startswith("directory.")]
     assert not [w for w in words if "deactiv" in w.lower() or "deaktiv" in w.lower()]
 
 

@@ -95,11 +95,17 @@ def test_catalogs_have_the_same_keys_in_every_area() -> None:
 def test_catalog_values_are_translated_and_placeholders_match() -> None:
     import string
 
+    def forms(entry: str | dict[str, str]) -> dict[str, str]:
+        # A counted message's plural forms each have the placeholders of the key.
+        return entry if isinstance(entry, dict) else {"": entry}
+
     en, de = catalog("en"), catalog("de")
-    for key, text in en.items():
-        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
-        assert fields == {f for _, f, _, _ in string.Formatter().parse(de[key]) if f}, key
-        assert de[key].strip(), key
+    for key, entry in en.items():
+        for form, text in {**forms(entry), **forms(de[key])}.items():
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            english = forms(entry).get(form, next(iter(forms(entry).values())))
+            assert fields == {f for _, f, _, _ in string.Formatter().parse(english) if f}, key
+            assert text.strip(), key
 
 
 def keys_used_in_code() -> dict[str, str]:
@@ -144,7 +150,7 @@ def test_the_literal_checker_finds_bare_text() -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_status_words_an_admin_recognises(lang: str) -> None:
     expected = {
-        "en": ("Pending", "Activated", "Failed", "Hunt group", "Call center"),
+        "en": ("Pending", "Active", "Failed", "Hunt group", "Call center"),
         "de": ("Ausstehend", "Aktiviert", "Fehlgeschlagen", "Sammelanschluss", "Callcenter"),
     }[lang]
     keys = ("status.pending", "status.activated", "status.failed", "kind.hunt_group", "kind.call_center")

@@ -404,7 +404,10 @@ async def test_r7_delete_confirmation_typed_extension_and_people_to_tell(
         assert not delete_button.disabled
         await pilot.press("tab", "tab", "enter")  # Cancel, then Delete
         await settle(pilot)
-        assert "was deleted" in rendered(screen.query_one("#delete-done"))
+        done = rendered(screen.query_one("#delete-done"))
+        assert "was deleted" in done
+        # National, as everywhere in the console (issue 15).
+        assert "030 12345001" in done and "+49" not in done
         assert app.focused is not None and app.focused.id == "close"
         # The list of people to tell, as CSV.
         await pilot.press("shift+tab", "enter")
@@ -567,7 +570,7 @@ async def test_r12_reset_unlocks_and_shows_the_activation_code_once(world: World
 
 
 async def test_r4_failed_user_group_panel_explains_the_refusal(world: World) -> None:
-    added = add(world, number="030 12345039")
+    added = add(world, number="030 12345039", accept_flagged=True)
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     app = Host(lambda: GroupAssignmentsScreen(world.admin, added.user.username))
     async with app.run_test(size=(80, 24)) as pilot:

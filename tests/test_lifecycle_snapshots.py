@@ -56,7 +56,14 @@ def test_snapshot_detail_activated(world: World, snap_compare) -> None:  # type:
 
 
 def test_snapshot_detail_failed(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    added = add(world, first_name="Fritz", last_name="Fehler", email="fritz@example.com", number="030 12345039")
+    added = add(
+        world,
+        first_name="Fritz",
+        last_name="Fehler",
+        email="fritz@example.com",
+        number="030 12345039",
+        accept_flagged=True,
+    )
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     fix_timestamps(world)
     assert snap_compare(detail(world.admin, added.user.username), terminal_size=SIZE, run_before=settle)

@@ -301,7 +301,14 @@ def seed_database(url: str) -> None:
     store = Store(url)
     try:
         world = build_world(store)
-        added = add(world, first_name="Fritz", last_name="Fehler", number="030 12345039", email="fritz@example.com")
+        added = add(
+            world,
+            first_name="Fritz",
+            last_name="Fehler",
+            number="030 12345039",
+            accept_flagged=True,
+            email="fritz@example.com",
+        )
         carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
     finally:
         store.dispose()

@@ -122,7 +122,7 @@ def run_once(
             .where(
                 col(User.status) == Status.PENDING.value,
                 col(User.status_changed_at) <= now - delay,
-                col(User.status_changed_at) >= (pending_since or datetime.min.replace(tzinfo=UTC)),
+                col(User.status_changed_at) > (pending_since or datetime.min.replace(tzinfo=UTC)),
             )
             .order_by(col(User.status_changed_at), col(User.id))  # one lock order for concurrent simulators
             .limit(batch)

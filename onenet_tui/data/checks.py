@@ -1,5 +1,5 @@
 """The rules that need the database, or a group, to answer (R2, R6, R11 for
-one user, R16, R19 uniqueness, the call-center role).
+one user, R16, R19 uniqueness, R21 flagged numbers, the call-center role).
 
 Each is written once here. The services call them inside their transaction;
 the console asks the same question through a read-only service function
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
-from onenet_tui.data import queries, secrets, validation
+from onenet_tui.data import phones, queries, secrets, validation
 from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
 from onenet_tui.data.errors import FieldError, InvalidInput
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, PhoneNumber, Site
@@ -27,21 +27,53 @@ def number_claim(
 ) -> tuple[PhoneNumber | None, FieldError | None]:
     """R16: a valid number of the site's country, from this site's pool,
     free (or already ``user_id``'s). The number's row when it may be taken,
-    else why not."""
+    else why not. A number of another site's pool is named as that site's,
+    whatever its country (a London number typed for Berlin)."""
     try:
         e164 = validation.number_for_site(text, site.country)
     except PydanticCustomError as err:
-        return None, FieldError("number", err.type, dict(err.context or {}))
+        return None, _elsewhere(session, site, text) or FieldError("number", err.type, dict(err.context or {}))
     row = queries.number_row(session, e164)
     if row is None:
-        return None, FieldError("number", "r16.not_in_pool", {"site": site.name})
+        return None, _elsewhere(session, site, text) or FieldError("number", "r16.not_in_pool", {"site": site.name})
     if row.site_id != site.id:
-        return None, FieldError("number", "r16.other_site", {"site": site.name})
+        return None, _other_site(session, site, row)
     assert row.id is not None
     holder = queries.number_holder(session, row.id)
     if holder is not None and holder.id != user_id:
         return None, FieldError("number", "r16.not_free", {"holder": holder.username})
     return row, None
+
+
+def _elsewhere(session: Session, site: Site, text: str) -> FieldError | None:
+    """R16 when ``text``, read as a number of another country, is in another
+    site's pool: say whose it is rather than that it is not valid here."""
+    for country in phones.COUNTRIES:
+        if country == site.country:
+            continue
+        e164 = phones.to_e164(text, country)
+        row = queries.number_row(session, e164) if e164 else None
+        if row is not None and row.site_id != site.id:
+            return _other_site(session, site, row)
+    return None
+
+
+def _other_site(session: Session, site: Site, row: PhoneNumber) -> FieldError:
+    owner = session.get(Site, row.site_id)
+    assert owner is not None
+    return FieldError("number", "r16.other_site", {"site": site.name, "owner": owner.name})
+
+
+def number_flag(row: PhoneNumber, country: str) -> FieldError | None:
+    """R21: a number the carrier flagged (e.g. porting not finished) may be
+    given to a new user, but activation will fail: the flag and its reason
+    are shown before the user is created. None for an unflagged number."""
+    if not row.flagged:
+        return None
+    shown = phones.national(row.e164, country)
+    if row.flag_reason:
+        return FieldError("number", "r21.flagged", {"number": shown, "reason": row.flag_reason})
+    return FieldError("number", "r21.flagged_no_reason", {"number": shown})
 
 
 def extension_clash(session: Session, site_id: int, extension: str, user_id: int | None = None) -> FieldError | None:
@@ -53,11 +85,16 @@ def extension_clash(session: Session, site_id: int, extension: str, user_id: int
     return FieldError("extension", "r2.taken", {"extension": extension, "holder": holder.username})
 
 
-def username_clash(session: Session, username: str) -> FieldError | None:
-    """R19: a username is unique in the tenant."""
-    wanted = username.strip()
-    if not queries.username_taken(session, wanted):
+def username_clash(session: Session, username: str, user_id: int | None = None) -> FieldError | None:
+    """R19: a username is unique in the tenant, whatever its case
+    (``BJOERN.BOEHM`` is taken by ``bjoern.boehm``); ``user_id`` may
+    change the case of their own."""
+    wanted = validation.username_key(username)
+    holder = queries.username_holder(session, wanted)
+    if holder is None or holder.id == user_id:
         return None
+    if holder.username != wanted:
+        return FieldError("username", "r19.taken_other_case", {"username": wanted, "holder": holder.username})
     return FieldError("username", "r19.taken", {"username": wanted})
 
 

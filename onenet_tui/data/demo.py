@@ -394,7 +394,10 @@ def build(
         if replaced:
             clear_tenant(session)
         summary = DemoSummary(TENANT_NAME, seed, carrier_delay, replaced)
-        session.add(Tenant(name=TENANT_NAME, simulated=True, carrier_delay_seconds=carrier_delay))
+        # Built "now": every seeded pending user was added before (tenant.simulated_since).
+        session.add(
+            Tenant(name=TENANT_NAME, simulated=True, carrier_delay_seconds=carrier_delay, created_at=builder.now)
+        )
         statuses = _statuses(builder.rng, users)
         start = 0
         for plan, share in zip(SITES, shares, strict=False):

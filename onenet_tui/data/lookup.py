@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from onenet_tui.data import phones, validation
+from onenet_tui.data import phones, queries
 from onenet_tui.data.errors import NotFound
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
 
@@ -44,7 +44,8 @@ def user_by_ref(session: Session, ref: str) -> User:
     elif ref.startswith("+"):
         query = query.join(PhoneNumber, col(PhoneNumber.id) == User.number_id).where(col(PhoneNumber.e164) == ref)
     else:
-        query = query.where(col(User.username) == validation.username_key(ref))
+        # R19: BJOERN.BOEHM finds bjoern.boehm; there is only one of them.
+        query = query.where(queries.same_username(ref))
     user: User | None = session.execute(query).scalar_one_or_none()
     if user is None:
         raise NotFound("user", ref)

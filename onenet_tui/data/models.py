@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 
@@ -95,6 +95,7 @@ class PhoneNumber(SQLModel, table=True):
     flag_reason: str | None = None
 
 
+USERNAME_LOWER_INDEX = "uq_users_username_lower"
 _USER_VERSION = Column("version", Integer, nullable=False, default=1)
 
 
@@ -147,6 +148,11 @@ class User(SQLModel, table=True):
     # SQLAlchemy bumps ``version`` on every UPDATE and adds ``WHERE version = :old``,
     # so a concurrent change is detected by the database, not only in Python.
     __mapper_args__ = {"version_id_col": _USER_VERSION}
+
+
+# R19: a username is unique whatever its case, held by the database so two
+# admins typing Anna.Schmidt and anna.schmidt at once cannot both win.
+Index(USERNAME_LOWER_INDEX, func.lower(table_of(User).c.username), unique=True)
 
 
 class Group(SQLModel, table=True):

@@ -76,6 +76,9 @@ class NewUser(_Input):
     mobile: OptionalText = None
     contract: Contract = None
     groups: tuple[GroupChoice, ...] = ()
+    # R21: the operator saw the number's carrier flag and its reason and
+    # still wants this number (the wizard asked; the command line was told).
+    accept_flagged: bool = False
 
     def dependency_errors(self) -> list[FieldError]:
         return v.device_dependency_errors(self.device_type, self.desk_phone_model, self.mobile, self.contract)

@@ -4,6 +4,7 @@ and by tests; the number pools are inserted in bulk."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import insert
 from sqlmodel import Session
@@ -43,6 +44,20 @@ def create_group(session: Session, site: Site, name: str, kind: GroupKind) -> Gr
     session.add(group)
     session.flush()
     return group
+
+
+def simulated_since(session: Session) -> datetime | None:
+    """For a simulated tenant (the demo), the moment it was built: the users
+    it was seeded with were pending before then and stay so, to show what
+    pending means; everyone made pending later (in the console, or by the
+    command line before the console started) is the simulator's. None for
+    a real tenant, whose carrier is real."""
+    from sqlalchemy import select
+
+    if not is_simulated(session):
+        return None
+    tenant = session.execute(select(Tenant)).scalars().first()
+    return tenant.created_at if tenant else None
 
 
 def is_simulated(session: Session) -> bool:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 from onenet_tui.data import audit, checks, credentials, queries, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
-from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, StaleData
+from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView, site_by_name, user_by_id, user_by_ref, user_view
 from onenet_tui.data.models import (
     CallCenterRole,
@@ -101,8 +101,8 @@ def _check_extension(session: Session, errors: _Errors, site: Site, extension: s
     errors.collect(checks.extension_clash(session, site.id, extension, user.id if user else None))
 
 
-def _check_username(session: Session, errors: _Errors, username: str) -> None:
-    errors.collect(checks.username_clash(session, username))
+def _check_username(session: Session, errors: _Errors, username: str, user: User | None = None) -> None:
+    errors.collect(checks.username_clash(session, username, user.id if user else None))
 
 
 def add_user(ctx: Context, data: NewUser) -> AddedUser:
@@ -122,6 +122,11 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         groups = _resolve_groups(session, errors, site, data)
         errors.raise_any()
         assert number is not None and extension is not None
+        flag = checks.number_flag(number, site.country)
+        if flag is not None and not data.accept_flagged:
+            # R21: activation will fail on this number; only a caller who
+            # showed the flag and its reason may go on.
+            raise RuleRefused("R21", flag.key.replace("r21.flagged", "r21.refused"), **flag.params)
         fields: dict[str, Any] = {
             "first_name": data.first_name,
             "last_name": data.last_name,
@@ -160,6 +165,7 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
             site=site.name,
             device_type=user.device_type,
             groups=[g.name for g, _ in groups],
+            **({"flagged_number_accepted": True, "flag_reason": number.flag_reason} if flag else {}),
         )
         return AddedUser(user_view(session, user), issued, notices)
 
@@ -243,7 +249,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
         if extension is not None:
             _check_extension(session, errors, site, extension, user)
         if data.username is not None and data.username != user.username:
-            _check_username(session, errors, data.username)
+            _check_username(session, errors, data.username, user)
 
         device_type = data.device_type.value if data.device_type else user.device_type
         model = data.desk_phone_model if data.desk_phone_model is not None else user.desk_phone_model
@@ -436,6 +442,8 @@ class SitePool:
     free_numbers: list[str]
     # (name, kind) of the site's groups, by kind then name.
     groups: list[tuple[str, str]]
+    # R21: the free numbers the carrier flagged, with the flag as a notice.
+    flags: dict[str, FieldError] = field(default_factory=dict)
 
 
 def site_names(ctx: Context) -> list[str]:
@@ -448,7 +456,12 @@ def site_pool(ctx: Context, site: str) -> SitePool:
         row = site_by_name(session, site)
         assert row.id is not None
         groups = [(g.name, g.kind) for g in queries.site_groups(session, row.id)]
-        return SitePool(row.name, row.id, row.country, queries.free_numbers(session, row.id), groups)
+        flags = {
+            number.e164: notice
+            for number in queries.flagged_free_numbers(session, row.id)
+            if (notice := checks.number_flag(number, row.country)) is not None
+        }
+        return SitePool(row.name, row.id, row.country, queries.free_numbers(session, row.id), groups, flags)
 
 
 def proposed_username(ctx: Context, first: str, last: str) -> str:
@@ -457,15 +470,25 @@ def proposed_username(ctx: Context, first: str, last: str) -> str:
         return queries.unique_username(session, first, last)
 
 
-def username_problem(ctx: Context, username: str) -> FieldError | None:
+def username_problem(ctx: Context, username: str, user_id: int | None = None) -> FieldError | None:
+    """R19 for ``username`` (``user_id`` may keep theirs, in any case)."""
     with ctx.store.read() as session:
-        return checks.username_clash(session, username)
+        return checks.username_clash(session, username, user_id)
 
 
 def number_problem(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
     """R16 for ``text`` at ``site`` (``user_id`` may keep their own number)."""
     with ctx.store.read() as session:
         return checks.number_claim(session, site_by_name(session, site), text, user_id)[1]
+
+
+def number_notice(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
+    """R21: the carrier's flag on a number ``text`` could take at ``site``
+    (None when it is not flagged, or cannot be taken: see number_problem)."""
+    with ctx.store.read() as session:
+        row = site_by_name(session, site)
+        number, problem = checks.number_claim(session, row, text, user_id)
+        return checks.number_flag(number, row.country) if number is not None and problem is None else None
 
 
 def extension_problem(ctx: Context, site: str, extension: str, user_id: int | None = None) -> FieldError | None:

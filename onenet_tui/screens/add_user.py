@@ -25,6 +25,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import (
@@ -107,6 +108,8 @@ class SiteData:
     country: str
     numbers: FreeNumbers
     groups: tuple[GroupOption, ...]
+    # R21: the free numbers the carrier flagged, each with its notice.
+    flags: dict[str, FieldError] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         self.extension_follows = True
         # The number the last lookup proved free although it was not in the cache.
         self._number_confirmed: str | None = None
+        # ... and its carrier flag, if any (R21).
+        self._confirmed_flag: FieldError | None = None
         self._number_checking = False
+        # R21: the flagged number the operator said yes to creating the user on.
+        self._flag_accepted: str | None = None
         self._chosen_groups: dict[str, str | None] = {}
         self.creating = False
         self.failure: str | None = None
@@ -383,6 +390,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _apply_site(self, data: SiteData) -> None:
         self.site = data
         self._number_confirmed = None
+        self._confirmed_flag = None
         self.number_field.set_free_numbers(data.numbers)
         self.number_field.revalidate()
         self._field("mobile").revalidate()
@@ -503,27 +511,62 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
                 field.set_hint(t("wizard.numbers_none", site=site.name))
             else:
                 field.set_hint(t("wizard.numbers_free", count=len(site.numbers), site=site.name))
+            self._ask_other_site(site, field.value)
             return
         if e164 in site.numbers or e164 == self._number_confirmed:
-            field.set_hint(t("wizard.number_free", national=site.numbers.national(e164), site=site.name))
+            self._show_number_free(site, e164)
             return
         # Not in the cached pool: ask why (or whether it became free meanwhile).
         self._number_checking = True
         field.set_hint(t("wizard.checking"))
 
-        def apply(problem: FieldError | None) -> None:
+        def apply(answer: tuple[FieldError | None, FieldError | None]) -> None:
             if self.site is not site or self._typed_e164() != e164:
                 return
+            problem, flag = answer
             self._number_checking = False
             if problem is None:
-                self._number_confirmed = e164
+                self._number_confirmed, self._confirmed_flag = e164, flag
                 field.set_external_error(None)
-                field.set_hint(t("wizard.number_free", national=site.numbers.national(e164), site=site.name))
+                self._show_number_free(site, e164)
             else:
                 field.set_external_error(problem)
             self._refresh_controls()
 
-        self._lookup("number", partial(users.number_problem, self.ctx, site.name, e164), apply)
+        self._lookup("number", partial(_check_number, self.ctx, site.name, e164), apply)
+
+    def _show_number_free(self, site: SiteData, e164: str) -> None:
+        """A number the user may take: free, or, when the carrier flagged it,
+        the flag and its reason instead of "free" (R21)."""
+        flag = self.number_flag(e164)
+        if flag is not None:
+            self.number_field.set_hint(flag.message())
+        else:
+            self.number_field.set_hint(t("wizard.number_free", national=site.numbers.national(e164), site=site.name))
+
+    def number_flag(self, e164: str | None = None) -> FieldError | None:
+        """R21: the carrier's flag on the typed number (or ``e164``), if any."""
+        e164 = e164 or self._typed_e164()
+        if e164 is None or self.site is None:
+            return None
+        if e164 == self._number_confirmed and e164 not in self.site.numbers:
+            return self._confirmed_flag
+        return self.site.flags.get(e164)
+
+    def _ask_other_site(self, site: SiteData, typed: str) -> None:
+        """R16: a number that is not valid for this site's country but is
+        one of another country's: ask whose it is (a London number typed for
+        Berlin belongs to London) rather than only "not valid for DE"."""
+        if not any(phones.to_e164(typed, country) for country in phones.COUNTRIES if country != site.country):
+            return
+
+        def apply(problem: FieldError | None) -> None:
+            if self.site is site and self.number_field.value == typed and problem is not None:
+                if problem.key == "r16.other_site":
+                    self.number_field.set_external_error(problem)
+                    self._refresh_controls()
+
+        self._lookup("number", partial(users.number_problem, self.ctx, site.name, typed), apply)
 
     def _typed_e164(self) -> str | None:
         country = self._country()
@@ -778,6 +821,9 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             ),
             (t("field.extension"), self._field("extension").value.strip() or dash),
         ]
+        flag = self.number_flag(e164)
+        if flag is not None:
+            lines.append((t("wizard.review.flag"), flag.message()))
         if self.device_type is DeviceType.DESK_PHONE:
             lines.append(
                 (
@@ -839,6 +885,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             "mobile": value("mobile"),
             "contract": value("contract"),
             "groups": [{"group": name, "role": role} for name, role in self._chosen_groups.items()],
+            "accept_flagged": self._flag_accepted is not None and self._flag_accepted == self._typed_e164(),
         }
 
     def action_create(self) -> None:
@@ -847,6 +894,10 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         problems = self.problems()
         if problems:
             self._jump_to(problems[0].step, problems[0].field)
+            return
+        e164, flag = self._typed_e164(), self.number_flag()
+        if flag is not None and self._flag_accepted != e164:
+            self._ask_about_flag(e164, flag)
             return
         self.creating = True
         self.failure = None
@@ -857,6 +908,27 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             group="create",
             exclusive=True,
             exit_on_error=False,
+        )
+
+    def _ask_about_flag(self, e164: str | None, flag: FieldError) -> None:
+        """R21: the carrier flagged the number; creating the user anyway is
+        the operator's explicit choice (Cancel has focus)."""
+
+        def answer(create: bool | None) -> None:
+            if create and e164 == self._typed_e164():
+                self._flag_accepted = e164
+                self.action_create()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("wizard.flagged.title"),
+                # The reason is the carrier's text: literal, each part its own line.
+                Content("\n\n").join([literal(flag.message()), literal(t("wizard.flagged.question"))]),
+                t("wizard.flagged.create"),
+                variant="warning",
+                cancel_label=t("wizard.flagged.back"),
+            ),
+            answer,
         )
 
     def _create_in_thread(self, data: dict[str, Any]) -> None:
@@ -996,4 +1068,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
 def _load_site(ctx: Context, name: str) -> SiteData:
     pool = users.site_pool(ctx, name)
     groups = tuple(GroupOption(name, kind) for name, kind in pool.groups)
-    return SiteData(pool.name, pool.id, pool.country, FreeNumbers(pool.free_numbers, pool.country), groups)
+    numbers = FreeNumbers(pool.free_numbers, pool.country)
+    return SiteData(pool.name, pool.id, pool.country, numbers, groups, dict(pool.flags))
+
+
+def _check_number(ctx: Context, site: str, e164: str) -> tuple[FieldError | None, FieldError | None]:
+    """Why ``e164`` cannot be taken at ``site`` (R16), else its carrier flag (R21)."""
+    problem = users.number_problem(ctx, site, e164)
+    return problem, None if problem is not None else users.number_notice(ctx, site, e164)

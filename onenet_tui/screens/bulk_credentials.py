@@ -205,7 +205,7 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
             self.show_banner(t("bulk.nobody"), "info")
 
     def _show_preview(self, preview: Preview) -> None:
-        summary = t("bulk.summary", issue=len(preview.issue), skipped=len(preview.skipped))
+        summary = t("bulk.summary", issue=len(preview.issue), count=len(preview.issue), skipped=len(preview.skipped))
         if preview.missing:
             summary += t("bulk.summary.missing", missing=preview.missing)
         self.query_one("#bulk-summary", Static).update(summary)

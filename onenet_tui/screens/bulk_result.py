@@ -80,7 +80,7 @@ class BulkResultScreen(Screen[None]):
         yield Label(t("bulk.result.title", count=len(self.issued)), id="bulk-result-title", classes="bulk-title")
         yield Static(t("bulk.result.warning"), id="bulk-result-warning", classes="bulk-warning")
         yield Static(
-            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count),
+            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count, count=len(self.issued)),
             id="bulk-result-summary",
             classes="bulk-summary",
         )
@@ -114,7 +114,7 @@ class BulkResultScreen(Screen[None]):
         self.query_one("#bulk-result-title", Label).update(t("bulk.result.title", count=len(self.issued)))
         self.query_one("#bulk-result-warning", Static).update(t("bulk.result.warning"))
         self.query_one("#bulk-result-summary", Static).update(
-            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count)
+            t("bulk.result.summary", issued=len(self.issued), skipped=self.skipped_count, count=len(self.issued))
         )
         self.query_one("#bulk-result-table", PlainTable).set_titles(self._titles())
         self.query_one("#bulk-export", Button).label = t("bulk.result.button.export")

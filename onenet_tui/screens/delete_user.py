@@ -39,7 +39,9 @@ def group_lines(report: DeletionReport) -> list[str]:
 
 
 def people_to_tell_text(report: DeletionReport) -> str:
-    header = t("lifecycle.delete.people_title", name=report.name, username=report.username, number=report.number)
+    # National, as everywhere in the console (an E.164 number names its own country).
+    number = phones.national(report.number)
+    header = t("lifecycle.delete.people_title", name=report.name, username=report.username, number=number)
     body = group_lines(report) or [t("lifecycle.delete.no_groups")]
     return "\n".join([header, "", *body]) + "\n"
 
@@ -151,7 +153,14 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         lines: list[Widget] = [Static(literal(line), classes="delete-group") for line in group_lines(report)]
         return [
             Static(
-                literal(t("lifecycle.delete.done", name=report.name, username=report.username, number=report.number)),
+                literal(
+                    t(
+                        "lifecycle.delete.done",
+                        name=report.name,
+                        username=report.username,
+                        number=phones.national(report.number),
+                    )
+                ),
                 id="delete-done",
             ),
             Label(t("lifecycle.delete.tell_heading"), classes="lifecycle-section"),

@@ -150,7 +150,9 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
             self.notify(t(key), title=t("lifecycle.groups.notice"), severity="warning", markup=False, timeout=10)
         if outcome.error is not None:
             # Some changes may have been made: show the error over the fresh state.
-            self.banner.show(t("lifecycle.groups.failed", done=outcome.done, error=error_text(outcome.error)))
+            self.banner.show(
+                t("lifecycle.groups.failed", done=outcome.done, count=outcome.done, error=error_text(outcome.error))
+            )
             self.load_user()
             return
         self.notify(t("lifecycle.groups.saved", count=outcome.done), markup=False)

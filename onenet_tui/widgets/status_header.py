@@ -111,7 +111,9 @@ class StatusHeader(TextLines):
             return t("directory.header.loading", total=count(directory.total))
         if not directory.complete:
             return t("directory.header.searching")
-        return t("directory.header.shown", shown=count(len(directory)), total=count(directory.total))
+        return t(
+            "directory.header.shown", shown=count(len(directory)), total=count(directory.total), count=directory.total
+        )
 
     @staticmethod
     def _view(directory: Directory, marked: int) -> str:
