@@ -700,9 +700,8 @@ def groups_set_members(args: argparse.Namespace, run: Run) -> int:
     if not done:
         run.say(t("cli.groups.unchanged", group=visible(args.group)))
         return 0
-    run.say(
-        t("cli.groups.set", group=visible(args.group), joined=len(done.joined), left=len(done.left), roles=len(done.roles))
-    )
+    counts = {"joined": len(done.joined), "left": len(done.left), "roles": len(done.roles)}
+    run.say(t("cli.groups.set", group=visible(args.group), **counts))
     for username, role in done.joined:
         run.say(f"  + {visible(username)}" + (f" ({t('role.' + role)})" if role else ""))
     for username in done.left:
