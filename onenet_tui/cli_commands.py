@@ -700,8 +700,8 @@ def groups_set_members(args: argparse.Namespace, run: Run) -> int:
     if not done:
         run.say(t("cli.groups.unchanged", group=visible(args.group)))
         return 0
-    counts = {"joined": len(done.joined), "left": len(done.left), "roles": len(done.roles)}
-    run.say(t("cli.groups.set", group=visible(args.group), **counts))
+    joined, left, roles = len(done.joined), len(done.left), len(done.roles)
+    run.say(t("cli.groups.set", group=visible(args.group), joined=joined, left=left, roles=roles))
     for username, role in done.joined:
         run.say(f"  + {visible(username)}" + (f" ({t('role.' + role)})" if role else ""))
     for username in done.left:

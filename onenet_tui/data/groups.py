@@ -173,9 +173,7 @@ class GroupDetail:
             "kind": self.kind,
             "site": self.site,
             "version": self.version,
-            "members": [
-                {"username": m.username, "name": m.name, "role": m.role, "status": m.status} for m in self.members
-            ],
+            "members": [{"username": m.username, "role": m.role} for m in self.members],
         }
 
 
