@@ -94,7 +94,7 @@ def _site_name(session: Session, site_id: int) -> str:
 def parse_member(text: str) -> tuple[str, str | None]:
     """``USER`` or ``USER:agent|supervisor`` (the command line's form)."""
     ref, sep, role = text.rpartition(":")
-    if not sep or role not in {r.value for r in CallCenterRole}:
+    if not sep or not ref or role not in {r.value for r in CallCenterRole}:
         return text, None
     return ref, role
 
