@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from onenet_tui.data import audit, groups, memberships, numbers, sites, users
+from onenet_tui.data import audit, carrier, groups, memberships, numbers, sites, users
 from onenet_tui.data.context import Actor, Context, carrier_context
 from onenet_tui.data.errors import InvalidInput, NotFound, RuleRefused, StaleData
 from onenet_tui.data.models import AuditEvent, GroupMember, Role
@@ -489,3 +489,17 @@ def test_r15_every_new_change_is_audited_once(tenant: World) -> None:
     with tenant.store.read() as session:
         actions = [e.action for e in audit.events(session, newest_first=False)]
     assert actions == ["site.add", "numbers.add", "group.add", "group.add", "group.add", "group.add"]
+
+
+def test_r22_a_user_added_into_or_deleted_from_a_group_makes_its_members_stale(tenant: World) -> None:
+    ctx = tenant.admin
+    seen = groups.group_detail(ctx, "BER Pickup").version
+    # Without the check the group side's save of what it saw would drop the new member.
+    added = add(tenant, number="030 12345001", groups=({"group": "BER Pickup", "role": None},))
+    with pytest.raises(StaleData):
+        memberships.set_group_members(ctx, "BER Pickup", [], expected_version=seen)
+    carrier.set_status(tenant.carrier, added.user.username, "activated")
+    seen = groups.group_detail(ctx, "BER Pickup").version
+    users.delete_user(ctx, added.user.username)
+    with pytest.raises(StaleData):
+        memberships.set_group_members(ctx, "BER Pickup", [], expected_version=seen)
