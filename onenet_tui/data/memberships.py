@@ -112,7 +112,8 @@ def set_group_members(
     with change(ctx) as session:
         group = group_by_name(session, group_name)
         assert group.id is not None
-        if expected_version is not None and group.version != expected_version:
+        version = versions.lock_group(session, group.id)
+        if expected_version is not None and version != expected_version:
             raise StaleData(group.name)
         wanted: dict[int, tuple[User, str | None]] = {}
         for ref, role in members:
@@ -160,7 +161,7 @@ def set_group_members(
             )
         if not result:
             return result
-        versions.bump_group(session, group.id, group.version, name=group.name)
+        versions.bump_group(session, group.id, version, name=group.name)
         changed = [uid for uid in wanted if uid not in current or current[uid].role != wanted[uid][1]] + leaving
         versions.bump_users(session, changed)
         audit.record(
@@ -195,7 +196,8 @@ def set_user_groups(
     with change(ctx) as session:
         user = user_by_ref(session, user_ref)
         assert user.id is not None
-        if expected_version is not None and user.version != expected_version:
+        version = versions.lock_user(session, user.id)
+        if expected_version is not None and version != expected_version:
             raise StaleData(user.username)
         wanted: dict[int, tuple[Group, str | None]] = {}
         for name, role in chosen.items():
@@ -244,7 +246,7 @@ def set_user_groups(
         for group in touched:
             assert group.id is not None
             versions.bump_group(session, group.id, seen.get(group.name), name=group.name)
-        versions.bump_user(session, user.id, user.version, username=user.username)
+        versions.bump_user(session, user.id, version, username=user.username)
         audit.record(
             session,
             ctx.actor,

@@ -3,22 +3,42 @@ SPEC section 7).
 
 A change of memberships changes both sides: the group's version and every
 affected user's go up, so a save based on either as it was is refused as
-stale. The bump is one UPDATE ... WHERE version = :seen, so two saves
-racing from the same version cannot both succeed, whatever the isolation
-level: the loser's update matches no row.
+stale. A save locks the row whose version it checks first (SELECT ... FOR UPDATE
+on PostgreSQL; SQLite's write lock is taken at BEGIN), so a second save of
+the same group or user waits, then sees the new version and is refused before
+it changes anything. The bump is one UPDATE ... WHERE version = :seen as well,
+so two saves racing from the same version can never both succeed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from onenet_tui.data.errors import StaleData
 from onenet_tui.data.models import Group, User, table_of
 
 _CHUNK = 900
+
+
+def lock_group(session: Session, group_id: int) -> int:
+    """Lock the group's row for this transaction and answer its version as
+    last committed: a second save of the same group waits here, then sees
+    the first one's version and is refused as stale before it changes anything."""
+    groups = table_of(Group)
+    version: int = session.execute(
+        select(groups.c.version).where(groups.c.id == group_id).with_for_update()
+    ).scalar_one()
+    return version
+
+
+def lock_user(session: Session, user_id: int) -> int:
+    """:func:`lock_group` for a user's row."""
+    users = table_of(User)
+    version: int = session.execute(select(users.c.version).where(users.c.id == user_id).with_for_update()).scalar_one()
+    return version
 
 
 def bump_group(session: Session, group_id: int, seen: int | None = None, *, name: str | None = None) -> None:
