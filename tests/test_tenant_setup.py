@@ -503,3 +503,36 @@ def test_r22_a_user_added_into_or_deleted_from_a_group_makes_its_members_stale(t
     users.delete_user(ctx, added.user.username)
     with pytest.raises(StaleData):
         memberships.set_group_members(ctx, "BER Pickup", [], expected_version=seen)
+
+
+@pytest.mark.parametrize(
+    ("row", "key"),
+    [
+        ({"entity": "site", "name": "Berlin", "sip_domain": "other.sip.example.net"}, "conflict.site_name"),
+        ({"entity": "site", "name": "Other", "sip_domain": "berlin.sip.example.net"}, "conflict.sip_domain"),
+        ({"entity": "number", "e164": "+493012345000"}, "conflict.pool_number"),
+        ({"entity": "group", "name": "BER Hunt"}, "conflict.group_name"),
+    ],
+)
+def test_r20_r21_r22_a_lost_race_for_a_unique_value_is_told_as_such(
+    tenant: World, row: dict[str, str], key: str
+) -> None:
+    """Two administrators pass the checks at the same moment: the database's
+    unique index refuses the second, and the message says what was taken."""
+    from sqlalchemy.exc import IntegrityError
+
+    from onenet_tui.data.models import Group, PhoneNumber, Site
+    from onenet_tui.data.unit import conflict_from
+
+    row = dict(row)  # the parameters are shared by both backends' runs
+    entity = row.pop("entity")
+    with pytest.raises(IntegrityError) as caught, tenant.store.transaction() as session:
+        berlin = session.execute(select(Site)).scalar_one()
+        if entity == "site":
+            session.add(Site(country="DE", **row))
+        elif entity == "number":
+            session.add(PhoneNumber(site_id=berlin.id, **row))
+        else:
+            session.add(Group(site_id=berlin.id, kind="pickup", **row))
+        session.flush()
+    assert conflict_from(caught.value).key == key
