@@ -536,3 +536,14 @@ def test_r20_r21_r22_a_lost_race_for_a_unique_value_is_told_as_such(
             session.add(Group(site_id=berlin.id, kind="pickup", **row))
         session.flush()
     assert conflict_from(caught.value).key == key
+
+
+def test_r22_a_role_change_from_the_group_side_makes_the_user_side_stale(tenant: World) -> None:
+    ctx = tenant.admin
+    agent = add_active(tenant, number="030 12345001").user.username
+    memberships.set_group_members(ctx, "BER Callcenter", [(agent, None)])
+    seen = users.view(ctx, agent).version
+    done = memberships.set_group_members(bob(tenant.store), "BER Callcenter", [(agent, "supervisor")])
+    assert done.roles == [(agent, "agent", "supervisor")]
+    with pytest.raises(StaleData):
+        memberships.set_user_groups(ctx, agent, {"BER Callcenter": "agent"}, expected_version=seen)

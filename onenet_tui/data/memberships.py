@@ -91,6 +91,11 @@ def _site_name(session: Session, site_id: int) -> str:
     return site.name if site else ""
 
 
+def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
+    """At most ``size`` ids per IN list (SQLite before 3.32 takes 999 parameters)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def parse_member(text: str) -> tuple[str, str | None]:
     """``USER`` or ``USER:agent|supervisor`` (the command line's form)."""
     ref, sep, role = text.rpartition(":")
@@ -135,6 +140,7 @@ def set_group_members(
             for m in session.execute(select(GroupMember).where(col(GroupMember.group_id) == group.id)).scalars()
         }
         result = MembershipChange()
+        changed: list[int] = []
         for user_id, (user, role) in wanted.items():
             membership = current.get(user_id)
             if membership is None:
@@ -146,6 +152,7 @@ def set_group_members(
                 membership.role = role
             else:
                 continue
+            changed.append(user_id)
             notice = checks.supervisor_notice(role, list(user.services))
             if notice:
                 result.notices.append(Notice(user.username, group.name, notice))
@@ -155,15 +162,15 @@ def set_group_members(
             assert gone is not None
             _refuse_leave(group, gone, ctx.actor.role)
             result.left.append(gone.username)
-        if leaving:
+        for part in _chunks(leaving):
             session.execute(
-                delete(GroupMember).where(col(GroupMember.group_id) == group.id, col(GroupMember.user_id).in_(leaving))
+                delete(GroupMember).where(col(GroupMember.group_id) == group.id, col(GroupMember.user_id).in_(part))
             )
         if not result:
             return result
         versions.bump_group(session, group.id, version, name=group.name)
-        changed = [uid for uid in wanted if uid not in current or current[uid].role != wanted[uid][1]] + leaving
-        versions.bump_users(session, changed)
+        # Each of them changed too: a save of their groups as they were is stale.
+        versions.bump_users(session, changed + leaving)
         audit.record(
             session,
             ctx.actor,
