@@ -242,7 +242,7 @@ def delete_group(ctx: Context, name: str, *, expected_version: int | None = None
     with change(ctx) as session:
         group = group_by_name(session, name)
         assert group.id is not None
-        if expected_version is not None and group.version != expected_version:
+        if expected_version is not None and versions.lock_group(session, group.id) != expected_version:
             raise StaleData(group.name)
         detail = _detail(session, group)
         member_ids = [m.user_id for m in _member_ids(session, group.id)]
