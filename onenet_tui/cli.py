@@ -26,6 +26,7 @@ from onenet_tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 STATUSES = ("pending", "activated", "failed")
 ROLES = ("agent", "supervisor")
+GROUP_KINDS = ("hunt_group", "call_center", "pickup", "call_park")
 
 
 # --- argparse, translated ------------------------------------------------------
@@ -194,12 +195,43 @@ def build_parser() -> Parser:
     users_delete.add_argument("--yes", action="store_true", help=t("cli.opt.yes"))
     _format(users_delete, "table", "json")
 
+    # sites (R20)
+    sites = family("sites", "sites")
+    sites_add = leaf(sites, "add", "sites_add", "sites_add")
+    sites_add.add_argument("name", metavar=t("cli.metavar.name"), help=t("cli.arg.site_name"))
+    sites_add.add_argument("--country", required=True, metavar="DE|GB", help=t("cli.opt.country"))
+    sites_add.add_argument("--domain", required=True, metavar="REALM", help=t("cli.opt.domain"))
+    _format(sites_add, "table", "json")
+    sites_list = leaf(sites, "list", "sites_list", "sites_list")
+    _format(sites_list, "table", "json")
+    sites_rename = leaf(sites, "rename", "sites_rename", "sites_rename")
+    sites_rename.add_argument("site", metavar=t("cli.metavar.site"), help=t("cli.arg.site"))
+    sites_rename.add_argument("new_name", metavar=t("cli.metavar.new_name"), help=t("cli.arg.new_name"))
+    sites_delete = leaf(sites, "delete", "sites_delete", "sites_delete")
+    sites_delete.add_argument("site", metavar=t("cli.metavar.site"), help=t("cli.arg.site"))
+
     # numbers
     numbers = family("numbers", "numbers")
     numbers_list = leaf(numbers, "list", "numbers_list", "numbers_list")
     numbers_list.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.site"))
     numbers_list.add_argument("--free", action="store_true", help=t("cli.opt.free"))
     _format(numbers_list, "table", "json")
+    numbers_add = leaf(numbers, "add", "numbers_add", "numbers_add")
+    numbers_add.add_argument("entries", nargs="+", metavar=t("cli.metavar.number_range"), help=t("cli.arg.numbers"))
+    numbers_add.add_argument("--site", required=True, metavar=t("cli.metavar.site"), help=t("cli.opt.numbers_site"))
+    _format(numbers_add, "table", "json")
+    numbers_remove = leaf(numbers, "remove", "numbers_remove", "numbers_remove")
+    numbers_remove.add_argument(
+        "entries", nargs="+", metavar=t("cli.metavar.number_range"), help=t("cli.arg.numbers_remove")
+    )
+    numbers_remove.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.numbers_national"))
+    numbers_flag = leaf(numbers, "flag", "numbers_flag", "numbers_flag")
+    numbers_flag.add_argument("number", metavar="NUMBER", help=t("cli.arg.number"))
+    numbers_flag.add_argument("--reason", required=True, metavar="R", help=t("cli.opt.flag_reason"))
+    numbers_flag.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.numbers_national"))
+    numbers_unflag = leaf(numbers, "unflag", "numbers_unflag", "numbers_unflag")
+    numbers_unflag.add_argument("number", metavar="NUMBER", help=t("cli.arg.number"))
+    numbers_unflag.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.numbers_national"))
 
     # groups
     groups = family("groups", "groups")
@@ -216,6 +248,25 @@ def build_parser() -> Parser:
     remove_member = leaf(groups, "remove-member", "groups_remove_member", "groups_remove_member")
     remove_member.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
     remove_member.add_argument("user", metavar="USER", help=user_help)
+    groups_add = leaf(groups, "add", "groups_add", "groups_add")
+    groups_add.add_argument("name", metavar=t("cli.metavar.name"), help=t("cli.arg.group_name"))
+    groups_add.add_argument("--site", required=True, metavar=t("cli.metavar.site"), help=t("cli.opt.group_site"))
+    groups_add.add_argument("--kind", required=True, choices=GROUP_KINDS, help=t("cli.opt.kind"))
+    _format(groups_add, "table", "json")
+    groups_rename = leaf(groups, "rename", "groups_rename", "groups_rename")
+    groups_rename.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    groups_rename.add_argument("new_name", metavar=t("cli.metavar.new_name"), help=t("cli.arg.new_name"))
+    groups_delete = leaf(groups, "delete", "groups_delete", "groups_delete")
+    groups_delete.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    groups_delete.add_argument("--yes", action="store_true", help=t("cli.opt.yes_group"))
+    _format(groups_delete, "table", "json")
+    set_members = leaf(groups, "set-members", "groups_set_members", "groups_set_members")
+    set_members.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    set_members.add_argument("members", nargs="*", metavar=t("cli.metavar.member"), help=t("cli.arg.members"))
+    set_members.add_argument(
+        "--if-version", type=_non_negative_int, metavar="N", dest="if_version", help=t("cli.opt.if_version")
+    )
+    _format(set_members, "table", "json")
 
     # credentials
     credentials = family("credentials", "credentials")

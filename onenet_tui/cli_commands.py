@@ -34,16 +34,19 @@ from onenet_tui.data import (
     handover,
     listing,
     lookup,
+    memberships,
+    numbers,
     operators,
     selection,
     simulator,
+    sites,
     users,
 )
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeviceType
-from onenet_tui.data.policy import JOIN_ACTION, Action, enforce_role
+from onenet_tui.data.policy import JOIN_ACTION, MEMBERSHIP_ACTIONS, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
 from onenet_tui.i18n import language, t
@@ -462,6 +465,70 @@ def users_delete(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
+# --- sites ----------------------------------------------------------------------
+
+
+def _site_json(site: sites.SiteSummary) -> dict[str, Any]:
+    return site.to_json()
+
+
+@_role_first(Action.MANAGE_SITES)
+def sites_add(args: argparse.Namespace, run: Run) -> int:
+    site = sites.add_site(run.ctx, args.name, args.country, args.domain)
+    if args.format == "json":
+        run.json(_site_json(site))
+        return 0
+    run.say(t("cli.sites.added", site=visible(site.name), country=site.country, domain=visible(site.sip_domain)))
+    run.say(t("cli.sites.next", command=f"onenet-tui numbers add --site {shlex.quote(site.name)} NUMBER|RANGE"))
+    return 0
+
+
+def sites_list(args: argparse.Namespace, run: Run) -> int:
+    run.register_operator()
+    found = sites.list_sites(run.ctx)
+    if args.format == "json":
+        run.json([_site_json(s) for s in found])
+        return 0
+    if not found:
+        run.note(t("cli.sites.none"))
+        return 0
+    headers = [
+        t("field.site"),
+        t("cli.col.country"),
+        t("field.domain"),
+        t("field.users"),
+        t("cli.col.numbers"),
+        t("cli.col.free"),
+        t("cli.col.assigned"),
+        t("cli.col.flagged"),
+        t("field.groups"),
+    ]
+    run.lines(
+        out.table(
+            headers,
+            [
+                (s.name, s.country, s.sip_domain, s.users, s.numbers, s.free, s.assigned, s.flagged, s.groups)
+                for s in found
+            ],
+        )
+    )
+    return 0
+
+
+@_role_first(Action.MANAGE_SITES)
+def sites_rename(args: argparse.Namespace, run: Run) -> int:
+    new = sites.rename_site(run.ctx, args.site, args.new_name)
+    run.say(t("cli.sites.renamed", old=visible(args.site), new=visible(new)))
+    return 0
+
+
+@_role_first(Action.MANAGE_SITES)
+def sites_delete(args: argparse.Namespace, run: Run) -> int:
+    sites.delete_site(run.ctx, args.site)
+    run.say(t("cli.sites.deleted", site=visible(args.site)))
+    return 0
+
+
 # --- numbers --------------------------------------------------------------------
 
 
@@ -505,6 +572,48 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
+@_role_first(Action.MANAGE_NUMBERS)
+def numbers_add(args: argparse.Namespace, run: Run) -> int:
+    added = numbers.add_numbers(run.ctx, args.site, args.entries)
+    ordered = sorted(added.numbers)
+    if args.format == "json":
+        run.json({"site": added.site, "count": added.count, "numbers": ordered})
+        return 0
+    run.say(
+        t(
+            "cli.numbers.added",
+            count=added.count,
+            site=visible(added.site or ""),
+            first=ordered[0],
+            last=ordered[-1],
+        )
+    )
+    return 0
+
+
+@_role_first(Action.MANAGE_NUMBERS)
+def numbers_remove(args: argparse.Namespace, run: Run) -> int:
+    removed = numbers.remove_numbers(run.ctx, args.entries, site=args.site)
+    run.say(t("cli.numbers.removed", count=removed.count))
+    return 0
+
+
+@_role_first(Action.FLAG_NUMBER)
+def numbers_flag(args: argparse.Namespace, run: Run) -> int:
+    done = numbers.flag_number(run.ctx, args.number, args.reason, site=args.site)
+    run.say(t("cli.numbers.flagged", number=done.number, reason=visible(done.reason or "")))
+    if done.username:
+        run.note(t("cli.numbers.flagged_holder", username=visible(done.username)))
+    return 0
+
+
+@_role_first(Action.FLAG_NUMBER)
+def numbers_unflag(args: argparse.Namespace, run: Run) -> int:
+    done = numbers.unflag_number(run.ctx, args.number, site=args.site)
+    run.say(t("cli.numbers.unflagged", number=done.number))
+    return 0
+
+
 # --- groups ---------------------------------------------------------------------
 
 
@@ -519,25 +628,108 @@ def groups_list(args: argparse.Namespace, run: Run) -> int:
 
 
 def groups_show(args: argparse.Namespace, run: Run) -> int:
-    found = [g for g in groups.list_groups(run.ctx) if g.name == args.group]
-    if not found:
-        raise NotFound("group", args.group)
-    group = found[0]
+    run.register_operator()
+    group = groups.group_detail(run.ctx, args.group)
     if args.format == "json":
         run.json(group.to_json())
         return 0
-    run.lines(
-        out.pairs(
-            [(t("field.name"), group.name), (t("cli.col.kind"), t("kind." + group.kind)), (t("field.site"), group.site)]
-        )
-    )
+    run.lines(_group_pairs(group.name, group.kind, group.site, len(group.members)))
     run.say()
-    run.lines(
-        out.table(
-            [t("field.username"), t("field.name"), t("field.role"), t("field.status")],
-            [(m.username, m.name, t("role." + m.role) if m.role else "", _status(m.status)) for m in group.members],
-        )
+    run.lines(_member_table(group.members))
+    return 0
+
+
+def _group_pairs(name: str, kind: str, site: str, members: int) -> list[str]:
+    return out.pairs(
+        [
+            (t("field.name"), name),
+            (t("cli.col.kind"), t("kind." + kind)),
+            (t("field.site"), site),
+            (t("cli.col.members"), members),
+        ]
     )
+
+
+def _member_table(members: list[groups.GroupMemberRow]) -> list[str]:
+    return out.table(
+        [t("field.username"), t("field.name"), t("field.role"), t("field.status")],
+        [(m.username, m.name, t("role." + m.role) if m.role else "", _status(m.status)) for m in members],
+    )
+
+
+@_role_first(Action.MANAGE_GROUPS)
+def groups_add(args: argparse.Namespace, run: Run) -> int:
+    group = groups.add_group(run.ctx, args.site, args.kind, args.name)
+    if args.format == "json":
+        run.json({"name": group.name, "kind": group.kind, "site": group.site, "members": [], "version": group.version})
+        return 0
+    run.say(t("cli.groups.created", group=visible(group.name), kind=t("kind." + group.kind), site=visible(group.site)))
+    return 0
+
+
+@_role_first(Action.MANAGE_GROUPS)
+def groups_rename(args: argparse.Namespace, run: Run) -> int:
+    group = groups.rename_group(run.ctx, args.group, args.new_name)
+    run.say(t("cli.groups.renamed", old=visible(args.group), new=visible(group.name)))
+    return 0
+
+
+@_role_first(Action.MANAGE_GROUPS)
+def groups_delete(args: argparse.Namespace, run: Run) -> int:
+    if not args.yes:
+        run.note(
+            t(
+                "cli.usage_error",
+                prog="onenet-tui groups delete",
+                message=t("cli.groups.delete_needs_yes", group=visible(args.group)),
+            )
+        )
+        return 2
+    deleted = groups.delete_group(run.ctx, args.group)
+    if args.format == "json":
+        run.json(
+            {
+                "deleted": deleted.name,
+                "kind": deleted.kind,
+                "site": deleted.site,
+                "members": [{"username": m.username, "name": m.name, "role": m.role} for m in deleted.members],
+            }
+        )
+        return 0
+    run.say(t("cli.groups.deleted", group=visible(deleted.name), site=visible(deleted.site)))
+    if deleted.members:
+        run.say(t("cli.groups.tell", count=len(deleted.members)))
+        run.lines(_member_table(deleted.members))
+    return 0
+
+
+@_role_first(*MEMBERSHIP_ACTIONS)
+def groups_set_members(args: argparse.Namespace, run: Run) -> int:
+    chosen = [memberships.parse_member(text) for text in args.members]
+    done = memberships.set_group_members(run.ctx, args.group, chosen, expected_version=args.if_version)
+    for notice in done.notices:
+        run.note(f"{visible(notice.username)}: {t(notice.key)}")
+    if args.format == "json":
+        run.json(
+            {
+                "group": args.group,
+                "joined": [{"username": u, "role": r} for u, r in done.joined],
+                "left": done.left,
+                "roles": [{"username": u, "from": old, "to": new} for u, old, new in done.roles],
+            }
+        )
+        return 0
+    if not done:
+        run.say(t("cli.groups.unchanged", group=visible(args.group)))
+        return 0
+    joined, left, roles = len(done.joined), len(done.left), len(done.roles)
+    run.say(t("cli.groups.set", group=visible(args.group), joined=joined, left=left, roles=roles))
+    for username, role in done.joined:
+        run.say(f"  + {visible(username)}" + (f" ({t('role.' + role)})" if role else ""))
+    for username in done.left:
+        run.say(f"  - {visible(username)}")
+    for username, _old, new in done.roles:
+        run.say(f"  ~ {visible(username)} ({t('role.' + new) if new else '-'})")
     return 0
 
 

@@ -657,6 +657,7 @@ READ_ONLY = {
     "numbers_list",
     "groups_list",
     "groups_show",
+    "sites_list",
     "operators_list",
     "audit_cmd",
     "db_upgrade",
@@ -690,6 +691,17 @@ HELPDESK_ATTEMPTS: dict[str, tuple[str, ...]] = {
     "carrier_fail": ("carrier", "fail", "nobody", "--reason", "x" * 300),
     "carrier_run": ("carrier", "run", "--once", "--delay", "0"),
     "operators_add": ("operators", "add", "Bad Name", "--role", "admin"),
+    "sites_add": ("sites", "add", " ", "--country", "XX", "--domain", "not a host"),
+    "sites_rename": ("sites", "rename", "Atlantis", " "),
+    "sites_delete": ("sites", "delete", "Atlantis"),
+    "numbers_add": ("numbers", "add", "--site", "Atlantis", "12-1"),
+    "numbers_remove": ("numbers", "remove", "+49301234567890"),
+    "numbers_flag": ("numbers", "flag", "12", "--reason", " "),
+    "numbers_unflag": ("numbers", "unflag", "12"),
+    "groups_add": ("groups", "add", " ", "--site", "Atlantis", "--kind", "pickup"),
+    "groups_rename": ("groups", "rename", "No such group", " "),
+    "groups_delete": ("groups", "delete", "No such group", "--yes"),
+    "groups_set_members": ("groups", "set-members", "No such group", "nobody:supervisor"),
 }
 
 

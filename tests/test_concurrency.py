@@ -328,3 +328,29 @@ def test_r16_two_admins_moving_users_to_one_number_are_told_about_the_number(
     first, second = race(monkeypatch, pg_world, move(erste), move(zweite), pause_in="user_view")
     assert not isinstance(first, Exception), first
     assert isinstance(second, Conflict) and second.key == "conflict.number", second
+
+
+def test_r22_two_admins_saving_one_group_s_members_at_once_one_gets_stale_data(
+    monkeypatch: pytest.MonkeyPatch, pg_world: World
+) -> None:
+    from onenet_tui.data import groups, memberships, versions
+
+    one = add_active(pg_world).user.username
+    two = add_active(pg_world, first_name="Anna", last_name="Schmidt", email="a@example.com", number="030 12345002")
+    seen = groups.group_detail(pg_world.admin, "BER Hunt").version
+    first, second = race(
+        monkeypatch,
+        pg_world,
+        lambda ctx: memberships.set_group_members(ctx, "BER Hunt", [(one, None)], expected_version=seen),
+        # The same member too: without the lock taken first, the loser would trip over the
+        # winner's membership row instead of hearing that the group changed.
+        lambda ctx: memberships.set_group_members(
+            ctx, "BER Hunt", [(one, None), (two.user.username, None)], expected_version=seen
+        ),
+        pause_in="bump_group",
+        module=versions,
+    )
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, StaleData)
+    detail = groups.group_detail(pg_world.admin, "BER Hunt")
+    assert [m.username for m in detail.members] == [one] and detail.version == seen + 1

@@ -24,6 +24,9 @@ COUNT_WITHOUT_NOUN = {
     "directory.header.marked",  # "3 marked"
     "field_widget.counter",  # "12/23"
     "r1.too_long",  # "at most 23 characters, 30 given"
+    "r20.name_too_long",  # "at most 40 characters, this has 52"
+    "r21.reason_too_long",
+    "r22.name_too_long",
     "wizard.numbers_free",  # "40 free at Berlin"
 }
 

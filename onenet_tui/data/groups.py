@@ -1,19 +1,25 @@
-"""Group membership (R4, R6): hunt groups and call centers need an activated
-user; pickup and call park groups take anyone."""
+"""Groups (R22) and single memberships (R4, R6): hunt groups and call
+centers need an activated user; pickup and call park groups take anyone.
+
+Groups are added, renamed and deleted here, and read for the groups screen
+(:func:`group_summaries`, :func:`group_detail`, :func:`candidates`). A save
+of many memberships at once is :mod:`onenet_tui.data.memberships`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from pydantic_core import PydanticCustomError
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks
+from onenet_tui.data import audit, checks, tenant_checks, versions
 from onenet_tui.data.context import Context
-from onenet_tui.data.errors import InvalidInput, NotFound
-from onenet_tui.data.lookup import group_by_name, user_by_ref
+from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, StaleData
+from onenet_tui.data.lookup import group_by_name, site_by_name, user_by_ref
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
-from onenet_tui.data.policy import JOIN_ACTION, Action, enforce, enforce_role
+from onenet_tui.data.policy import JOIN_ACTION, Action, Decision, decide, enforce, enforce_role
+from onenet_tui.data.sites import checked
 from onenet_tui.data.unit import change
 
 
@@ -59,6 +65,10 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
             session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
         else:
             membership.role = role_value
+        assert group.id is not None and user.id is not None
+        # Both sides changed: a save of either based on what it was is stale (R22).
+        versions.bump_group(session, group.id)
+        versions.bump_users(session, [user.id])
         audit.record(
             session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value
         )
@@ -76,6 +86,9 @@ def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:
         if membership is None:
             raise NotFound("membership", f"{user.username} @ {group.name}")
         session.delete(membership)
+        assert group.id is not None and user.id is not None
+        versions.bump_group(session, group.id)
+        versions.bump_users(session, [user.id])
         audit.record(session, ctx.actor, "group.remove_member", group.name, user_id=user.id, username=user.username)
 
 
@@ -110,3 +123,252 @@ def list_groups(ctx: Context, *, site: str | None = None) -> list[GroupView]:
         for gid, username, first, last, role, status in rows:
             members.setdefault(gid, []).append(MemberView(username, f"{first} {last}", role, status))
         return [GroupView(g.id, g.name, g.kind, site_name, members.get(g.id, [])) for g, site_name in groups]
+
+
+# --- the groups themselves (R22) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """A group in a list: the groups screen's row."""
+
+    id: int
+    name: str
+    kind: str
+    site: str
+    members: int
+    version: int
+
+
+@dataclass(frozen=True)
+class GroupMemberRow:
+    username: str
+    first_name: str
+    last_name: str
+    status: str
+    role: str | None
+    # R6: a supervisor without the supervisor service is allowed, worth a word.
+    notice: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """A group with its members (by name) and the version a save of its
+    members is checked against (R22)."""
+
+    id: int
+    name: str
+    kind: str
+    site: str
+    version: int
+    members: list[GroupMemberRow]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "site": self.site,
+            "version": self.version,
+            "members": [{"username": m.username, "role": m.role} for m in self.members],
+        }
+
+
+def add_group(ctx: Context, site_name: str, kind: GroupKind | str, name: str) -> GroupSummary:
+    enforce(Action.MANAGE_GROUPS, ctx.actor.role)  # R14 before a bad field
+    errors: list[FieldError] = []
+    wanted, group_kind = "", GroupKind.PICKUP
+    try:
+        wanted = tenant_checks.group_name(name)
+    except PydanticCustomError as err:
+        errors.append(FieldError("name", err.type, dict(err.context or {})))
+    try:
+        group_kind = tenant_checks.group_kind(str(kind))
+    except PydanticCustomError as err:
+        errors.append(FieldError("kind", err.type, dict(err.context or {})))
+    if errors:
+        raise InvalidInput(errors)
+    with change(ctx) as session:
+        site = site_by_name(session, site_name)
+        clash = tenant_checks.group_name_clash(session, wanted)
+        if clash is not None:
+            raise InvalidInput([clash])
+        group = Group(name=wanted, site_id=site.id, kind=group_kind.value)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
+        session.add(group)
+        session.flush()
+        assert group.id is not None
+        audit.record(session, ctx.actor, "group.add", group.name, group_id=group.id, site=site.name, kind=group.kind)
+        return GroupSummary(group.id, group.name, group.kind, site.name, 0, group.version)
+
+
+def rename_group(ctx: Context, name: str, new_name: str, *, expected_version: int | None = None) -> GroupSummary:
+    enforce(Action.MANAGE_GROUPS, ctx.actor.role)
+    wanted: str = checked(tenant_checks.group_name, "new_name", new_name)
+    with change(ctx) as session:
+        group = group_by_name(session, name)
+        assert group.id is not None
+        clash = tenant_checks.group_name_clash(session, wanted, group.id)
+        if clash is not None:
+            raise InvalidInput([FieldError("new_name", clash.key, clash.params)])
+        versions.bump_group(session, group.id, expected_version, name=group.name)
+        old = group.name
+        group.name = wanted
+        audit.record(session, ctx.actor, "group.rename", wanted, group_id=group.id, old_name=old, new_name=wanted)
+        site = session.get(Site, group.site_id)
+        assert site is not None
+        count = session.execute(
+            select(func.count()).select_from(GroupMember).where(col(GroupMember.group_id) == group.id)
+        ).scalar_one()
+        return GroupSummary(group.id, wanted, group.kind, site.name, int(count), group.version)
+
+
+@dataclass(frozen=True)
+class DeletedGroup:
+    name: str
+    kind: str
+    site: str
+    # Who was in it and should be told (R22).
+    members: list[GroupMemberRow]
+
+
+def delete_group(ctx: Context, name: str, *, expected_version: int | None = None) -> DeletedGroup:
+    """R22: the group goes with its memberships; the answer lists the members,
+    who should be told. With ``expected_version``, a group whose members
+    changed since they were shown is refused as stale."""
+    enforce(Action.MANAGE_GROUPS, ctx.actor.role)
+    with change(ctx) as session:
+        group = group_by_name(session, name)
+        assert group.id is not None
+        if expected_version is not None and versions.lock_group(session, group.id) != expected_version:
+            raise StaleData(group.name)
+        detail = _detail(session, group)
+        member_ids = [m.user_id for m in _member_ids(session, group.id)]
+        session.execute(delete(GroupMember).where(col(GroupMember.group_id) == group.id))
+        # The users' memberships changed: a save based on what they were is stale.
+        versions.bump_users(session, member_ids)
+        audit.record(
+            session,
+            ctx.actor,
+            "group.delete",
+            group.name,
+            group_id=group.id,
+            site=detail.site,
+            kind=group.kind,
+            members=[{"username": m.username, "role": m.role} for m in detail.members],
+        )
+        session.delete(group)
+        return DeletedGroup(detail.name, detail.kind, detail.site, detail.members)
+
+
+def _member_ids(session: Session, group_id: int) -> list[GroupMember]:
+    return list(session.execute(select(GroupMember).where(col(GroupMember.group_id) == group_id)).scalars())
+
+
+def _detail(session: Session, group: Group) -> GroupDetail:
+    assert group.id is not None
+    site = session.get(Site, group.site_id)
+    assert site is not None
+    rows = session.execute(
+        select(
+            col(User.username),
+            col(User.first_name),
+            col(User.last_name),
+            col(User.status),
+            col(GroupMember.role),
+            col(User.services),
+        )
+        .join(User, col(User.id) == GroupMember.user_id)
+        .where(col(GroupMember.group_id) == group.id)
+        .order_by(User.last_name, User.first_name, User.username)
+    ).all()
+    members = [
+        GroupMemberRow(username, first, last, status, role, checks.supervisor_notice(role, list(services or [])))
+        for username, first, last, status, role, services in rows
+    ]
+    return GroupDetail(group.id, group.name, group.kind, site.name, group.version, members)
+
+
+def group_detail(ctx: Context, name: str) -> GroupDetail:
+    """Read only: a group and its members by name (2,000 members in one query)."""
+    with ctx.store.read() as session:
+        return _detail(session, group_by_name(session, name))
+
+
+def group_summaries(ctx: Context, *, site: str | None = None) -> list[GroupSummary]:
+    """Read only: every group (of one site) with its member count, by site,
+    kind and name, without loading the members."""
+    with ctx.store.read() as session:
+        counts = (
+            select(col(GroupMember.group_id), func.count().label("n"))
+            .group_by(col(GroupMember.group_id))
+            .subquery("members_per_group")
+        )
+        query = (
+            select(
+                col(Group.id),
+                col(Group.name),
+                col(Group.kind),
+                col(Site.name),
+                func.coalesce(counts.c.n, 0),
+                col(Group.version),
+            )
+            .join(Site, col(Site.id) == Group.site_id)
+            .outerjoin(counts, counts.c.group_id == Group.id)
+            .order_by(Site.name, Group.kind, Group.name)
+        )
+        if site is not None:
+            query = query.where(col(Site.id) == site_by_name(session, site).id)
+        return [GroupSummary(gid, n, k, s, int(c), v) for gid, n, k, s, c, v in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A user of the group's site as the member picker shows them: whether
+    they may join (R4, R14) and why not, and the R6 word for a supervisor."""
+
+    username: str
+    first_name: str
+    last_name: str
+    status: str
+    services: tuple[str, ...]
+    member: bool
+    role: str | None
+    decision: Decision
+
+
+def candidates(ctx: Context, name: str) -> list[Candidate]:
+    """Read only: every user of the group's site, by name, with the decision
+    to add them (R4 by the group's kind and the user's status, R14 by the
+    operator's role), so a picker can disable them with the reason."""
+    with ctx.store.read() as session:
+        group = group_by_name(session, name)
+        action = JOIN_ACTION[GroupKind(group.kind)]
+        members = {m.user_id: m.role for m in _member_ids(session, group.id)} if group.id is not None else {}
+        rows = session.execute(
+            select(
+                col(User.id),
+                col(User.username),
+                col(User.first_name),
+                col(User.last_name),
+                col(User.status),
+                col(User.services),
+            )
+            .where(col(User.site_id) == group.site_id)
+            .order_by(User.last_name, User.first_name, User.username)
+        ).all()
+        return [
+            Candidate(
+                username,
+                first,
+                last,
+                status,
+                tuple(services or ()),
+                uid in members,
+                members.get(uid),
+                decide(action, ctx.actor.role, status),
+            )
+            for uid, username, first, last, status, services in rows
+        ]

@@ -79,6 +79,8 @@ class Tenant(SQLModel, table=True):
 
 class Site(SQLModel, table=True):
     __tablename__ = "sites"
+    # R20: the SIP domain (the registrar's realm) is unique as well as the name.
+    __table_args__ = (Index("uq_sites_sip_domain", "sip_domain", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     country: str = Field(max_length=2)
@@ -158,9 +160,14 @@ Index(USERNAME_LOWER_INDEX, func.lower(table_of(User).c.username), unique=True)
 class Group(SQLModel, table=True):
     __tablename__ = "groups"
     id: int | None = Field(default=None, primary_key=True)
+    # Unique in the tenant (stricter than R22's per site and kind): the command
+    # line and the user's side name a group by its name alone.
     name: str = Field(unique=True)
     site_id: int = Field(foreign_key="sites.id", index=True)
     kind: str
+    # Optimistic locking of a group's memberships (R22): bumped, by the
+    # services, with every rename and every change of its members.
+    version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False, server_default="1"))
 
 
 class GroupMember(SQLModel, table=True):

@@ -1,7 +1,8 @@
 """The policy table: may this operator take this action on this user, and if
 not, which rule says no and why.
 
-R3 (who sets the status), R4, R5, R7, R13 and R14 live here and nowhere else.
+R3 (who sets the status), R4, R5, R7, R13 and R14 live here and nowhere else,
+R14 for sites, numbers and groups (SPEC section 11) included.
 The services call :func:`enforce`; the console calls :func:`decide` to dim an
 action and explain it before the operator tries.
 
@@ -43,6 +44,12 @@ class Action(StrEnum):
     # `carrier run`: a person starts the simulator process.
     START_CARRIER_SIMULATOR = "start_carrier_simulator"
     ADD_OPERATOR = "add_operator"
+    # A real tenant (SPEC section 11): sites (R20), number pools (R21), groups (R22).
+    MANAGE_SITES = "manage_sites"
+    MANAGE_NUMBERS = "manage_numbers"
+    # The carrier's flag on a number, set or cleared by hand or by the carrier.
+    FLAG_NUMBER = "flag_number"
+    MANAGE_GROUPS = "manage_groups"
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,10 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.SIMULATE_CARRIER: frozenset({Role.CARRIER}),
     Action.START_CARRIER_SIMULATOR: _ADMIN,
     Action.ADD_OPERATOR: _ADMIN,
+    Action.MANAGE_SITES: _ADMIN,
+    Action.MANAGE_NUMBERS: _ADMIN,
+    Action.FLAG_NUMBER: frozenset({Role.ADMIN, Role.CARRIER}),
+    Action.MANAGE_GROUPS: _ADMIN,
 }
 
 _NOT_ACTIVE = (Status.PENDING, Status.FAILED)
@@ -108,6 +119,9 @@ JOIN_ACTION: dict[GroupKind, Action] = {
     GroupKind.PICKUP: Action.JOIN_PICKUP,
     GroupKind.CALL_PARK: Action.JOIN_CALL_PARK,
 }
+
+# Every action a save of memberships may need (R22: joins of any kind, leaves).
+MEMBERSHIP_ACTIONS = (*JOIN_ACTION.values(), Action.LEAVE_GROUP)
 
 # Actions that change something: a helpdesk operator sees them dimmed.
 CHANGES = frozenset(a for a, roles in ROLES.items() if Role.HELPDESK not in roles)

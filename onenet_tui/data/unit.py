@@ -26,6 +26,15 @@ _CONSTRAINTS = (
     ("username", "conflict.username"),
     ("group_members", "conflict.membership"),
     ("operators", "conflict.operator"),
+    # A real tenant's structure (R20-R22), raced for by two administrators.
+    ("sites.name", "conflict.site_name"),
+    ("sites_name_key", "conflict.site_name"),
+    ("sites.sip_domain", "conflict.sip_domain"),
+    ("uq_sites_sip_domain", "conflict.sip_domain"),
+    ("phone_numbers.e164", "conflict.pool_number"),
+    ("phone_numbers_e164_key", "conflict.pool_number"),
+    ("groups.name", "conflict.group_name"),
+    ("groups_name_key", "conflict.group_name"),
 )
 
 

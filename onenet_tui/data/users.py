@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks, credentials, queries, validation
+from onenet_tui.data import audit, checks, credentials, queries, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, RuleRefused, StaleData
@@ -148,6 +148,8 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
             # R4 against the new user's status: pending, so call groups refuse.
             enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
             session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
+            # The group's members changed: a save of them as they were is stale (R22).
+            versions.bump_group(session, group.id)  # type: ignore[arg-type]  # a stored row's id is set
             notice = checks.supervisor_notice(role, user.services)
             if notice is not None:
                 notices.append(notice)
@@ -394,6 +396,9 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
         user = _load_current(session, ref, expected_version)
         enforce(Action.DELETE_USER, ctx.actor.role, user.status)
         report = _deletion_report(session, user)
+        left = session.execute(select(col(GroupMember.group_id)).where(col(GroupMember.user_id) == user.id)).scalars()
+        for group_id in list(left):
+            versions.bump_group(session, group_id)  # R22: the group's members changed
         session.execute(delete(GroupMember).where(col(GroupMember.user_id) == user.id))
         session.execute(delete(DeskPhoneCredential).where(col(DeskPhoneCredential.user_id) == user.id))
         session.delete(user)

@@ -3,9 +3,12 @@
 Every group of the user's site, by kind, in the shared group panel: hunt
 groups and call centers are disabled with the R4 reason while the user is not
 activated (pickup and call park groups take anyone); a call center member is
-an agent or a supervisor, with the R6 hint. Save adds, removes and re-roles
-one membership at a time through the group services; a notice they return
-(a supervisor without the supervisor service, R6) is shown, not hidden.
+an agent or a supervisor, with the R6 hint. Save is one service call
+(``memberships.set_user_groups``): one transaction and one audit event for
+everything ticked and unticked (R22), refused as stale, with the fresh state
+reloaded, when the user or a group in the change moved on since it was shown.
+A notice it returns (a supervisor without the supervisor service, R6) is
+shown, not hidden.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button
 
-from onenet_tui.data import groups
-from onenet_tui.data.errors import DomainError
+from onenet_tui.data import groups, memberships
+from onenet_tui.data.errors import DomainError, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import UserActionScreen, error_text
@@ -67,9 +70,13 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
     def __init__(self, ctx: Any, username: str) -> None:
         super().__init__(ctx, username)
         self.changed = False
+        # The groups' versions as shown: a save is checked against them (R22).
+        self.group_versions: dict[str, int] = {}
 
     def load_extra(self, view: UserView) -> list[GroupOption]:
-        return [GroupOption(g.name, g.kind) for g in groups.list_groups(self.ctx, site=view.site)]
+        found = groups.group_summaries(self.ctx, site=view.site)
+        self.group_versions = {g.name: g.version for g in found}
+        return [GroupOption(g.name, g.kind) for g in found]
 
     @property
     def current(self) -> dict[str, str | None]:
@@ -126,34 +133,32 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
             self.banner.show(t("lifecycle.nothing_changed"), "info")
             return
         self.banner.show(t("lifecycle.saving"), "info")
-        self.apply(todo)
+        self.apply(dict(panel.chosen), self.view.version, dict(self.group_versions))
 
     @work(thread=True, exclusive=True, group="lifecycle-save", exit_on_error=False)
-    def apply(self, todo: MembershipPlan) -> None:
-        done, notices = 0, []
+    def apply(self, chosen: dict[str, str | None], version: int, group_versions: dict[str, int]) -> None:
         try:
-            for name in todo.leave:
-                groups.remove_member(self.ctx, name, self.username)
-                done += 1
-            for name, role in todo.join.items():
-                notices += groups.add_member(self.ctx, name, self.username, role)
-                done += 1
+            done = memberships.set_user_groups(
+                self.ctx, self.username, chosen, expected_version=version, group_versions=group_versions
+            )
         except DomainError as error:
-            post_unless_cancelled(self, self.Saved(Outcome(done, notices, error)))
+            post_unless_cancelled(self, self.Saved(Outcome(0, [], error)))
             return
-        post_unless_cancelled(self, self.Saved(Outcome(done, notices)))
+        post_unless_cancelled(self, self.Saved(Outcome(done.count, [n.key for n in done.notices])))
 
     def saved(self, outcome: Outcome) -> None:
         self.changed = self.changed or outcome.done > 0
         for key in dict.fromkeys(outcome.notices):
             # R6: allowed, but worth a word.
             self.notify(t(key), title=t("lifecycle.groups.notice"), severity="warning", markup=False, timeout=10)
-        if outcome.error is not None:
-            # Some changes may have been made: show the error over the fresh state.
-            self.banner.show(
-                t("lifecycle.groups.failed", done=outcome.done, count=outcome.done, error=error_text(outcome.error))
-            )
+        if isinstance(outcome.error, StaleData):
+            # Nothing was saved: say who changed and show the fresh state (R22).
+            self.banner.show(t("lifecycle.groups.stale", error=error_text(outcome.error)), "warning")
             self.load_user()
+            return
+        if outcome.error is not None:
+            # One transaction: nothing was saved, the ticks stay for another try.
+            self.banner.show(t("lifecycle.groups.refused", error=error_text(outcome.error)))
             return
         self.notify(t("lifecycle.groups.saved", count=outcome.done), markup=False)
         self.dismiss(True)
