@@ -55,7 +55,7 @@ def test_first_run_from_an_empty_database_to_a_group_member(env: dict[str, str])
     assert "Site Berlin (DE, SIP domain berlin.sip.example.net) added." in added.out
     assert "numbers add --site Berlin" in added.out
     done = ok(run_cli("numbers", "add", "--site", "Berlin", "030 1234 5000-5099", env=env))
-    assert "Numbers added to site Berlin: 100 (+493012345000 to +493012345099)." in done.out
+    assert "100 numbers added to site Berlin (+493012345000 to +493012345099)." in done.out
     group = ok(run_cli("groups", "add", "--site", "Berlin", "--kind", "hunt_group", "Zentrale", env=env))
     assert "Group Zentrale (Hunt group) created at site Berlin." in group.out
     username = add_user(env, "Anna", "030 12345001")
@@ -157,12 +157,12 @@ def test_r21_numbers_remove_only_free_ones(env: dict[str, str]) -> None:
     setup_berlin(env)
     username = add_user(env, "Anna", "030 12345001")
     err = refused(run_cli("numbers", "remove", "+493012345000-+493012345002", env=env), 3)
-    assert err.startswith("onenet-tui: R21: assigned numbers cannot be removed: +493012345001 (" + username)
+    assert err.startswith("onenet-tui: R21: an assigned number cannot be removed: +493012345001 (" + username)
     err = refused(call("numbers", "remove", "030 12345000", env=env), 4)
     assert "a national number needs its site (--site)" in err
     assert refused(call("numbers", "remove", "+493012349999", env=env), 5).startswith("onenet-tui: Number not found")
     done = ok(call("numbers", "remove", "--site", "Berlin", "030 12345000", "030 1234 5002-5009", env=env))
-    assert done.out == "Numbers removed: 9.\n"
+    assert done.out == "9 numbers removed.\n"
     free = ok(call("numbers", "list", "--site", "Berlin", "--free", "--format", "json", env=env)).json()
     assert len(free) == 90
 
@@ -199,7 +199,7 @@ def test_r22_groups_add_rename_show_set_members_and_delete(env: dict[str, str]) 
     assert "supervisor service" in done.err and "(R6)" in done.err
     version = ok(call("groups", "show", "Kundenservice", "--format", "json", env=env)).json()["version"]
     table = ok(call("groups", "show", "Kundenservice", env=env)).out
-    assert "Kind:    Call center" in table and "Supervisor" in table and "Activated" in table
+    assert "Kind:    Call center" in table and "Supervisor" in table and "Active" in table
     ok(call("groups", "set-members", "Kundenservice", one, env=env))
     stale = refused(call("groups", "set-members", "Kundenservice", "--if-version", str(version), env=env), 5)
     assert "Kundenservice was changed by someone else meanwhile" in stale
@@ -233,4 +233,4 @@ def test_german_messages_for_the_new_commands(env: dict[str, str]) -> None:
     err = refused(call("--lang", "de", "sites", "delete", "Berlin", env=env), 3)
     assert "R20: Standort Berlin hat noch Benutzer: 0, Rufnummern: 100, Gruppen: 0" in err
     done = ok(call("--lang", "de", "numbers", "add", "--site", "Berlin", "030 12346000", env=env))
-    assert done.out.startswith("Rufnummern zum Standort Berlin hinzugefügt: 1")
+    assert done.out.startswith("1 Rufnummer zum Standort Berlin hinzugefügt")
