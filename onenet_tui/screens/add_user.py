@@ -23,14 +23,13 @@ from typing import Any, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import (
     Button,
     ContentSwitcher,
-    Footer,
     Label,
     RadioButton,
     RadioSet,
@@ -39,6 +38,7 @@ from textual.widgets import (
     Static,
 )
 
+from onenet_tui import keys
 from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import Conflict, DomainError, FieldError, InvalidInput
@@ -57,10 +57,9 @@ from onenet_tui.widgets.field import (
     ValidatedField,
     literal,
     literal_text,
-    retranslate_bindings,
     rule_check,
-    translate_bindings,
 )
+from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
 Result = TypeVar("Result")
@@ -141,10 +140,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             self.error = error
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+b", "previous_step", "wizard.key.back", id="wizard.back"),
-        Binding("ctrl+n", "next_step", "wizard.key.next", id="wizard.next"),
-        Binding("ctrl+s", "create", "wizard.key.create", id="wizard.create"),
-        Binding("escape", "cancel", "wizard.key.cancel", id="wizard.cancel"),
+        *keys.bindings(keys.Scope.WIZARD),
         # A modal screen hides the app's keys; typing L into a field still types an L.
     ]
 
@@ -152,7 +148,6 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
 
     def __init__(self, ctx: Context, *, site: str | None = None) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.ctx = ctx
         self.refusal = decide(Action.ADD_USER, ctx.actor.role)
         self.site_names: list[str] = []
@@ -209,7 +204,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
                 yield Button(t("wizard.button.next"), id="wizard-next", variant="primary", compact=True)
                 yield Button(t("wizard.button.create"), id="wizard-create", variant="success", compact=True)
                 yield Button(t("wizard.button.cancel"), id="wizard-cancel", compact=True)
-        yield Footer()
+        yield TranslatedFooter()
 
     def _compose_device(self) -> ComposeResult:
         yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
@@ -596,7 +591,6 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         typed, chosen and checked stays (the app switched the language)."""
         if not self.refusal.allowed:
             return
-        retranslate_bindings(self)
         for index, key in enumerate(STEPS):
             self.query_one(f"#steplabel-{key}", Label).update(
                 t("wizard.step_label", number=index + 1, step=t(f"wizard.step.{key}"))

@@ -19,7 +19,7 @@ from onenet_tui.terminal import glyphs
 
 
 class HelpScreen(RelabelledModal[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", show=False)]
+    BINDINGS = [keys.binding("help.close")]
 
     def __init__(self, keymap: dict[str, str], config_file: Path | None) -> None:
         super().__init__(id="help")
@@ -29,7 +29,7 @@ class HelpScreen(RelabelledModal[None]):
     def key_lines(self) -> list[tuple[str, str]]:
         """(keys, description) for every action, navigation keys first."""
         lines = [(t("directory.help.navigation_keys"), t("directory.help.navigation"))]
-        for spec in keys.KEY_TABLE:
+        for spec in keys.specs(keys.Scope.DIRECTORY, keys.Scope.APP):
             shown = " ".join(
                 self.app.get_key_display(Binding(key, "")) for key in keys.effective_keys(spec, self.keymap)
             )
