@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     ContentSwitcher,
@@ -129,6 +130,13 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             super().__init__()
             self.apply, self.answer = apply, answer
 
+    class SitesLoaded(Message):
+        """The tenant's site names, read in a worker when the wizard opens."""
+
+        def __init__(self, names: list[str]) -> None:
+            super().__init__()
+            self.names = names
+
     class Created(Message):
         def __init__(self, added: AddedUser) -> None:
             super().__init__()
@@ -150,11 +158,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         super().__init__()
         self.ctx = ctx
         self.refusal = decide(Action.ADD_USER, ctx.actor.role)
+        # Read in a worker once the wizard is shown (SitesLoaded); the site
+        # list is empty until then.
         self.site_names: list[str] = []
-        if self.refusal.allowed:
-            # A handful of rows: read at once so the form can be built.
-            self.site_names = users.site_names(ctx)
-        self._initial_site = site if site in self.site_names else (self.site_names[0] if self.site_names else None)
+        self._site_asked = site
+        self._initial_site: str | None = None
         self._sites: dict[str, SiteData] = {}
         self._wanted_site: str | None = None
         self.site: SiteData | None = None
@@ -240,6 +248,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         return Select(
             options,
             value=self._initial_site or Select.NULL,
+            # Blank only while there is no site to choose (or the names are loading).
             allow_blank=not options,
             prompt=t("wizard.choose_site"),
             compact=True,
@@ -286,6 +295,30 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             return
         self._device_changed()
         self._show_step()
+        self._load_site_names()
+
+    @work(thread=True, exclusive=True, group="sites", exit_on_error=False, description="read the site names")
+    def _load_site_names(self) -> None:
+        post_unless_cancelled(self, self.SitesLoaded(users.site_names(self.ctx)))
+
+    @on(SitesLoaded)
+    async def _sites_loaded(self, message: SitesLoaded) -> None:
+        names, asked = message.names, self._site_asked
+        self.site_names = names
+        self._initial_site = asked if asked in names else (names[0] if names else None)
+        # A Select cannot stop allowing blank: the loaded list replaces the empty one.
+        row = self._row("site")
+        old = row.control
+        had_focus = old.has_focus
+        fresh = self._site_select()
+        line = old.parent
+        assert isinstance(line, Widget)  # the row's line holds its control
+        place = line.children.index(old)
+        await old.remove()
+        await line.mount(fresh, before=place if place < len(line.children) else None)
+        row.control = fresh
+        if had_focus:
+            fresh.focus()
         if self._initial_site:
             self._choose_site(self._initial_site)
         else:
@@ -889,6 +922,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         if group == "create":
             self.creating = False
             self.failure = reason
+        elif group == "sites":
+            self._row("site").set_hint(t("workers.failed.load", reason=reason))
         elif group == "site":
             self._wanted_site = None  # choosing the site again asks again
             self.number_field.set_hint(t("workers.failed.load", reason=reason))
