@@ -362,6 +362,12 @@ class OneNetApp(App[None], inherit_bindings=False):
                     actor_changed()
         self.refresh_bindings()
 
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names in the operator's language ("Leertaste", "Pos1"); symbols
+        and letters as Textual draws them."""
+        shown = super().get_key_display(binding)
+        return "+".join(keys.key_name(token) for token in shown.split("+"))
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's commands in the palette, in the operator's language."""
         for command in super().get_system_commands(screen):

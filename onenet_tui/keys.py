@@ -245,6 +245,14 @@ def words(text: str) -> str:
     return t(text) if text else ""
 
 
+def key_name(shown: str) -> str:
+    """A key's name as Textual shows it ("space", "pgup") in the language now
+    set; symbols and letters ("⏎", "a", "^s") are the same in every language."""
+    catalog_key = f"keys.name.{shown}"
+    word = t(catalog_key)
+    return shown if word == catalog_key else word
+
+
 def unknown_ids(keymap: dict[str, str]) -> list[str]:
     """Ids in a [keys] table that name no action: typos the operator should hear about."""
     return sorted(set(keymap) - BY_ID.keys())

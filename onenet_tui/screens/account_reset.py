@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Label, Static
 
@@ -30,6 +31,16 @@ from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.footer import TranslatedFooter
+
+
+class WrappingCheckbox(Checkbox):
+    """A check box whose label is a sentence: wrapped over as many lines as
+    it needs (German needs two at 80 columns), never cut. Textual's toggle
+    buttons are one line high."""
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Textual measures its own visuals the same way (Widget.get_content_height).
+        return max(1, self.render().get_height(self.styles, width))  # type: ignore[arg-type]  # styles read as rules, as Textual does
 
 
 class ActivationCodeScreen(RelabelledModal[None]):
@@ -79,7 +90,7 @@ class AccountResetScreen(UserActionScreen[bool | None]):
         return [
             Static(t("lifecycle.reset.explain"), id="reset-explain"),
             Facts(account_facts(view), id="reset-account-facts"),
-            Checkbox(t("lifecycle.reset.self_service"), id="self-service-tried", compact=True),
+            WrappingCheckbox(t("lifecycle.reset.self_service"), id="self-service-tried", compact=True),
             Static(
                 literal(t("lifecycle.refused", rule="R12", reason=t("r12.self_service_first"))),
                 id="reset-r12",

@@ -639,6 +639,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             if row.id and row.id.endswith("-field"):
                 row.set_label(t(f"field.{row.id.removesuffix('-field')}"))
         self.query_one("#site", Select).prompt = t("wizard.choose_site")
+        self.number_field.input.placeholder = t("wizard.placeholder.number")
         self.query_one("#desk_phone_model", Select).prompt = t("wizard.choose_model")
         self._relabel_catalog_choices()
         # The hints and messages of the fields, worked out again in the new words.
@@ -650,7 +651,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             row.refresh_message()
         if self.site is not None:
             await self._show_groups(self.site)
-        self._show_step()
+        # Where the operator was stays focused: the next L is a key again, not a letter.
+        self._show_step(refocus=False)
 
     def _relabel_catalog_choices(self) -> None:
         licence = self.query_one("#licence", Select)
@@ -664,7 +666,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         for index, row in enumerate(catalogs.shipped("services")):
             services.replace_option_prompt_at_index(index, literal(catalogs.label("services", row["code"], language())))
 
-    def _show_step(self) -> None:
+    def _show_step(self, *, refocus: bool = True) -> None:
         key = STEPS[self.step]
         self.query_one("#wizard-body", ContentSwitcher).current = f"step-{key}"
         self.query_one("#wizard-title", Label).update(
@@ -677,7 +679,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         if self.step == REVIEW:
             self._show_review()
         self._refresh_controls()
-        self.call_after_refresh(self._focus_step)
+        if refocus:
+            self.call_after_refresh(self._focus_step)
 
     def _refresh_controls(self) -> None:
         if not self.refusal.allowed:

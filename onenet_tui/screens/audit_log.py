@@ -19,6 +19,7 @@ from onenet_tui.data.context import Context
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.stored_words import audit_action, audit_target
 from onenet_tui.widgets.field import literal, literal_text
 from onenet_tui.widgets.footer import TranslatedFooter
 
@@ -108,8 +109,8 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
                 e.id or 0,
                 format_moment(e.at),
                 carrier.shown_operator(e.operator, e.action),
-                e.action,
-                e.target,
+                audit_action(e.action),
+                audit_target(e.action, e.target, e.details or {}),
                 json.dumps(e.details, ensure_ascii=False, sort_keys=True),
             )
             for e in events

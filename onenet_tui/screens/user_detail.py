@@ -56,6 +56,7 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
+from onenet_tui.stored_words import carrier_reason
 from onenet_tui.visible import visible
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import literal, refusal_text
@@ -74,7 +75,10 @@ def support_summary(view: UserView) -> str:
         t("lifecycle.summary.user", name=view.name, username=view.username),
         t("lifecycle.summary.number", number=view.number, extension=view.extension),
         t("lifecycle.summary.site", site=view.site),
-        t("lifecycle.summary.reason", reason=view.status_reason or t("lifecycle.none")),
+        t(
+            "lifecycle.summary.reason",
+            reason=shown_reason(view),
+        ),
         t("lifecycle.summary.time", time=format_time(view.status_changed_at)),
     ]
     return "\n".join(visible(line) for line in lines) + "\n"
@@ -162,8 +166,13 @@ def credential_facts(view: UserView) -> list[Fact]:
 def status_facts(view: UserView) -> list[Fact]:
     facts = [(t("lifecycle.detail.status_since"), format_time(view.status_changed_at))]
     if view.status == Status.FAILED.value:
-        facts.append((t("field.reason"), view.status_reason or t("lifecycle.none")))
+        facts.append((t("field.reason"), shown_reason(view)))
     return facts
+
+
+def shown_reason(view: UserView) -> str:
+    """The carrier's reason in the operator's language when it is one of the known ones."""
+    return carrier_reason(view.status_reason) if view.status_reason else t("lifecycle.none")
 
 
 def blocked_actions(role: str, view: UserView) -> list[str]:
