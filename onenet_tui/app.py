@@ -400,7 +400,10 @@ class OneNetApp(App[None], inherit_bindings=False):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
-            self.push_screen(HelpScreen(self.keys, self.config_file or config_path()))
+            # Over another screen, help lists that screen's keys first.
+            under = self.screen
+            own = [] if isinstance(under, DirectoryScreen) else [spec for spec, _ in keys.screen_keys(under)]
+            self.push_screen(HelpScreen(self.keys, self.config_file or config_path(), own))
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]  # Textual wants App[object]; App is invariant

@@ -26,6 +26,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from onenet_tui.data.policy import Action
 from onenet_tui.i18n import t
@@ -253,6 +254,19 @@ def key_name(shown: str) -> str:
     return shown if word == catalog_key else word
 
 
+def screen_keys(screen: Screen[object]) -> list[tuple[KeyAction, Binding]]:
+    """The registry's keys ``screen`` binds itself (its own and its widgets',
+    not the app's), enabled now, each once: for help and the palette on
+    screens other than the directory, whose keys they always list."""
+    found: dict[str, tuple[KeyAction, Binding]] = {}
+    for active in screen.active_bindings.values():
+        spec = BY_ID.get(active.binding.id or "")
+        if spec is None or active.node is screen.app or not active.enabled or spec.scope is Scope.HELP:
+            continue
+        found.setdefault(spec.id, (spec, active.binding))
+    return sorted(found.values(), key=lambda pair: FOOTER_ORDER[pair[0].id])
+
+
 def unknown_ids(keymap: dict[str, str]) -> list[str]:
     """Ids in a [keys] table that name no action: typos the operator should hear about."""
     return sorted(set(keymap) - BY_ID.keys())
@@ -270,7 +284,8 @@ class KeyCommands(Provider):
     def _specs(self) -> list[KeyAction]:
         on_directory = hasattr(self.screen, "run_key_action")
         scopes = (Scope.APP, Scope.DIRECTORY) if on_directory else (Scope.APP,)
-        return [spec for spec in specs(*scopes) if spec.id != "palette"]
+        own = [] if on_directory else [spec for spec, _ in screen_keys(self.screen)]
+        return [*own, *(spec for spec in specs(*scopes) if spec.id != "palette")]
 
     def _help(self, spec: KeyAction) -> str:
         decision = getattr(self.screen, "decision", None)
@@ -283,6 +298,11 @@ class KeyCommands(Provider):
         runner = getattr(self.screen, "run_key_action", None)
         if runner is not None:
             await runner(key_id)
+            return
+        # A key of this screen runs its own action (a dialog's escape closes it).
+        own = {spec.id: binding for spec, binding in screen_keys(self.screen)}
+        if key_id in own:
+            await self.screen.run_action(own[key_id].action)
         else:
             await self.app.run_action(BY_ID[key_id].action)
 

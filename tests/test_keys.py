@@ -214,3 +214,48 @@ async def test_an_unknown_id_in_the_config_is_reported(world: World, tmp_path) -
     async with make_app(world, keys={"nonsense": "z"}, config_file=config).run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         assert notifications(pilot.app) == [f": Unknown action ids in [keys] of {config}: nonsense"]
+
+
+async def test_a_remapped_wizard_key_works_and_help_and_palette_list_the_screen_keys(world: World) -> None:
+    from textual.command import CommandPalette
+
+    from onenet_tui.screens.add_user import STEPS, AddUserWizard
+    from onenet_tui.screens.audit_log import AuditLogScreen
+    from onenet_tui.screens.help import HelpScreen
+    from tests.helpers import settle
+
+    build_people(world)
+    async with make_app(world, keys={"wizard.next": "f8", "audit.reload": "R"}).run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        wizard = pilot.app.screen
+        assert isinstance(wizard, AddUserWizard)
+        await pilot.press("ctrl+n")  # the old key no longer
+        await settle(pilot)
+        assert STEPS[wizard.step] == "device"
+        await pilot.press("f8")
+        await settle(pilot)
+        assert STEPS[wizard.step] == "details"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, AuditLogScreen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        own = dict(help_screen.screen_lines())
+        assert own == {"esc": "Back", "R": "Reload"}  # the audit log's keys, remapped as configured
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        palette = pilot.app.screen
+        assert isinstance(palette, CommandPalette)
+        from onenet_tui.keys import KeyCommands
+
+        provider = KeyCommands(pilot.app.screen_stack[-2])
+        titles = [hit.display for hit in [hit async for hit in provider.discover()]]
+        assert "Reload" in titles and "Back" in titles and "Edit" not in titles
