@@ -259,3 +259,14 @@ async def test_a_remapped_wizard_key_works_and_help_and_palette_list_the_screen_
         provider = KeyCommands(pilot.app.screen_stack[-2])
         titles = [hit.display for hit in [hit async for hit in provider.discover()]]
         assert "Reload" in titles and "Back" in titles and "Edit" not in titles
+
+
+def test_config_ids_with_a_dot_may_be_written_with_or_without_quotes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from onenet_tui import config
+
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\nwizard.next = "f8"\n"lifecycle.save" = "ctrl+w"\nmark = "space,x"\nwizrd.nxt = "z"\n')
+    monkeypatch.setenv("ONENET_CONFIG", str(path))
+    settings = config.resolve(db="sqlite://")
+    assert settings.keys == {"wizard.next": "f8", "lifecycle.save": "ctrl+w", "mark": "space,x", "wizrd.nxt": "z"}
+    assert keys.unknown_ids(settings.keys) == ["wizrd.nxt"]
