@@ -270,3 +270,23 @@ def test_config_ids_with_a_dot_may_be_written_with_or_without_quotes(tmp_path, m
     settings = config.resolve(db="sqlite://")
     assert settings.keys == {"wizard.next": "f8", "lifecycle.save": "ctrl+w", "mark": "space,x", "wizrd.nxt": "z"}
     assert keys.unknown_ids(settings.keys) == ["wizrd.nxt"]
+
+
+def test_snapshot_help_over_the_bulk_result_lists_its_keys_first(world: World, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from onenet_tui.data.credentials import BulkResult, IssuedCredentials
+    from onenet_tui.screens.bulk_result import BulkResultScreen
+    from tests.helpers import settle
+
+    issued = IssuedCredentials("anna.schmidt", "Anna Schmidt", "5002", "493012345002", "s3cret-Pa55", "sip.example")
+
+    async def open_help(pilot) -> None:  # type: ignore[no-untyped-def]
+        await ready(pilot)
+        await pilot.app.push_screen(BulkResultScreen(BulkResult([issued], [])))
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    from pathlib import Path
+
+    app = make_app(world, keys={"bulk.export": "ctrl+s,x"}, config_file=Path("/etc/onenet-tui/config.toml"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
