@@ -15,7 +15,7 @@ from typing import Any
 
 from textual import _border, events, on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
@@ -36,6 +36,7 @@ from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
 from onenet_tui.screens.directory import DirectoryScreen, Flow
 from onenet_tui.screens.help import HelpScreen
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import failure_reason
 from onenet_tui.visible import visible
 
@@ -203,12 +204,14 @@ def ascii_glyphs(enabled: bool) -> Iterator[None]:
         _border.get_box.cache_clear()
 
 
-class OneNetApp(App[None]):
+class OneNetApp(App[None], inherit_bindings=False):
     """Holds the tenant context; every screen receives it explicitly."""
 
     TITLE = "onenet-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {keys.KeyCommands}
+    # The registry's app keys instead of Textual's; its ctrl+q stays, as people reach for it.
+    BINDINGS = [*keys.bindings(keys.Scope.APP), Binding("ctrl+q", "quit", show=False, priority=True, system=True)]
 
     class ExportLost(Message):
         """A bulk reset whose passwords were never exported, in words."""
@@ -247,7 +250,6 @@ class OneNetApp(App[None]):
         # The last failure notified: a check repeated every second that keeps
         # failing the same way is said once, not once a second.
         self._failure_notified: tuple[int, str | None, str] | None = None
-        self._bindings = self._app_bindings()
         self.register_theme(ANSI_THEME)
         # An unknown name in the config file must not stop the console.
         self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
@@ -273,11 +275,6 @@ class OneNetApp(App[None]):
         ever: it stays on instead."""
         if self.far_end.ssh and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False
-
-    @staticmethod
-    def _app_bindings() -> BindingsMap:
-        # Textual's ctrl+q stays, as people reach for it.
-        return keys.bindings_map(keys.Scope.APP, Binding("ctrl+q", "quit", show=False, priority=True, system=True))
 
     def get_default_screen(self) -> Screen[None]:
         return DirectoryScreen(self.ctx, poll_seconds=self.poll_seconds)
@@ -365,6 +362,12 @@ class OneNetApp(App[None]):
                     actor_changed()
         self.refresh_bindings()
 
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names in the operator's language ("Leertaste", "Pos1"); symbols
+        and letters as Textual draws them."""
+        shown = super().get_key_display(binding)
+        return "+".join(keys.key_name(token) for token in shown.split("+"))
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's commands in the palette, in the operator's language."""
         for command in super().get_system_commands(screen):
@@ -397,7 +400,10 @@ class OneNetApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
-            self.push_screen(HelpScreen(self.keys, self.config_file or config_path()))
+            # Over another screen, help lists that screen's keys first.
+            under = self.screen
+            own = [] if isinstance(under, DirectoryScreen) else [spec for spec, _ in keys.screen_keys(under)]
+            self.push_screen(HelpScreen(self.keys, self.config_file or config_path(), own))
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]  # Textual wants App[object]; App is invariant
@@ -407,14 +413,10 @@ class OneNetApp(App[None]):
         """L: Deutsch / English at run time (SPEC section 5)."""
         current = LANGUAGES.index(language())
         set_language(LANGUAGES[(current + 1) % len(LANGUAGES)])
-        self._bindings = self._app_bindings()
+        # Every open screen redraws its words; footers translate as they draw.
         for screen in self.screen_stack:
-            relabel = getattr(screen, "relabel", None)
-            if relabel is not None:
-                result = relabel()
-                if inspect.isawaitable(result):
-                    await result
-        self.refresh_bindings()
+            screen.post_message(LanguageChanged())
+            screen.refresh_bindings()
         self.notify(t("directory.language.switched"), markup=False)
 
 

@@ -100,4 +100,16 @@ def resolve(db: str | None = None, lang: str | None = None, operator: str | None
     keys = file.get("keys") or {}
     if not isinstance(keys, dict):
         raise ConfigError(f'{path}: [keys] must be a table of action = "key"')
-    return Settings(db_url, language, who, {str(k): str(v) for k, v in keys.items()}, path, export_dir(file))
+    return Settings(db_url, language, who, dict(key_table(keys)), path, export_dir(file))
+
+
+def key_table(table: dict[str, object], prefix: str = "") -> list[tuple[str, str]]:
+    """``[keys]`` as id -> keys. Ids with a dot (``wizard.next``) may be
+    written unquoted: TOML reads those as a nested table, made flat again."""
+    found: list[tuple[str, str]] = []
+    for name, value in table.items():
+        if isinstance(value, dict):
+            found += key_table(value, f"{prefix}{name}.")
+        else:
+            found.append((f"{prefix}{name}", str(value)))
+    return found

@@ -1,12 +1,19 @@
-"""The console's key table: every action with an id, its default keys and
-the words that describe it. Footer (:class:`KeyFooter`), help screen and
-command palette (:class:`KeyCommands`) are all generated from it; ``[keys]`` in the config file remaps by id, e.g.::
+"""The console's key registry: every action of every screen with an id,
+its default keys, the words that describe it and, for the actions about a
+user, the policy action asked before it runs (R14, and the status rules).
+
+Screens build their ``BINDINGS`` from it (:func:`binding`); footers, help
+and command palette read it; ``[keys]`` in the config file remaps by id
+(Textual's keymap), e.g.::
 
     [keys]
     filter = "slash,ctrl+f"
     mark = "space,x"
+    wizard.next = "ctrl+n,f8"
 
-Keys use Textual's names ("slash", "question_mark", "ctrl+p", "O").
+Keys use Textual's names ("slash", "question_mark", "ctrl+p", "O"). Bindings
+carry catalog keys as their description; whoever draws them translates
+(:func:`words`), so a language switch changes no binding.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from functools import partial
 
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from onenet_tui.data.policy import Action
 from onenet_tui.i18n import t
@@ -26,10 +34,20 @@ from onenet_tui.widgets.lines import TextLines
 
 
 class Scope(StrEnum):
-    """Where a key works: everywhere, or on the directory."""
+    """Where a key works. Ids are shared where the key means the same thing
+    (``edit`` on the directory and the detail screen, ``lifecycle.cancel`` in
+    every dialog), so one ``[keys]`` entry remaps it everywhere."""
 
-    APP = "app"
+    APP = "app"  # everywhere (dialogs bind ``language`` themselves)
     DIRECTORY = "directory"
+    DETAIL = "detail"  # the user detail screen (besides the directory's user actions)
+    WIZARD = "wizard"  # the add-user wizard
+    FIELD = "field"  # keys of a form field (the number field's free numbers)
+    DIALOG = "dialog"  # the user dialogs, confirmations and file prompts
+    CREDENTIALS = "credentials"  # the one-time credentials screen
+    BULK = "bulk"  # bulk credentials and their result
+    AUDIT = "audit"
+    HELP = "help"
 
 
 class Target(StrEnum):
@@ -50,26 +68,47 @@ class KeyAction:
     policy: Action | None = None  # asked before the action runs, to dim and explain
     target: Target = Target.NONE
     priority: bool = False
+    label_key: str = ""  # catalog key of the short words; default directory.key.<id>
+    help_key: str = ""  # catalog key of the help sentence; default <label_key>.help
+    name_key: str = ""  # catalog key of the action's name in a sentence ("Delete: R5 ...")
+    group: Binding.Group | None = None  # shown as one footer entry with its neighbours
+
+    @property
+    def label_catalog_key(self) -> str:
+        return self.label_key or f"directory.key.{self.id}"
+
+    @property
+    def help_catalog_key(self) -> str:
+        return self.help_key or f"{self.label_catalog_key}.help"
 
     @property
     def label(self) -> str:
         """Short words for the footer and the palette."""
-        return t(f"directory.key.{self.id}")
+        return t(self.label_catalog_key)
 
     @property
     def description(self) -> str:
         """A sentence for the help screen."""
-        return t(f"directory.key.{self.id}.help")
+        return t(self.help_catalog_key)
 
-    def binding(self) -> Binding:
+    @property
+    def name(self) -> str:
+        """The action named in a sentence, e.g. a refusal's title."""
+        return t(self.name_key) if self.name_key else self.label
+
+    def binding(self, action: str | None = None, *, show: bool | None = None) -> Binding:
+        """A Textual binding whose description and tooltip are catalog keys,
+        translated where they are drawn. ``action``: the screen's own method
+        when it is not the registry's (a dialog's escape closes or cancels)."""
         return Binding(
             self.keys,
-            self.action,
-            self.label,
-            show=self.footer,
+            action or self.action,
+            self.label_catalog_key,
+            show=self.footer if show is None else show,
             priority=self.priority,
-            tooltip=self.description,
+            tooltip=self.help_catalog_key,
             id=self.id,
+            group=self.group,
         )
 
 
@@ -82,18 +121,49 @@ def flow(key_id: str, keys: str, **options: object) -> KeyAction:
     return KeyAction(key_id, keys, f"open_flow('{key_id}')", D, **options)  # type: ignore[arg-type]  # options are KeyAction's own fields
 
 
+def key(key_id: str, keys: str, action: str, scope: Scope, label_key: str, **options: object) -> KeyAction:
+    """A key of a screen other than the directory: its words are the
+    screen's own catalog keys, its help sentence the label unless given."""
+    options.setdefault("help_key", label_key)
+    options.setdefault("footer", True)
+    return KeyAction(key_id, keys, action, scope, label_key=label_key, **options)  # type: ignore[arg-type]  # options are KeyAction's own fields
+
+
+_FREE_NUMBERS = Binding.Group("field_widget.key.free_numbers", compact=True)
+
+# The user actions. Which groups a user may join depends on the group (R4),
+# which the group panel asks per group; opening the assignments needs only
+# the right to change membership at all (R14). LEAVE_GROUP says exactly
+# that: admin-only, and never refused for a status (leaving is always
+# possible; joining pickup and call park groups is too, R4), so a pending
+# user's pickup groups can still be changed.
+_USER_ACTIONS = {
+    "edit": Action.EDIT_CONFIGURATION,
+    "profile": Action.EDIT_PROFILE,
+    "groups": Action.LEAVE_GROUP,
+    "credentials": Action.REGENERATE_CREDENTIALS,
+    "reset_account": Action.RESET_ACCOUNT,
+    "delete": Action.DELETE_USER,
+}
+
+
+def _user(key_id: str, keys: str, target: Target = Target.CURSOR) -> KeyAction:
+    name = "account_reset" if key_id == "reset_account" else key_id
+    return flow(
+        key_id, keys, footer=True, policy=_USER_ACTIONS[key_id], target=target, name_key=f"lifecycle.action.{name}"
+    )
+
+
 # In footer order: the keys that can be dimmed first, then help, filter and
 # quit, so that what the policy refuses stays visible in 80 columns.
 KEY_TABLE: tuple[KeyAction, ...] = (
     flow("add", "a", footer=True, policy=Action.ADD_USER),
-    flow("edit", "e", footer=True, policy=Action.EDIT_CONFIGURATION, target=Target.CURSOR),
-    flow("profile", "p", footer=True, policy=Action.EDIT_PROFILE, target=Target.CURSOR),
-    # Which groups a user may join depends on the group (R4); the screen says
-    # so per group. Here only the role matters (R14).
-    flow("groups", "g", footer=True, policy=Action.JOIN_PICKUP, target=Target.CURSOR),
-    flow("credentials", "c", footer=True, policy=Action.REGENERATE_CREDENTIALS, target=Target.SELECTION),
-    flow("reset_account", "k", footer=True, policy=Action.RESET_ACCOUNT, target=Target.CURSOR),
-    flow("delete", "d", footer=True, policy=Action.DELETE_USER, target=Target.CURSOR),
+    _user("edit", "e"),
+    _user("profile", "p"),
+    _user("groups", "g"),
+    _user("credentials", "c", Target.SELECTION),
+    _user("reset_account", "k"),
+    _user("delete", "d"),
     KeyAction("help", "question_mark", "help", A, footer=True),
     # A priority key: handled as it arrives, so the keys typed right after it
     # reach the filter (see DirectoryScreen.action_filter). Keys that open a
@@ -111,20 +181,90 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     flow("audit", "l", policy=Action.VIEW_AUDIT),
     KeyAction("language", "L", "switch_language", A),
     KeyAction("palette", "ctrl+p", "command_palette", A, priority=True),
+    # The user detail screen; it also binds the user actions above.
+    key("back", "escape", "back", Scope.DETAIL, "lifecycle.key.back"),
+    key("copy_summary", "y", "copy_summary", Scope.DETAIL, "lifecycle.key.copy_summary", footer=False),
+    key("save_summary", "s", "save_summary", Scope.DETAIL, "lifecycle.key.save_summary", footer=False),
+    # The add-user wizard.
+    key("wizard.back", "ctrl+b", "previous_step", Scope.WIZARD, "wizard.key.back"),
+    key("wizard.next", "ctrl+n", "next_step", Scope.WIZARD, "wizard.key.next"),
+    key("wizard.create", "ctrl+s", "create", Scope.WIZARD, "wizard.key.create"),
+    key("wizard.cancel", "escape", "cancel", Scope.WIZARD, "wizard.key.cancel"),
+    key("number.previous_free", "up", "step(-1)", Scope.FIELD, "field_widget.key.previous_free", group=_FREE_NUMBERS),
+    key("number.next_free", "down", "step(1)", Scope.FIELD, "field_widget.key.next_free", group=_FREE_NUMBERS),
+    # Dialogs: user forms, confirmations, file prompts, account reset.
+    key("lifecycle.cancel", "escape", "close", Scope.DIALOG, "lifecycle.key.cancel"),
+    key("lifecycle.save", "ctrl+s", "save", Scope.DIALOG, "lifecycle.key.save"),
+    key("lifecycle.next", "ctrl+n", "next", Scope.DIALOG, "lifecycle.key.next"),
+    key("credentials.next", "ctrl+n", "next", Scope.CREDENTIALS, "credentials_once.key.next"),
+    # Bulk credentials and their result.
+    key("bulk.cancel", "escape", "cancel", Scope.BULK, "bulk.key.cancel"),
+    key("bulk.confirm", "ctrl+s", "confirm", Scope.BULK, "bulk.key.confirm"),
+    key("bulk.export", "ctrl+s", "export", Scope.BULK, "bulk.result.key.export"),
+    key("bulk.leave", "escape", "leave", Scope.BULK, "bulk.result.key.done"),
+    # The app's quit key would drop the passwords without a word: it asks first there.
+    key("bulk.quit", "q", "leave", Scope.BULK, "bulk.result.key.done", footer=False),
+    # The audit log.
+    key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
+    key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),
+    # Help.
+    key("help.close", "escape,question_mark,q", "dismiss", Scope.HELP, "keys.help.close", footer=False),
 )
 
 BY_ID: dict[str, KeyAction] = {spec.id: spec for spec in KEY_TABLE}
 FOOTER_ORDER: dict[str, int] = {spec.id: n for n, spec in enumerate(KEY_TABLE)}
-BY_ACTION: dict[str, KeyAction] = {spec.action: spec for spec in KEY_TABLE}
+# The directory's and the app's actions by method name (the directory's check_action).
+BY_ACTION: dict[str, KeyAction] = {spec.action: spec for spec in KEY_TABLE if spec.scope in (D, A)}
+# The actions about one user, in the order the detail screen lists them.
+USER_ACTIONS: tuple[str, ...] = tuple(_USER_ACTIONS)
 
 
-def specs(scope: Scope) -> list[KeyAction]:
-    return [spec for spec in KEY_TABLE if spec.scope is scope]
+def specs(*scopes: Scope) -> list[KeyAction]:
+    return [spec for spec in KEY_TABLE if spec.scope in scopes]
 
 
-def bindings_map(scope: Scope, *extra: Binding) -> BindingsMap:
-    """The bindings of ``scope`` in the current language (plus ``extra`` ones)."""
-    return BindingsMap([*(spec.binding() for spec in specs(scope)), *extra])
+def binding(key_id: str, action: str | None = None, *, show: bool | None = None) -> Binding:
+    """The binding for registry entry ``key_id`` (see :meth:`KeyAction.binding`)."""
+    return BY_ID[key_id].binding(action, show=show)
+
+
+def bindings(scope: Scope) -> list[BindingType]:
+    """Every binding of ``scope``, as a screen's ``BINDINGS``."""
+    return [spec.binding() for spec in specs(scope)]
+
+
+def policy(key_id: str) -> Action:
+    """The one policy action asked for a user action id (``edit`` ...)."""
+    action = BY_ID[key_id].policy
+    assert action is not None, key_id
+    return action
+
+
+def words(text: str) -> str:
+    """A binding's description or tooltip as drawn: a catalog key in the
+    language now set; other text (Textual's own bindings) unchanged."""
+    return t(text) if text else ""
+
+
+def key_name(shown: str) -> str:
+    """A key's name as Textual shows it ("space", "pgup") in the language now
+    set; symbols and letters ("⏎", "a", "^s") are the same in every language."""
+    catalog_key = f"keys.name.{shown}"
+    word = t(catalog_key)
+    return shown if word == catalog_key else word
+
+
+def screen_keys(screen: Screen[object]) -> list[tuple[KeyAction, Binding]]:
+    """The registry's keys ``screen`` binds itself (its own and its widgets',
+    not the app's), enabled now, each once: for help and the palette on
+    screens other than the directory, whose keys they always list."""
+    found: dict[str, tuple[KeyAction, Binding]] = {}
+    for active in screen.active_bindings.values():
+        spec = BY_ID.get(active.binding.id or "")
+        if spec is None or active.node is screen.app or not active.enabled or spec.scope is Scope.HELP:
+            continue
+        found.setdefault(spec.id, (spec, active.binding))
+    return sorted(found.values(), key=lambda pair: FOOTER_ORDER[pair[0].id])
 
 
 def unknown_ids(keymap: dict[str, str]) -> list[str]:
@@ -143,7 +283,9 @@ class KeyCommands(Provider):
 
     def _specs(self) -> list[KeyAction]:
         on_directory = hasattr(self.screen, "run_key_action")
-        return [spec for spec in KEY_TABLE if spec.id != "palette" and (on_directory or spec.scope is Scope.APP)]
+        scopes = (Scope.APP, Scope.DIRECTORY) if on_directory else (Scope.APP,)
+        own = [] if on_directory else [spec for spec, _ in screen_keys(self.screen)]
+        return [*own, *(spec for spec in specs(*scopes) if spec.id != "palette")]
 
     def _help(self, spec: KeyAction) -> str:
         decision = getattr(self.screen, "decision", None)
@@ -156,6 +298,11 @@ class KeyCommands(Provider):
         runner = getattr(self.screen, "run_key_action", None)
         if runner is not None:
             await runner(key_id)
+            return
+        # A key of this screen runs its own action (a dialog's escape closes it).
+        own = {spec.id: binding for spec, binding in screen_keys(self.screen)}
+        if key_id in own:
+            await self.screen.run_action(own[key_id].action)
         else:
             await self.app.run_action(BY_ID[key_id].action)
 
@@ -209,7 +356,7 @@ class KeyFooter(TextLines):
             binding = active.binding
             dim = Style() if active.enabled else disabled
             line.append(self.app.get_key_display(binding), key_style + dim)
-            line.append(f" {binding.description} ", description_style + dim)
+            line.append(f" {words(binding.description)} ", description_style + dim)
         line.rstrip()
         line.truncate(width, overflow="ellipsis")
         return [line]

@@ -251,6 +251,20 @@ def cursor_name(screen: DirectoryScreen) -> str | None:
     return row.name if row else None
 
 
+def footer_words(screen: Screen[Any]) -> str:
+    """The footer as drawn: binding descriptions are catalog keys, the footers
+    translate them as they draw (the directory's KeyFooter, the others' Footer)."""
+    from textual.widgets._footer import FooterKey, FooterLabel
+
+    from onenet_tui.keys import KeyFooter
+
+    for footer in screen.query(KeyFooter):
+        return footer.text_lines(400)[0].plain
+    parts = [f"{key.key_display} {key.description}".strip() for key in screen.query(FooterKey)]
+    parts += [str(label.content) for label in screen.query(FooterLabel)]
+    return " ".join(parts)
+
+
 def notifications(app: OneNetApp) -> list[str]:
     return [f"{n.title}: {n.message}" for n in app._notifications]
 

@@ -320,3 +320,23 @@ async def test_r8_credentials_shown_once_then_the_secret_is_not_retrievable(
         assert row is not None
         assert FIXED_PASSWORD not in json.dumps(row.model_dump(), default=str)
         assert row.ha1_md5 == secrets.ha1("493012345000", "berlin.sip.example.net", FIXED_PASSWORD, "md5")
+
+
+async def test_the_site_names_are_read_off_the_ui_thread(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    read_in: list[threading.Thread] = []
+    real = users.site_names
+
+    def recorded(ctx: Any) -> list[str]:
+        read_in.append(threading.current_thread())
+        return real(ctx)
+
+    monkeypatch.setattr(users, "site_names", recorded)
+    app = wizard_host(world.admin, site="Berlin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        wizard = wizard_of(app)
+        assert read_in and threading.main_thread() not in read_in
+        assert wizard.query_one("#site", Select).value == "Berlin"
+        assert wizard.site is not None and wizard.site.name == "Berlin"

@@ -10,10 +10,11 @@ from sqlalchemy import update
 from textual.app import App
 from textual.widgets import DataTable
 
-from onenet_tui.data import carrier
+from onenet_tui.data import carrier, credentials
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.audit_log import AuditLogScreen
+from onenet_tui.screens.relabel import LanguageChanged
 from tests.helpers import SIZE, Host, World, add, settle
 
 # Screens do not depend on the backend; the services are tested on both.
@@ -31,14 +32,14 @@ async def test_audit_log_lists_changes_newest_first_and_follows_new_ones(world: 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         rows = cells(app)
-        assert [r[1:4] for r in rows] == [["alice", "user.add", added.user.username]]
+        assert [r[1:4] for r in rows] == [["alice", "User added", added.user.username]]
         carrier.set_status(world.carrier, added.user.username, "activated")
         for _ in range(20):
             await pilot.pause(0.1)
             await settle(pilot)
             if len(cells(app)) == 2:
                 break
-        assert [r[2] for r in cells(app)] == ["carrier.activated", "user.add"]
+        assert [r[2] for r in cells(app)] == ["Activated by the carrier", "User added"]
         await pilot.press("escape")
         assert not isinstance(app.screen, AuditLogScreen)
 
@@ -52,8 +53,8 @@ async def test_r14_a_carrier_outcome_applied_by_hand_names_the_carrier_and_the_p
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert [r[1:3] for r in cells(app)[:2]] == [
-            ["carrier", "carrier.activated"],
-            ["carrier, applied by alice", "carrier.activated"],
+            ["carrier", "Activated by the carrier"],
+            ["carrier, applied by alice", "Activated by the carrier"],
         ]
         set_language("de")
         app.screen.relabel()
@@ -80,3 +81,26 @@ def test_snapshot_audit_log(world: World, snap_compare) -> None:  # type: ignore
         session.execute(update(AuditEvent).values(at=datetime(2025, 3, 14, 9, 30, tzinfo=UTC)))
     app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+async def test_l_says_action_codes_and_bulk_targets_in_words_both_ways(world: World) -> None:
+    first = add(world)
+    second = add(world, number="030 12345002", first_name="Eva")
+    credentials.bulk_reset(world.admin, [first.user.id, second.user.id])
+    app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [r[2:4] for r in cells(app)][0] == ["Bulk desk phone passwords", "2 users"]
+        set_language("de")
+        app.screen.post_message(LanguageChanged())
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert [str(c.label) for c in table.ordered_columns][:3] == ["Zeit (UTC)", "Operator", "Aktion"]
+        assert [r[2:4] for r in cells(app)][0] == ["Tischtelefon-Kennwörter gesammelt", "2 Benutzer"]
+        assert cells(app)[-1][2] == "Benutzer angelegt"
+        assert "." in cells(app)[0][0]  # 01.12.2026: the German date
+        set_language("en")
+        app.screen.post_message(LanguageChanged())
+        await settle(pilot)
+        assert [str(c.label) for c in table.ordered_columns][:3] == ["Time (UTC)", "Operator", "Action"]
+        assert cells(app)[-1][2] == "User added" and "/" in cells(app)[0][0]

@@ -568,8 +568,8 @@ async def test_the_screen_speaks_german_and_follows_a_language_switch(world: Wor
     app = bulk_host(world.admin, [bob, *ids])
     async with app.run_test(size=SIZE) as pilot:
         screen = await preview_loaded(pilot)
-        assert "Neue Tischtelefon-Passwörter · 4 markierte Benutzer" in str(screen.query_one("#bulk-title").render())
-        assert text_of(screen, "#bulk-summary") == "3 erhalten ein neues Passwort · 1 übersprungen"
+        assert "Neue Tischtelefon-Kennwörter · 4 markierte Benutzer" in str(screen.query_one("#bulk-title").render())
+        assert text_of(screen, "#bulk-summary") == "3 erhalten ein neues Kennwort · 1 übersprungen"
         assert table_text(screen.query_one(PlainTable))[0].endswith("übersprungen: kein Tischtelefon (R10)")
         set_language("en")
         screen.relabel()

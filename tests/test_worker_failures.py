@@ -29,6 +29,7 @@ from onenet_tui.screens.profile import ProfileForm, ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.screens.workers import failure_reason
+from onenet_tui.widgets.field import FieldRow
 from tests.conftest import World
 from tests.helpers import add, add_active, until
 from tests.test_add_user_wizard import to_groups
@@ -210,6 +211,18 @@ async def test_wizard_site_load_failure_says_so_at_the_number(world: World, monk
         wizard = app.screen
         assert isinstance(wizard, AddUserWizard)
         assert wizard.number_field.message_text.endswith(t("workers.failed.load", reason=REASON))
+
+
+async def test_wizard_site_names_failure_says_so_at_the_site(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users, "site_names", failing)
+    app = Console(world, lambda: AddUserWizard(world.admin, site="Berlin"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until_failed(pilot)
+        assert_still_running_and_says_so(app)
+        wizard = app.screen
+        assert isinstance(wizard, AddUserWizard)
+        site_row = wizard.query_one("#site-field", FieldRow)
+        assert site_row.message_text.endswith(t("workers.failed.load", reason=REASON))
 
 
 async def test_wizard_create_failure_is_shown_on_the_review_and_create_offered_again(

@@ -14,11 +14,13 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Label, Static
+from textual.widgets import Button, Checkbox, Label, Static
 
+from onenet_tui import keys
 from onenet_tui.data import accounts
 from onenet_tui.data.accounts import AccountResetResult
 from onenet_tui.data.errors import DomainError
@@ -27,7 +29,18 @@ from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.workers import post_unless_cancelled
-from onenet_tui.widgets.field import literal, translate_bindings
+from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.footer import TranslatedFooter
+
+
+class WrappingCheckbox(Checkbox):
+    """A check box whose label is a sentence: wrapped over as many lines as
+    it needs (German needs two at 80 columns), never cut. Textual's toggle
+    buttons are one line high."""
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Textual measures its own visuals the same way (Widget.get_content_height).
+        return max(1, self.render().get_height(self.styles, width))  # type: ignore[arg-type]  # styles read as rules, as Textual does
 
 
 class ActivationCodeScreen(RelabelledModal[None]):
@@ -35,12 +48,11 @@ class ActivationCodeScreen(RelabelledModal[None]):
 
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "lifecycle.key.next", id="lifecycle.next"),
+        keys.binding("lifecycle.next"),
     ]
 
     def __init__(self, username: str, code: str) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.username = username
         self.code: str | None = code
 
@@ -52,7 +64,7 @@ class ActivationCodeScreen(RelabelledModal[None]):
             yield Static(t("lifecycle.reset.code_once"), classes="lifecycle-warning")
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(t("lifecycle.button.next"), id="next", variant="primary")
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
@@ -71,14 +83,14 @@ class ActivationCodeScreen(RelabelledModal[None]):
 class AccountResetScreen(UserActionScreen[bool | None]):
     """Dismisses with True once the account was reset."""
 
-    ACTION_ID = "account_reset"
+    ACTION_ID = "reset_account"
     TITLE_KEY = "lifecycle.reset.title"
 
     def build_body(self, view: UserView, extra: Any) -> list[Widget]:
         return [
             Static(t("lifecycle.reset.explain"), id="reset-explain"),
             Facts(account_facts(view), id="reset-account-facts"),
-            Checkbox(t("lifecycle.reset.self_service"), id="self-service-tried", compact=True),
+            WrappingCheckbox(t("lifecycle.reset.self_service"), id="self-service-tried", compact=True),
             Static(
                 literal(t("lifecycle.refused", rule="R12", reason=t("r12.self_service_first"))),
                 id="reset-r12",

@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     ContentSwitcher,
-    Footer,
     Label,
     RadioButton,
     RadioSet,
@@ -40,6 +40,7 @@ from textual.widgets import (
     Static,
 )
 
+from onenet_tui import keys
 from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import Conflict, DomainError, FieldError, InvalidInput
@@ -58,10 +59,9 @@ from onenet_tui.widgets.field import (
     ValidatedField,
     literal,
     literal_text,
-    retranslate_bindings,
     rule_check,
-    translate_bindings,
 )
+from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
 Result = TypeVar("Result")
@@ -133,6 +133,13 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             super().__init__()
             self.apply, self.answer = apply, answer
 
+    class SitesLoaded(Message):
+        """The tenant's site names, read in a worker when the wizard opens."""
+
+        def __init__(self, names: list[str]) -> None:
+            super().__init__()
+            self.names = names
+
     class Created(Message):
         def __init__(self, added: AddedUser) -> None:
             super().__init__()
@@ -144,10 +151,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             self.error = error
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+b", "previous_step", "wizard.key.back", id="wizard.back"),
-        Binding("ctrl+n", "next_step", "wizard.key.next", id="wizard.next"),
-        Binding("ctrl+s", "create", "wizard.key.create", id="wizard.create"),
-        Binding("escape", "cancel", "wizard.key.cancel", id="wizard.cancel"),
+        *keys.bindings(keys.Scope.WIZARD),
         # A modal screen hides the app's keys; typing L into a field still types an L.
     ]
 
@@ -155,14 +159,13 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
 
     def __init__(self, ctx: Context, *, site: str | None = None) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.ctx = ctx
         self.refusal = decide(Action.ADD_USER, ctx.actor.role)
+        # Read in a worker once the wizard is shown (SitesLoaded); the site
+        # list is empty until then.
         self.site_names: list[str] = []
-        if self.refusal.allowed:
-            # A handful of rows: read at once so the form can be built.
-            self.site_names = users.site_names(ctx)
-        self._initial_site = site if site in self.site_names else (self.site_names[0] if self.site_names else None)
+        self._site_asked = site
+        self._initial_site: str | None = None
         self._sites: dict[str, SiteData] = {}
         self._wanted_site: str | None = None
         self.site: SiteData | None = None
@@ -216,7 +219,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
                 yield Button(t("wizard.button.next"), id="wizard-next", variant="primary", compact=True)
                 yield Button(t("wizard.button.create"), id="wizard-create", variant="success", compact=True)
                 yield Button(t("wizard.button.cancel"), id="wizard-cancel", compact=True)
-        yield Footer()
+        yield TranslatedFooter()
 
     def _compose_device(self) -> ComposeResult:
         yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
@@ -252,6 +255,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         return Select(
             options,
             value=self._initial_site or Select.NULL,
+            # Blank only while there is no site to choose (or the names are loading).
             allow_blank=not options,
             prompt=t("wizard.choose_site"),
             compact=True,
@@ -298,6 +302,30 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             return
         self._device_changed()
         self._show_step()
+        self._load_site_names()
+
+    @work(thread=True, exclusive=True, group="sites", exit_on_error=False, description="read the site names")
+    def _load_site_names(self) -> None:
+        post_unless_cancelled(self, self.SitesLoaded(users.site_names(self.ctx)))
+
+    @on(SitesLoaded)
+    async def _sites_loaded(self, message: SitesLoaded) -> None:
+        names, asked = message.names, self._site_asked
+        self.site_names = names
+        self._initial_site = asked if asked in names else (names[0] if names else None)
+        # A Select cannot stop allowing blank: the loaded list replaces the empty one.
+        row = self._row("site")
+        old = row.control
+        had_focus = old.has_focus
+        fresh = self._site_select()
+        line = old.parent
+        assert isinstance(line, Widget)  # the row's line holds its control
+        place = line.children.index(old)
+        await old.remove()
+        await line.mount(fresh, before=place if place < len(line.children) else None)
+        row.control = fresh
+        if had_focus:
+            fresh.focus()
         if self._initial_site:
             self._choose_site(self._initial_site)
         else:
@@ -639,7 +667,6 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         typed, chosen and checked stays (the app switched the language)."""
         if not self.refusal.allowed:
             return
-        retranslate_bindings(self)
         for index, key in enumerate(STEPS):
             self.query_one(f"#steplabel-{key}", Label).update(
                 t("wizard.step_label", number=index + 1, step=t(f"wizard.step.{key}"))
@@ -655,6 +682,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             if row.id and row.id.endswith("-field"):
                 row.set_label(t(f"field.{row.id.removesuffix('-field')}"))
         self.query_one("#site", Select).prompt = t("wizard.choose_site")
+        self.number_field.input.placeholder = t("wizard.placeholder.number")
         self.query_one("#desk_phone_model", Select).prompt = t("wizard.choose_model")
         self._relabel_catalog_choices()
         # The hints and messages of the fields, worked out again in the new words.
@@ -666,7 +694,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             row.refresh_message()
         if self.site is not None:
             await self._show_groups(self.site)
-        self._show_step()
+        # Where the operator was stays focused: the next L is a key again, not a letter.
+        self._show_step(refocus=False)
 
     def _relabel_catalog_choices(self) -> None:
         licence = self.query_one("#licence", Select)
@@ -680,7 +709,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         for index, row in enumerate(catalogs.shipped("services")):
             services.replace_option_prompt_at_index(index, literal(catalogs.label("services", row["code"], language())))
 
-    def _show_step(self) -> None:
+    def _show_step(self, *, refocus: bool = True) -> None:
         key = STEPS[self.step]
         self.query_one("#wizard-body", ContentSwitcher).current = f"step-{key}"
         self.query_one("#wizard-title", Label).update(
@@ -693,7 +722,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         if self.step == REVIEW:
             self._show_review()
         self._refresh_controls()
-        self.call_after_refresh(self._focus_step)
+        if refocus:
+            self.call_after_refresh(self._focus_step)
 
     def _refresh_controls(self) -> None:
         if not self.refusal.allowed:
@@ -967,6 +997,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         if group == "create":
             self.creating = False
             self.failure = reason
+        elif group == "sites":
+            self._row("site").set_hint(t("workers.failed.load", reason=reason))
         elif group == "site":
             self._wanted_site = None  # choosing the site again asks again
             self.number_field.set_hint(t("workers.failed.load", reason=reason))

@@ -9,16 +9,19 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from onenet_tui import keys
 from onenet_tui.data import audit, carrier
 from onenet_tui.data.context import Context
 from onenet_tui.i18n import format_moment, t
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
-from onenet_tui.widgets.field import literal, literal_text, retranslate_bindings, translate_bindings
+from onenet_tui.stored_words import audit_action, audit_target
+from onenet_tui.widgets.field import literal, literal_text
+from onenet_tui.widgets.footer import TranslatedFooter
 
 # Enough to answer "who did what lately" at a glance; the command line's
 # `onenet-tui audit` exports everything.
@@ -37,10 +40,7 @@ class EventRow:
 
 
 class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "audit.key.back", id="audit.back"),
-        Binding("r", "reload", "audit.key.reload", id="audit.reload"),
-    ]
+    BINDINGS = keys.bindings(keys.Scope.AUDIT)
 
     class EventsLoaded(Message):
         """The newest events, read in the worker, as rows to show."""
@@ -60,30 +60,36 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         self.ctx = ctx
         self.poll_seconds = poll_seconds
         self._latest = -1
-        self._bindings = translate_bindings(self._bindings)
 
     def compose(self) -> ComposeResult:
         yield Static(t("audit.title", count=0), id="audit-title")
         yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key in ("at", "operator", "action", "target", "details"):
-            table.add_column(t(f"audit.column.{key}"), key=key)
+        self._add_columns()
         self.action_reload()
         if self.poll_seconds:
             self.set_interval(self.poll_seconds, self._poll)
 
-    def relabel(self) -> None:
-        """``L``: column titles and footer in the other language; the rows are
-        data, but "carrier, applied by ..." is words, so they are read again."""
-        retranslate_bindings(self)
+    def _add_columns(self) -> None:
         table = self.query_one(DataTable)
-        for key, column in table.columns.items():
-            column.label = Text(t(f"audit.column.{key.value}"))
-        table.refresh()
-        self.query_one("#audit-title", Static).update(t("audit.title", count=table.row_count))
+        for key in ("at", "operator", "action", "target", "details"):
+            table.add_column(t(f"audit.column.{key}"), key=key)
+
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        """``L``: column titles in the other language; the rows are data, but
+        dates, "carrier, applied by ..." and action names are words, so they
+        are read again. The table is emptied first: no moment shows headers
+        of one language over rows of the other."""
+        table = self.query_one(DataTable)
+        count = table.row_count
+        table.clear(columns=True)
+        self._add_columns()
+        self.query_one("#audit-title", Static).update(t("audit.title", count=count))
         self.refresh_bindings()
         self.action_reload()
 
@@ -103,8 +109,8 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
                 e.id or 0,
                 format_moment(e.at),
                 carrier.shown_operator(e.operator, e.action),
-                e.action,
-                e.target,
+                audit_action(e.action),
+                audit_target(e.action, e.target, e.details or {}),
                 json.dumps(e.details, ensure_ascii=False, sort_keys=True),
             )
             for e in events

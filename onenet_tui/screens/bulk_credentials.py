@@ -29,12 +29,13 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
+from onenet_tui import keys
 from onenet_tui.data import bulk, export_dir, secrets
 from onenet_tui.data.bulk import ExportedReset, Preview
 from onenet_tui.data.context import Context
@@ -44,8 +45,10 @@ from onenet_tui.data.models import CredentialMode
 from onenet_tui.data.policy import Action, decide
 from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
-from onenet_tui.widgets.field import ValidatedField, literal, translate_bindings
+from onenet_tui.widgets.field import ValidatedField, literal
+from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.plain_table import PlainTable
 
 SOURCES = ("marked", "filter")
@@ -57,8 +60,8 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
 
     CSS_PATH = "bulk.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bulk.key.cancel", id="bulk.cancel"),
-        Binding("ctrl+s", "confirm", "bulk.key.confirm", id="bulk.confirm"),
+        keys.binding("bulk.cancel"),
+        keys.binding("bulk.confirm"),
     ]
 
     class PreviewLoaded(Message):
@@ -95,8 +98,6 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         super().__init__(id="bulk-credentials")
-        self._untranslated = self._bindings
-        self._bindings = translate_bindings(self._bindings)
         self.ctx = ctx
         self.user_ids = list(dict.fromkeys(user_ids))
         self.source = source
@@ -137,7 +138,7 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         with Horizontal(id="bulk-buttons", classes="bulk-buttons"):
             yield Button(t("bulk.button.cancel"), id="bulk-cancel", compact=True)
             yield Button(t("bulk.button.confirm"), id="bulk-confirm", variant="warning", compact=True, disabled=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#bulk-admin-password").display = False
@@ -170,9 +171,11 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         for name in ("error", "info"):
             banner.set_class(name == kind, f"-{name}")
 
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        self.relabel()
+
     def relabel(self) -> None:
         """The language changed (key ``L``): the words follow."""
-        self._bindings = translate_bindings(self._untranslated)
         self.query_one("#bulk-title", Label).update(self._title())
         self.query_one("#mode-system", RadioButton).label = t("bulk.mode.system")
         self.query_one("#mode-admin", RadioButton).label = t("bulk.mode.admin")

@@ -23,16 +23,19 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
+from onenet_tui import keys
 from onenet_tui.data import bulk, export_dir
 from onenet_tui.data.credentials import BulkResult, IssuedCredentials
 from onenet_tui.i18n import t
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.save_file import ConfirmScreen, PathPromptScreen, folder_text
-from onenet_tui.widgets.field import literal, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.plain_table import PlainTable
 
 # Writes the credentials to a path (overwrite or not); raises like bulk.export_credentials.
@@ -46,10 +49,10 @@ class BulkResultScreen(Screen[None]):
 
     CSS_PATH = "bulk.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "export", "bulk.result.key.export", id="bulk.export"),
-        Binding("escape", "leave", "bulk.result.key.done", id="bulk.leave"),
+        keys.binding("bulk.export"),
+        keys.binding("bulk.leave"),
         # The app's quit key would drop the passwords without a word: ask first here.
-        Binding("q", "leave", show=False),
+        keys.binding("bulk.quit"),
     ]
 
     def __init__(
@@ -61,7 +64,6 @@ class BulkResultScreen(Screen[None]):
         now: datetime | None = None,
     ) -> None:
         super().__init__(id="bulk-result")
-        self._bindings = translate_bindings(self._bindings)
         # Own lists: the caller's BulkResult can go as soon as it is handed over.
         self.issued: list[IssuedCredentials] = list(result.issued)
         self.skipped_count = len(result.skipped)
@@ -89,7 +91,7 @@ class BulkResultScreen(Screen[None]):
         with Horizontal(classes="bulk-buttons"):
             yield Button(t("bulk.result.button.export"), id="bulk-export", variant="primary", compact=True)
             yield Button(t("bulk.result.button.done"), id="bulk-done", compact=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#bulk-result-table", PlainTable)
@@ -107,10 +109,12 @@ class BulkResultScreen(Screen[None]):
         assert self.exported is not None
         self.show_status(t("bulk.result.exported", count=len(self.issued), path=folder_text(self.exported)))
 
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        self.relabel()
+
     def relabel(self) -> None:
         """``L``: every word in the other language; the passwords stay on
         screen, as does whether they were exported."""
-        retranslate_bindings(self)
         self.query_one("#bulk-result-title", Label).update(t("bulk.result.title", count=len(self.issued)))
         self.query_one("#bulk-result-warning", Static).update(t("bulk.result.warning"))
         self.query_one("#bulk-result-summary", Static).update(

@@ -18,16 +18,18 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
+from onenet_tui import keys
 from onenet_tui.data import handover
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.i18n import t
 from onenet_tui.screens.relabel import RelabelledModal
-from onenet_tui.widgets.field import literal, translate_bindings
+from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.footer import TranslatedFooter
 
 
 class CredentialsBlock(Vertical):
@@ -103,12 +105,11 @@ class CredentialsOnceScreen(RelabelledModal[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "credentials_once.key.next", id="credentials.next"),
+        keys.binding("credentials.next"),
     ]
 
     def __init__(self, issued: Iterable[IssuedCredentials], *, ctx: Context | None = None) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.issued: tuple[IssuedCredentials, ...] = tuple(issued)
         # Who records the hand-over: the console's context unless given.
         self._ctx = ctx
@@ -123,7 +124,7 @@ class CredentialsOnceScreen(RelabelledModal[None]):
                     yield CredentialsBlock(issued)
             with Horizontal(id="credentials-buttons"):
                 yield Button(t("credentials_once.next"), id="credentials-next", variant="primary", compact=True)
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#credentials-next", Button).focus()

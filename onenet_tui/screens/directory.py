@@ -33,6 +33,7 @@ from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
 from onenet_tui.screens.quiet import QuietBeneath
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
@@ -81,6 +82,7 @@ class FilterInput(Input):
 
 class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     AUTO_FOCUS = "UserTable"
+    BINDINGS = keys.bindings(Scope.DIRECTORY)
     # Changes by others show within two seconds: a look every second.
     POLL_SECONDS = 1.0
     # Tenants from this size on get the garbage collector's help (see _swap_data).
@@ -106,7 +108,6 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self.directory = Directory()
         self.marks: set[int] = set()
         self.poll_seconds = poll_seconds or self.POLL_SECONDS
-        self._bindings = keys.bindings_map(Scope.DIRECTORY)
         self._stepping = False
         self._dimmed: tuple[bool, ...] = ()
         self._frozen = False
@@ -145,9 +146,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self._load()
         self.set_interval(self.poll_seconds, self._poll)
 
-    def relabel(self) -> None:
+    def on_language_changed(self, message: LanguageChanged) -> None:
         """The language changed: every word on the screen follows."""
-        self._bindings = keys.bindings_map(Scope.DIRECTORY)
         self.filter_input.placeholder = t("directory.filter.placeholder")
         self.query_one("#directory-filter-prompt", Label).update(t("directory.filter.prompt"))
         self.directory.relabel()

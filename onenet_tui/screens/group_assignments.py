@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button
 
+from onenet_tui import keys
 from onenet_tui.data import groups, memberships
 from onenet_tui.data.errors import DomainError, StaleData
 from onenet_tui.data.lookup import UserView
@@ -64,7 +65,7 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
     TITLE_KEY = "lifecycle.groups.title"
     DIALOG_CLASSES = "lifecycle-dialog -form"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "lifecycle.key.save", id="lifecycle.save"),
+        keys.binding("lifecycle.save"),
     ]
 
     def __init__(self, ctx: Any, username: str) -> None:

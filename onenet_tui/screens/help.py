@@ -3,6 +3,7 @@ operator's own remapping, and where to change them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -19,37 +20,52 @@ from onenet_tui.terminal import glyphs
 
 
 class HelpScreen(RelabelledModal[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", show=False)]
+    BINDINGS = [keys.binding("help.close")]
 
-    def __init__(self, keymap: dict[str, str], config_file: Path | None) -> None:
+    def __init__(
+        self, keymap: dict[str, str], config_file: Path | None, screen_keys: Sequence[keys.KeyAction] = ()
+    ) -> None:
         super().__init__(id="help")
         self.keymap = keymap
         self.config_file = config_file
+        # The keys of the screen help was opened over, when it is not the directory.
+        self.screen_keys = list(screen_keys)
+
+    def _shown_keys(self, spec: keys.KeyAction) -> str:
+        return " ".join(self.app.get_key_display(Binding(key, "")) for key in keys.effective_keys(spec, self.keymap))
+
+    def screen_lines(self) -> list[tuple[str, str]]:
+        """(keys, description) for the keys of the screen underneath."""
+        return [(glyphs(self._shown_keys(spec)), glyphs(spec.description)) for spec in self.screen_keys]
 
     def key_lines(self) -> list[tuple[str, str]]:
         """(keys, description) for every action, navigation keys first."""
         lines = [(t("directory.help.navigation_keys"), t("directory.help.navigation"))]
-        for spec in keys.KEY_TABLE:
-            shown = " ".join(
-                self.app.get_key_display(Binding(key, "")) for key in keys.effective_keys(spec, self.keymap)
-            )
-            lines.append((shown, spec.description))
+        for spec in keys.specs(keys.Scope.DIRECTORY, keys.Scope.APP):
+            lines.append((self._shown_keys(spec), spec.description))
         # Key names are arrows ("↑ ↓"): ASCII ones on a terminal without UTF-8.
         return [(glyphs(shown), glyphs(description)) for shown, description in lines]
 
     def compose(self) -> ComposeResult:
-        lines = self.key_lines()
-        width = max(cell_len(k) for k, _ in lines) + 2
+        own, lines = self.screen_lines(), self.key_lines()
+        width = max(cell_len(k) for k, _ in own + lines) + 2
         where = str(self.config_file) if self.config_file else t("directory.help.no_config")
+        sections = [(t("keys.help.this_screen"), own), (t("keys.help.everywhere"), lines)] if own else [("", lines)]
         with Vertical(id="help-dialog"):
             yield Label(t("directory.help.title"), id="help-title")
             with VerticalScroll(id="help-keys"):
-                for shown, description in lines:
-                    # Plain text: key names such as "[" must never be read as markup.
-                    key = Label(Content(shown), classes="help-key")
-                    key.styles.width = width  # as wide as the longest key list
-                    with Horizontal(classes="help-row"):
-                        yield key
-                        yield Label(Content(description), classes="help-description")
+                for heading, rows in sections:
+                    if heading:
+                        yield Label(Content(heading), classes="help-heading")
+                    yield from self._rows(rows, width)
             yield Static(Content(t("directory.help.config", path=where)), id="help-config")
             yield Label(t("directory.help.close"), id="help-close")
+
+    def _rows(self, rows: list[tuple[str, str]], width: int) -> ComposeResult:
+        for shown, description in rows:
+            # Plain text: key names such as "[" must never be read as markup.
+            key = Label(Content(shown), classes="help-key")
+            key.styles.width = width  # as wide as the longest key list
+            with Horizontal(classes="help-row"):
+                yield key
+                yield Label(Content(description), classes="help-description")

@@ -16,45 +16,38 @@ from typing import Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 from textual.worker import WorkerState
 
+from onenet_tui import keys
 from onenet_tui.data import users
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role
-from onenet_tui.data.policy import Action, Decision, decide
+from onenet_tui.data.policy import Decision, decide
 from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
-from onenet_tui.widgets.field import FieldRow, literal, refusal_text, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.field import FieldRow, literal, refusal_text
+from onenet_tui.widgets.footer import TranslatedFooter
 
 CSS_FILE = "lifecycle.tcss"
 
-# The console's action ids (shared with the directory's keys) and the policy
-# action each one asks about. Group assignment as a whole is allowed when the
-# operator may change membership at all (leaving is never status-bound); the
-# group panel then asks R4 per group kind.
-CHANGE_ACTIONS: dict[str, Action] = {
-    "edit": Action.EDIT_CONFIGURATION,
-    "profile": Action.EDIT_PROFILE,
-    "groups": Action.LEAVE_GROUP,
-    "credentials": Action.REGENERATE_CREDENTIALS,
-    "account_reset": Action.RESET_ACCOUNT,
-    "delete": Action.DELETE_USER,
-}
+# The console's user action ids (the key registry's, shared with the
+# directory's keys); the registry holds the one policy action of each.
+CHANGE_ACTIONS: tuple[str, ...] = keys.USER_ACTIONS
 
 
 def decision_for(action_id: str, role: Role | str, view: UserView | None) -> Decision:
     """The policy's answer for one of the console's action ids on ``view``
     (or, before the user is loaded, for the operator's role alone)."""
-    action = CHANGE_ACTIONS[action_id]
+    action = keys.policy(action_id)
     if view is None:
         return decide(action, role)
     return decide(action, role, view.status, view.device_type)
@@ -153,7 +146,7 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "lifecycle.key.cancel", id="lifecycle.cancel"),
+        keys.binding("lifecycle.cancel", "close"),
     ]
     ACTION_ID: ClassVar[str]
     TITLE_KEY: ClassVar[str]
@@ -187,7 +180,6 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     def __init__(self, ctx: Any, username: str) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.ctx = ctx
         self.username = username
         self.view: UserView | None = None
@@ -206,7 +198,7 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
             with Vertical(id="dialog-body", classes="lifecycle-body"):
                 yield Static(t("lifecycle.loading"), classes="lifecycle-loading")
         # The dialog's own keys (escape, ctrl+s), not the screen's underneath.
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(Banner).show(None)
@@ -231,7 +223,6 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
         """``L``: the dialog in the other language (the app switched it). The
         body is made again; what was typed, ticked and chosen, and the focus,
         stay. Not while a save is under way: its result decides what comes."""
-        retranslate_bindings(self)
         self.query_one("#dialog-title", Label).update(t(self.TITLE_KEY))
         self.show_subject(self._subject)
         saving = any(w.group == "lifecycle-save" and w.state is WorkerState.RUNNING for w in self.workers)
@@ -385,7 +376,7 @@ class UserFormScreen(UserActionScreen[UserView | None]):
 
     DIALOG_CLASSES = "lifecycle-dialog -form"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "lifecycle.key.save", id="lifecycle.save"),
+        keys.binding("lifecycle.save"),
     ]
 
     @property

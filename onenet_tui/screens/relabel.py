@@ -1,5 +1,9 @@
-"""Dialogs and ``L``: a modal screen hides the app's keys, so each dialog
-binds the language key itself, and is built again in the new language.
+"""``L``: the app switches the language and tells every open screen with a
+:class:`LanguageChanged` message; each redraws the words it made (binding
+descriptions are catalog keys, translated by the footers as they draw).
+
+A modal screen hides the app's keys, so each dialog binds the language key
+itself.
 
 :class:`RelabelledModal` suits a dialog made from its own state in
 ``compose`` (the one-time credentials, the activation code, help): it is
@@ -14,14 +18,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, TypeVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, RadioButton, Select, SelectionList
 
-from onenet_tui.widgets.field import retranslate_bindings
+from onenet_tui import keys
 
 ResultT = TypeVar("ResultT")
+
+
+class LanguageChanged(Message):
+    """The operator switched the language: redraw the words made from the
+    catalogs (titles, labels, headers, placeholders, formatted dates)."""
+
+    bubble = False
+
 
 # What an operator types, ticks and chooses in a dialog.
 ENTRIES = (Input, Checkbox, RadioButton, Select, SelectionList)
@@ -67,11 +80,12 @@ async def rebuild_keeping_input(root: Widget, rebuild: Callable[[], Awaitable[ob
 
 
 class RelabelledModal(ModalScreen[ResultT]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("L", "app.switch_language", "directory.key.language", show=False, id="language"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [keys.binding("language", "app.switch_language", show=False)]
+
+    async def on_language_changed(self, message: LanguageChanged) -> None:
+        await self.relabel()
 
     async def relabel(self) -> None:
-        retranslate_bindings(self)
+        """The dialog in the new language: composed again, keeping what was entered."""
         await rebuild_keeping_input(self, self.recompose)
         self.refresh_bindings()

@@ -18,21 +18,22 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.widgets.button import ButtonVariant
 
-from onenet_tui import config
+from onenet_tui import config, keys
 from onenet_tui.data import export_dir
 from onenet_tui.data.errors import Conflict, DomainError, RuleRefused
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE
 from onenet_tui.screens.workers import ReportsWorkerFailures
-from onenet_tui.widgets.field import literal, translate_bindings
+from onenet_tui.widgets.field import literal
+from onenet_tui.widgets.footer import TranslatedFooter
 
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._]+")
 
@@ -56,7 +57,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "lifecycle.key.cancel", id="lifecycle.cancel"),
+        keys.binding("lifecycle.cancel", "cancel"),
     ]
 
     def __init__(
@@ -69,7 +70,6 @@ class ConfirmScreen(ModalScreen[bool]):
         cancel_label: str | None = None,
     ) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self._title = title
         self._question = question
         self._confirm_label = confirm_label
@@ -85,7 +85,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(self._cancel_label, id="cancel")
                 yield Button(self._confirm_label, id="confirm", variant=self._variant)
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -141,14 +141,13 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     # Cancel and lets Enter in the name only check it (Enter alone never confirms).
     CAREFUL = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "lifecycle.key.cancel", id="lifecycle.cancel"),
+        keys.binding("lifecycle.cancel", "cancel"),
     ]
 
     def __init__(
         self, title: str, default_name: str, *, note: str | None = None, directory: Path | None = None
     ) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self._title = title
         self._default_name = default_name
         self._note = note
@@ -180,7 +179,7 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(self.words("button.cancel"), id="cancel", compact=True)
                 yield Button(self.words("button.save"), id="save", variant="primary", compact=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         path_input = self.query_one("#path", Input)

@@ -20,15 +20,16 @@ from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
+from onenet_tui import keys
 from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError, NotFound
@@ -52,11 +53,14 @@ from onenet_tui.screens.lifecycle_base import (
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.regenerate import RegenerateScreen
+from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
+from onenet_tui.stored_words import carrier_reason
 from onenet_tui.visible import visible
 from onenet_tui.widgets.badges import badge
-from onenet_tui.widgets.field import literal, refusal_text, retranslate_bindings, translate_bindings
+from onenet_tui.widgets.field import literal, refusal_text
+from onenet_tui.widgets.footer import TranslatedFooter
 
 # ---------------------------------------------------------------- what is shown
 
@@ -71,7 +75,10 @@ def support_summary(view: UserView) -> str:
         t("lifecycle.summary.user", name=view.name, username=view.username),
         t("lifecycle.summary.number", number=view.number, extension=view.extension),
         t("lifecycle.summary.site", site=view.site),
-        t("lifecycle.summary.reason", reason=view.status_reason or t("lifecycle.none")),
+        t(
+            "lifecycle.summary.reason",
+            reason=shown_reason(view),
+        ),
         t("lifecycle.summary.time", time=format_time(view.status_changed_at)),
     ]
     return "\n".join(visible(line) for line in lines) + "\n"
@@ -159,8 +166,13 @@ def credential_facts(view: UserView) -> list[Fact]:
 def status_facts(view: UserView) -> list[Fact]:
     facts = [(t("lifecycle.detail.status_since"), format_time(view.status_changed_at))]
     if view.status == Status.FAILED.value:
-        facts.append((t("field.reason"), view.status_reason or t("lifecycle.none")))
+        facts.append((t("field.reason"), shown_reason(view)))
     return facts
+
+
+def shown_reason(view: UserView) -> str:
+    """The carrier's reason in the operator's language when it is one of the known ones."""
+    return carrier_reason(view.status_reason) if view.status_reason else t("lifecycle.none")
 
 
 def blocked_actions(role: str, view: UserView) -> list[str]:
@@ -171,7 +183,7 @@ def blocked_actions(role: str, view: UserView) -> list[str]:
         decision = decision_for(action_id, role, view)
         if not decision.allowed:
             entry = by_reason.setdefault((decision.rule, decision.reason_key), (decision, []))
-            entry[1].append(t(f"lifecycle.action.{action_id}"))
+            entry[1].append(keys.BY_ID[action_id].name)
     lines = []
     for decision, names in by_reason.values():
         label = t("lifecycle.detail.all_changes") if len(names) == len(CHANGE_ACTIONS) else ", ".join(names)
@@ -240,7 +252,7 @@ class DetailCommands(Provider):
             return []
         entries: list[tuple[str, str, Callable[[], object]]] = []
         for action_id in CHANGE_ACTIONS:
-            name = t(f"lifecycle.action.{action_id}")
+            name = keys.BY_ID[action_id].name
             if screen.check_action(action_id, ()):
                 entries.append((name, name, partial(screen.run_action, action_id)))
             else:
@@ -268,25 +280,20 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
     """Everything about one user, with the lifecycle actions on its keys."""
 
     CSS_PATH = CSS_FILE
-    # Same ids as the directory's keys, so one keymap entry remaps both.
+    # The directory's user actions under the same ids, so one keymap entry
+    # remaps both; here each opens its dialog straight away.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "lifecycle.key.back", id="back"),
-        Binding("e", "edit", "lifecycle.key.edit", id="edit"),
-        Binding("p", "profile", "lifecycle.key.profile", id="profile"),
-        Binding("g", "groups", "lifecycle.key.groups", id="groups"),
-        Binding("c", "credentials", "lifecycle.key.credentials", id="credentials"),
-        Binding("k", "account_reset", "lifecycle.key.account_reset", id="reset_account"),
-        Binding("d", "delete", "lifecycle.key.delete", id="delete"),
+        keys.binding("back"),
+        *(keys.binding(action_id, action_id) for action_id in keys.USER_ACTIONS),
         # Not in the footer (no room at 80 columns): the summary names them beside itself.
-        Binding("y", "copy_summary", "lifecycle.key.copy_summary", id="copy_summary", show=False),
-        Binding("s", "save_summary", "lifecycle.key.save_summary", id="save_summary", show=False),
+        keys.binding("copy_summary"),
+        keys.binding("save_summary"),
     ]
     COMMANDS = {DetailCommands}
     POLL_SECONDS = 1.0
 
     def __init__(self, ctx: Context, username: str, *, poll_seconds: float | None = POLL_SECONDS) -> None:
         super().__init__()
-        self._bindings = translate_bindings(self._bindings)
         self.ctx = ctx
         self.username = username
         self.user_id: int | None = None
@@ -303,7 +310,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
             yield Label("", id="detail-badge")
         with VerticalScroll(id="detail-body"):
             yield Static(t("lifecycle.loading"), classes="detail-hint")
-        yield Footer(compact=True, show_command_palette=False)
+        yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
@@ -364,9 +371,11 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
             # Renamed by someone else meanwhile: follow the same user.
             return users.view_by_id(self.ctx, self.user_id)
 
+    async def on_language_changed(self, message: LanguageChanged) -> None:
+        await self.relabel()
+
     async def relabel(self) -> None:
         """``L``: the same user in the other language (the app switched it)."""
-        retranslate_bindings(self)
         if self.view is not None:
             view, seen = self.view, self._seen or 0
             self.view = None  # forces the redraw below
@@ -446,7 +455,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         return refusal_text(decision_for(action_id, self.ctx.actor.role, self.view))
 
     def explain_refusal(self, action_id: str) -> None:
-        title = t("lifecycle.not_available", action=t(f"lifecycle.action.{action_id}"))
+        title = t("lifecycle.not_available", action=keys.BY_ID[action_id].name)
         self.notify(self.refusal_reason(action_id), title=title, severity="warning", markup=False)
 
     # -- actions -----------------------------------------------------------
@@ -474,7 +483,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def action_credentials(self) -> None:
         self._open(RegenerateScreen(self.ctx, self.username))
 
-    def action_account_reset(self) -> None:
+    def action_reset_account(self) -> None:
         self._open(AccountResetScreen(self.ctx, self.username))
 
     def action_delete(self) -> None:

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from onenet_tui import keys
 from onenet_tui.data import phones, validation
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.policy import Decision
@@ -56,28 +56,6 @@ def refusal_text(decision: Decision) -> str:
     """``R5: the user is pending: ...`` for a refused decision."""
     assert decision.rule and decision.reason_key
     return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
-
-
-def translate_bindings(bindings: BindingsMap) -> BindingsMap:
-    """Footer descriptions are written as message keys in ``BINDINGS`` and
-    translated per instance, so a screen opened after a language switch
-    shows the footer in the new language."""
-
-    def translated(binding: Binding) -> Binding:
-        group = binding.group
-        if group is not None and group.description:
-            group = replace(group, description=t(group.description))
-        return replace(binding, description=t(binding.description) if binding.description else "", group=group)
-
-    return BindingsMap.from_keys(
-        {key: [translated(binding) for binding in group] for key, group in bindings.key_to_bindings.items()}
-    )
-
-
-def retranslate_bindings(node: DOMNode) -> None:
-    """``L``: the node's footer words again, in the language now set."""
-    if node._merged_bindings is not None:
-        node._bindings = translate_bindings(node._merged_bindings.copy())
 
 
 Check = Callable[[str], FieldError | None]
@@ -426,16 +404,11 @@ class FreeNumberSuggester(Suggester):
 class NumberInput(Input):
     """An Input that steps through the free numbers with the arrow keys."""
 
-    _FREE_NUMBERS = Binding.Group("field_widget.key.free_numbers", compact=True)
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "step(-1)", "field_widget.key.previous_free", id="number.previous_free", group=_FREE_NUMBERS),
-        Binding("down", "step(1)", "field_widget.key.next_free", id="number.next_free", group=_FREE_NUMBERS),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings(keys.Scope.FIELD)
 
     def __init__(self) -> None:
         self.free_suggester = FreeNumberSuggester()
         super().__init__(compact=True, suggester=self.free_suggester)
-        self._bindings = translate_bindings(self._bindings)
 
     def action_step(self, delta: int) -> None:
         numbers = self.free_suggester.numbers

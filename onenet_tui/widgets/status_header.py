@@ -49,6 +49,7 @@ class StatusHeader(TextLines):
         self.operator = ""
         self.view = ""
         self.shown = ""
+        self.short_shown = ""
         # (text, status, selected / muted / plain)
         self.counts: list[tuple[str, str, str]] = []
         self.show_operator()
@@ -73,6 +74,7 @@ class StatusHeader(TextLines):
         state = (counts, self._view(directory, marked), self._shown(directory))
         if state != (self.counts, self.view, self.shown):
             self.counts, self.view, self.shown = state
+            self.short_shown = self._short_shown(directory)
             self.refresh()
 
     def plain(self) -> str:
@@ -93,7 +95,12 @@ class StatusHeader(TextLines):
                 style += self._style(emphasis)
             counts.append(text, style)
             counts.append("  ")
-        bottom = self._line(counts, Text(self.shown, self._style("shown")), width)
+        shown = self.shown
+        if counts.cell_len + len(shown) >= width and self.short_shown:
+            # Too long for the line (German at 80 columns with four-digit counts):
+            # the numbers matter, the word "users" can go.
+            shown = self.short_shown
+        bottom = self._line(counts, Text(shown, self._style("shown")), width)
         return [top, bottom]
 
     @staticmethod
@@ -104,6 +111,12 @@ class StatusHeader(TextLines):
         line = Text.assemble(left, " " * gap, right)
         line.truncate(width, overflow="ellipsis")
         return line
+
+    @staticmethod
+    def _short_shown(directory: Directory) -> str:
+        if directory.loading or not directory.complete:
+            return ""
+        return t("keys.header.shown_short", shown=count(len(directory)), total=count(directory.total))
 
     @staticmethod
     def _shown(directory: Directory) -> str:
