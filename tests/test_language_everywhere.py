@@ -38,13 +38,22 @@ def picture(pilot: Pilot[Any]) -> str:
     return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
 
 
+def texts_of(words: dict[str, Any]) -> dict[str, str]:
+    """Every text of a catalog, a counted entry's forms as keys of their own."""
+    texts: dict[str, str] = {}
+    for key, entry in words.items():
+        forms = entry.items() if isinstance(entry, dict) else [("", entry)]
+        texts.update({f"{key}.{form}" if form else key: text for form, text in forms})
+    return texts
+
+
 def english_left(english: str, german: str) -> list[str]:
     """Catalog texts that read differently in German but are on the German
     screen as they were on the English one."""
-    de = catalog("de")
+    de = texts_of(catalog("de"))
     german_texts = set(de.values())
     left = []
-    for key, text in catalog("en").items():
+    for key, text in texts_of(catalog("en")).items():
         if "{" in text or len(text) < 4 or text == de.get(key) or not any(c.isalpha() for c in text):
             continue
         if any(text in other for other in german_texts):
