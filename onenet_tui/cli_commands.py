@@ -53,6 +53,13 @@ from onenet_tui.i18n import language, t
 from onenet_tui.visible import visible
 
 
+def _shown(text: str) -> str:
+    """Every line as :func:`visible` makes it: the last guard, so that a
+    message that quotes a name (a hint with a command to copy) can never
+    write a raw escape to the terminal, even where its caller forgot."""
+    return "\n".join(map(visible, text.split("\n")))
+
+
 class Run:
     """One command's surroundings: settings, streams, and the store and the
     acting operator, opened only when a command needs them."""
@@ -88,14 +95,14 @@ class Run:
         return encoding not in ("utf8", "utf8sig")
 
     def say(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(_shown(text) + "\n")
 
     def lines(self, lines: list[str]) -> None:
         for line in lines:
             self.say(line)
 
     def note(self, text: str) -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(_shown(text) + "\n")
 
     def json(self, value: Any) -> None:
         out.write_json(self.stdout, value, ascii_only=self.ascii_json)

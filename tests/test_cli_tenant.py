@@ -125,8 +125,11 @@ def test_r20_sites_bad_input_names_the_field_and_rule(env: dict[str, str]) -> No
 def test_r20_r22_names_with_markup_or_escapes_are_shown_literally(env: dict[str, str]) -> None:
     site = "[bold]Nord[/bold]\x1b[31m"
     group = "[red]Empfang[/]\x07"
-    ok(call("sites", "add", site, "--country", "DE", "--domain", "nord.sip.example.net", env=env))
-    ok(call("groups", "add", "--site", site, "--kind", "pickup", group, env=env))
+    added = ok(call("sites", "add", site, "--country", "DE", "--domain", "nord.sip.example.net", env=env))
+    # The hint quotes the name in a command to copy: shown, never obeyed.
+    assert "\x1b" not in added.out and "␛[31m" in added.out
+    made = ok(call("groups", "add", "--site", site, "--kind", "pickup", group, env=env))
+    assert "\x07" not in made.out + made.err
     table = ok(call("sites", "list", env=env)).out
     assert "[bold]Nord[/bold]␛[31m" in table and "\x1b" not in table
     assert ok(call("sites", "list", "--format", "json", env=env)).json()[0]["name"] == site
