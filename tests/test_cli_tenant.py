@@ -143,6 +143,7 @@ def test_r21_numbers_add_all_or_nothing_with_the_refused_numbers_named(env: dict
     setup_berlin(env)
     err = refused(run_cli("numbers", "add", "--site", "Berlin", "030 1234 5090-5109", env=env), 4)
     assert "Numbers (numbers): +493012345090 is already in the pool of site Berlin (R21)" in err
+    assert err.count("Numbers (numbers)") == 1  # the field named once, its problems after it
     assert "and 0 more" not in err
     err = refused(call("numbers", "add", "--site", "Berlin", "+493012340000-+493012359999", env=env), 4)
     assert "at most 10,000 numbers at once, these are 20,000 (R21)" in err

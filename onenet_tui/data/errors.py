@@ -49,7 +49,11 @@ class InvalidInput(DomainError):
         return next((e for e in self.errors if e.field == name), None)
 
     def message(self) -> str:
-        return "; ".join(f"{t('field.' + e.field)} ({e.field}): {e.message()}" for e in self.errors)
+        """Each field named once, its problems after it: "Numbers (numbers): a; b"."""
+        by_field: dict[str, list[str]] = {}
+        for error in self.errors:
+            by_field.setdefault(error.field, []).append(error.message())
+        return "; ".join(f"{t('field.' + name)} ({name}): {'; '.join(texts)}" for name, texts in by_field.items())
 
 
 class RuleRefused(DomainError):
