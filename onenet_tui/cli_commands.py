@@ -37,6 +37,7 @@ from onenet_tui.data import (
     memberships,
     numbers,
     operators,
+    phones,
     selection,
     simulator,
     sites,
@@ -241,7 +242,7 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
         elif args.format == "csv":
             exports.write_rows(run.stdout, USER_CSV_COLUMNS, (_user_csv_row(u) for u in rows))
         else:
-            national = listing.NationalFormatter()
+            national = phones.national_number
             headers = [
                 t("field.status"),
                 t("field.name"),
@@ -543,7 +544,7 @@ def numbers_list(args: argparse.Namespace, run: Run) -> int:
     site = _site_filter(args.site)
     run.register_operator()
     rows = listing.number_rows(run.ctx, site=site, free=args.free)
-    national = listing.NationalFormatter()
+    national = phones.national_number
     if args.format == "json":
         run.json(
             [

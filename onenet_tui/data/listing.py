@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import String, select, text, type_coerce
 from sqlmodel import Session, col
 
-from onenet_tui.data import phones
 from onenet_tui.data.context import Context
 from onenet_tui.data.lookup import site_by_name
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, Status, User
@@ -292,26 +291,5 @@ def number_rows(ctx: Context, *, site: str | None = None, free: bool = False) ->
         if site is not None:
             query = query.where(PhoneNumber.site_id == site_by_name(session, site).id)
         if free:
-            query = query.where(User.id.is_(None))  # type: ignore[union-attr]
+            query = query.where(col(User.id).is_(None))
         return [NumberRow(*row) for row in session.execute(query)]
-
-
-class NationalFormatter:
-    """``phones.national`` for many numbers, fast: numbers that differ only
-    in their last four digits are formatted alike, so the part before them
-    is computed once per range and reused when the last four digits stand
-    unbroken at the end of the formatted number."""
-
-    def __init__(self) -> None:
-        self._heads: dict[tuple[str, str], str | None] = {}
-
-    def __call__(self, e164: str, country: str) -> str:
-        key = (e164[:-4], country)
-        head = self._heads.get(key, "")
-        if head:
-            return head + e164[-4:]
-        formatted = phones.national(e164, country)
-        if head == "":
-            tail = e164[-4:]
-            self._heads[key] = formatted[:-4] if formatted.endswith(tail) and len(e164) > 8 else None
-        return formatted
