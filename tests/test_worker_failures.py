@@ -19,8 +19,7 @@ from onenet_tui.app import OneNetApp
 from onenet_tui.data import audit, bulk, credentials, users
 from onenet_tui.data import directory as directory_model
 from onenet_tui.i18n import t
-from onenet_tui.screens import add_user
-from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.add_user import AddUserWizard, live_checks
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.directory import DirectoryScreen
@@ -203,7 +202,7 @@ async def test_regenerate_save_failure_shows_in_the_banner_and_offers_the_button
 
 
 async def test_wizard_site_load_failure_says_so_at_the_number(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(add_user, "_load_site", failing)
+    monkeypatch.setattr(live_checks, "_load_site", failing)
     app = Console(world, lambda: AddUserWizard(world.admin, site="Berlin"))
     async with app.run_test(size=SIZE) as pilot:
         await until_failed(pilot)
