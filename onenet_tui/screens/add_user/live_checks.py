@@ -21,11 +21,12 @@ from textual.widgets import RadioSet, Select, Static
 from onenet_tui.data import phones, users, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.free_numbers import FreeNumbers
 from onenet_tui.data.models import DeviceType, Status
 from onenet_tui.i18n import t
 from onenet_tui.screens.add_user.steps import SiteData, WizardSteps
 from onenet_tui.screens.workers import post_unless_cancelled
-from onenet_tui.widgets.field import FreeNumbers, ValidatedField
+from onenet_tui.widgets.field import ValidatedField
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
 Result = TypeVar("Result")

@@ -16,6 +16,7 @@ from textual.widgets import Label, RadioButton, RadioSet, Select, SelectionList,
 from onenet_tui.data import catalogs, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.free_numbers import FreeNumbers
 from onenet_tui.data.models import DeviceType
 from onenet_tui.data.policy import Action, decide
 from onenet_tui.data.users import AddedUser
@@ -23,7 +24,6 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.widgets.field import (
     FieldRow,
-    FreeNumbers,
     NumberField,
     ValidatedField,
     literal,
