@@ -256,7 +256,7 @@ def footer_words(screen: Screen[Any]) -> str:
     translate them as they draw (the directory's KeyFooter, the others' Footer)."""
     from textual.widgets._footer import FooterKey, FooterLabel
 
-    from onenet_tui.keys import KeyFooter
+    from onenet_tui.widgets.key_footer import KeyFooter
 
     for footer in screen.query(KeyFooter):
         return footer.text_lines(400)[0].plain
