@@ -96,6 +96,41 @@ def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
+def _join_or_change_role(
+    session: Session,
+    ctx: Context,
+    chosen: Mapping[int, tuple[Group, User, str | None]],
+    current: Mapping[int, GroupMember],
+    result: MembershipChange,
+    *,
+    by_group: bool = True,
+) -> list[int]:
+    """Each chosen membership (group, user, role) that is new joins (R4
+    asked) and each whose role differs takes the new role; R6 notices are
+    collected. ``chosen`` and ``current`` are keyed alike (group ids for a
+    user's groups, user ids for a group's members); the answer names the
+    groups (``by_group``) or the users. The keys that changed, in order."""
+    changed: list[int] = []
+    for key, (group, user, role) in chosen.items():
+        name = group.name if by_group else user.username
+        membership = current.get(key)
+        if membership is None:
+            _refuse_join(group, user, ctx.actor.role)
+            assert group.id is not None and user.id is not None  # both read from the database
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))
+            result.joined.append((name, role))
+        elif membership.role != role:
+            result.roles.append((name, membership.role, role))
+            membership.role = role
+        else:
+            continue
+        changed.append(key)
+        notice = checks.supervisor_notice(role, list(user.services))
+        if notice:
+            result.notices.append(Notice(user.username, group.name, notice))
+    return changed
+
+
 def parse_member(text: str) -> tuple[str, str | None]:
     """``USER`` or ``USER:agent|supervisor`` (the command line's form)."""
     ref, sep, role = text.rpartition(":")
@@ -140,22 +175,8 @@ def set_group_members(
             for m in session.execute(select(GroupMember).where(col(GroupMember.group_id) == group.id)).scalars()
         }
         result = MembershipChange()
-        changed: list[int] = []
-        for user_id, (user, role) in wanted.items():
-            membership = current.get(user_id)
-            if membership is None:
-                _refuse_join(group, user, ctx.actor.role)
-                session.add(GroupMember(group_id=group.id, user_id=user_id, role=role))
-                result.joined.append((user.username, role))
-            elif membership.role != role:
-                result.roles.append((user.username, membership.role, role))
-                membership.role = role
-            else:
-                continue
-            changed.append(user_id)
-            notice = checks.supervisor_notice(role, list(user.services))
-            if notice:
-                result.notices.append(Notice(user.username, group.name, notice))
+        asked = {user_id: (group, user, role) for user_id, (user, role) in wanted.items()}
+        changed = _join_or_change_role(session, ctx, asked, current, result, by_group=False)
         leaving = [user_id for user_id in current if user_id not in wanted]
         for user_id in leaving:
             gone = session.get(User, user_id)
@@ -220,22 +241,8 @@ def set_user_groups(
             for m in session.execute(select(GroupMember).where(col(GroupMember.user_id) == user.id)).scalars()
         }
         result = MembershipChange()
-        touched: list[Group] = []
-        for group_id, (group, role) in wanted.items():
-            membership = current.get(group_id)
-            if membership is None:
-                _refuse_join(group, user, ctx.actor.role)
-                session.add(GroupMember(group_id=group_id, user_id=user.id, role=role))
-                result.joined.append((group.name, role))
-            elif membership.role != role:
-                result.roles.append((group.name, membership.role, role))
-                membership.role = role
-            else:
-                continue
-            touched.append(group)
-            notice = checks.supervisor_notice(role, list(user.services))
-            if notice:
-                result.notices.append(Notice(user.username, group.name, notice))
+        asked = {group_id: (group, user, role) for group_id, (group, role) in wanted.items()}
+        touched = [wanted[group_id][0] for group_id in _join_or_change_role(session, ctx, asked, current, result)]
         leaving = [group_id for group_id in current if group_id not in wanted]
         for group_id in leaving:
             old_group = session.get(Group, group_id)
