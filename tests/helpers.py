@@ -15,7 +15,7 @@ import sys
 import textwrap
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,16 @@ class Host(App[None]):
     def result(self) -> Any:
         """What the screen returned last, or UNSET while it is open."""
         return self.results[-1] if self.results else UNSET
+
+
+@contextlib.asynccontextmanager
+async def opened(make: Callable[[], Screen[Any]], **host: Any) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """``make()``'s screen on a :class:`Host` at 80x24, its first lookups
+    answered (``host``: the Host's ``ctx`` or ``title``)."""
+    app = Host(make, **host)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        yield app, pilot
 
 
 # --- waiting and typing -------------------------------------------------------------------
