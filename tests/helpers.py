@@ -382,6 +382,22 @@ class Result:
         return json.loads(self.out)
 
 
+def users_add(
+    number: str,
+    *options: str,
+    first: str = "Jürgen",
+    last: str = "Müller",
+    email: str = "juergen.mueller@example.com",
+    site: str = "Berlin",
+    desk_phone: str | None = "yealink-t54w",
+) -> list[str]:
+    """The ``users add`` command line for one person; ``options`` follow
+    (``--format json``, ``--mobile`` ...); ``desk_phone=None`` is ``--no-desk-phone``."""
+    device = ["--desk-phone", desk_phone] if desk_phone else ["--no-desk-phone"]
+    person = ["--site", site, "--first", first, "--last", last, "--email", email, "--number", number]
+    return ["users", "add", *person, *device, *options]
+
+
 def cli_env(tmp: Path, db_url: str | None = None, **extra: str) -> dict[str, str]:
     """A clean environment: no config file, no inherited ONENET_* settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ONENET_")}
