@@ -295,6 +295,17 @@ def wizard_host(ctx: Context, site: str | None = None) -> Host:
     return Host(lambda: AddUserWizard(ctx, site=site), title="WizardHost")
 
 
+@contextlib.asynccontextmanager
+async def wizard_at_details(
+    ctx: Context, site: str | None = None, *, desk_phone: bool = True
+) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """The wizard at 80x24 on step 2 (details), the first name focused."""
+    app = wizard_host(ctx, site)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_details(pilot, desk_phone=desk_phone)
+        yield app, pilot
+
+
 def wizard_of(app: Host) -> AddUserWizard:
     assert isinstance(app.shown, AddUserWizard)
     return app.shown
