@@ -529,6 +529,16 @@ def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: A
     return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
 
 
+@contextlib.asynccontextmanager
+async def bulk_preview(
+    ctx: Context, ids: list[int], source: str = "marked", **options: Any
+) -> AsyncIterator[tuple[Host, Pilot[Any], BulkCredentialsScreen]]:
+    """The bulk credentials screen for ``ids`` at 80x24, its preview loaded."""
+    app = bulk_host(ctx, ids, source, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        yield app, pilot, await preview_loaded(pilot)
+
+
 async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:
     await until(
         pilot, lambda: isinstance(pilot.app.screen, BulkCredentialsScreen) and pilot.app.screen.preview is not None
