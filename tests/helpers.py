@@ -492,6 +492,13 @@ def detail(ctx: Context, username: str) -> Host:
     return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
 
 
+@contextlib.asynccontextmanager
+async def detail_opened(ctx: Context, username: str) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """The user's detail screen at 80x24, loaded (see :func:`opened`)."""
+    async with opened(lambda: UserDetailScreen(ctx, username, poll_seconds=None)) as shown:
+        yield shown
+
+
 def text_of(screen: Screen[Any], selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
