@@ -499,6 +499,20 @@ async def detail_opened(ctx: Context, username: str) -> AsyncIterator[tuple[Host
         yield shown
 
 
+def failed_user(world: World) -> str:
+    """Fritz, on the flagged number, whose porting the carrier failed (R3)."""
+    added = add(
+        world,
+        first_name="Fritz",
+        last_name="Fehler",
+        number="030 12345039",
+        accept_flagged=True,
+        email="fritz@example.com",
+    )
+    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+    return added.user.username
+
+
 def text_of(screen: Screen[Any], selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -516,16 +530,19 @@ def three_desk_phones(world: World) -> list[int]:
     return [a.user.id for a in added if a.user.id is not None]
 
 
-# Bob, in Berlin with a mobile and no desk phone (R9: nothing to regenerate).
+# A Berlin user's fields for a mobile and no desk phone (R17; R9: nothing to regenerate).
+NO_DESK_PHONE: dict[str, object] = {
+    "device_type": "none",
+    "desk_phone_model": None,
+    "mobile": DE_MOBILE,
+    "contract": "1234567",
+}
 BOB_WITHOUT_DESK_PHONE: dict[str, object] = {
     "first_name": "Bob",
     "last_name": "Mobil",
     "email": "bob@example.com",
     "number": "030 12345004",
-    "device_type": "none",
-    "desk_phone_model": None,
-    "mobile": DE_MOBILE,
-    "contract": "1234567",
+    **NO_DESK_PHONE,
 }
 
 

@@ -31,7 +31,7 @@ from onenet_tui.screens.save_file import SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
 from tests.helpers import (
-    DE_MOBILE,
+    NO_DESK_PHONE,
     Host,
     World,
     add,
@@ -135,9 +135,7 @@ async def test_r7_pending_user_delete_refused_before_anything(world: World) -> N
 
 async def test_r9_user_without_desk_phone_gets_the_reason(world: World) -> None:
 
-    username = add_active(
-        world, device_type="none", desk_phone_model=None, mobile=DE_MOBILE, contract="1234567"
-    ).user.username
+    username = add_active(world, **NO_DESK_PHONE).user.username
     async with opened(lambda: RegenerateScreen(world.admin, username)) as (app, pilot):
         assert rendered(app.screen.query_one("#refusal-reason")) == "R9: the user has no desk phone"
 

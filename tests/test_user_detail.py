@@ -24,13 +24,14 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen, SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen, support_summary
 from tests.helpers import (
-    DE_MOBILE,
+    NO_DESK_PHONE,
     Host,
     World,
     add,
     add_active,
     detail,
     detail_opened,
+    failed_user,
     footer_words,
     notifications,
     settle,
@@ -43,19 +44,6 @@ pytestmark = pytest.mark.sqlite_only
 
 def body_text(screen: Screen) -> str:
     return "\n".join(str(widget.render()) for widget in screen.query("#detail-body Static, #detail-body Label"))
-
-
-def failed_user(world: World) -> str:
-    added = add(
-        world,
-        first_name="Fritz",
-        last_name="Fehler",
-        number="030 12345039",
-        accept_flagged=True,
-        email="fritz@example.com",
-    )
-    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
-    return added.user.username
 
 
 async def test_r3_pending_user_detail_says_outgoing_works_incoming_not(world: World) -> None:
@@ -223,9 +211,7 @@ async def test_r7_pending_user_delete_key_is_dimmed_and_explained(world: World) 
 
 
 async def test_r9_user_without_desk_phone_has_no_credentials_action(world: World) -> None:
-    username = add_active(
-        world, device_type="none", desk_phone_model=None, mobile=DE_MOBILE, contract="1234567"
-    ).user.username
+    username = add_active(world, **NO_DESK_PHONE).user.username
     async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("c")
         assert isinstance(app.screen, UserDetailScreen)
