@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
@@ -69,6 +70,20 @@ class MembershipChange:
     @property
     def count(self) -> int:
         return len(self.joined) + len(self.left) + len(self.roles)
+
+    def audit_details(self, other: str) -> dict[str, Any]:
+        """The change as an audit event's details; ``other`` names the other
+        side of each membership (``username`` for a group, ``group`` for a user)."""
+        return {
+            "joined": [{other: name, "role": role} for name, role in self.joined],
+            "left": sorted(self.left),
+            "roles": [{other: name, "from": old, "to": new} for name, old, new in self.roles],
+        }
+
+    def sort(self) -> None:
+        """Joined and left by name, as the answer lists them."""
+        self.joined.sort()
+        self.left.sort()
 
 
 def _refuse_join(group: Group, user: User, role: str) -> None:
@@ -198,12 +213,9 @@ def set_group_members(
             "group.set_members",
             group.name,
             group_id=group.id,
-            joined=[{"username": u, "role": r} for u, r in result.joined],
-            left=sorted(result.left),
-            roles=[{"username": u, "from": old, "to": new} for u, old, new in result.roles],
+            **result.audit_details("username"),
         )
-        result.joined.sort()
-        result.left.sort()
+        result.sort()
         return result
 
 
@@ -267,10 +279,7 @@ def set_user_groups(
             "user.set_groups",
             user.username,
             user_id=user.id,
-            joined=[{"group": g, "role": r} for g, r in result.joined],
-            left=sorted(result.left),
-            roles=[{"group": g, "from": old, "to": new} for g, old, new in result.roles],
+            **result.audit_details("group"),
         )
-        result.joined.sort()
-        result.left.sort()
+        result.sort()
         return result
