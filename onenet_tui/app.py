@@ -34,6 +34,7 @@ from onenet_tui.data.context import Actor, Context, carrier_context, resolve_act
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
+from onenet_tui.palette import KeyCommands
 from onenet_tui.screens.directory import DirectoryScreen, Flow
 from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.relabel import LanguageChanged
@@ -209,7 +210,7 @@ class OneNetApp(App[None], inherit_bindings=False):
 
     TITLE = "onenet-tui"
     CSS_PATH = "app.tcss"
-    COMMANDS = {keys.KeyCommands}
+    COMMANDS = {KeyCommands}
     # The registry's app keys instead of Textual's; its ctrl+q stays, as people reach for it.
     BINDINGS = [*keys.bindings(keys.Scope.APP), Binding("ctrl+q", "quit", show=False, priority=True, system=True)]
 

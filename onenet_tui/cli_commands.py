@@ -105,6 +105,11 @@ class Run:
     def note(self, text: str) -> None:
         self.stderr.write(_shown(text) + "\n")
 
+    def usage_error(self, command: str, message: str) -> int:
+        """``onenet-tui <command>: <message>`` on stderr; the usage error's exit code (2)."""
+        self.note(t("cli.usage_error", prog=f"onenet-tui {command}", message=message))
+        return 2
+
     def json(self, value: Any) -> None:
         out.write_json(self.stdout, value, ascii_only=self.ascii_json)
 
@@ -444,14 +449,7 @@ def _handed_over(run: Run, issued: IssuedCredentials | None) -> None:
 @_role_first(Action.DELETE_USER)
 def users_delete(args: argparse.Namespace, run: Run) -> int:
     if not args.yes:
-        run.note(
-            t(
-                "cli.usage_error",
-                prog="onenet-tui users delete",
-                message=t("cli.delete.needs_yes", user=visible(args.user)),
-            )
-        )
-        return 2
+        return run.usage_error("users delete", t("cli.delete.needs_yes", user=visible(args.user)))
     report = users.delete_user(run.ctx, args.user)
     if args.format == "json":
         run.json(
@@ -685,14 +683,7 @@ def groups_rename(args: argparse.Namespace, run: Run) -> int:
 @_role_first(Action.MANAGE_GROUPS)
 def groups_delete(args: argparse.Namespace, run: Run) -> int:
     if not args.yes:
-        run.note(
-            t(
-                "cli.usage_error",
-                prog="onenet-tui groups delete",
-                message=t("cli.groups.delete_needs_yes", group=visible(args.group)),
-            )
-        )
-        return 2
+        return run.usage_error("groups delete", t("cli.groups.delete_needs_yes", group=visible(args.group)))
     deleted = groups.delete_group(run.ctx, args.group)
     if args.format == "json":
         run.json(
@@ -781,8 +772,7 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
     chosen = selection.Selection(tuple(args.users), args.all, args.status, args.site)
     problem = chosen.problem()
     if problem:
-        run.note(t("cli.usage_error", prog="onenet-tui credentials reset", message=t(problem)))
-        return 2
+        return run.usage_error("credentials reset", t(problem))
     _warn_never_exported(run)
     password = _read_password(run) if args.password_stdin else None
     with run.store.read() as session:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, TextIO, TypeVar
 
 from onenet_tui.visible import visible
+
+Item = TypeVar("Item")
 
 # Hidden characters json.dumps(ensure_ascii=False) leaves raw: DEL and C1, the
 # soft hyphen, bidi marks, overrides and isolates, zero-width characters and
@@ -91,36 +94,36 @@ def write_json_list(stream: TextIO, items: Iterable[Any], *, chunk: int = 1000) 
     ASCII, safe for any terminal and encoding, and each chunk is encoded by
     one call into the C encoder with no per-item post-processing."""
     encode = json.JSONEncoder(ensure_ascii=True).encode
-    stream.write("[")
-    batch: list[Any] = []
-    first = True
-    for item in items:
-        batch.append(item)
-        if len(batch) == chunk:
-            stream.write(("\n" if first else ",\n") + encode(batch)[1:-1])
-            batch.clear()
-            first = False
-    if batch:
-        stream.write(("\n" if first else ",\n") + encode(batch)[1:-1])
-        first = False
-    stream.write("]\n" if first else "\n]\n")
+    _write_chunked_list(stream, items, chunk, lambda batch: encode(batch)[1:-1], stream.write)
 
 
 def write_json_texts(stream: TextIO, texts: Iterable[str], *, chunk: int = 1000) -> None:
     """A JSON list of already encoded JSON values, one per line, written a
     chunk at a time; DEL, C1 controls and bidi overrides (which JSON
     encoders leave raw) are escaped on the way."""
+    _write_chunked_list(stream, texts, chunk, ",\n".join, partial(_write_safely, stream))
+
+
+def _write_chunked_list(
+    stream: TextIO,
+    items: Iterable[Item],
+    chunk: int,
+    encode: Callable[[list[Item]], str],
+    write: Callable[[str], object],
+) -> None:
+    """``[``, the items ``chunk`` at a time (``encode`` makes a batch's
+    values, one per line; ``write`` puts them out), ``]``."""
     stream.write("[")
-    batch: list[str] = []
+    batch: list[Item] = []
     first = True
-    for item in texts:
+    for item in items:
         batch.append(item)
         if len(batch) == chunk:
-            _write_safely(stream, ("\n" if first else ",\n") + ",\n".join(batch))
+            write(("\n" if first else ",\n") + encode(batch))
             batch.clear()
             first = False
     if batch:
-        _write_safely(stream, ("\n" if first else ",\n") + ",\n".join(batch))
+        write(("\n" if first else ",\n") + encode(batch))
         first = False
     stream.write("]\n" if first else "\n]\n")
 

@@ -2,8 +2,9 @@
 its default keys, the words that describe it and, for the actions about a
 user, the policy action asked before it runs (R14, and the status rules).
 
-Screens build their ``BINDINGS`` from it (:func:`binding`); footers, help
-and command palette read it; ``[keys]`` in the config file remaps by id
+Screens build their ``BINDINGS`` from it (:func:`binding`); footers
+(``widgets.key_footer``, ``widgets.footer``), help and the command palette
+(``palette``) read it; ``[keys]`` in the config file remaps by id
 (Textual's keymap), e.g.::
 
     [keys]
@@ -20,17 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import partial
 
-from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from onenet_tui.data.policy import Action
 from onenet_tui.i18n import t
-from onenet_tui.widgets.lines import TextLines
 
 
 class Scope(StrEnum):
@@ -275,88 +271,3 @@ def unknown_ids(keymap: dict[str, str]) -> list[str]:
 def effective_keys(spec: KeyAction, keymap: dict[str, str]) -> list[str]:
     """The keys that run ``spec`` once the config file's remapping applies."""
     return [key.strip() for key in keymap.get(spec.id, spec.keys).split(",") if key.strip()]
-
-
-class KeyCommands(Provider):
-    """The command palette (ctrl+p) offers the same actions as the keys, in
-    the same words; refused actions are explained, as when their key is pressed."""
-
-    def _specs(self) -> list[KeyAction]:
-        on_directory = hasattr(self.screen, "run_key_action")
-        scopes = (Scope.APP, Scope.DIRECTORY) if on_directory else (Scope.APP,)
-        own = [] if on_directory else [spec for spec, _ in screen_keys(self.screen)]
-        return [*own, *(spec for spec in specs(*scopes) if spec.id != "palette")]
-
-    def _help(self, spec: KeyAction) -> str:
-        decision = getattr(self.screen, "decision", None)
-        refusal = decision(spec) if decision and spec.scope is Scope.DIRECTORY else None
-        if refusal is not None and not refusal.allowed and refusal.reason_key:
-            return t("directory.palette.refused", description=spec.description, reason=t(refusal.reason_key))
-        return spec.description
-
-    async def _run(self, key_id: str) -> None:
-        runner = getattr(self.screen, "run_key_action", None)
-        if runner is not None:
-            await runner(key_id)
-            return
-        # A key of this screen runs its own action (a dialog's escape closes it).
-        own = {spec.id: binding for spec, binding in screen_keys(self.screen)}
-        if key_id in own:
-            await self.screen.run_action(own[key_id].action)
-        else:
-            await self.app.run_action(BY_ID[key_id].action)
-
-    async def discover(self) -> Hits:
-        for spec in self._specs():
-            yield DiscoveryHit(spec.label, partial(self._run, spec.id), help=self._help(spec))
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for spec in self._specs():
-            score = matcher.match(spec.label)
-            if score > 0:
-                yield Hit(score, matcher.highlight(spec.label), partial(self._run, spec.id), help=self._help(spec))
-
-
-class KeyFooter(TextLines):
-    """The keys of the current screen on one line, dimmed where the screen's
-    ``check_action`` says None. Textual's Footer mounts a widget per key and
-    rebuilds them all whenever a key is dimmed or lit again (on cursor moves
-    between users of different status); this one only repaints, its line
-    going to the screen as drawn (``widgets.lines``)."""
-
-    DEFAULT_CSS = """
-    KeyFooter {
-        dock: bottom;
-        height: 1;
-    }
-    """
-
-    COMPONENT_CLASSES = {"key-footer--key", "key-footer--description", "key-footer--disabled"}
-
-    def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-
-    def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
-
-    def _bindings_changed(self, screen: object) -> None:
-        self.refresh()
-
-    def text_lines(self, width: int) -> list[Text]:
-        key_style = self.get_component_rich_style("key-footer--key", partial=True)
-        description_style = self.get_component_rich_style("key-footer--description", partial=True)
-        disabled = self.get_component_rich_style("key-footer--disabled", partial=True)
-        shown = [active for active in self.screen.active_bindings.values() if active.binding.show]
-        # The key table's order, whichever widget or screen holds the binding:
-        # the keys that can be dimmed first, so they stay visible in 80 columns.
-        shown.sort(key=lambda active: FOOTER_ORDER.get(active.binding.id or "", len(FOOTER_ORDER)))
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
-        for active in shown:
-            binding = active.binding
-            dim = Style() if active.enabled else disabled
-            line.append(self.app.get_key_display(binding), key_style + dim)
-            line.append(f" {words(binding.description)} ", description_style + dim)
-        line.rstrip()
-        line.truncate(width, overflow="ellipsis")
-        return [line]

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,16 @@ class Host(App[None]):
         return self.results[-1] if self.results else UNSET
 
 
+@contextlib.asynccontextmanager
+async def opened(make: Callable[[], Screen[Any]], **host: Any) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """``make()``'s screen on a :class:`Host` at 80x24, its first lookups
+    answered (``host``: the Host's ``ctx`` or ``title``)."""
+    app = Host(make, **host)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
 # --- waiting and typing -------------------------------------------------------------------
 
 
@@ -256,7 +266,7 @@ def footer_words(screen: Screen[Any]) -> str:
     translate them as they draw (the directory's KeyFooter, the others' Footer)."""
     from textual.widgets._footer import FooterKey, FooterLabel
 
-    from onenet_tui.keys import KeyFooter
+    from onenet_tui.widgets.key_footer import KeyFooter
 
     for footer in screen.query(KeyFooter):
         return footer.text_lines(400)[0].plain
@@ -283,6 +293,17 @@ FIRST, LAST, EMAIL, USERNAME = "Jörg", "Lutz", "jl@ex.de", "joerg.lutz"
 def wizard_host(ctx: Context, site: str | None = None) -> Host:
     # The wizard's pictures were taken in a host of that name.
     return Host(lambda: AddUserWizard(ctx, site=site), title="WizardHost")
+
+
+@contextlib.asynccontextmanager
+async def wizard_at_details(
+    ctx: Context, site: str | None = None, *, desk_phone: bool = True
+) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """The wizard at 80x24 on step 2 (details), the first name focused."""
+    app = wizard_host(ctx, site)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_details(pilot, desk_phone=desk_phone)
+        yield app, pilot
 
 
 def wizard_of(app: Host) -> AddUserWizard:
@@ -372,6 +393,22 @@ class Result:
         return json.loads(self.out)
 
 
+def users_add(
+    number: str,
+    *options: str,
+    first: str = "Jürgen",
+    last: str = "Müller",
+    email: str = "juergen.mueller@example.com",
+    site: str = "Berlin",
+    desk_phone: str | None = "yealink-t54w",
+) -> list[str]:
+    """The ``users add`` command line for one person; ``options`` follow
+    (``--format json``, ``--mobile`` ...); ``desk_phone=None`` is ``--no-desk-phone``."""
+    device = ["--desk-phone", desk_phone] if desk_phone else ["--no-desk-phone"]
+    person = ["--site", site, "--first", first, "--last", last, "--email", email, "--number", number]
+    return ["users", "add", *person, *device, *options]
+
+
 def cli_env(tmp: Path, db_url: str | None = None, **extra: str) -> dict[str, str]:
     """A clean environment: no config file, no inherited ONENET_* settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ONENET_")}
@@ -455,6 +492,27 @@ def detail(ctx: Context, username: str) -> Host:
     return Host(lambda: UserDetailScreen(ctx, username, poll_seconds=None))
 
 
+@contextlib.asynccontextmanager
+async def detail_opened(ctx: Context, username: str) -> AsyncIterator[tuple[Host, Pilot[Any]]]:
+    """The user's detail screen at 80x24, loaded (see :func:`opened`)."""
+    async with opened(lambda: UserDetailScreen(ctx, username, poll_seconds=None)) as shown:
+        yield shown
+
+
+def failed_user(world: World) -> str:
+    """Fritz, on the flagged number, whose porting the carrier failed (R3)."""
+    added = add(
+        world,
+        first_name="Fritz",
+        last_name="Fehler",
+        number="030 12345039",
+        accept_flagged=True,
+        email="fritz@example.com",
+    )
+    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+    return added.user.username
+
+
 def text_of(screen: Screen[Any], selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -472,24 +530,40 @@ def three_desk_phones(world: World) -> list[int]:
     return [a.user.id for a in added if a.user.id is not None]
 
 
+# A Berlin user's fields for a mobile and no desk phone (R17; R9: nothing to regenerate).
+NO_DESK_PHONE: dict[str, object] = {
+    "device_type": "none",
+    "desk_phone_model": None,
+    "mobile": DE_MOBILE,
+    "contract": "1234567",
+}
+BOB_WITHOUT_DESK_PHONE: dict[str, object] = {
+    "first_name": "Bob",
+    "last_name": "Mobil",
+    "email": "bob@example.com",
+    "number": "030 12345004",
+    **NO_DESK_PHONE,
+}
+
+
 def without_desk_phone(world: World) -> int:
-    added = add(
-        world,
-        first_name="Bob",
-        last_name="Mobil",
-        email="bob@example.com",
-        number="030 12345004",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="1234567",
-    )
+    added = add(world, **BOB_WITHOUT_DESK_PHONE)
     assert added.user.id is not None
     return added.user.id
 
 
 def bulk_host(ctx: Context, ids: list[int], source: str = "marked", **options: Any) -> Host:
     return Host(lambda: BulkCredentialsScreen(ctx, ids, source=source, **options))
+
+
+@contextlib.asynccontextmanager
+async def bulk_preview(
+    ctx: Context, ids: list[int], source: str = "marked", **options: Any
+) -> AsyncIterator[tuple[Host, Pilot[Any], BulkCredentialsScreen]]:
+    """The bulk credentials screen for ``ids`` at 80x24, its preview loaded."""
+    app = bulk_host(ctx, ids, source, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        yield app, pilot, await preview_loaded(pilot)
 
 
 async def preview_loaded(pilot: Pilot[Any]) -> BulkCredentialsScreen:

@@ -32,6 +32,7 @@ from tests.helpers import (
     steady,
     to_details,
     type_text,
+    wizard_at_details,
     wizard_host,
     wizard_of,
 )
@@ -63,9 +64,7 @@ def _review_text(app: Host) -> str:
 
 
 async def test_r21_a_typed_flagged_number_shows_its_flag_not_free(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=SIZE) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await fill_names_and_email(pilot)
         await pilot.press("tab", "tab")
         assert focused_id(app) == "number"
@@ -138,9 +137,7 @@ async def test_r21_a_number_flagged_after_the_wizard_loaded_is_refused_by_the_se
 
 
 async def test_r16_a_london_number_typed_for_berlin_says_it_is_londons(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=SIZE) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await fill_names_and_email(pilot)
         await pilot.press("tab", "tab")
         await type_text(pilot, "+44 20 7946 0001")

@@ -37,9 +37,9 @@ from tests.helpers import (
     message,
     row,
     settle,
-    to_details,
     to_groups,
     type_text,
+    wizard_at_details,
     wizard_host,
     wizard_of,
 )
@@ -62,9 +62,7 @@ async def pick_site(pilot: Pilot, site: str) -> None:
 
 async def test_walk_desk_phone_user_through_every_step(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secrets, "system_password", lambda: FIXED_PASSWORD)
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await fill_names_and_email(pilot)
         await pick_site(pilot, "Berlin")
         await pilot.press("tab", "down", "down")  # the second free number
@@ -125,9 +123,7 @@ async def test_walk_desk_phone_user_through_every_step(world: World, monkeypatch
 
 
 async def test_walk_user_without_desk_phone_through_every_step(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot, desk_phone=False)
+    async with wizard_at_details(world.admin, desk_phone=False) as (app, pilot):
         assert not row(app, "desk_phone_model").display
         await fill_names_and_email(pilot, "Chloé", "Bö", "c@ex.uk")
         await pick_site(pilot, "London")
@@ -165,9 +161,7 @@ async def test_walk_user_without_desk_phone_through_every_step(world: World) -> 
 
 async def test_r19_proposal_is_made_unique_and_a_taken_name_shows_live(world: World) -> None:
     add(world)  # juergen.mueller exists
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await type_text(pilot, "Jürgen")
         await pilot.press("tab")
         await type_text(pilot, "Müller")
@@ -182,9 +176,7 @@ async def test_r19_proposal_is_made_unique_and_a_taken_name_shows_live(world: Wo
 
 async def test_r2_extension_clash_in_the_site_shows_at_once(world: World) -> None:
     add(world, number="030 12345020", extension="4711")
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press(*["tab"] * 6)
         assert focused_id(app) == "extension"
         await type_text(pilot, "4711")
@@ -198,9 +190,7 @@ async def test_r2_extension_clash_in_the_site_shows_at_once(world: World) -> Non
 
 async def test_r16_number_checked_for_country_pool_and_holder(world: World) -> None:
     add(world, number="030 12345001")
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press(*["tab"] * 5)
         assert focused_id(app) == "number"
         await type_text(pilot, "12")

@@ -35,9 +35,9 @@ from tests.helpers import (
     paste,
     row,
     settle,
-    to_details,
     to_groups,
     type_text,
+    wizard_at_details,
     wizard_host,
     wizard_of,
 )
@@ -47,9 +47,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 async def test_r1_first_name_24th_character_shows_limit_before_submit(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         paste(app, "first_name", "A" * 22)
         await type_text(pilot, "A")
         field = row(app, "first_name")
@@ -64,9 +62,7 @@ async def test_r1_first_name_24th_character_shows_limit_before_submit(world: Wor
 
 
 async def test_r1_umlauts_count_once_and_last_name_limit_is_30(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         paste(app, "first_name", "A\u0308" * 22)  # decomposed: 44 code points, 22 characters
         await type_text(pilot, "Ä")
         assert message(app, "first_name") == ""
@@ -80,9 +76,7 @@ async def test_r1_umlauts_count_once_and_last_name_limit_is_30(world: World) -> 
 
 
 async def test_untouched_fields_stay_quiet_until_next_reveals_them(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         assert message(app, "email") == ""
         await pilot.press("ctrl+n")
         await settle(pilot)
@@ -95,9 +89,7 @@ async def test_untouched_fields_stay_quiet_until_next_reveals_them(world: World)
 
 
 async def test_r18_email_checked_as_you_type(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press("tab", "tab", "tab")
         assert focused_id(app) == "email"
         await type_text(pilot, "jl@")
@@ -107,9 +99,7 @@ async def test_r18_email_checked_as_you_type(world: World) -> None:
 
 
 async def test_r19_username_follows_the_names_until_edited(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await type_text(pilot, FIRST)
         username = wizard_of(app).query_one("#username", Input)
         assert username.value == "joerg"
@@ -129,9 +119,7 @@ async def test_r19_username_follows_the_names_until_edited(world: World) -> None
 
 
 async def test_number_type_ahead_completes_a_free_number(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press(*["tab"] * 5)
         assert message(app, "number") == t("wizard.numbers_free", count=40, site="Berlin")
         await type_text(pilot, "030 1234501")
@@ -144,9 +132,7 @@ async def test_number_type_ahead_completes_a_free_number(world: World) -> None:
 
 
 async def test_r17_mobile_and_contract_required_without_desk_phone(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot, desk_phone=False)
+    async with wizard_at_details(world.admin, desk_phone=False) as (app, pilot):
         await fill_names_and_email(pilot)
         await pilot.press("tab", "tab", "down", "tab", "tab")
         assert focused_id(app) == "mobile"
@@ -163,9 +149,7 @@ async def test_r17_mobile_and_contract_required_without_desk_phone(world: World)
 
 
 async def test_r17_mobile_and_contract_optional_with_desk_phone(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert message(app, "mobile") == ""
@@ -174,9 +158,7 @@ async def test_r17_mobile_and_contract_optional_with_desk_phone(world: World) ->
 
 
 async def test_back_and_forth_keeps_what_was_typed(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await fill_names_and_email(pilot)
         await pilot.press("ctrl+b")
         await settle(pilot)
@@ -202,9 +184,7 @@ async def test_escape_on_an_untouched_wizard_leaves_at_once(world: World) -> Non
 
 
 async def test_escape_after_typing_asks_first_and_creates_nothing(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await type_text(pilot, FIRST)
         await pilot.press("escape")
         await settle(pilot)
@@ -235,9 +215,7 @@ async def test_r14_helpdesk_cannot_open_the_wizard(world: World) -> None:
 
 
 async def test_footer_lists_the_wizard_keys(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         shown = {b.binding.id: b.enabled for b in app.screen.active_bindings.values() if b.binding.id}
         assert shown.get("wizard.next") is True
         assert shown.get("wizard.back") is True
@@ -331,9 +309,7 @@ def test_catalogs_are_complete_in_both_languages(area: str) -> None:
 
 
 async def test_r2_extension_follows_the_number_until_edited(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await pilot.press("tab", "tab", "tab", "tab", "tab")
         assert focused_id(app) == "number"
         extension = wizard_of(app).query_one("#extension", Input)
@@ -373,9 +349,7 @@ async def test_create_stays_off_while_a_step_is_incomplete(world: World) -> None
 
 
 async def test_the_directory_can_preselect_a_site(world: World) -> None:
-    app = wizard_host(world.admin, site="London")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin, site="London") as (app, pilot):
         assert wizard_of(app).query_one("#site", Select).value == "London"
         assert message(app, "number") == t("wizard.numbers_free", count=20, site="London")
 
@@ -384,9 +358,7 @@ async def test_site_names_from_data_are_shown_literally(world: World) -> None:
     odd = "[b]Ops[/b]\x1b[2J"
     with world.store.transaction() as session:
         create_site(session, odd, "GB", "ops.sip.example.net", ["+442079460100"])
-    app = wizard_host(world.admin, site=odd)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin, site=odd) as (app, pilot):
         shown = str(row(app, "number").query_one(".field--message").render())
         assert "[b]Ops[/b]" in shown and "\x1b" not in shown
         current = str(wizard_of(app).query_one("#site", Select).query_one("SelectCurrent #label").render())

@@ -15,7 +15,7 @@ from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.relabel import LanguageChanged
-from tests.helpers import SIZE, Host, World, add, settle
+from tests.helpers import SIZE, Host, World, add, opened, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -28,9 +28,7 @@ def cells(app: App[None]) -> list[list[str]]:
 
 async def test_audit_log_lists_changes_newest_first_and_follows_new_ones(world: World) -> None:
     added = add(world, first_name="[bold]Eve[/bold]", last_name="Müller")
-    app = Host(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0.1))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with opened(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0.1)) as (app, pilot):
         rows = cells(app)
         assert [r[1:4] for r in rows] == [["alice", "User added", added.user.username]]
         carrier.set_status(world.carrier, added.user.username, "activated")
@@ -49,9 +47,7 @@ async def test_r14_a_carrier_outcome_applied_by_hand_names_the_carrier_and_the_p
     by_carrier = add(world, number="030 12345002", first_name="Eva")
     carrier.set_status(world.admin, by_hand.user.username, "activated")
     carrier.set_status(world.carrier, by_carrier.user.username, "activated")
-    app = Host(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with opened(lambda: AuditLogScreen(world.helpdesk, poll_seconds=0)) as (app, pilot):
         assert [r[1:3] for r in cells(app)[:2]] == [
             ["carrier", "Activated by the carrier"],
             ["carrier, applied by alice", "Activated by the carrier"],
@@ -66,9 +62,7 @@ async def test_audit_details_are_shown_literally(world: World) -> None:
     add(world)
     with world.store.transaction() as session:
         session.add(AuditEvent(operator="x\x1b[31m", action="user.add", target="[red]t[/red]", details={"n": "[b]"}))
-    app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with opened(lambda: AuditLogScreen(world.admin, poll_seconds=0)) as (app, pilot):
         newest = cells(app)[0]
         assert newest[1] == "x␛[31m"
         assert newest[3] == "[red]t[/red]" and '"[b]"' in newest[4]
@@ -87,9 +81,7 @@ async def test_l_says_action_codes_and_bulk_targets_in_words_both_ways(world: Wo
     first = add(world)
     second = add(world, number="030 12345002", first_name="Eva")
     credentials.bulk_reset(world.admin, [first.user.id, second.user.id])
-    app = Host(lambda: AuditLogScreen(world.admin, poll_seconds=0))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with opened(lambda: AuditLogScreen(world.admin, poll_seconds=0)) as (app, pilot):
         assert [r[2:4] for r in cells(app)][0] == ["Bulk desk phone passwords", "2 users"]
         set_language("de")
         app.screen.post_message(LanguageChanged())

@@ -22,7 +22,7 @@ from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
 from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.helpers import DE_MOBILE, World, add, add_active, build_world, without_desk_phone
+from tests.helpers import BOB_WITHOUT_DESK_PHONE, World, add, add_active, build_world, without_desk_phone
 
 
 def desk_and_mobile_users(world: World) -> dict[str, int]:
@@ -471,17 +471,7 @@ def test_r8_a_new_number_or_desk_phone_issues_credentials_to_hand_over_a_rename_
     )
     assert issued is not None and unhanded(world) == {added.user.id}
     handover.record_handed_over(world.admin, issued.username, issued.user_id)
-    bob = add_active(
-        world,
-        first_name="Bob",
-        last_name="Mobil",
-        email="bob@example.com",
-        number="030 12345004",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="1234567",
-    )
+    bob = add_active(world, **BOB_WITHOUT_DESK_PHONE)
     version = users.view(world.admin, bob.user.username).version
     _, given = users.change_configuration(
         world.admin,

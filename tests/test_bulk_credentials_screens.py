@@ -34,7 +34,7 @@ from tests.helpers import (
     UNSET,
     World,
     add_active,
-    bulk_host,
+    bulk_preview,
     choose_admin_mode,
     confirm_reset,
     focused_id,
@@ -76,6 +76,14 @@ def disk_full_after_two_rows(monkeypatch: pytest.MonkeyPatch) -> Callable[[], No
     return lambda: monkeypatch.setattr(exports, "credential_rows", real)
 
 
+async def export_again(pilot: Pilot[Any], result: BulkResultScreen) -> None:
+    """ctrl+s on the result, and the proposed file name taken."""
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ExportCsvScreen))
+    await pilot.press("enter")
+    await until(pilot, lambda: result.exported is not None)
+
+
 def digests(world: World) -> dict[int, tuple[str, str, str]]:
     with world.store.read() as session:
         rows = session.execute(select(DeskPhoneCredential)).scalars()
@@ -111,9 +119,7 @@ def verifies(world: World, row: dict[str, str]) -> bool:
 
 async def test_r10_three_marked_users_system_passwords_exported_and_read_back(world: World, export_dir: Path) -> None:
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         assert "3 marked users" in str(screen.query_one("#bulk-title").render())
         assert text_of(screen, "#bulk-summary") == "3 users get a new password · 0 skipped"
         result = await confirm_reset(pilot)
@@ -209,9 +215,7 @@ async def test_r10_filter_selection_lists_skipped_users_with_the_reason(world: W
     bob = without_desk_phone(world)
     with world.store.read() as session:
         berlin = selection.choose(session, site="Berlin")
-    app = bulk_host(world.admin, berlin, source="filter")
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, berlin, source="filter") as (app, pilot, screen):
         assert "4 users matching the filter" in str(screen.query_one("#bulk-title").render())
         assert text_of(screen, "#bulk-summary") == "3 users get a new password · 1 skipped"
         rows = table_text(screen.query_one(PlainTable))
@@ -241,9 +245,7 @@ def field_message(screen: Screen[Any], field_id: str) -> str:
 async def test_r11_weak_admin_password_is_refused_live_before_confirming(world: World) -> None:
     ids = three_desk_phones(world)
     before = digests(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await choose_admin_mode(pilot)
         assert screen.admin_mode and screen.query_one("#bulk-admin-password").display
         assert app.focused is not None and app.focused.id == "password"
@@ -261,9 +263,7 @@ async def test_r11_weak_admin_password_is_refused_live_before_confirming(world: 
 async def test_r11_admin_password_holding_an_extension_names_the_user_it_fails_for(world: World) -> None:
     ids = three_desk_phones(world)
     before = digests(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await choose_admin_mode(pilot)
         await pilot.press(*"Zaunkoenig5002")
         message = field_message(screen, "password")
@@ -278,9 +278,7 @@ async def test_r11_admin_password_holding_an_extension_names_the_user_it_fails_f
 
 async def test_r11_the_two_admin_passwords_must_match(world: World) -> None:
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await choose_admin_mode(pilot)
         await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2025")
         assert field_message(screen, "password") == ""
@@ -294,9 +292,7 @@ async def test_r11_the_two_admin_passwords_must_match(world: World) -> None:
 
 async def test_r10_admin_chosen_password_for_all_then_the_inputs_are_emptied(world: World, export_dir: Path) -> None:
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await choose_admin_mode(pilot)
         await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2026")
         result = await confirm_reset(pilot)
@@ -312,9 +308,7 @@ async def test_r10_admin_chosen_password_for_all_then_the_inputs_are_emptied(wor
 
 async def test_r10_user_deleted_meanwhile_nothing_changes_and_the_screen_says_why(world: World) -> None:
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         users.delete_user(world.admin, "anna.schmidt")
         before = digests(world)
         await pilot.press("ctrl+s")
@@ -333,9 +327,7 @@ async def test_r10_admin_password_refused_by_the_service_for_one_user_changes_no
     """The live check passed, then Anna's extension changed to one the
     password holds: the service refuses in its transaction, nothing changes."""
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await choose_admin_mode(pilot)
         await pilot.press(*"Gartenzaun2026", "tab", *"Gartenzaun2026")
         assert field_message(screen, "password") == ""
@@ -354,9 +346,7 @@ async def test_r10_admin_password_refused_by_the_service_for_one_user_changes_no
 
 async def test_r14_helpdesk_sees_why_and_cannot_confirm(world: World) -> None:
     ids = three_desk_phones(world)
-    app = bulk_host(world.helpdesk, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.helpdesk, ids) as (app, pilot, screen):
         assert "administrators only" in text_of(screen, "#bulk-banner")
         assert screen.query_one("#bulk-confirm", Button).disabled
         await pilot.press("ctrl+s")
@@ -366,9 +356,7 @@ async def test_r14_helpdesk_sees_why_and_cannot_confirm(world: World) -> None:
 
 async def test_r10_nobody_with_a_desk_phone_means_nothing_to_confirm(world: World) -> None:
     bob = without_desk_phone(world)
-    app = bulk_host(world.admin, [bob])
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, [bob]) as (app, pilot, screen):
         assert "nothing to reset" in text_of(screen, "#bulk-banner")
         assert screen.query_one("#bulk-confirm", Button).disabled
         await pilot.press("escape")
@@ -389,9 +377,7 @@ async def test_r10_progress_shows_and_the_console_stays_responsive(
         return real(ctx, user_ids, **options)
 
     monkeypatch.setattr(credentials, "bulk_reset", slow_bulk_reset)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         await pilot.press("tab", "enter")
@@ -416,9 +402,7 @@ async def test_r10_leaving_the_result_without_export_asks_first_then_forgets(
 ) -> None:
     ids = three_desk_phones(world)
     disk_full_after_two_rows(monkeypatch)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         result = await confirm_reset(pilot)
         assert result.holds_unsaved_secrets
         table = result.query_one(PlainTable)
@@ -448,9 +432,7 @@ async def test_r10_confirm_takes_the_file_name_and_never_overwrites_without_aski
     target = export_dir / "creds.csv"
     target.write_text("older file")
     before = digests(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         dialog = app.screen
@@ -484,9 +466,7 @@ async def test_r10_the_file_is_written_before_the_result_shows(world: World, exp
     """A dropped SSH link on the result screen ends the console there: the
     new passwords are already in the CSV, every one of them right."""
     ids = three_desk_phones(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         await confirm_reset(pilot)
         path = written_file(pilot)
         app.exit()  # what a hang-up does: no key is pressed on the result
@@ -499,9 +479,7 @@ async def test_r10_write_error_after_the_reset_is_shown_and_export_can_be_retrie
 ) -> None:
     ids = three_desk_phones(world)
     undo = disk_full_after_two_rows(monkeypatch)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         result = await confirm_reset(pilot)
         status = text_of(result, "#bulk-result-status")
         assert "No space left on device" in status and "ctrl+s" in status
@@ -509,10 +487,7 @@ async def test_r10_write_error_after_the_reset_is_shown_and_export_can_be_retrie
         assert files_in(export_dir) == []  # nothing half-written is left
         # The passwords were never lost: once the disk has room, ctrl+s saves them.
         undo()
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
-        await pilot.press("enter")
-        await until(pilot, lambda: result.exported is not None)
+        await export_again(pilot, result)
     assert result.exported is not None
     rows = exports.read_csv(result.exported)
     assert len(rows) == 3 and all(verifies(world, r) for r in rows)
@@ -523,9 +498,7 @@ async def test_r10_a_path_is_refused_by_the_export_directory_rule_and_nothing_is
 ) -> None:
     ids = three_desk_phones(world)
     before = digests(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         dialog = app.screen
@@ -546,9 +519,7 @@ async def test_r10_an_export_directory_that_is_a_link_resets_nobody(world: World
     elsewhere.mkdir()
     export_dir.symlink_to(elsewhere)
     before = digests(world)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, screen):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmResetScreen))
         await pilot.press("tab", "enter")
@@ -565,9 +536,7 @@ async def test_the_screen_speaks_german_and_follows_a_language_switch(world: Wor
     ids = three_desk_phones(world)
     bob = without_desk_phone(world)
     set_language("de")
-    app = bulk_host(world.admin, [bob, *ids])
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, [bob, *ids]) as (app, pilot, screen):
         assert "Neue Tischtelefon-Kennwörter · 4 markierte Benutzer" in str(screen.query_one("#bulk-title").render())
         assert text_of(screen, "#bulk-summary") == "3 erhalten ein neues Kennwort · 1 übersprungen"
         assert table_text(screen.query_one(PlainTable))[0].endswith("übersprungen: kein Tischtelefon (R10)")
@@ -585,9 +554,7 @@ async def test_the_screen_speaks_german_and_follows_a_language_switch(world: Wor
 async def test_names_with_markup_are_shown_literally(world: World) -> None:
     marked_up = add_active(world, first_name="[b]Eve[/b]", last_name="[red]Mallory", email="eve@example.com")
     assert marked_up.user.id is not None
-    app = bulk_host(world.admin, [marked_up.user.id])
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await preview_loaded(pilot)
+    async with bulk_preview(world.admin, [marked_up.user.id]) as (app, pilot, screen):
         table = screen.query_one(PlainTable)
         painted = "".join(segment.text for segment in table.render_line(1))
         assert "[b]Eve[/b] [red]Mallory" in painted
@@ -610,9 +577,7 @@ async def test_r10_the_confirmed_step_records_its_export_as_the_hand_over(world:
     ids = three_desk_phones(world)
     for username in ("juergen.mueller", "anna.schmidt", "carla.klein"):
         handover.record_handed_over(world.admin, username)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         await confirm_reset(pilot)
         path = written_file(pilot)
     unhanded, pending = unhanded_and_pending(world)
@@ -629,18 +594,13 @@ async def test_r10_an_export_retried_on_the_result_screen_records_the_hand_over(
 ) -> None:
     ids = three_desk_phones(world)
     undo = disk_full_after_two_rows(monkeypatch)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         result = await confirm_reset(pilot)
         assert result.exported is None
         unhanded, pending = unhanded_and_pending(world)
         assert unhanded == set(ids) and [p.count for p in pending] == [3]  # in force, in nobody's hands
         undo()
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ExportCsvScreen))
-        await pilot.press("enter")
-        await until(pilot, lambda: result.exported is not None)
+        await export_again(pilot, result)
     assert unhanded_and_pending(world) == (frozenset(), [])
 
 
@@ -649,9 +609,7 @@ async def test_r10_a_result_left_without_export_stays_pending(
 ) -> None:
     ids = three_desk_phones(world)
     disk_full_after_two_rows(monkeypatch)
-    app = bulk_host(world.admin, ids)
-    async with app.run_test(size=SIZE) as pilot:
-        await preview_loaded(pilot)
+    async with bulk_preview(world.admin, ids) as (app, pilot, _):
         await confirm_reset(pilot)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

@@ -31,7 +31,7 @@ from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, User
 from onenet_tui.data.schemas import ProfileChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from onenet_tui.i18n import catalog, format_number
-from tests.helpers import Result, add, build_world, call, cli_env, copy_database, run_cli
+from tests.helpers import Result, add, build_world, call, cli_env, copy_database, run_cli, users_add
 
 # --- helpers ----------------------------------------------------------------------
 
@@ -130,24 +130,7 @@ def test_usage_errors_exit_2(env: dict[str, str]) -> None:
     assert unknown.code == 2 and "frobnicate" in unknown.err and unknown.out == ""
     missing = call("users", "add", "--first", "A", env=env)
     assert missing.code == 2 and "--site" in missing.err
-    both = call(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "A",
-        "--last",
-        "B",
-        "--email",
-        "a@example.com",
-        "--number",
-        "030 12341999",
-        "--desk-phone",
-        "yealink-t54w",
-        "--no-desk-phone",
-        env=env,
-    )
+    both = call(*users_add("030 12341999", "--no-desk-phone", first="A", last="B", email="a@example.com"), env=env)
     assert both.code == 2 and "--no-desk-phone" in both.err
     german = call("--lang", "de", "users", "list", "--status", "sleeping", env=env)
     assert german.code == 2 and "keine Auswahl" in german.err
@@ -267,26 +250,19 @@ def test_users_add_national_or_international_number_and_json(env: dict[str, str]
     national = phones.national(berlin, "DE")
     assert national.startswith("030 ")
     added = run_cli(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Zoë",
-        "--last",
-        "Öztürk",
-        "--email",
-        "zoe@example.com",
-        "--number",
-        national,
-        "--desk-phone",
-        "cisco-8851",
-        "--service",
-        "voicemail",
-        "--group",
-        "Anrufannahme Berlin Etage 1",
-        "--format",
-        "json",
+        *users_add(
+            national,
+            "--service",
+            "voicemail",
+            "--group",
+            "Anrufannahme Berlin Etage 1",
+            "--format",
+            "json",
+            first="Zoë",
+            last="Öztürk",
+            email="zoe@example.com",
+            desk_phone="cisco-8851",
+        ),
         env=env,
     )
     assert added.code == 0, added.err
@@ -301,27 +277,22 @@ def test_users_add_national_or_international_number_and_json(env: dict[str, str]
     assert user["new_credentials"]["sip_username"] == berlin[1:]  # shown once (R8)
     london = free_numbers(db, "London")[0]
     mobile_only = call(
-        "users",
-        "add",
-        "--site",
-        "London",
-        "--first",
-        "Amy",
-        "--last",
-        "Pond",
-        "--email",
-        "amy@example.co.uk",
-        "--number",
-        london,
-        "--no-desk-phone",
-        "--mobile",
-        "07400 123456",
-        "--contract",
-        "12345678",
-        "--licence",
-        "premium",
-        "--username",
-        "amy.pond",
+        *users_add(
+            london,
+            "--mobile",
+            "07400 123456",
+            "--contract",
+            "12345678",
+            "--licence",
+            "premium",
+            "--username",
+            "amy.pond",
+            site="London",
+            first="Amy",
+            last="Pond",
+            email="amy@example.co.uk",
+            desk_phone=None,
+        ),
         env=env,
     )
     assert mobile_only.code == 0, mobile_only.err
@@ -330,61 +301,12 @@ def test_users_add_national_or_international_number_and_json(env: dict[str, str]
 
 def test_users_add_invalid_input_exits_4_naming_the_field(env: dict[str, str], db: str) -> None:
     number = free_numbers(db, "Berlin")[0]
-    bad = run_cli(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Anna",
-        "--last",
-        "Schmidt",
-        "--email",
-        "not-an-address",
-        "--number",
-        number,
-        "--desk-phone",
-        "yealink-t54w",
-        "--format",
-        "json",
-        env=env,
-    )
+    bad = run_cli(*users_add(number, "--format", "json", first="Anna", last="Schmidt", email="not-an-address"), env=env)
     assert bad.code == 4 and bad.out == ""
     assert "email" in bad.err and "R18" in bad.err
-    r17 = call(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Anna",
-        "--last",
-        "Schmidt",
-        "--email",
-        "anna@example.com",
-        "--number",
-        number,
-        "--no-desk-phone",
-        env=env,
-    )
+    r17 = call(*users_add(number, first="Anna", last="Schmidt", email="anna@example.com", desk_phone=None), env=env)
     assert r17.code == 4 and "mobile" in r17.err and "contract" in r17.err
-    taken = call(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Anna",
-        "--last",
-        "Schmidt",
-        "--email",
-        "anna@example.com",
-        "--number",
-        "+49 30 99999999",
-        "--desk-phone",
-        "yealink-t54w",
-        env=env,
-    )
+    taken = call(*users_add("+49 30 99999999", first="Anna", last="Schmidt", email="anna@example.com"), env=env)
     assert taken.code == 4 and "R16" in taken.err
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import cli_env, copy_database, run_cli
+from tests.helpers import cli_env, copy_database, run_cli, users_add
 
 
 def test_walkthrough_add_groups_activate_delete_and_reuse_the_number(template: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -15,25 +15,7 @@ def test_walkthrough_add_groups_activate_delete_and_reuse_the_number(template: P
     free = run_cli("numbers", "list", "--site", "Berlin", "--free", "--format", "json", env=env).json()
     number = next(n for n in free if not n["flagged"])["number"]
 
-    added = run_cli(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Jürgen",
-        "--last",
-        "Müller",
-        "--email",
-        "juergen.mueller@example.com",
-        "--number",
-        number,
-        "--desk-phone",
-        "yealink-t54w",
-        "--format",
-        "json",
-        env=env,
-    )
+    added = run_cli(*users_add(number, "--format", "json"), env=env)
     assert added.code == 0, added.err
     user = added.json()
     assert user["status"] == "pending"
@@ -67,25 +49,19 @@ def test_walkthrough_add_groups_activate_delete_and_reuse_the_number(template: P
     assert number in {n["number"] for n in free_now}
 
     reused = run_cli(
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Ayşe",
-        "--last",
-        "Yılmaz",
-        "--email",
-        "ayse@example.com",
-        "--number",
-        number,
-        "--no-desk-phone",
-        "--mobile",
-        "+49 151 23456789",
-        "--contract",
-        "987654321",
-        "--format",
-        "json",
+        *users_add(
+            number,
+            "--mobile",
+            "+49 151 23456789",
+            "--contract",
+            "987654321",
+            "--format",
+            "json",
+            first="Ayşe",
+            last="Yılmaz",
+            email="ayse@example.com",
+            desk_phone=None,
+        ),
         env=env,
     )
     assert reused.code == 0, reused.err

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from onenet_tui.app import OneNetApp
 from onenet_tui.data import credentials, exports, handover, secrets
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential
-from tests.helpers import World, add, add_active, make_app, ready
+from tests.helpers import World, add, add_active, make_app, ready, users_add
 
 HOOK = """
 import os, sys, time
@@ -229,23 +229,7 @@ def test_r10_a_folder_as_export_target_is_refused_before_any_password_changes(
 
 
 def test_r8_credentials_printed_by_users_add_count_as_handed_over(world: World, db_url: str, tmp_path: Path) -> None:
-    done = cli(
-        env_for(tmp_path, db_url),
-        "users",
-        "add",
-        "--site",
-        "Berlin",
-        "--first",
-        "Jürgen",
-        "--last",
-        "Müller",
-        "--email",
-        "juergen@example.com",
-        "--number",
-        "030 12345001",
-        "--desk-phone",
-        "yealink-t54w",
-    )
+    done = cli(env_for(tmp_path, db_url), *users_add("030 12345001", email="juergen@example.com"))
     assert done.returncode == 0, done.stderr
     with world.store.read() as session:
         assert handover.never_handed_over(session) == frozenset()

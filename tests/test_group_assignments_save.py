@@ -14,7 +14,7 @@ from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent, Role
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.helpers import Host, World, add_active, focus, settle
+from tests.helpers import Host, World, add_active, focus, opened, settle
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -45,9 +45,7 @@ async def test_r22_one_save_is_one_audit_event_for_every_group_joined_and_left(w
     username = add_active(world).user.username
     groups.add_member(world.admin, "BER Park", username)
     before = actions(world)
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, username)) as (app, pilot):
         await tick(pilot, app, "BER Hunt", "BER Pickup", "BER Park")  # two joined, one left
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -58,9 +56,7 @@ async def test_r22_one_save_is_one_audit_event_for_every_group_joined_and_left(w
 
 async def test_r22_stale_assignments_are_refused_and_the_fresh_state_shown(world: World) -> None:
     username = add_active(world).user.username
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, username)) as (app, pilot):
         await tick(pilot, app, "BER Pickup")
         # Meanwhile another administrator puts the user into the park group.
         memberships.set_user_groups(bob(world), username, {"BER Park": None})
@@ -75,9 +71,7 @@ async def test_r22_stale_assignments_are_refused_and_the_fresh_state_shown(world
 async def test_r22_a_group_changed_meanwhile_makes_the_save_stale(world: World) -> None:
     username = add_active(world).user.username
     colleague = add_active(world, first_name="Anna", last_name="Schmidt", email="a@example.com", number="030 12345002")
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, username)) as (app, pilot):
         await tick(pilot, app, "BER Hunt")
         # The hunt group's members change from its own side.
         memberships.set_group_members(bob(world), "BER Hunt", [(colleague.user.username, None)])
@@ -90,9 +84,7 @@ async def test_r22_a_group_changed_meanwhile_makes_the_save_stale(world: World) 
 async def test_r22_a_refused_save_changes_nothing_and_keeps_the_ticks(world: World) -> None:
     username = add_active(world).user.username
     before = actions(world)
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, username)) as (app, pilot):
         await tick(pilot, app, "BER Pickup", "BER Park")
         groups.delete_group(bob(world), "BER Park")  # gone before the save
         await pilot.press("ctrl+s")

@@ -254,7 +254,7 @@ async def test_a_remapped_wizard_key_works_and_help_and_palette_list_the_screen_
         await settle(pilot)
         palette = pilot.app.screen
         assert isinstance(palette, CommandPalette)
-        from onenet_tui.keys import KeyCommands
+        from onenet_tui.palette import KeyCommands
 
         provider = KeyCommands(pilot.app.screen_stack[-2])
         titles = [hit.display for hit in [hit async for hit in provider.discover()]]

@@ -30,7 +30,20 @@ from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.group_panel import GroupPanel
-from tests.helpers import DE_MOBILE, Host, World, add, add_active, clear_focused, detail, focus, settle, type_text
+from tests.helpers import (
+    NO_DESK_PHONE,
+    Host,
+    World,
+    add,
+    add_active,
+    clear_focused,
+    detail,
+    detail_opened,
+    focus,
+    opened,
+    settle,
+    type_text,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -89,9 +102,7 @@ async def test_r14_helpdesk_gets_the_reason_instead_of_any_change_dialog(
     world: World, screen_type: type[UserActionScreen[Any]]
 ) -> None:
     username = add_active(world).user.username
-    app = Host(lambda: screen_type(world.helpdesk, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: screen_type(world.helpdesk, username)) as (app, pilot):
         screen = app.screen
         assert isinstance(screen.query_one(RefusalPanel), RefusalPanel)
         assert rendered(screen.query_one("#refusal-reason")) == "R14: administrators only"
@@ -102,9 +113,7 @@ async def test_r14_helpdesk_gets_the_reason_instead_of_any_change_dialog(
 
 async def test_r5_pending_user_configuration_refused_before_anything_is_typed(world: World) -> None:
     username = add(world).user.username
-    app = Host(lambda: EditConfigurationScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: EditConfigurationScreen(world.admin, username)) as (app, pilot):
         screen = app.screen
         assert not screen.query(ConfigurationForm)
         assert rendered(screen.query_one("#refusal-reason")) == (
@@ -114,9 +123,7 @@ async def test_r5_pending_user_configuration_refused_before_anything_is_typed(wo
 
 async def test_r7_pending_user_delete_refused_before_anything(world: World) -> None:
     username = add(world).user.username
-    app = Host(lambda: DeleteUserScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: DeleteUserScreen(world.admin, username)) as (app, pilot):
         screen = app.screen
         assert not screen.query("#confirm-extension")
         assert rendered(screen.query_one("#refusal-reason")) == (
@@ -128,12 +135,8 @@ async def test_r7_pending_user_delete_refused_before_anything(world: World) -> N
 
 async def test_r9_user_without_desk_phone_gets_the_reason(world: World) -> None:
 
-    username = add_active(
-        world, device_type="none", desk_phone_model=None, mobile=DE_MOBILE, contract="1234567"
-    ).user.username
-    app = Host(lambda: RegenerateScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    username = add_active(world, **NO_DESK_PHONE).user.username
+    async with opened(lambda: RegenerateScreen(world.admin, username)) as (app, pilot):
         assert rendered(app.screen.query_one("#refusal-reason")) == "R9: the user has no desk phone"
 
 
@@ -142,9 +145,7 @@ async def test_r9_user_without_desk_phone_gets_the_reason(world: World) -> None:
 
 async def test_edit_configuration_sends_only_the_changed_fields(world: World) -> None:
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, EditConfigurationScreen)
@@ -165,9 +166,7 @@ async def test_edit_configuration_sends_only_the_changed_fields(world: World) ->
 async def test_edit_configuration_validates_live(world: World) -> None:
     username = add_active(world).user.username
     add(world, first_name="Other", last_name="Person", email="o@example.com", number="030 12345002")
-    app = Host(lambda: EditConfigurationScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: EditConfigurationScreen(world.admin, username)) as (app, pilot):
         form = app.screen.query_one(ConfigurationForm)
         await focus(pilot, form.extension.input)
         await clear_focused(pilot)
@@ -195,9 +194,7 @@ async def test_edit_configuration_validates_live(world: World) -> None:
 
 async def test_r8_new_number_means_new_credentials_shown_once(world: World) -> None:
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("e")
         await settle(pilot)
         form = app.screen.query_one(ConfigurationForm)
@@ -283,9 +280,7 @@ async def test_profile_clears_department_and_forwarding(world: World) -> None:
         added.user.username,
         CallServicesChange(expected_version=added.user.version + 2, forward_always="5009"),
     )
-    app = Host(lambda: ProfileScreen(world.admin, added.user.username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: ProfileScreen(world.admin, added.user.username)) as (app, pilot):
         form = app.screen.query_one(ProfileForm)
         await focus(pilot, form.department.input)
         await clear_focused(pilot)
@@ -299,9 +294,7 @@ async def test_profile_clears_department_and_forwarding(world: World) -> None:
 
 async def test_stale_profile_edit_is_refused_and_reloaded(world: World) -> None:
     added = add(world)
-    app = Host(lambda: ProfileScreen(world.admin, added.user.username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: ProfileScreen(world.admin, added.user.username)) as (app, pilot):
         users.edit_profile(
             bob(world), added.user.username, ProfileChange(expected_version=added.user.version, department="Finance")
         )
@@ -320,9 +313,7 @@ async def test_stale_profile_edit_is_refused_and_reloaded(world: World) -> None:
 
 async def test_r4_pending_user_cannot_join_hunt_groups_or_call_centers_but_pickup(world: World) -> None:
     username = add(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("g")
         await settle(pilot)
         panel = app.screen.query_one(GroupPanel)
@@ -340,9 +331,7 @@ async def test_r4_pending_user_cannot_join_hunt_groups_or_call_centers_but_picku
 
 async def test_r6_supervisor_without_the_service_is_allowed_with_a_notice(world: World) -> None:
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("g")
         await settle(pilot)
         panel = app.screen.query_one(GroupPanel)
@@ -361,9 +350,7 @@ async def test_r6_supervisor_without_the_service_is_allowed_with_a_notice(world:
 async def test_group_membership_removed_and_unchanged_panel_saves_nothing(world: World) -> None:
     username = add_active(world).user.username
     groups.add_member(world.admin, "BER Park", username)
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, username)) as (app, pilot):
         await pilot.press("ctrl+s")
         assert "Nothing changed" in banner(app.screen)
         rows = {row.option.name: row for row in app.screen.query_one(GroupPanel).rows}
@@ -433,9 +420,7 @@ async def test_r7_delete_confirmation_typed_extension_and_people_to_tell(
 
 async def test_r7_enter_on_the_delete_confirmation_cancels(world: World) -> None:
     username = add_active(world).user.username
-    app = Host(lambda: DeleteUserScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: DeleteUserScreen(world.admin, username)) as (app, pilot):
         await pilot.press("enter")
         await settle(pilot)
         assert app.results == [None]
@@ -445,9 +430,7 @@ async def test_r7_enter_on_the_delete_confirmation_cancels(world: World) -> None
 async def test_r7_stale_delete_is_refused_and_shown_afresh(world: World) -> None:
     added = add_active(world)
     username = added.user.username
-    app = Host(lambda: DeleteUserScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: DeleteUserScreen(world.admin, username)) as (app, pilot):
         groups.add_member(bob(world), "BER Park", username)
         # Joining a group changed the user too (R22): the profile edit is based on that.
         fresh = users.view(world.admin, username).version
@@ -478,9 +461,7 @@ async def test_r9_regenerate_replaces_the_password_and_shows_it_once(world: Worl
         old = session.get(DeskPhoneCredential, added.user.id)
         assert old is not None
         old_digest = old.ha1_md5
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("c")
         await settle(pilot)
         assert isinstance(app.screen, RegenerateScreen)
@@ -544,9 +525,7 @@ async def test_r12_reset_needs_the_self_service_confirmation(world: World) -> No
 async def test_r12_reset_unlocks_and_shows_the_activation_code_once(world: World) -> None:
     added = add_active(world)
     lock_account(world, added.user.id)
-    app = detail(world.admin, added.user.username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, added.user.username) as (app, pilot):
         await pilot.press("k")
         await settle(pilot)
         assert isinstance(app.focused, Checkbox)
@@ -572,9 +551,7 @@ async def test_r12_reset_unlocks_and_shows_the_activation_code_once(world: World
 async def test_r4_failed_user_group_panel_explains_the_refusal(world: World) -> None:
     added = add(world, number="030 12345039", accept_flagged=True)
     carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
-    app = Host(lambda: GroupAssignmentsScreen(world.admin, added.user.username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: GroupAssignmentsScreen(world.admin, added.user.username)) as (app, pilot):
         reasons = app.screen.query_one(GroupPanel).reasons()
         assert reasons == {
             "BER Hunt": "R4: the user is failed: only activated users can join a hunt group",

@@ -26,7 +26,7 @@ from onenet_tui.data import (
 from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, Status, User
 from onenet_tui.data.schemas import CallServicesChange, ConfigChange, NewOperator, ProfileChange
-from tests.helpers import DE_MOBILE, GB_MOBILE, World, add, add_active, new_user_data
+from tests.helpers import DE_MOBILE, GB_MOBILE, NO_DESK_PHONE, World, add, add_active, new_user_data
 
 
 def field_keys(exc: InvalidInput) -> dict[str, str]:
@@ -248,10 +248,7 @@ def test_r8_desk_phone_credentials_are_returned_once_and_stored_as_digests(world
         world,
         number="030 12345002",
         first_name="Eva",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="12345678",
+        **NO_DESK_PHONE,
     )
     assert mobile_only.credentials is None
 
@@ -270,10 +267,7 @@ def test_r9_regenerate_replaces_the_old_digests(world: World) -> None:
         world,
         number="030 12345002",
         first_name="Eva",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="12345678",
+        **NO_DESK_PHONE,
     )
     with pytest.raises(RuleRefused) as caught:
         credentials.regenerate(world.admin, mobile_only.user.username)
@@ -287,10 +281,7 @@ def test_r10_bulk_credentials_skip_users_without_desk_phone_all_or_nothing(world
         world,
         number="030 12345003",
         first_name="Paul",
-        device_type="none",
-        desk_phone_model=None,
-        mobile=DE_MOBILE,
-        contract="12345678",
+        **NO_DESK_PHONE,
     )
     result = credentials.bulk_reset(world.admin, [a.user.id, b.user.id, c.user.id])
     assert [i.username for i in result.issued] == [a.user.username, b.user.username]

@@ -19,7 +19,7 @@ from onenet_tui.data.models import User
 from onenet_tui.data.storage import Store, sqlite_path
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.profile import ProfileForm, ProfileScreen
-from tests.helpers import Host, World, add, add_active, settle
+from tests.helpers import World, add, add_active, opened, settle
 
 WAIT_MS = 300
 
@@ -57,12 +57,14 @@ def banner(screen: Any) -> str:
     return str(screen.query_one("#banner", Static).render())
 
 
+def said_busy(screen: Any) -> bool:
+    return banner(screen).startswith("the database is busy (another administrator is saving): try again")
+
+
 @pytest.mark.usefixtures("short_lock_waits")
 async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: World) -> None:
     username = add(world).user.username
-    app = Host(lambda: ProfileScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: ProfileScreen(world.admin, username)) as (app, pilot):
         screen = app.screen
         department = screen.query_one(ProfileForm).rows["department"].control
         department.value = "Sales"
@@ -71,7 +73,7 @@ async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: Wo
             await pilot.press("ctrl+s")
             await settle(pilot)
             assert app.screen is screen
-            assert banner(screen).startswith("the database is busy (another administrator is saving): try again")
+            assert said_busy(screen)
             assert "Saving" not in banner(screen)
             assert department.value == "Sales"
         assert users.view(world.admin, username).department != "Sales"
@@ -84,9 +86,7 @@ async def test_a_save_behind_a_lock_ends_busy_and_keeps_what_was_typed(world: Wo
 @pytest.mark.usefixtures("short_lock_waits")
 async def test_a_delete_behind_a_lock_ends_busy_and_can_be_pressed_again(world: World) -> None:
     username = add_active(world).user.username
-    app = Host(lambda: DeleteUserScreen(world.admin, username))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with opened(lambda: DeleteUserScreen(world.admin, username)) as (app, pilot):
         screen = app.screen
         confirm = screen.query_one("#confirm-extension", Input)
         confirm.value = "5001"
@@ -95,7 +95,7 @@ async def test_a_delete_behind_a_lock_ends_busy_and_can_be_pressed_again(world: 
         with another_writer(world.store, username):
             delete.press()
             await settle(pilot)
-            assert banner(screen).startswith("the database is busy (another administrator is saving): try again")
+            assert said_busy(screen)
             assert confirm.value == "5001" and not delete.disabled
         delete.press()
         await settle(pilot)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
-from tests.helpers import add, build_world
+from tests.helpers import build_world, failed_user
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 20.0  # seconds any one process may take here
@@ -295,21 +295,11 @@ def add_service_user(name: str, home: Path) -> None:
 
 def seed_database(url: str) -> None:
     """A tenant with one failed user (whose name holds shell syntax) and jdoe made an administrator."""
-    from onenet_tui.data import carrier
     from onenet_tui.data.storage import Store
 
     store = Store(url)
     try:
-        world = build_world(store)
-        added = add(
-            world,
-            first_name="Fritz",
-            last_name="Fehler",
-            number="030 12345039",
-            accept_flagged=True,
-            email="fritz@example.com",
-        )
-        carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+        failed_user(build_world(store))
     finally:
         store.dispose()
 

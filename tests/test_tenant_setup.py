@@ -437,6 +437,23 @@ def test_r22_user_side_save_is_one_transaction_one_event_and_bumps_both_versions
     assert groups.group_detail(ctx, "BER Pickup").version == pickup_before + 1
 
 
+def test_r22_the_audit_event_names_who_joined_left_and_changed_role_from_either_side(tenant: World) -> None:
+    ctx, store = tenant.admin, tenant.store
+    agent = add_active(tenant, number="030 12345001").user.username
+    groups.add_member(ctx, "BER Park", agent)
+    memberships.set_user_groups(ctx, agent, {"BER Pickup": None, "BER Callcenter": "agent"})
+    (by_user,) = events(store, "user.set_groups")
+    assert by_user.details["joined"] == [
+        {"group": "BER Pickup", "role": None},
+        {"group": "BER Callcenter", "role": "agent"},
+    ]
+    assert (by_user.details["left"], by_user.details["roles"]) == (["BER Park"], [])
+    memberships.set_group_members(ctx, "BER Callcenter", [(agent, "supervisor")])
+    (by_group,) = events(store, "group.set_members")
+    assert by_group.details["roles"] == [{"username": agent, "from": "agent", "to": "supervisor"}]
+    assert (by_group.details["joined"], by_group.details["left"]) == ([], [])
+
+
 def test_r22_a_stale_user_or_group_is_refused_and_nothing_changes(tenant: World) -> None:
     ctx, store = tenant.admin, tenant.store
     user = add_active(tenant, number="030 12345001").user

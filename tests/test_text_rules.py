@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from onenet_tui.data import lookup, queries, secrets, validation
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.i18n import t
-from tests.helpers import World, add, message, paste, row, settle, to_details, type_text, wizard_host
+from tests.helpers import World, add, message, paste, row, settle, type_text, wizard_at_details
 
 X_ACUTE = "x\u0301"  # no precomposed form: NFC keeps two code points
 FLAG = "\U0001f1e9\U0001f1ea"  # 🇩🇪, two regional indicators
@@ -61,9 +61,7 @@ def test_r1_line_and_paragraph_separators_are_control_characters(world: World, s
 
 @pytest.mark.sqlite_only
 async def test_r1_wizard_counter_counts_what_people_see(world: World) -> None:
-    app = wizard_host(world.admin)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         paste(app, "first_name", X_ACUTE * 22)
         await type_text(pilot, "Z")
         field = row(app, "first_name")

@@ -23,7 +23,20 @@ from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.screens.save_file import ConfirmScreen, SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen, support_summary
-from tests.helpers import DE_MOBILE, Host, World, add, add_active, detail, footer_words, notifications, settle, text_of
+from tests.helpers import (
+    NO_DESK_PHONE,
+    Host,
+    World,
+    add,
+    add_active,
+    detail,
+    detail_opened,
+    failed_user,
+    footer_words,
+    notifications,
+    settle,
+    text_of,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -33,24 +46,9 @@ def body_text(screen: Screen) -> str:
     return "\n".join(str(widget.render()) for widget in screen.query("#detail-body Static, #detail-body Label"))
 
 
-def failed_user(world: World) -> str:
-    added = add(
-        world,
-        first_name="Fritz",
-        last_name="Fehler",
-        number="030 12345039",
-        accept_flagged=True,
-        email="fritz@example.com",
-    )
-    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
-    return added.user.username
-
-
 async def test_r3_pending_user_detail_says_outgoing_works_incoming_not(world: World) -> None:
     username = add(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, UserDetailScreen)
         meaning = text_of(screen, "#status-meaning")
@@ -65,9 +63,7 @@ async def test_detail_shows_configuration_profile_groups_account_and_credential_
     from onenet_tui.data import groups
 
     groups.add_member(world.admin, "BER Callcenter", added.user.username, "supervisor")
-    app = detail(world.admin, added.user.username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, added.user.username) as (app, pilot):
         text = body_text(app.screen)
         for expected in (
             "030 12345001  (+493012345001)",
@@ -89,9 +85,7 @@ async def test_detail_shows_configuration_profile_groups_account_and_credential_
 
 async def test_r3_failed_user_shows_reason_advice_and_copyable_summary(world: World) -> None:
     username = failed_user(world)
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, UserDetailScreen)
         assert "One Net Business team" in text_of(screen, "#failed-advice")
@@ -110,9 +104,7 @@ async def test_r3_support_summary_saved_to_a_file_never_overwriting_silently(
     username = failed_user(world)
     target = tmp_path / f"support-{username}.txt"
     target.write_text("keep me", "utf-8")
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("s")
         assert isinstance(app.screen, SaveTextScreen)
         assert str(target) in text_of(app.screen, "#path-message")
@@ -141,9 +133,7 @@ async def test_r3_support_summary_saved_to_a_file_never_overwriting_silently(
 
 async def test_copy_and_save_keys_only_for_a_failed_user(world: World) -> None:
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("y", "s")
         assert isinstance(app.screen, UserDetailScreen)
         assert app.clipboard == ""
@@ -165,9 +155,7 @@ async def test_action_keys_open_their_dialog_for_an_activated_user(
     world: World, key: str, screen_type: type[UserActionScreen]
 ) -> None:
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press(key)
         await settle(pilot)
         assert isinstance(app.screen, screen_type)
@@ -178,9 +166,7 @@ async def test_action_keys_open_their_dialog_for_an_activated_user(
 
 async def test_r14_helpdesk_sees_every_change_dimmed_and_told_why(world: World) -> None:
     username = add_active(world).user.username
-    app = detail(world.helpdesk, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.helpdesk, username) as (app, pilot):
         screen = app.screen
         bindings = screen.active_bindings
         for key in "epgckd":
@@ -199,9 +185,7 @@ async def test_r14_helpdesk_sees_every_change_dimmed_and_told_why(world: World) 
 
 async def test_r5_pending_user_edit_key_is_dimmed_and_explained(world: World) -> None:
     username = add(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         screen = app.screen
         assert screen.active_bindings["e"].enabled is False
         # Profile, groups (pickup / park), credentials and account reset stay possible (R5).
@@ -217,9 +201,7 @@ async def test_r5_pending_user_edit_key_is_dimmed_and_explained(world: World) ->
 
 async def test_r7_pending_user_delete_key_is_dimmed_and_explained(world: World) -> None:
     username = add(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("d")
         assert isinstance(app.screen, UserDetailScreen)
         assert notifications(app) == [
@@ -229,12 +211,8 @@ async def test_r7_pending_user_delete_key_is_dimmed_and_explained(world: World) 
 
 
 async def test_r9_user_without_desk_phone_has_no_credentials_action(world: World) -> None:
-    username = add_active(
-        world, device_type="none", desk_phone_model=None, mobile=DE_MOBILE, contract="1234567"
-    ).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    username = add_active(world, **NO_DESK_PHONE).user.username
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("c")
         assert isinstance(app.screen, UserDetailScreen)
         assert "R9: the user has no desk phone" in notifications(app)[0]
@@ -274,9 +252,7 @@ async def test_text_from_data_is_shown_literally(world: World) -> None:
         added.user.username,
         ProfileChange(expected_version=added.user.version + 1, department="Ops\x1b[2J\x07"),
     )
-    app = detail(world.admin, added.user.username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, added.user.username) as (app, pilot):
         screen = app.screen
         assert str(screen.query_one("#detail-name").render()) == "[bold]Eve[/bold] [red]x"
         text = body_text(screen)
@@ -287,9 +263,7 @@ async def test_text_from_data_is_shown_literally(world: World) -> None:
 async def test_detail_shows_changes_made_by_others(world: World) -> None:
     added = add(world)
     username = added.user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, UserDetailScreen)
         # Another administrator changes the profile; the carrier activates the user.
@@ -305,9 +279,7 @@ async def test_detail_shows_changes_made_by_others(world: World) -> None:
 
 async def test_detail_follows_a_rename_and_reports_a_deleted_user(world: World) -> None:
     added = add_active(world)
-    app = detail(world.admin, added.user.username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, added.user.username) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, UserDetailScreen)
         view = users.view(world.admin, added.user.username)
@@ -361,9 +333,7 @@ async def test_detail_speaks_german(world: World) -> None:
 
     username = failed_user(world)
     set_language("de")
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         text = body_text(app.screen)
         assert "lifecycle." not in text
         assert "Aktivierung fehlgeschlagen" in text and "One Net Business Team" in text
@@ -390,9 +360,7 @@ async def test_r14_command_palette_lists_changes_with_the_reason(world: World) -
     from textual.command import CommandList, CommandPalette
 
     username = add_active(world).user.username
-    app = detail(world.helpdesk, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.helpdesk, username) as (app, pilot):
         await pilot.press("ctrl+p")
         await pilot.press(*"delete")
         palette = app.screen
@@ -415,9 +383,7 @@ async def test_command_palette_runs_an_allowed_action(world: World) -> None:
     from textual.command import CommandList, CommandPalette
 
     username = add_active(world).user.username
-    app = detail(world.admin, username)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with detail_opened(world.admin, username) as (app, pilot):
         await pilot.press("ctrl+p", *"edit configuration")
         palette = app.screen
         assert isinstance(palette, CommandPalette)

@@ -18,7 +18,6 @@ from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgr
 from onenet_tui.data.unit import change
 from onenet_tui.i18n import t
 from tests.helpers import (
-    SIZE,
     World,
     add,
     add_active,
@@ -28,9 +27,8 @@ from tests.helpers import (
     copy_database,
     focused_id,
     message,
-    to_details,
     type_text,
-    wizard_host,
+    wizard_at_details,
 )
 
 
@@ -170,9 +168,7 @@ def test_r19_users_add_on_the_command_line_refuses_a_case_twin(template: Path, t
 @pytest.mark.sqlite_only
 async def test_r19_the_wizard_says_a_case_twin_is_taken(world: World) -> None:
     add(world, number="030 12345001", username="bjoern.boehm")
-    app = wizard_host(world.admin)
-    async with app.run_test(size=SIZE) as pilot:
-        await to_details(pilot)
+    async with wizard_at_details(world.admin) as (app, pilot):
         await type_text(pilot, "Bea")
         await pilot.press("tab")
         await type_text(pilot, "Boehm")

@@ -38,6 +38,13 @@ def record_frames(app: OneNetApp, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return frames
 
 
+async def sent_while_idle(pilot: Any, monkeypatch: pytest.MonkeyPatch, seconds: float) -> list[Any]:
+    """The frames sent while no key is pressed for ``seconds``."""
+    frames = record_frames(pilot.app, monkeypatch)
+    await pilot.pause(seconds)
+    return frames
+
+
 def lines_touched(frames: list[Any]) -> set[int]:
     touched: set[int] = set()
     for frame in frames:
@@ -54,9 +61,7 @@ async def test_idle_directory_with_help_open_sends_nothing(
         await ready(pilot)
         await pilot.press("question_mark")
         await pilot.pause(0.5)
-        frames = record_frames(app, monkeypatch)
-        await pilot.pause(1.0)  # about ten change checks beneath help
-        assert frames == []
+        assert await sent_while_idle(pilot, monkeypatch, 1.0) == []  # about ten change checks beneath help
 
 
 async def test_idle_detail_and_directory_beneath_a_dialog_send_nothing(
@@ -77,9 +82,8 @@ async def test_idle_detail_and_directory_beneath_a_dialog_send_nothing(
         # beneath it, must be over before idle is measured.
         await until(pilot, lambda: app.screen.view is not None)
         await pilot.pause(1.2)
-        frames = record_frames(app, monkeypatch)
-        await pilot.pause(2.5)  # two of the detail screen's checks, many of the directory's
-        assert frames == []
+        # Two of the detail screen's checks, many of the directory's.
+        assert await sent_while_idle(pilot, monkeypatch, 2.5) == []
 
 
 async def test_idle_directory_sends_nothing(world: World, people: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,9 +91,7 @@ async def test_idle_directory_sends_nothing(world: World, people: list[str], mon
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.pause(0.3)
-        frames = record_frames(app, monkeypatch)
-        await pilot.pause(1.0)
-        assert frames == []
+        assert await sent_while_idle(pilot, monkeypatch, 1.0) == []
 
 
 async def test_cursor_down_repaints_only_the_two_lines_that_changed(
@@ -112,34 +114,21 @@ async def test_cursor_down_repaints_only_the_two_lines_that_changed(
         assert lines_touched(frames) == {first_row + 5, first_row + 6}
 
 
-async def test_over_ssh_the_cursor_does_not_blink(
-    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("far_end", "blinks"), [(SSH, False), (LOCAL, True)])
+async def test_the_cursor_blinks_on_a_local_terminal_only(
+    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch, far_end: Terminal, blinks: bool
 ) -> None:
-    app = make_app(world, far_end=SSH)
+    """Over SSH the filter's cursor does not blink and nothing animates; on a
+    local terminal it blinks, which is what SSH silences."""
+    app = make_app(world, far_end=far_end)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await pilot.press("slash")
         await pilot.pause(0.3)
         assert screen.focused is screen.query_one("#directory-filter", Input)
-        frames = record_frames(app, monkeypatch)
-        await pilot.pause(1.2)  # more than two blinks
-        assert frames == []
-        assert app.animation_level == "none"
-
-
-async def test_on_a_local_terminal_the_cursor_blinks(
-    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The counterpart of the test above: the blink is what it silences."""
-    app = make_app(world, far_end=LOCAL)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("slash")
-        await pilot.pause(0.3)
-        frames = record_frames(app, monkeypatch)
-        await pilot.pause(1.2)
-        assert frames
-        assert app.animation_level != "none"
+        frames = await sent_while_idle(pilot, monkeypatch, 1.2)  # more than two blinks
+        assert bool(frames) is blinks
+        assert (app.animation_level != "none") is blinks
 
 
 async def test_over_ssh_the_mouse_reports_clicks_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
@@ -19,8 +19,7 @@ from onenet_tui.app import OneNetApp
 from onenet_tui.data import audit, bulk, credentials, users
 from onenet_tui.data import directory as directory_model
 from onenet_tui.i18n import t
-from onenet_tui.screens import add_user
-from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.add_user import AddUserWizard, live_checks
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.directory import DirectoryScreen
@@ -31,10 +30,10 @@ from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.screens.workers import failure_reason
 from onenet_tui.widgets.field import FieldRow
 from tests.conftest import World
-from tests.helpers import add, add_active, until
-from tests.test_add_user_wizard import to_groups
+from tests.helpers import add, add_active, to_groups, until
 
 SIZE = (80, 24)
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 REASON = "server closed the connection unexpectedly"
 
 # Screens do not depend on the backend; the services are tested on both.
@@ -84,9 +83,17 @@ def shown(screen: Screen[Any], selector: str) -> str:
     return "\n".join(str(widget.render()) for widget in screen.query(selector))
 
 
-async def until_failed(pilot: Pilot[Any]) -> None:
-    await until(pilot, lambda: still_running_said(pilot.app) or not pilot.app.is_running)  # type: ignore[arg-type]
+async def reported(pilot: Pilot[Any], kind: type[ScreenT]) -> ScreenT:
+    """Once a worker failed: the console is still running and says so, still
+    on the ``kind`` of screen the work belonged to (returned)."""
+    app = pilot.app
+    assert isinstance(app, OneNetApp)
+    await until(pilot, lambda: still_running_said(app) or not app.is_running)
     await pilot.pause()
+    assert_still_running_and_says_so(app)
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
 
 
 # --- the directory -----------------------------------------------------------------
@@ -98,10 +105,7 @@ async def test_directory_load_failure_says_so_instead_of_loading_for_ever(
     monkeypatch.setattr(directory_model, "load_first_page", failing)
     app = OneNetApp(world.admin, theme="textual-dark", poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        screen = app.screen
-        assert isinstance(screen, DirectoryScreen)
+        screen = await reported(pilot, DirectoryScreen)
         assert screen.table.empty_message == t("workers.failed.load", reason=REASON)
 
 
@@ -112,10 +116,8 @@ async def test_audit_load_failure_keeps_the_console_running(world: World, monkey
     monkeypatch.setattr(audit, "recent", failing)
     app = Console(world, lambda: AuditLogScreen(world.admin, poll_seconds=0.1))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        assert isinstance(app.screen, AuditLogScreen)
-        assert shown(app.screen, "#audit-title") == t("workers.failed.load", reason=REASON)
+        screen = await reported(pilot, AuditLogScreen)
+        assert shown(screen, "#audit-title") == t("workers.failed.load", reason=REASON)
         # Polled every 0.1 s and failing each time: said once, not ten times a second.
         await pilot.pause(0.5)
         assert len([n for n in notices(app) if REASON in n]) == 1
@@ -129,9 +131,8 @@ async def test_user_detail_load_failure_replaces_loading(world: World, monkeypat
     monkeypatch.setattr(users, "view", failing)
     app = Console(world, lambda: UserDetailScreen(world.admin, username, poll_seconds=None))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        body = shown(app.screen, "#detail-body Static")
+        screen = await reported(pilot, UserDetailScreen)
+        body = shown(screen, "#detail-body Static")
         assert body == t("workers.failed.load", reason=REASON)
         assert t("lifecycle.loading") not in body
 
@@ -146,10 +147,7 @@ async def test_profile_load_failure_replaces_loading_with_the_reason(
     monkeypatch.setattr(users, "view", failing)
     app = Console(world, lambda: ProfileScreen(world.admin, username))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        screen = app.screen
-        assert isinstance(screen, ProfileScreen)
+        screen = await reported(pilot, ProfileScreen)
         body = shown(screen, "#dialog-body Static")
         assert t("workers.failed.load", reason=REASON) in body
         assert t("lifecycle.loading") not in body
@@ -172,10 +170,8 @@ async def test_profile_save_failure_shows_in_the_banner_and_keeps_the_form(
         form.department.control.value = "Sales"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        screen = app.screen
-        assert isinstance(screen, ProfileScreen) and screen.form is not None
+        screen = await reported(pilot, ProfileScreen)
+        assert screen.form is not None
         assert str(screen.query_one(Banner).render()) == t("workers.failed.save", reason=REASON)
 
 
@@ -191,10 +187,7 @@ async def test_regenerate_save_failure_shows_in_the_banner_and_offers_the_button
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.focused is not None and app.focused.id == "cancel")
         await pilot.press("tab", "enter")
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        screen = app.screen
-        assert isinstance(screen, RegenerateScreen)
+        screen = await reported(pilot, RegenerateScreen)
         assert str(screen.query_one(Banner).render()) == t("workers.failed.save", reason=REASON)
         assert not screen.query_one("#regenerate", Button).disabled
 
@@ -203,13 +196,10 @@ async def test_regenerate_save_failure_shows_in_the_banner_and_offers_the_button
 
 
 async def test_wizard_site_load_failure_says_so_at_the_number(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(add_user, "_load_site", failing)
+    monkeypatch.setattr(live_checks, "_load_site", failing)
     app = Console(world, lambda: AddUserWizard(world.admin, site="Berlin"))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        wizard = app.screen
-        assert isinstance(wizard, AddUserWizard)
+        wizard = await reported(pilot, AddUserWizard)
         assert wizard.number_field.message_text.endswith(t("workers.failed.load", reason=REASON))
 
 
@@ -217,10 +207,7 @@ async def test_wizard_site_names_failure_says_so_at_the_site(world: World, monke
     monkeypatch.setattr(users, "site_names", failing)
     app = Console(world, lambda: AddUserWizard(world.admin, site="Berlin"))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        wizard = app.screen
-        assert isinstance(wizard, AddUserWizard)
+        wizard = await reported(pilot, AddUserWizard)
         site_row = wizard.query_one("#site-field", FieldRow)
         assert site_row.message_text.endswith(t("workers.failed.load", reason=REASON))
 
@@ -234,10 +221,7 @@ async def test_wizard_create_failure_is_shown_on_the_review_and_create_offered_a
         await pilot.press("ctrl+n")
         monkeypatch.setattr(users, "add_user_from", failing)
         await pilot.press("ctrl+s")
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        wizard = app.screen
-        assert isinstance(wizard, AddUserWizard)
+        wizard = await reported(pilot, AddUserWizard)
         assert not wizard.creating
         review = shown(wizard, "#review-problems")
         assert t("wizard.review.failed", message=REASON) in review
@@ -264,10 +248,8 @@ async def test_bulk_preview_failure_says_so_on_the_screen(world: World, monkeypa
     monkeypatch.setattr(bulk, "preview", failing)
     app = Console(world, lambda: BulkCredentialsScreen(world.admin, ids, source="marked"))
     async with app.run_test(size=SIZE) as pilot:
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        assert isinstance(app.screen, BulkCredentialsScreen)
-        assert t("bulk.preview_failed", error=REASON) in shown(app.screen, "Static")
+        screen = await reported(pilot, BulkCredentialsScreen)
+        assert t("bulk.preview_failed", error=REASON) in shown(screen, "Static")
 
 
 async def test_bulk_reset_failure_says_so_and_offers_the_reset_again(
@@ -282,10 +264,7 @@ async def test_bulk_reset_failure_says_so_and_offers_the_reset_again(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not isinstance(app.screen, BulkCredentialsScreen))
         await pilot.press("tab", "enter")  # past Cancel: confirm with the default file name
-        await until_failed(pilot)
-        assert_still_running_and_says_so(app)
-        screen = app.screen
-        assert isinstance(screen, BulkCredentialsScreen)
+        screen = await reported(pilot, BulkCredentialsScreen)
         assert t("bulk.unexpected", error=REASON) in shown(screen, "Static")
         assert not screen.running
         assert not screen.query_one("#bulk-confirm", Button).disabled

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
@@ -70,6 +71,20 @@ class MembershipChange:
     def count(self) -> int:
         return len(self.joined) + len(self.left) + len(self.roles)
 
+    def audit_details(self, other: str) -> dict[str, Any]:
+        """The change as an audit event's details; ``other`` names the other
+        side of each membership (``username`` for a group, ``group`` for a user)."""
+        return {
+            "joined": [{other: name, "role": role} for name, role in self.joined],
+            "left": sorted(self.left),
+            "roles": [{other: name, "from": old, "to": new} for name, old, new in self.roles],
+        }
+
+    def sort(self) -> None:
+        """Joined and left by name, as the answer lists them."""
+        self.joined.sort()
+        self.left.sort()
+
 
 def _refuse_join(group: Group, user: User, role: str) -> None:
     """R4 (and R14 again) for one user joining ``group``."""
@@ -94,6 +109,41 @@ def _site_name(session: Session, site_id: int) -> str:
 def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     """At most ``size`` ids per IN list (SQLite before 3.32 takes 999 parameters)."""
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _join_or_change_role(
+    session: Session,
+    ctx: Context,
+    chosen: Mapping[int, tuple[Group, User, str | None]],
+    current: Mapping[int, GroupMember],
+    result: MembershipChange,
+    *,
+    by_group: bool = True,
+) -> list[int]:
+    """Each chosen membership (group, user, role) that is new joins (R4
+    asked) and each whose role differs takes the new role; R6 notices are
+    collected. ``chosen`` and ``current`` are keyed alike (group ids for a
+    user's groups, user ids for a group's members); the answer names the
+    groups (``by_group``) or the users. The keys that changed, in order."""
+    changed: list[int] = []
+    for key, (group, user, role) in chosen.items():
+        name = group.name if by_group else user.username
+        membership = current.get(key)
+        if membership is None:
+            _refuse_join(group, user, ctx.actor.role)
+            assert group.id is not None and user.id is not None  # both read from the database
+            session.add(GroupMember(group_id=group.id, user_id=user.id, role=role))
+            result.joined.append((name, role))
+        elif membership.role != role:
+            result.roles.append((name, membership.role, role))
+            membership.role = role
+        else:
+            continue
+        changed.append(key)
+        notice = checks.supervisor_notice(role, list(user.services))
+        if notice:
+            result.notices.append(Notice(user.username, group.name, notice))
+    return changed
 
 
 def parse_member(text: str) -> tuple[str, str | None]:
@@ -140,22 +190,8 @@ def set_group_members(
             for m in session.execute(select(GroupMember).where(col(GroupMember.group_id) == group.id)).scalars()
         }
         result = MembershipChange()
-        changed: list[int] = []
-        for user_id, (user, role) in wanted.items():
-            membership = current.get(user_id)
-            if membership is None:
-                _refuse_join(group, user, ctx.actor.role)
-                session.add(GroupMember(group_id=group.id, user_id=user_id, role=role))
-                result.joined.append((user.username, role))
-            elif membership.role != role:
-                result.roles.append((user.username, membership.role, role))
-                membership.role = role
-            else:
-                continue
-            changed.append(user_id)
-            notice = checks.supervisor_notice(role, list(user.services))
-            if notice:
-                result.notices.append(Notice(user.username, group.name, notice))
+        asked = {user_id: (group, user, role) for user_id, (user, role) in wanted.items()}
+        changed = _join_or_change_role(session, ctx, asked, current, result, by_group=False)
         leaving = [user_id for user_id in current if user_id not in wanted]
         for user_id in leaving:
             gone = session.get(User, user_id)
@@ -177,12 +213,9 @@ def set_group_members(
             "group.set_members",
             group.name,
             group_id=group.id,
-            joined=[{"username": u, "role": r} for u, r in result.joined],
-            left=sorted(result.left),
-            roles=[{"username": u, "from": old, "to": new} for u, old, new in result.roles],
+            **result.audit_details("username"),
         )
-        result.joined.sort()
-        result.left.sort()
+        result.sort()
         return result
 
 
@@ -220,22 +253,8 @@ def set_user_groups(
             for m in session.execute(select(GroupMember).where(col(GroupMember.user_id) == user.id)).scalars()
         }
         result = MembershipChange()
-        touched: list[Group] = []
-        for group_id, (group, role) in wanted.items():
-            membership = current.get(group_id)
-            if membership is None:
-                _refuse_join(group, user, ctx.actor.role)
-                session.add(GroupMember(group_id=group_id, user_id=user.id, role=role))
-                result.joined.append((group.name, role))
-            elif membership.role != role:
-                result.roles.append((group.name, membership.role, role))
-                membership.role = role
-            else:
-                continue
-            touched.append(group)
-            notice = checks.supervisor_notice(role, list(user.services))
-            if notice:
-                result.notices.append(Notice(user.username, group.name, notice))
+        asked = {group_id: (group, user, role) for group_id, (group, role) in wanted.items()}
+        touched = [wanted[group_id][0] for group_id in _join_or_change_role(session, ctx, asked, current, result)]
         leaving = [group_id for group_id in current if group_id not in wanted]
         for group_id in leaving:
             old_group = session.get(Group, group_id)
@@ -260,10 +279,7 @@ def set_user_groups(
             "user.set_groups",
             user.username,
             user_id=user.id,
-            joined=[{"group": g, "role": r} for g, r in result.joined],
-            left=sorted(result.left),
-            roles=[{"group": g, "from": old, "to": new} for g, old, new in result.roles],
+            **result.audit_details("group"),
         )
-        result.joined.sort()
-        result.left.sort()
+        result.sort()
         return result

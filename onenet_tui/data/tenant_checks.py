@@ -14,7 +14,6 @@ or a ``RuleRefused``, or None when the value passes.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ from sqlmodel import Session, col
 from onenet_tui.data import phones
 from onenet_tui.data.errors import FieldError, RuleRefused
 from onenet_tui.data.models import Group, GroupKind, PhoneNumber, Site, User
-from onenet_tui.data.validation import char_count, has_control, is_blank, refuse
+from onenet_tui.data.validation import bounded_text, refuse
 
 NAME_MAX = 40
 COUNTRIES = phones.COUNTRIES
@@ -45,13 +44,7 @@ _CHUNK = 900
 def _structure_name(value: str, rule: str) -> str:
     """A site's or group's name: trimmed, NFC, 1-40 characters. Anything
     else is kept as typed (markup and escapes included) and shown literally."""
-    value = unicodedata.normalize("NFC", value.strip())
-    if is_blank(value):
-        raise refuse(f"{rule}.name_blank")
-    count = char_count(value)
-    if count > NAME_MAX:
-        raise refuse(f"{rule}.name_too_long", max=NAME_MAX, count=count)
-    return value
+    return bounded_text(value, NAME_MAX, blank=f"{rule}.name_blank", too_long=f"{rule}.name_too_long")
 
 
 def site_name(value: str) -> str:
@@ -98,15 +91,13 @@ def group_kind(value: str) -> GroupKind:
 def flag_reason(value: str) -> str:
     """R21: the carrier's reason for a flag: required, trimmed, at most 200
     characters, no control characters (it is shown to whoever takes the number)."""
-    text = unicodedata.normalize("NFC", value.strip())
-    if is_blank(text):
-        raise refuse("r21.reason_required")
-    if has_control(text):
-        raise refuse("r21.reason_control")
-    count = char_count(text)
-    if count > REASON_MAX:
-        raise refuse("r21.reason_too_long", max=REASON_MAX, count=count)
-    return text
+    return bounded_text(
+        value,
+        REASON_MAX,
+        blank="r21.reason_required",
+        control="r21.reason_control",
+        too_long="r21.reason_too_long",
+    )
 
 
 # --- numbers and ranges (R21) -----------------------------------------------------

@@ -70,16 +70,23 @@ def is_blank(text: str) -> bool:
     return _INVISIBLE.fullmatch(text) is not None
 
 
-def _name(value: str, limit: int) -> str:
+def bounded_text(value: str, limit: int, *, blank: str, too_long: str, control: str | None = None) -> str:
+    """Free text trimmed and NFC-normalised, refused (each with its rule's
+    catalog key) when it would show nothing, is longer than ``limit``
+    characters or, if a ``control`` key is given, holds control characters."""
     value = unicodedata.normalize("NFC", value.strip())
     if is_blank(value):
-        raise refuse("r1.blank")
-    if has_control(value):
-        raise refuse("r1.control")
+        raise refuse(blank)
+    if control is not None and has_control(value):
+        raise refuse(control)
     count = char_count(value)
     if count > limit:
-        raise refuse("r1.too_long", max=limit, count=count)
+        raise refuse(too_long, max=limit, count=count)
     return value
+
+
+def _name(value: str, limit: int) -> str:
+    return bounded_text(value, limit, blank="r1.blank", control="r1.control", too_long="r1.too_long")
 
 
 def first_name(value: str) -> str:

@@ -31,10 +31,11 @@ from onenet_tui.data.errors import RuleRefused
 from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
-from onenet_tui.keys import KeyAction, KeyFooter, Scope, Target
+from onenet_tui.keys import KeyAction, Scope, Target
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.widgets.key_footer import KeyFooter
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
 

@@ -23,6 +23,7 @@ from textual.widgets import Select, SelectionList
 from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import FieldError
+from onenet_tui.data.free_numbers import FreeNumbers
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import DeviceType
 from onenet_tui.data.schemas import ConfigChange, validate
@@ -31,7 +32,7 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
 from onenet_tui.screens.workers import post_unless_cancelled
-from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField, rule_check
+from onenet_tui.widgets.field import FieldRow, NumberField, ValidatedField, rule_check
 
 
 def changed_fields(view: UserView, form: dict[str, Any]) -> dict[str, Any]:
