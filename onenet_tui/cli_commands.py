@@ -41,6 +41,7 @@ from onenet_tui.data import (
     selection,
     simulator,
     sites,
+    user_csv,
     users,
 )
 from onenet_tui.data.context import Actor, Context, resolve_actor
@@ -208,26 +209,6 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
 
 # --- users ----------------------------------------------------------------------
 
-USER_CSV_COLUMNS = (
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "site",
-    "number",
-    "extension",
-    "device_type",
-    "desk_phone_model",
-    "licence",
-    "services",
-    "mobile",
-    "contract",
-    "status",
-    "status_reason",
-    "portal_locked",
-    "groups",
-)
-
 
 def users_list(args: argparse.Namespace, run: Run) -> int:
     _site_filter(args.site)
@@ -240,7 +221,7 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
         if args.format == "json":
             out.write_json_list(run.stdout, rows)
         elif args.format == "csv":
-            exports.write_rows(run.stdout, USER_CSV_COLUMNS, (_user_csv_row(u) for u in rows))
+            user_csv.write(run.stdout, rows)
         else:
             national = phones.national_number
             headers = [
@@ -272,18 +253,23 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
-def _user_csv_row(user: dict[str, Any]) -> list[object]:
-    row: list[object] = []
-    for column in USER_CSV_COLUMNS:
-        value = user[column]
-        if column == "services":
-            value = " ".join(value)
-        elif column == "groups":
-            value = "; ".join(g["name"] + (f" ({g['role']})" if g["role"] else "") for g in value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        row.append(value)
-    return row
+def users_export(args: argparse.Namespace, run: Run) -> int:
+    """The directory as a file an import takes back unchanged (SPEC section 12)."""
+    _site_filter(args.site)
+    run.register_operator()
+    chosen = user_csv.export_users(run.ctx, status=args.status, site=args.site, text=args.filter)
+    if args.output is None:
+        if args.format == "json":
+            out.write_json_list(run.stdout, chosen)
+        else:
+            user_csv.write(run.stdout, chosen)
+        return 0
+    if args.format == "json":
+        user_csv.write_json_file(args.output, chosen, overwrite=args.force)
+    else:
+        exports.write_secret_csv(args.output, user_csv.COLUMNS, map(user_csv.export_row, chosen), overwrite=args.force)
+    run.note(t("cli.users.exported", count=len(chosen), path=visible(args.output)))
+    return 0
 
 
 def users_show(args: argparse.Namespace, run: Run) -> int:
