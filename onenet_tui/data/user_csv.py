@@ -189,9 +189,9 @@ def _check_header(header: list[str]) -> None:
     seen: set[str] = set()
     for column in header:
         if column not in COLUMNS:
-            raise InvalidInput.single(column or "file", "import.unknown_column", column=column)
+            raise _refuse("import.unknown_column", column=column, known=", ".join(COLUMNS))
         if column in seen:
-            raise InvalidInput.single(column, "import.duplicate_column", column=column)
+            raise _refuse("import.duplicate_column", column=column)
         seen.add(column)
     for column in REQUIRED:
         if column not in seen:
