@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks, credentials, validation, versions
+from onenet_tui.data import audit, checks, credentials, phones, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput
@@ -453,10 +453,10 @@ class _Planner:
             return RowPlan(row, username, Outcome.FAIL, checking.failures)
         assert site.id is not None
         number, problem = checks.number_claim(self.tenant, site, new.number)
-        checking.collect(problem)
+        self._number_problem(checking, site, new.number, problem)
         extension = new.extension or (validation.default_extension(number.e164) if number else None)
         if extension:
-            checking.collect(checks.extension_clash(self.tenant, site.id, extension))
+            self._extension_problem(checking, site, extension, None)
         mobile = checking.run("mobile", validation.mobile_for_site, new.mobile, site.country) if new.mobile else None
         checking.collect(checks.username_clash(self.tenant, username))
         groups = self._groups(checking, site, new)
@@ -466,7 +466,7 @@ class _Planner:
                 # R21: the single add refuses unless the flag was shown and accepted.
                 checking.fail("number", "R21", flag.key.replace("r21.flagged", "r21.refused"), **flag.params)
             self._claim_number(checking, number)
-        if extension:
+        if extension and not any(f.column == "extension" for f in checking.failures):
             self._claim_extension(checking, site.id, extension)
         if checking.failures:
             return RowPlan(row, username, Outcome.FAIL, checking.failures)
@@ -516,6 +516,31 @@ class _Planner:
                 continue
             chosen.append((group, role))
         return chosen
+
+    def _number_problem(self, checking: _Row, site: Site, text: str, problem: FieldError | None) -> None:
+        """R16's answer, unless the number is taken by an earlier row of the
+        file: then that row's line is the better answer (R23)."""
+        if problem is None:
+            return
+        e164 = phones.to_e164(text, site.country) if problem.key == "r16.not_free" else None
+        first = self.claimed_numbers.get(e164) if e164 else None
+        if first is not None and first != checking.row.line:
+            checking.fail("number", "R23", "import.same_number", number=e164, line=first)
+        else:
+            checking.collect(problem)
+
+    def _extension_problem(self, checking: _Row, site: Site, extension: str, user_id: int | None) -> bool:
+        """R2 for the extension, or R23 when an earlier row of the file took it."""
+        assert site.id is not None
+        problem = checks.extension_clash(self.tenant, site.id, extension, user_id)
+        if problem is None:
+            return False
+        first = self.claimed_extensions.get((site.id, extension.strip()))
+        if first is not None and first != checking.row.line:
+            checking.fail("extension", "R23", "import.same_extension", extension=extension, line=first)
+        else:
+            checking.collect(problem)
+        return True
 
     def _claim_number(self, checking: _Row, number: PhoneNumber) -> None:
         first = self.claimed_numbers.setdefault(number.e164, checking.row.line)
@@ -615,7 +640,7 @@ class _Planner:
         e164, number_id = cur.e164, cur.number_id
         if wanted.number is not None:
             number, problem = checks.number_claim(self.tenant, site, wanted.number, cur.id)
-            checking.collect(problem)
+            self._number_problem(checking, site, wanted.number, problem)
             if number is not None and number.id is not None:
                 e164, number_id = number.e164, number.id
                 if number_id != cur.number_id:
@@ -624,8 +649,8 @@ class _Planner:
         if extension is None and number_id != cur.number_id and cur.extension == validation.default_extension(cur.e164):
             extension = validation.default_extension(e164)  # R2: follows the number
         if extension is not None and extension != cur.extension:
-            checking.collect(checks.extension_clash(self.tenant, site.id, extension, cur.id))
-            self._claim_extension(checking, site.id, extension)
+            if not self._extension_problem(checking, site, extension, cur.id):
+                self._claim_extension(checking, site.id, extension)
         else:
             extension = cur.extension
         username = cur.username
