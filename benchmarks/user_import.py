@@ -35,8 +35,8 @@ from sqlalchemy import create_engine, text
 from onenet_tui.data import user_csv
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """One ``onenet-tui`` process: wall seconds, peak RSS in MB, stderr."""
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """One ``onenet-tui`` process: wall seconds, peak RSS in MB, CPU seconds, stderr."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "onenet_tui", *args],
@@ -51,7 +51,7 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0,):
         raise SystemExit(f"onenet-tui {' '.join(args)} failed ({process.returncode}): {err}")
-    return wall, usage.ru_maxrss / 1024, err
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, err
 
 
 def people(path: Path, rows: int) -> None:
@@ -77,12 +77,16 @@ def people(path: Path, rows: int) -> None:
             writer.writerow([cells.get(c, "") for c in user_csv.COLUMNS])
 
 
-def median_run(args: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+def median_run(args: list[str], env: dict[str, str], runs: int) -> tuple[float, float, float]:
     results = [run(args, env) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+    return (
+        statistics.median(r[0] for r in results),
+        max(r[1] for r in results),
+        statistics.median(r[2] for r in results),
+    )
 
 
-def measure(url: str, rows: int, runs: int, folder: Path) -> dict[str, tuple[float, float]]:
+def measure(url: str, rows: int, runs: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONENET_")}
     env.update({"ONENET_DB_URL": url, "ONENET_OPERATOR": "bench", "ONENET_CONFIG": str(folder / "none.toml")})
     run(["sites", "add", "Berlin", "--country", "DE", "--domain", "berlin.sip.example.net"], env)
@@ -90,18 +94,18 @@ def measure(url: str, rows: int, runs: int, folder: Path) -> dict[str, tuple[flo
     big, small = folder / "people.csv", folder / "one.csv"
     people(big, rows)
     people(small, 1)
-    figures: dict[str, tuple[float, float]] = {}
+    figures: dict[str, tuple[float, float, float]] = {}
     figures["baseline: dry run of 1 row"] = median_run(["users", "import", str(small), "--dry-run"], env, runs)
     figures["dry run, 10,000 new users"] = median_run(["users", "import", str(big), "--dry-run"], env, runs)
-    wall, rss, _ = run(["users", "import", str(big), "--export", str(folder / "credentials.csv")], env)
-    figures["import, 10,000 new users (+ credentials CSV)"] = (wall, rss)
+    figures["import, 10,000 new users (+ credentials CSV)"] = run(
+        ["users", "import", str(big), "--export", str(folder / "credentials.csv")], env
+    )[:3]
     export = folder / "export.csv"
     figures["export, 10,000 users"] = median_run(["users", "export", "--output", str(export), "--force"], env, runs)
     figures["dry run of that export (all unchanged)"] = median_run(
         ["users", "import", str(export), "--dry-run"], env, runs
     )
-    wall, rss, _ = run(["users", "import", str(export)], env)
-    figures["import of that export (all unchanged)"] = (wall, rss)
+    figures["import of that export (all unchanged)"] = run(["users", "import", str(export)], env)[:3]
     return figures
 
 
@@ -128,9 +132,9 @@ def main() -> None:
         else:
             figures = measure(f"sqlite:///{folder / 'bench.db'}", args.rows, args.runs, folder)
     base = figures["baseline: dry run of 1 row"][1]
-    print(f"{'what':48} {'wall s':>7} {'peak MB':>8} {'growth MB':>10}")
-    for what, (wall, rss) in figures.items():
-        print(f"{what:48} {wall:7.2f} {rss:8.0f} {rss - base:+10.0f}")
+    print(f"{'what':48} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'growth MB':>10}")
+    for what, (wall, rss, cpu) in figures.items():
+        print(f"{what:48} {wall:7.2f} {cpu:6.2f} {rss:8.0f} {rss - base:+10.0f}")
 
 
 if __name__ == "__main__":
