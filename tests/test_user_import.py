@@ -365,3 +365,15 @@ def test_plan_reads_back_neutralised_cells() -> None:
     assert parsed.rows[0].values["number"] == "+493012345001"
     assert parsed.rows[0].values["username"] == "a'b"
     assert parsed.rows[0].line == 2
+
+
+def test_r23_a_new_user_joins_pickup_and_park_groups(env: dict[str, str], world: World, tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "\n" + new_person("neu.gruppe", "030 12345029", groups="BER Pickup; BER Park"))
+    done = call("users", "import", path, env=env)
+    assert done.code == 0, done.err
+    shown = call("users", "show", "neu.gruppe", "--format", "json", env=env).json()
+    assert [g["name"] for g in shown["groups"]] == ["BER Park", "BER Pickup"]
+    assert shown["status"] == "pending" and shown["mobile"] == "+4915123456789"
+    # The export names the groups as the import reads them: it re-imports unchanged.
+    again = write(tmp_path, export(env), "again.csv")
+    assert call("users", "import", again, "--dry-run", "--format", "json", env=env).json()["counts"]["unchanged"] == 9

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from onenet_tui.data import bulk_insert
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent, table_of, utcnow
 
@@ -38,8 +39,7 @@ def record_many(session: Session, actor: Actor, events: Iterable[tuple[str, str,
     for action, target, details in events:
         _refuse_secrets(details)
         rows.append({"at": now, "operator": actor.name, "action": action, "target": target, "details": details})
-    if rows:
-        session.execute(insert(table_of(AuditEvent)), rows)
+    bulk_insert.insert_rows(session, table_of(AuditEvent), rows)
     return len(rows)
 
 

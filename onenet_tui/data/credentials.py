@@ -9,11 +9,11 @@ from functools import cached_property
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks, handover, phones, secrets
+from onenet_tui.data import audit, bulk_insert, checks, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.errors import InvalidInput, RuleRefused
 from onenet_tui.data.lookup import user_by_ref
-from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, utcnow
+from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, table_of, utcnow
 from onenet_tui.data.policy import Action, decide, enforce
 from onenet_tui.data.unit import change
 
@@ -147,8 +147,7 @@ def issue_many(session: Session, actor: Actor, holders: Iterable[NewHolder]) -> 
                 holder.username, holder.name, holder.extension, sip_user, password, holder.realm, holder.user_id
             )
         )
-    if rows:
-        session.execute(insert(DeskPhoneCredential), rows)
+    bulk_insert.insert_rows(session, table_of(DeskPhoneCredential), rows)
     return issued
 
 

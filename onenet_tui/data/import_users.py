@@ -31,10 +31,10 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks, credentials, phones, validation, versions
+from onenet_tui.data import audit, bulk_insert, checks, credentials, phones, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput
@@ -910,12 +910,7 @@ class _Writer:
             return
         now = utcnow()
         values = [{**_NEW_USER_DEFAULTS, "created_at": now, "status_changed_at": now, **row.add.fields} for row in rows]  # type: ignore[union-attr]  # adds only
-        users = table_of(User)
-        inserted = (
-            self.session.execute(insert(users).returning(users.c.id, sort_by_parameter_order=True), values)
-            .scalars()
-            .all()
-        )
+        inserted = bulk_insert.insert_rows(self.session, table_of(User), values, key="username")
         holders: list[credentials.NewHolder] = []
         members: list[dict[str, Any]] = []
         touched: set[int] = set()
@@ -951,7 +946,7 @@ class _Writer:
             )
             self._step()
         if members:
-            self.session.execute(insert(table_of(GroupMember)), members)
+            bulk_insert.insert_rows(self.session, table_of(GroupMember), members)
         issued = credentials.issue_many(self.session, self.ctx.actor, holders)
         lines = {row.add.fields["username"]: row.line for row in rows if row.add is not None}
         self.issued.extend((lines[item.username], item) for item in issued)
