@@ -377,3 +377,28 @@ def test_r23_a_new_user_joins_pickup_and_park_groups(env: dict[str, str], world:
     # The export names the groups as the import reads them: it re-imports unchanged.
     again = write(tmp_path, export(env), "again.csv")
     assert call("users", "import", again, "--dry-run", "--format", "json", env=env).json()["counts"]["unchanged"] == 9
+
+
+def test_r23_a_refused_import_still_writes_its_errors_csv(env: dict[str, str], world: World, tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "\n" + new_person("neu.a", "030 12345020") + new_person("neu.b", "nummer"))
+    errors = tmp_path / "errors.csv"
+    done = call("users", "import", path, "--errors", str(errors), env=env)
+    assert done.code == 4
+    assert [(r["username"], r["line"]) for r in exports.read_csv(errors)] == [("neu.b", "3")]
+    assert len(users_now(world.store)) == 8
+
+
+def test_r23_two_users_swapping_extensions_is_refused_whole(env: dict[str, str], world: World, tmp_path: Path) -> None:
+    rows = list(csv.reader(io.StringIO(export(env, "--site", "London", "--status", "activated"))))
+    header, *users = rows
+    ext = header.index("extension")
+    users[0][ext], users[1][ext] = users[1][ext], users[0][ext]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *users])
+    path = write(tmp_path, buffer.getvalue())
+    before = users_now(world.store)
+    dry = call("users", "import", path, "--dry-run", "--format", "json", env=env)
+    assert dry.json()["counts"]["change"] == 2  # each row alone is fine ...
+    done = call("users", "import", path, "--skip-invalid", env=env)
+    assert done.code == 4 and "swap" in done.err  # ... but no order of writes works
+    assert users_now(world.store) == before
