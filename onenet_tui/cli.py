@@ -165,6 +165,23 @@ def build_parser() -> Parser:
     users_list.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.site"))
     _format(users_list, "table", "json", "csv")
 
+    users_export = leaf(users, "export", "users_export", "users_export")
+    users_export.add_argument("--status", choices=STATUSES, help=t("cli.opt.status"))
+    users_export.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.site"))
+    users_export.add_argument("--filter", metavar="TEXT", help=t("cli.opt.export_filter"))
+    users_export.add_argument("--output", metavar="FILE", help=t("cli.opt.export_output"))
+    users_export.add_argument("--force", action="store_true", help=t("cli.opt.export_force"))
+    _format(users_export, "csv", "json")
+
+    users_import = leaf(users, "import", "users_import", "users_import")
+    users_import.add_argument("file", metavar="FILE", help=t("cli.arg.import_file"))
+    users_import.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run"))
+    users_import.add_argument("--skip-invalid", action="store_true", help=t("cli.opt.skip_invalid"))
+    users_import.add_argument("--errors", metavar="FILE.csv", help=t("cli.opt.import_errors"))
+    users_import.add_argument("--export", metavar="FILE.csv", help=t("cli.opt.import_export"))
+    users_import.add_argument("--force", action="store_true", help=t("cli.opt.export_force"))
+    _format(users_import, "table", "json")
+
     users_show = leaf(users, "show", "users_show", "users_show")
     users_show.add_argument("user", metavar="USER", help=user_help)
     _format(users_show, "table", "json")

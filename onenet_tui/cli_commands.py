@@ -32,6 +32,7 @@ from onenet_tui.data import (
     exports,
     groups,
     handover,
+    import_users,
     listing,
     lookup,
     memberships,
@@ -41,6 +42,7 @@ from onenet_tui.data import (
     selection,
     simulator,
     sites,
+    user_csv,
     users,
 )
 from onenet_tui.data.context import Actor, Context, resolve_actor
@@ -213,26 +215,6 @@ def demo_cmd(args: argparse.Namespace, run: Run) -> int:
 
 # --- users ----------------------------------------------------------------------
 
-USER_CSV_COLUMNS = (
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "site",
-    "number",
-    "extension",
-    "device_type",
-    "desk_phone_model",
-    "licence",
-    "services",
-    "mobile",
-    "contract",
-    "status",
-    "status_reason",
-    "portal_locked",
-    "groups",
-)
-
 
 def users_list(args: argparse.Namespace, run: Run) -> int:
     _site_filter(args.site)
@@ -245,7 +227,7 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
         if args.format == "json":
             out.write_json_list(run.stdout, rows)
         elif args.format == "csv":
-            exports.write_rows(run.stdout, USER_CSV_COLUMNS, (_user_csv_row(u) for u in rows))
+            user_csv.write(run.stdout, rows)
         else:
             national = phones.national_number
             headers = [
@@ -277,18 +259,131 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
     return 0
 
 
-def _user_csv_row(user: dict[str, Any]) -> list[object]:
-    row: list[object] = []
-    for column in USER_CSV_COLUMNS:
-        value = user[column]
-        if column == "services":
-            value = " ".join(value)
-        elif column == "groups":
-            value = "; ".join(g["name"] + (f" ({g['role']})" if g["role"] else "") for g in value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        row.append(value)
-    return row
+def users_export(args: argparse.Namespace, run: Run) -> int:
+    """The directory as a file an import takes back unchanged (SPEC section 12)."""
+    _site_filter(args.site)
+    run.register_operator()
+    chosen = user_csv.export_users(run.ctx, status=args.status, site=args.site, text=args.filter)
+    if args.output is None:
+        if args.format == "json":
+            out.write_json_list(run.stdout, chosen)
+        else:
+            user_csv.write(run.stdout, chosen)
+        return 0
+    if args.format == "json":
+        user_csv.write_json_file(args.output, chosen, overwrite=args.force)
+    else:
+        exports.write_secret_csv(args.output, user_csv.COLUMNS, map(user_csv.export_row, chosen), overwrite=args.force)
+    run.note(t("cli.users.exported", count=len(chosen), path=visible(args.output)))
+    return 0
+
+
+@_role_first(Action.ADD_USER, Action.EDIT_CONFIGURATION)
+def users_import(args: argparse.Namespace, run: Run) -> int:
+    """Users in from a CSV file (R23): a dry run, all or nothing, or the valid rows."""
+    file = user_csv.read_path(args.file)
+    # Both files are claimed before anything changes: an existing one refuses now.
+    errors = exports.SecretCsv(args.errors, overwrite=args.force).prepare() if args.errors else None
+    if args.dry_run:
+        planned = import_users.plan(run.ctx, file)
+        _import_report(run, args, planned, dry_run=True)
+        _write_errors(run, errors, planned)
+        return 4 if planned.failed else 0
+    target = exports.SecretCsv(args.export, overwrite=args.force).prepare() if args.export else None
+    try:
+        result = import_users.apply(run.ctx, file, skip_invalid=args.skip_invalid, allow_credentials=target is not None)
+    except import_users.ImportRefused as refused:
+        if target is not None:
+            target.discard()
+        _import_report(run, args, refused.plan, dry_run=True)
+        _write_errors(run, errors, refused.plan)
+        raise
+    except BaseException:
+        if target is not None:
+            target.discard()
+        if errors is not None:
+            errors.discard()
+        raise
+    written = None
+    if target is not None and result.issued:
+        try:
+            written = target.commit(exports.CREDENTIAL_COLUMNS, exports.credential_rows(result.issued))
+        except Exception as error:  # noqa: BLE001 - the users are in; say plainly that the file is not
+            run.note(t("cli.credentials.write_failed", path=visible(args.export), error=visible(error)))
+            _write_errors(run, errors, result.plan)
+            return 1
+        import_users.record_exported(run.ctx, result.issued, str(written))
+    elif target is not None:
+        target.discard()
+    _import_report(run, args, result.plan, dry_run=False, credentials=written)
+    _write_errors(run, errors, result.plan)
+    return 0
+
+
+def _write_errors(run: Run, target: exports.SecretCsv | None, planned: import_users.Plan) -> None:
+    if target is None:
+        return
+    if not planned.failed:
+        target.discard()
+        return
+    header, rows = import_users.error_rows(planned)
+    path = target.commit(header, rows)
+    run.note(t("cli.import.errors_written", count=len(rows), path=visible(path)))
+
+
+def _import_report(
+    run: Run, args: argparse.Namespace, planned: import_users.Plan, *, dry_run: bool, credentials: Any = None
+) -> None:
+    counts = planned.counts()
+    if args.format == "json":
+        result = planned.to_json()
+        result["dry_run"] = dry_run
+        result["credentials_file"] = str(credentials) if credentials else None
+        run.json(result)
+        return
+    key = "cli.import.dry_run" if dry_run else "cli.import.done"
+    run.say(
+        t(
+            key,
+            file=visible(planned.file.name),
+            add=counts["add"],
+            change=counts["change"],
+            unchanged=counts["unchanged"],
+            fail=counts["fail"],
+        )
+    )
+    for row in planned.rows:
+        for old_new in row.changes.items():
+            name, (old, new) = old_new
+            run.say(
+                t(
+                    "cli.import.change",
+                    line=row.line,
+                    username=visible(row.username),
+                    column=name,
+                    old=visible(_cell(old)),
+                    new=visible(_cell(new)),
+                )
+            )
+    for failure in planned.failures:
+        run.say(t("cli.import.failure", line=failure.line, text=visible(failure.text())))
+    if credentials:
+        run.say(
+            t(
+                "cli.import.credentials",
+                count=len(planned.rows) and planned.credentials_needed,
+                path=visible(credentials),
+            )
+        )
+        run.say(t("cli.credentials.file_note"))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "-"
+    return str(value)
 
 
 def users_show(args: argparse.Namespace, run: Run) -> int:

@@ -576,6 +576,7 @@ def test_data_is_printed_literally_never_as_terminal_control(env: dict[str, str]
 READ_ONLY = {
     "users_list",
     "users_show",
+    "users_export",
     "numbers_list",
     "groups_list",
     "groups_show",
@@ -605,6 +606,7 @@ HELPDESK_ATTEMPTS: dict[str, tuple[str, ...]] = {
         "--no-desk-phone",
     ),
     "users_delete": ("users", "delete", "nobody", "--yes"),
+    "users_import": ("users", "import", "{tmp}/no-such-file.csv", "--export", "{tmp}/creds.csv"),
     "groups_add_member": ("groups", "add-member", "No such group", "nobody", "--role", "supervisor"),
     "groups_remove_member": ("groups", "remove-member", "No such group", "nobody"),
     "credentials_reset": ("credentials", "reset", "nobody", "--password-stdin", "--export", "{tmp}/creds.csv"),

@@ -11,6 +11,8 @@ alone are in :mod:`onenet_tui.data.validation`; who may do what is in
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
@@ -22,44 +24,98 @@ from onenet_tui.data.models import CallCenterRole, Group, GroupKind, PhoneNumber
 SUPERVISOR_WITHOUT_SERVICE = "r6.supervisor_without_service"
 
 
+class Holder(Protocol):
+    """Who holds a number, an extension or a username."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+class Lookup(Protocol):
+    """What the uniqueness rules below ask of the tenant. A session answers
+    (:class:`SessionLookup`); so does an import's in-memory picture of the
+    tenant as the file's earlier rows leave it (``data.import_users``), so
+    that one file of 10,000 rows is checked by these same rules."""
+
+    def number_row(self, e164: str) -> PhoneNumber | None: ...
+
+    def number_holder(self, number_id: int) -> Holder | None: ...
+
+    def site(self, site_id: int) -> Site | None: ...
+
+    def extension_holder(self, site_id: int, extension: str) -> Holder | None: ...
+
+    def username_holder(self, username: str) -> Holder | None: ...
+
+
+class SessionLookup:
+    """The rules' questions answered by the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def number_row(self, e164: str) -> PhoneNumber | None:
+        return queries.number_row(self.session, e164)
+
+    def number_holder(self, number_id: int) -> Holder | None:
+        return queries.number_holder(self.session, number_id)
+
+    def site(self, site_id: int) -> Site | None:
+        return self.session.get(Site, site_id)
+
+    def extension_holder(self, site_id: int, extension: str) -> Holder | None:
+        return queries.extension_holder(self.session, site_id, extension)
+
+    def username_holder(self, username: str) -> Holder | None:
+        return queries.username_holder(self.session, username)
+
+
+def _lookup(source: Session | Lookup) -> Lookup:
+    return SessionLookup(source) if isinstance(source, Session) else source
+
+
 def number_claim(
-    session: Session, site: Site, text: str, user_id: int | None = None
+    session: Session | Lookup, site: Site, text: str, user_id: int | None = None
 ) -> tuple[PhoneNumber | None, FieldError | None]:
     """R16: a valid number of the site's country, from this site's pool,
     free (or already ``user_id``'s). The number's row when it may be taken,
     else why not. A number of another site's pool is named as that site's,
     whatever its country (a London number typed for Berlin)."""
+    look = _lookup(session)
     try:
         e164 = validation.number_for_site(text, site.country)
     except PydanticCustomError as err:
-        return None, _elsewhere(session, site, text) or FieldError("number", err.type, dict(err.context or {}))
-    row = queries.number_row(session, e164)
+        return None, _elsewhere(look, site, text) or FieldError("number", err.type, dict(err.context or {}))
+    row = look.number_row(e164)
     if row is None:
-        return None, _elsewhere(session, site, text) or FieldError("number", "r16.not_in_pool", {"site": site.name})
+        return None, _elsewhere(look, site, text) or FieldError("number", "r16.not_in_pool", {"site": site.name})
     if row.site_id != site.id:
-        return None, _other_site(session, site, row)
+        return None, _other_site(look, site, row)
     assert row.id is not None
-    holder = queries.number_holder(session, row.id)
+    holder = look.number_holder(row.id)
     if holder is not None and holder.id != user_id:
         return None, FieldError("number", "r16.not_free", {"holder": holder.username})
     return row, None
 
 
-def _elsewhere(session: Session, site: Site, text: str) -> FieldError | None:
+def _elsewhere(look: Lookup, site: Site, text: str) -> FieldError | None:
     """R16 when ``text``, read as a number of another country, is in another
     site's pool: say whose it is rather than that it is not valid here."""
     for country in phones.COUNTRIES:
         if country == site.country:
             continue
         e164 = phones.to_e164(text, country)
-        row = queries.number_row(session, e164) if e164 else None
+        row = look.number_row(e164) if e164 else None
         if row is not None and row.site_id != site.id:
-            return _other_site(session, site, row)
+            return _other_site(look, site, row)
     return None
 
 
-def _other_site(session: Session, site: Site, row: PhoneNumber) -> FieldError:
-    owner = session.get(Site, row.site_id)
+def _other_site(look: Lookup, site: Site, row: PhoneNumber) -> FieldError:
+    owner = look.site(row.site_id)
     assert owner is not None
     return FieldError("number", "r16.other_site", {"site": site.name, "owner": owner.name})
 
@@ -76,21 +132,23 @@ def number_flag(row: PhoneNumber, country: str) -> FieldError | None:
     return FieldError("number", "r21.flagged_no_reason", {"number": shown})
 
 
-def extension_clash(session: Session, site_id: int, extension: str, user_id: int | None = None) -> FieldError | None:
+def extension_clash(
+    session: Session | Lookup, site_id: int, extension: str, user_id: int | None = None
+) -> FieldError | None:
     """R2: an extension is unique within its site."""
     extension = extension.strip()
-    holder = queries.extension_holder(session, site_id, extension)
+    holder = _lookup(session).extension_holder(site_id, extension)
     if holder is None or holder.id == user_id:
         return None
     return FieldError("extension", "r2.taken", {"extension": extension, "holder": holder.username})
 
 
-def username_clash(session: Session, username: str, user_id: int | None = None) -> FieldError | None:
+def username_clash(session: Session | Lookup, username: str, user_id: int | None = None) -> FieldError | None:
     """R19: a username is unique in the tenant, whatever its case
     (``BJOERN.BOEHM`` is taken by ``bjoern.boehm``); ``user_id`` may
     change the case of their own."""
     wanted = validation.username_key(username)
-    holder = queries.username_holder(session, wanted)
+    holder = _lookup(session).username_holder(wanted)
     if holder is None or holder.id == user_id:
         return None
     if holder.username != wanted:
