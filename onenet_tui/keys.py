@@ -47,6 +47,8 @@ class Scope(StrEnum):
     CREDENTIALS = "credentials"  # the one-time credentials screen
     BULK = "bulk"  # bulk credentials and their result
     AUDIT = "audit"
+    SITES = "sites"  # sites and their number pools (SPEC section 11)
+    GROUPS = "groups"  # the groups, one group's members and the member picker
     HELP = "help"
 
 
@@ -179,6 +181,10 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("clear_marks", "u", "clear_marks", D),
     flow("open", "enter", target=Target.CURSOR),
     flow("audit", "l", policy=Action.VIEW_AUDIT),
+    # A real tenant (SPEC section 11): everyone sees them; the changes inside
+    # are dimmed for helpdesk (R14). Not in the footer: 80 columns are full.
+    flow("sites", "S", label_key="tenant_ui.key.sites"),
+    flow("all_groups", "G", label_key="tenant_ui.key.all_groups"),
     KeyAction("language", "L", "switch_language", A),
     KeyAction("palette", "ctrl+p", "command_palette", A, priority=True),
     # The user detail screen; it also binds the user actions above.
@@ -207,6 +213,26 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     # The audit log.
     key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
     key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),
+    # Sites and numbers (R20, R21): the policy action dims a key for helpdesk (R14).
+    key("site.add", "a", "add_site", Scope.SITES, "tenant_ui.key.add_site", policy=Action.MANAGE_SITES),
+    key("site.add_numbers", "n", "add_numbers", Scope.SITES, "tenant_ui.key.add_numbers", policy=Action.MANAGE_NUMBERS),
+    key("site.flag", "f", "flag", Scope.SITES, "tenant_ui.key.flag", policy=Action.FLAG_NUMBER),
+    key("site.unflag", "u", "unflag", Scope.SITES, "tenant_ui.key.unflag", policy=Action.FLAG_NUMBER),
+    key("site.back", "escape", "back", Scope.SITES, "tenant_ui.key.back"),
+    # The groups (R22), one group's members, the member picker (R4, R6).
+    key("group_list.add", "a", "add_group", Scope.GROUPS, "tenant_ui.key.add_group", policy=Action.MANAGE_GROUPS),
+    key("group_list.open", "enter", "open_group", Scope.GROUPS, "tenant_ui.key.open_group"),
+    key("group_list.filter", "slash", "filter", Scope.GROUPS, "tenant_ui.key.filter"),
+    key("group_list.back", "escape", "back", Scope.GROUPS, "tenant_ui.key.back"),
+    key("group.add_members", "a", "add_members", Scope.GROUPS, "tenant_ui.key.add_members", policy=Action.LEAVE_GROUP),
+    key("group.remove", "d", "remove_member", Scope.GROUPS, "tenant_ui.key.remove_member", policy=Action.LEAVE_GROUP),
+    key("group.role", "s", "toggle_role", Scope.GROUPS, "tenant_ui.key.toggle_role", policy=Action.LEAVE_GROUP),
+    key("group.rename", "r", "rename", Scope.GROUPS, "tenant_ui.key.rename", policy=Action.MANAGE_GROUPS),
+    key("group.delete", "D", "delete_group", Scope.GROUPS, "tenant_ui.key.delete_group", policy=Action.MANAGE_GROUPS),
+    key("group.back", "escape", "back", Scope.GROUPS, "tenant_ui.key.back"),
+    key("picker.pick", "space", "pick", Scope.GROUPS, "tenant_ui.key.pick"),
+    key("picker.save", "ctrl+s", "save", Scope.GROUPS, "tenant_ui.key.picker_save"),
+    key("picker.cancel", "escape", "cancel", Scope.GROUPS, "tenant_ui.key.cancel"),
     # Help.
     key("help.close", "escape,question_mark,q", "dismiss", Scope.HELP, "keys.help.close", footer=False),
 )
