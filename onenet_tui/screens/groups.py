@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
@@ -65,10 +65,26 @@ def matches(query: str, *texts: str) -> bool:
 class FilterLine(Input):
     """Typing filters at once; ``enter`` or ``↓`` goes to the list."""
 
-    BINDINGS = [Binding("down", "leave", show=False)]
-
     def action_leave(self) -> None:
-        self.screen.query_one(CursorTable).focus()
+        self.screen.set_focus(self.screen.query_one(CursorTable))
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.screen.focused is not self:
+            # Typed in one burst with the ↓ (or enter) that left the filter, as
+            # over SSH: the keys after it were queued here, but belong to the
+            # list ("↓ space" picks, it does not type a space).
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("down", "enter"):
+            # Here, not as a binding: a binding runs once the key has bubbled
+            # up, after the keys queued behind it were typed into the filter.
+            event.stop()
+            event.prevent_default()
+            self.action_leave()
+            return
+        await super()._on_key(event)
 
 
 # --- every group ---------------------------------------------------------------------
@@ -154,7 +170,7 @@ class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
 
     @on(Input.Submitted, "#groups-filter")
     def _filter_done(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def _show(self, keep: GroupSummary | None = None) -> None:
         query = self.filter_input.value
@@ -346,13 +362,13 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     # -- the keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_role" and not self.is_call_center:
+            return False  # only call centers have roles: not shown elsewhere
         allowed = super().check_action(action, parameters)
         if not allowed:
             return allowed
         if action in ("remove_member", "toggle_role") and self.cursor_member is None:
             return None
-        if action == "toggle_role" and not self.is_call_center:
-            return False  # only call centers have roles: not shown elsewhere
         if self.detail is None and action != "back":
             return None
         return True
@@ -533,7 +549,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
     MemberPicker #picker-filter-prompt { padding: 0 1; }
     MemberPicker #picker-filter { border: none; height: 1; padding: 0; width: 1fr; }
     MemberPicker #picker-table { height: 1fr; }
-    MemberPicker #picker-status { height: 1; padding: 0 1; }
+    MemberPicker #picker-status { height: auto; max-height: 4; padding: 0 1; }
     """
 
     class Loaded(Message):
@@ -548,6 +564,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
         self.candidates: list[Candidate] = []
         self.shown: list[Candidate] = []
         self.picked: dict[str, str | None] = {}
+        self.loaded = False
 
     @property
     def call_center(self) -> bool:
@@ -597,7 +614,12 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.candidates = message.candidates
+        self.loaded = True
         self._show()
+
+    @on(CursorTable.Moved, "#picker-table")
+    def _cursor_moved(self) -> None:
+        self._status()
 
     @on(Input.Changed, "#picker-filter")
     def _filtered(self) -> None:
@@ -605,7 +627,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
 
     @on(Input.Submitted, "#picker-filter")
     def _filter_done(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def _pickable(self, candidate: Candidate) -> bool:
         return candidate.decision.allowed and not candidate.member
@@ -638,13 +660,20 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
         self._status()
 
     def _status(self) -> None:
-        if not self.candidates:
-            text = t("tenant_ui.picker.loading") if not self.is_mounted or not self.shown else ""
+        if not self.loaded:
+            text = t("tenant_ui.picker.loading")
+        elif not self.candidates:
+            text = t("tenant_ui.picker.nobody", site=self.detail.site)
         else:
             text = t(
                 "tenant_ui.picker.status", shown=len(self.shown), count=len(self.candidates), picked=len(self.picked)
             )
-        self.query_one("#picker-status", Static).update(literal(text))
+            current = self.cursor_candidate
+            note = pick_note(current, self.picked.get(current.username)) if current else ""
+            if current is not None and note:
+                # The note column may be cut at 80 columns: the cursor user's in full.
+                text += "\n" + t("tenant_ui.picker.cursor_note", username=current.username, note=note)
+        self.query_one("#picker-status", Static).update(literal_lines(text))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick" and self.focused is self.filter_input:
