@@ -180,6 +180,7 @@ class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
         rows = [(g.name, kind_word(g.kind), g.site, str(g.members)) for g in self.shown]
         self.table.replace_rows(rows, cursor=cursor)
         self._show_title()
+        self.refresh_bindings()  # open needs a group under the cursor
 
     def _show_title(self) -> None:
         title = self.query_one("#groups-title", Static)

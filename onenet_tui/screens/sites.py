@@ -198,6 +198,7 @@ class SitesScreen(ReportsWorkerFailures, PolicyKeys):
         flagged = [i for i, row in enumerate(self.numbers) if row.flagged]
         self.number_table.replace_rows([number_cells(r) for r in self.numbers], emphasised=flagged, cursor=keep)
         self._show_titles()
+        self.refresh_bindings()  # flag and unflag need a number under the cursor
 
     def _show_titles(self) -> None:
         title = self.query_one("#sites-title", Static)
@@ -316,7 +317,7 @@ class AddSiteForm(TenantForm[SiteSummary]):
             [(t(f"tenant_ui.country.{c}"), c) for c in COUNTRIES], value="DE", allow_blank=False, id="site-country"
         )
         yield field_label(t("tenant_ui.site_form.domain"))
-        yield Input(id="site-domain", placeholder="berlin.sip.example.net")
+        yield Input(id="site-domain", placeholder=t("tenant_ui.site_form.domain_placeholder"))
 
     def values(self) -> tuple[str, str, str]:
         country = self.query_one("#site-country", Select).value
@@ -383,7 +384,7 @@ class AddNumbersForm(TenantForm[numbers.NumbersChange]):
 
     def fields(self) -> ComposeResult:
         yield field_label(t("tenant_ui.numbers_form.entries"))
-        yield Input(id="numbers-entries", placeholder="030 1234 0000-0999, +493012345000")
+        yield Input(id="numbers-entries", placeholder=t("tenant_ui.numbers_form.placeholder"))
         yield Static(literal(t("tenant_ui.numbers_form.hint")), id="numbers-preview", classes="tenant-form--preview")
 
     def values(self) -> list[str]:
