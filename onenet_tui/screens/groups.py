@@ -579,7 +579,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
             with Horizontal(id="picker-filter-bar"):
                 yield Label(t("tenant_ui.groups.filter"), id="picker-filter-prompt")
                 yield FilterLine(placeholder=t("tenant_ui.picker.filter_placeholder"), id="picker-filter")
-            yield CursorTable(self._titles(), limits=(12, 12, 26, 22, 60), id="picker-table")
+            yield CursorTable(self._titles(), limits=(14, 12, 26, 22, 60), id="picker-table")
             yield Static("", id="picker-status")
             yield TranslatedFooter(show_command_palette=False)
 
