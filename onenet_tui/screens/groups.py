@@ -283,7 +283,7 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     def compose(self) -> ComposeResult:
         yield Static(literal(self.group_name), id="group-title", classes="tenant-title")
         yield Static("", id="group-banner")
-        yield CursorTable(self._titles(), limits=(12, 30, 24, 12, 30), id="members-table")
+        yield CursorTable(self._titles(), limits=(12, 30, 24, 12, 40), id="members-table")
         yield TranslatedFooter()
 
     def _titles(self) -> list[str]:
