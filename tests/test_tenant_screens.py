@@ -428,3 +428,13 @@ async def test_r22_delete_lists_the_members_to_tell_with_cancel_focused(world: W
         await until(pilot, lambda: all(g.name != "BER Pickup" for g in groups_screen.groups))
         assert f"Group BER Pickup deleted. Tell its member: {username}" in notifications(pilot.app)[-1]
     assert all(g.name != "BER Pickup" for g in groups.group_summaries(world.admin))
+
+
+async def test_a_site_with_10000_more_numbers_lists_every_one_to_the_last(world: World) -> None:
+    numbers.add_numbers(world.admin, "Berlin", ["+493012350000-+493012359999"])
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await open_sites(pilot)
+        await until(pilot, lambda: screen.number_table.row_count == 10_040)
+        await pilot.press("tab", "end")
+        assert screen.cursor_number is not None and screen.cursor_number.e164 == "+493012359999"
+        assert "030 12359999" in table_lines(screen.number_table)[-1]

@@ -20,7 +20,9 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input, Label, Select, Static
 
 from onenet_tui import keys
@@ -55,7 +57,7 @@ def role_word(role: str | None) -> str:
     return t(f"role.{role}") if role else ""
 
 
-def matches(query: str, *texts: str) -> bool:
+def matches(query: str, *texts: str) -> bool:  # the groups list (the picker keeps its own)
     """Every word of ``query`` in one of ``texts``, case ignored."""
     words = query.casefold().split()
     haystack = " ".join(texts).casefold()
@@ -64,6 +66,10 @@ def matches(query: str, *texts: str) -> bool:
 
 class FilterLine(Input):
     """Typing filters at once; ``enter`` or ``↓`` goes to the list."""
+
+    # As the directory's filter: a line of fixed size needs a repaint per
+    # keystroke, not the layout of the whole screen Input asks for.
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def action_leave(self) -> None:
         self.screen.set_focus(self.screen.query_one(CursorTable))
@@ -566,6 +572,8 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
         self.shown: list[Candidate] = []
         self.picked: dict[str, str | None] = {}
         self.loaded = False
+        self._haystacks: dict[str, str] = {}
+        self._lines: dict[str, tuple[str, ...]] = {}
 
     @property
     def call_center(self) -> bool:
@@ -606,6 +614,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
     async def relabel(self) -> None:
         # The picks are kept in self.picked, the filter text is carried over.
         await super().relabel()
+        self._lines.clear()
         self._show(keep=None)
 
     @work(thread=True, exclusive=True, group="picker-load", exit_on_error=False, description="load the users")
@@ -640,25 +649,37 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
         return "[ ]" if self._pickable(candidate) else " - "
 
     def _show(self, keep: str | None = None) -> None:
-        query = self.filter_input.value
+        query = self.filter_input.value.casefold().split()
         current = self.cursor_candidate
         keep = keep or (current.username if current else None)
-        self.shown = [c for c in self.candidates if matches(query, c.first_name, c.last_name, c.username)]
+        self.shown = [c for c in self.candidates if all(word in self._haystack(c) for word in query)]
         names = [c.username for c in self.shown]
         cursor = names.index(keep) if keep in names else 0
-        rows = [
-            (
-                self._pick_cell(c),
-                badge(c.status),
-                f"{c.last_name}, {c.first_name}",
-                c.username,
-                pick_note(c, self.picked.get(c.username)),
-            )
-            for c in self.shown
-        ]
         dimmed = [i for i, c in enumerate(self.shown) if not self._pickable(c)]
-        self.table.replace_rows(rows, emphasised=dimmed, cursor=cursor)
+        self.table.replace_rows([self._cells(c) for c in self.shown], emphasised=dimmed, cursor=cursor)
         self._status()
+
+    def _haystack(self, candidate: Candidate) -> str:
+        found = self._haystacks.get(candidate.username)
+        if found is None:
+            found = self._haystacks[candidate.username] = " ".join(
+                (candidate.first_name, candidate.last_name, candidate.username)
+            ).casefold()
+        return found
+
+    def _cells(self, candidate: Candidate) -> tuple[str, ...]:
+        """A candidate's line, made once per pick (each keystroke of the
+        filter only chooses among 2,000 lines made before)."""
+        found = self._lines.get(candidate.username)
+        if found is None:
+            found = self._lines[candidate.username] = (
+                self._pick_cell(candidate),
+                badge(candidate.status),
+                f"{candidate.last_name}, {candidate.first_name}",
+                candidate.username,
+                pick_note(candidate, self.picked.get(candidate.username)),
+            )
+        return found
 
     def _status(self) -> None:
         if not self.loaded:
@@ -696,6 +717,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
             self.picked[name] = CallCenterRole.SUPERVISOR.value
         else:
             del self.picked[name]
+        self._lines.pop(name, None)
         self._show(keep=name)
 
     def action_save(self) -> None:
