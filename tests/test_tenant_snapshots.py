@@ -104,3 +104,20 @@ def test_snapshot_first_run_on_an_empty_database(tmp_path: Any, snap_compare: An
         assert snap_compare(app, terminal_size=SIZE, run_before=first_steps)
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize("screen", ["sites", "group"])
+def test_snapshot_in_german(world: World, snap_compare: Any, screen: str) -> None:
+    from onenet_tui.i18n import set_language
+
+    members(world)
+    set_language("de")
+    try:
+        make = (
+            (lambda: SitesScreen(world.admin))
+            if screen == "sites"
+            else (lambda: GroupScreen(world.admin, "BER Callcenter"))
+        )
+        assert snap_compare(Host(make), terminal_size=SIZE, run_before=settle)
+    finally:
+        set_language("en")

@@ -128,7 +128,7 @@ class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
             yield Label(t("tenant_ui.groups.filter"), id="groups-filter-prompt")
             yield FilterLine(placeholder=t("tenant_ui.groups.filter_placeholder"), id="groups-filter")
         yield CursorTable(self._titles(), limits=(40, 20, 24), id="groups-table")
-        yield TranslatedFooter()
+        yield TranslatedFooter(compact=True)
 
     def _titles(self) -> list[str]:
         return [t(f"tenant_ui.groups.column.{c}") for c in GROUP_COLUMNS]
@@ -290,7 +290,7 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
         yield Static(literal(self.group_name), id="group-title", classes="tenant-title")
         yield Static("", id="group-banner")
         yield CursorTable(self._titles(), limits=(12, 30, 24, 12, 40), id="members-table")
-        yield TranslatedFooter()
+        yield TranslatedFooter(compact=True)
 
     def _titles(self) -> list[str]:
         return [t(f"tenant_ui.members.column.{c}") for c in MEMBER_COLUMNS]
@@ -747,9 +747,18 @@ class AddGroupForm(TenantForm[GroupSummary]):
         yield field_label(t("tenant_ui.group_form.name"))
         yield Input(id="group-name", max_length=200)
         yield field_label(t("tenant_ui.group_form.site"))
-        yield Select[str]([], id="group-site", prompt=t("tenant_ui.group_form.site_prompt"))
+        # The sites as last read: made again, in the other language, on L.
+        yield Select[str](
+            [(literal(n).plain, n) for n in self.site_names],
+            id="group-site",
+            prompt=t("tenant_ui.group_form.site_prompt"),
+        )
         yield field_label(t("tenant_ui.group_form.kind"))
         yield Select([(kind_word(k), k) for k in KINDS], value=KINDS[0], allow_blank=False, id="group-kind")
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.site_names: list[str] = []
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -761,6 +770,7 @@ class AddGroupForm(TenantForm[GroupSummary]):
 
     @on(SitesKnown)
     def _sites_known(self, message: SitesKnown) -> None:
+        self.site_names = message.names
         select = self.query_one("#group-site", Select)
         chosen = select.value
         select.set_options([(literal(n).plain, n) for n in message.names])

@@ -102,7 +102,7 @@ class SitesScreen(ReportsWorkerFailures, PolicyKeys):
         yield CursorTable(self._site_titles(), limits=(24, 7, 24), id="sites-table")
         yield Static("", id="numbers-title")
         yield CursorTable(self._number_titles(), limits=(20, 40, 60), id="numbers-table")
-        yield TranslatedFooter()
+        yield TranslatedFooter(compact=True)
 
     def _site_titles(self) -> list[str]:
         return [t(f"tenant_ui.sites.column.{c}") for c in SITE_COLUMNS]
