@@ -24,9 +24,9 @@ from textual.widgets import Input, Select, Static
 from onenet_tui import keys
 from onenet_tui.data import numbers, phones, sites
 from onenet_tui.data.context import Context
-from onenet_tui.data.errors import DomainError
+from onenet_tui.data.errors import DomainError, InvalidInput
 from onenet_tui.data.listing import NumberRow
-from onenet_tui.data.numbers import SHOWN_REFUSALS, NumbersPreview
+from onenet_tui.data.numbers import NumbersPreview
 from onenet_tui.data.sites import SiteSummary
 from onenet_tui.i18n import format_number, t
 from onenet_tui.screens.first_run import key_shown
@@ -40,6 +40,8 @@ from onenet_tui.widgets.footer import TranslatedFooter
 
 SITE_COLUMNS = ("site", "country", "domain", "users", "free", "assigned", "flagged", "groups")
 NUMBER_COLUMNS = ("number", "holder", "flag")
+# Refused numbers the preview names before "and N more": the dialog fits 80x24.
+PREVIEW_REFUSALS = 5
 # Every number of a site in one read (10,000 are a few milliseconds); the
 # table paints only the lines on screen.
 ALL_NUMBERS = 1_000_000
@@ -353,8 +355,8 @@ def split_entries(text: str) -> list[str]:
 def preview_text(preview: NumbersPreview) -> str:
     """How many numbers the entries add, or which are refused and why."""
     if preview.refused:
-        shown = [f"  {r.error().message()}" for r in preview.refused[:SHOWN_REFUSALS]]
-        more = len(preview.refused) - SHOWN_REFUSALS
+        shown = [f"  {r.error().message()}" for r in preview.refused[:PREVIEW_REFUSALS]]
+        more = len(preview.refused) - PREVIEW_REFUSALS
         lines = [t("tenant_ui.numbers_form.refused", count=len(preview.refused)), *shown]
         if more > 0:
             lines.append(t("tenant_ui.numbers_form.more", count=more))
@@ -398,6 +400,12 @@ class AddNumbersForm(TenantForm[numbers.NumbersChange]):
 
     def send(self, values: list[str]) -> numbers.NumbersChange:
         return numbers.add_numbers(self.ctx, self.site, values)
+
+    def error_message(self, error: DomainError) -> str:
+        # Up to ten refused numbers would fill the dialog: the first here, the rest in the preview.
+        if isinstance(error, InvalidInput) and len(error.errors) > 1:
+            return t("tenant_ui.numbers_form.refused_banner", first=InvalidInput(error.errors[:1]).message())
+        return super().error_message(error)
 
     @on(Input.Changed, "#numbers-entries")
     def _typed(self, event: Input.Changed) -> None:

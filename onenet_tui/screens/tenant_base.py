@@ -186,9 +186,13 @@ class TenantForm(ReportsWorkerFailures, RelabelledModal[ResultT]):
     def _done(self, message: Done) -> None:
         self.saving = False
         if message.error is not None:
-            self.banner.show(error_text(message.error))
+            self.banner.show(self.error_message(message.error))
             return
         self.dismiss(message.result)
+
+    def error_message(self, error: DomainError) -> str:
+        """The refusal in the banner, naming the field or the rule."""
+        return error_text(error)
 
     def show_worker_failure(self, group: str | None, reason: str) -> None:
         self.saving = False
