@@ -438,3 +438,46 @@ async def test_a_site_with_10000_more_numbers_lists_every_one_to_the_last(world:
         await pilot.press("tab", "end")
         assert screen.cursor_number is not None and screen.cursor_number.e164 == "+493012359999"
         assert "030 12359999" in table_lines(screen.number_table)[-1]
+
+
+async def test_help_and_the_palette_list_the_screens_keys(world: World) -> None:
+    from textual.command import CommandPalette
+
+    from onenet_tui.keys import KeyCommands
+    from onenet_tui.screens.help import HelpScreen
+
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        help_lines = [description for _keys, description in HelpScreen({}, None).key_lines()]
+        assert (
+            "sites and their number pools: add a site, add numbers or a range, flag a number (R20, R21)" in help_lines
+        )
+        await open_sites(pilot)
+        await pilot.press("question_mark")
+        shown = await on_screen(pilot, HelpScreen)
+        own = [description for _keys, description in shown.screen_lines()]
+        assert own[:2] == [
+            "Add a site: name, country, SIP domain (R20)",
+            "Add numbers or a range to the site under the cursor, with a preview (R21)",
+        ]
+        await pilot.press("escape")
+        await on_screen(pilot, SitesScreen)
+        await pilot.press("ctrl+p")
+        await on_screen(pilot, CommandPalette)
+        labels = [spec.label for spec in KeyCommands(pilot.app.screen_stack[-2])._specs()]
+        assert {"Add site", "Add numbers", "Flag", "Unflag"} <= set(labels)
+
+
+async def test_keys_remapped_in_the_config_file_open_and_act(world: World) -> None:
+    async with make_app(world, keys={"sites": "f5", "site.add": "plus"}).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DirectoryScreen)
+        await pilot.press("f5")
+        screen = await on_screen(pilot, SitesScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        await pilot.press("plus")
+        await on_screen(pilot, AddSiteForm)
