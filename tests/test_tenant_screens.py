@@ -481,3 +481,18 @@ async def test_keys_remapped_in_the_config_file_open_and_act(world: World) -> No
         assert pilot.app.screen is screen
         await pilot.press("plus")
         await on_screen(pilot, AddSiteForm)
+
+
+async def test_r22_a_group_deleted_meanwhile_is_said_so(world: World) -> None:
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        group = await open_group(pilot, "BER Park")
+        groups.delete_group(world.admin, "BER Park")
+        await pilot.press("a")  # the picker looks afresh: the group is gone
+        picker = await on_screen(pilot, MemberPicker)
+        await until(pilot, lambda: "Group not found" in static_text(picker, "#picker-status"))
+        await pilot.press("escape")
+        await on_screen(pilot, GroupScreen)
+        group.reload()
+        await until(pilot, lambda: group.detail is None)
+        assert "deleted or renamed meanwhile" in static_text(group, "#group-banner")
+        assert group.check_action("add_members", ()) is None

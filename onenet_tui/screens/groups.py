@@ -330,9 +330,28 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     def reload(self) -> None:
         self._load(self.group_name)
 
+    class LoadRefused(Message):
+        """The group is gone (deleted, or renamed by someone else)."""
+
+        def __init__(self, error: DomainError) -> None:
+            super().__init__()
+            self.error = error
+
     @work(thread=True, exclusive=True, group="group-load", exit_on_error=False, description="load the group")
     def _load(self, name: str) -> None:
-        post_unless_cancelled(self, self.Loaded(groups.group_detail(self.ctx, name)))
+        try:
+            detail = groups.group_detail(self.ctx, name)
+        except DomainError as error:
+            post_unless_cancelled(self, self.LoadRefused(error))
+            return
+        post_unless_cancelled(self, self.Loaded(detail))
+
+    @on(LoadRefused)
+    def _load_refused(self, message: LoadRefused) -> None:
+        self.detail = None
+        self.table.replace_rows([])
+        self.say(t("tenant_ui.members.gone", error=error_text(message.error)))
+        self.refresh_bindings()
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -619,7 +638,24 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
 
     @work(thread=True, exclusive=True, group="picker-load", exit_on_error=False, description="load the users")
     def _load(self, name: str) -> None:
-        post_unless_cancelled(self, self.Loaded(groups.candidates(self.ctx, name)))
+        try:
+            found = groups.candidates(self.ctx, name)
+        except DomainError as error:  # the group went meanwhile
+            post_unless_cancelled(self, self.Refused(error_text(error)))
+            return
+        post_unless_cancelled(self, self.Loaded(found))
+
+    class Refused(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        self.query_one("#picker-status", Static).update(literal(message.text))
+
+    def show_worker_failure(self, group: str | None, reason: str) -> None:
+        self.query_one("#picker-status", Static).update(literal(t("workers.failed.load", reason=reason)))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
