@@ -15,7 +15,9 @@ from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+from onenet_tui.screens.groups import GroupsScreen
 from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.sites import SitesScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 
 
@@ -57,6 +59,16 @@ def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:
     directory.app.push_screen(AuditLogScreen(directory.ctx))
 
 
+def _tenant_screen(make: Callable[[Any], Any]) -> Flow:
+    """Sites and numbers, the groups (SPEC section 11): the directory looks
+    again when they close (the first-run hint follows, users' groups too)."""
+
+    def flow(directory: DirectoryScreen, _picked: Picked) -> None:
+        directory.app.push_screen(make(directory.ctx), _refresh_after(directory))
+
+    return flow
+
+
 FLOWS: dict[str, Flow] = {
     "open": _for_cursor_user(UserDetailScreen),
     "add": add_user,
@@ -67,4 +79,6 @@ FLOWS: dict[str, Flow] = {
     "reset_account": _for_cursor_user(AccountResetScreen),
     "delete": _for_cursor_user(DeleteUserScreen),
     "audit": audit_log,
+    "sites": _tenant_screen(SitesScreen),
+    "all_groups": _tenant_screen(GroupsScreen),
 }

@@ -43,6 +43,8 @@ class Scope(StrEnum):
     CREDENTIALS = "credentials"  # the one-time credentials screen
     BULK = "bulk"  # bulk credentials and their result
     AUDIT = "audit"
+    SITES = "sites"  # sites and their number pools (SPEC section 11)
+    GROUPS = "groups"  # the groups, one group's members and the member picker
     HELP = "help"
 
 
@@ -175,6 +177,10 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("clear_marks", "u", "clear_marks", D),
     flow("open", "enter", target=Target.CURSOR),
     flow("audit", "l", policy=Action.VIEW_AUDIT),
+    # A real tenant (SPEC section 11): everyone sees them; the changes inside
+    # are dimmed for helpdesk (R14). Not in the footer: 80 columns are full.
+    flow("sites", "S", label_key="tenant_ui.key.sites"),
+    flow("all_groups", "G", label_key="tenant_ui.key.all_groups"),
     KeyAction("language", "L", "switch_language", A),
     KeyAction("palette", "ctrl+p", "command_palette", A, priority=True),
     # The user detail screen; it also binds the user actions above.
@@ -203,6 +209,129 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     # The audit log.
     key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
     key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),
+    # Sites and numbers (R20, R21): the policy action dims a key for helpdesk (R14).
+    key(
+        "site.add",
+        "a",
+        "add_site",
+        Scope.SITES,
+        "tenant_ui.key.add_site",
+        policy=Action.MANAGE_SITES,
+        help_key="tenant_ui.key.add_site.help",
+    ),
+    key(
+        "site.add_numbers",
+        "n",
+        "add_numbers",
+        Scope.SITES,
+        "tenant_ui.key.add_numbers",
+        policy=Action.MANAGE_NUMBERS,
+        help_key="tenant_ui.key.add_numbers.help",
+    ),
+    key(
+        "site.flag",
+        "f",
+        "flag",
+        Scope.SITES,
+        "tenant_ui.key.flag",
+        policy=Action.FLAG_NUMBER,
+        help_key="tenant_ui.key.flag.help",
+    ),
+    key(
+        "site.unflag",
+        "u",
+        "unflag",
+        Scope.SITES,
+        "tenant_ui.key.unflag",
+        policy=Action.FLAG_NUMBER,
+        help_key="tenant_ui.key.unflag.help",
+    ),
+    key("site.back", "escape", "back", Scope.SITES, "tenant_ui.key.back", help_key="tenant_ui.key.back.help"),
+    # The groups (R22), one group's members, the member picker (R4, R6).
+    key(
+        "group_list.add",
+        "a",
+        "add_group",
+        Scope.GROUPS,
+        "tenant_ui.key.add_group",
+        policy=Action.MANAGE_GROUPS,
+        help_key="tenant_ui.key.add_group.help",
+    ),
+    key(
+        "group_list.open",
+        "enter",
+        "open_group",
+        Scope.GROUPS,
+        "tenant_ui.key.open_group",
+        help_key="tenant_ui.key.open_group.help",
+    ),
+    key(
+        "group_list.filter",
+        "slash",
+        "filter",
+        Scope.GROUPS,
+        "tenant_ui.key.filter",
+        help_key="tenant_ui.key.filter.help",
+    ),
+    key("group_list.back", "escape", "back", Scope.GROUPS, "tenant_ui.key.back", help_key="tenant_ui.key.back.help"),
+    key(
+        "group.add_members",
+        "a",
+        "add_members",
+        Scope.GROUPS,
+        "tenant_ui.key.add_members",
+        policy=Action.LEAVE_GROUP,
+        help_key="tenant_ui.key.add_members.help",
+    ),
+    key(
+        "group.remove",
+        "d",
+        "remove_member",
+        Scope.GROUPS,
+        "tenant_ui.key.remove_member",
+        policy=Action.LEAVE_GROUP,
+        help_key="tenant_ui.key.remove_member.help",
+    ),
+    key(
+        "group.role",
+        "s",
+        "toggle_role",
+        Scope.GROUPS,
+        "tenant_ui.key.toggle_role",
+        policy=Action.LEAVE_GROUP,
+        help_key="tenant_ui.key.toggle_role.help",
+    ),
+    key(
+        "group.rename",
+        "r",
+        "rename",
+        Scope.GROUPS,
+        "tenant_ui.key.rename",
+        policy=Action.MANAGE_GROUPS,
+        help_key="tenant_ui.key.rename.help",
+    ),
+    key(
+        "group.delete",
+        "D",
+        "delete_group",
+        Scope.GROUPS,
+        "tenant_ui.key.delete_group",
+        policy=Action.MANAGE_GROUPS,
+        help_key="tenant_ui.key.delete_group.help",
+    ),
+    key("group.back", "escape", "back", Scope.GROUPS, "tenant_ui.key.back", help_key="tenant_ui.key.back.help"),
+    key("picker.pick", "space", "pick", Scope.GROUPS, "tenant_ui.key.pick", help_key="tenant_ui.key.pick.help"),
+    key(
+        "picker.save",
+        "ctrl+s",
+        "save",
+        Scope.GROUPS,
+        "tenant_ui.key.picker_save",
+        help_key="tenant_ui.key.picker_save.help",
+    ),
+    key(
+        "picker.cancel", "escape", "cancel", Scope.GROUPS, "tenant_ui.key.cancel", help_key="tenant_ui.key.cancel.help"
+    ),
     # Help.
     key("help.close", "escape,question_mark,q", "dismiss", Scope.HELP, "keys.help.close", footer=False),
 )

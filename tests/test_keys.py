@@ -47,6 +47,9 @@ SPEC_KEYS = {
     "question_mark": "help",
     "ctrl+p": "palette",
     "q": "quit",
+    # SPEC section 11: the sites-and-numbers screen and the groups screen.
+    "S": "sites",
+    "G": "all_groups",
 }
 
 

@@ -148,6 +148,11 @@ SCREENS: dict[str, Callable[[World], Opener]] = {
     "activation_code": lambda world: push(lambda: ActivationCodeScreen("anna.schmidt", "K7Q-2M9")),
     "bulk_credentials": bulk_credentials,
     "bulk_result": lambda world: push(lambda: BulkResultScreen(BulkResult([ISSUED], []))),
+    # SPEC section 11: sites and numbers, the groups, one group, the member picker.
+    "sites": lambda world: press("S"),
+    "all_groups": lambda world: press("G"),
+    "group": lambda world: press("G", "enter"),
+    "member_picker": lambda world: press("G", "enter", "a", "down"),
 }
 
 

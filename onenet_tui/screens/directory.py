@@ -32,6 +32,7 @@ from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, Scope, Target
+from onenet_tui.screens.first_run import FirstSteps, first_steps, first_steps_hint
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
@@ -96,6 +97,13 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
             super().__init__()
             self.data = data
 
+    class FirstStepsKnown(Message):
+        """An empty directory: what the tenant lacks (sites, numbers, users)."""
+
+        def __init__(self, steps: FirstSteps) -> None:
+            super().__init__()
+            self.steps = steps
+
     class ActorChanged(Message):
         """The operator's role in the database is not the one acted with."""
 
@@ -114,6 +122,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self._frozen = False
         # A user the cursor should go to once a refresh brings their row.
         self._focus_wanted: int | None = None
+        # An empty tenant says what to do first (SPEC section 11).
+        self._first_steps: FirstSteps | None = None
 
     # -- layout
 
@@ -176,6 +186,18 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def refresh_now(self) -> None:
         """Look for changes at once (after this console changed something)."""
         self._poll()
+        if not self.directory.total:
+            self._look_at_first_steps()
+
+    @work(thread=True, exclusive=True, group="first-steps", exit_on_error=False, description="look at the tenant")
+    def _look_at_first_steps(self) -> None:
+        self.post_message(self.FirstStepsKnown(first_steps(self.ctx)))
+
+    @on(FirstStepsKnown)
+    def _first_steps_known(self, message: FirstStepsKnown) -> None:
+        self._first_steps = message.steps
+        self._show_state()
+        self.table.refresh()
 
     def focus_user(self, user_id: int) -> None:
         """Put the cursor on ``user_id`` as soon as their row is loaded (a user just added)."""
@@ -231,6 +253,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         if self._focus_wanted is not None and message.data.index_of(self._focus_wanted) is not None:
             keep, self._focus_wanted = self._focus_wanted, None
         self.directory.replace_data(message.data)
+        if message.data.complete and not len(message.data) and self._first_steps is None:
+            self._look_at_first_steps()
         if message.data.complete:
             # Marks of users deleted meanwhile go; the others stay.
             self.marks.difference_update([i for i in self.marks if message.data.index_of(i) is None])
@@ -262,7 +286,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         if directory.loading and not len(directory):
             message = t("directory.empty.loading")
         elif not directory.total and not directory.loading:
-            message = t("directory.empty.none")
+            message = first_steps_hint(self._first_steps, self.app) or t("directory.empty.none")
         else:
             message = t("directory.empty.no_match")
         self.table.empty_message = message
