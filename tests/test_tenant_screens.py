@@ -443,7 +443,7 @@ async def test_a_site_with_10000_more_numbers_lists_every_one_to_the_last(world:
 async def test_help_and_the_palette_list_the_screens_keys(world: World) -> None:
     from textual.command import CommandPalette
 
-    from onenet_tui.keys import KeyCommands
+    from onenet_tui.palette import KeyCommands
     from onenet_tui.screens.help import HelpScreen
 
     async with make_app(world).run_test(size=SIZE) as pilot:
