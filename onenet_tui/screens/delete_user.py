@@ -144,8 +144,12 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         self.report = report
         self.banner.show(None)
         self.show_subject(lambda: literal(t("lifecycle.delete.deleted_subject")))
+        # The whole height: the list scrolls, the buttons under it stay in
+        # sight however many groups and members there are.
+        self.query_one("#dialog").add_class("-result")
         await self.show_body(lambda: self._done_body(report))
         self.query_one("#close", Button).focus()
+        self.show_done()
         self.notify(t("lifecycle.delete.notified", username=report.username), markup=False)
 
     @staticmethod
@@ -164,7 +168,10 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
                 id="delete-done",
             ),
             Label(t("lifecycle.delete.tell_heading"), classes="lifecycle-section"),
-            VerticalScroll(*(lines or [Static(t("lifecycle.delete.no_groups"), classes="delete-group")])),
+            VerticalScroll(
+                *(lines or [Static(t("lifecycle.delete.no_groups"), classes="delete-group")]),
+                id="delete-result-groups",
+            ),
             Horizontal(
                 Button(t("lifecycle.delete.save_text"), id="save-text", disabled=not report.groups),
                 Button(t("lifecycle.delete.save_csv"), id="save-csv", disabled=not report.groups),

@@ -147,6 +147,9 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
         keys.binding("lifecycle.cancel", "close"),
+        # Once the action is done there is nothing left to cancel: the same
+        # key then says what it does (see :attr:`done`).
+        keys.binding("lifecycle.close", "finish"),
     ]
     ACTION_ID: ClassVar[str]
     TITLE_KEY: ClassVar[str]
@@ -187,6 +190,9 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
         # other language, when the operator presses L.
         self._subject: Callable[[], str | Content] = lambda: ""
         self._body: Callable[[], Iterable[Widget]] | None = None
+        # Set once the action is done and its result is shown: escape closes
+        # the result instead of cancelling, and the footer says so.
+        self.done = False
 
     # -- layout ------------------------------------------------------------
 
@@ -333,8 +339,23 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     # -- closing -----------------------------------------------------------
 
+    def show_done(self) -> None:
+        """The result is shown: the footer's escape reads Close, not Cancel."""
+        self.done = True
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close":
+            return not self.done
+        if action == "finish":
+            return self.done
+        return True
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_finish(self) -> None:
+        self.action_close()
 
     @on(Button.Pressed, "#close")
     def _close_pressed(self, event: Button.Pressed) -> None:
@@ -414,7 +435,7 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
             return self.form is not None
-        return True
+        return super().check_action(action, parameters)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
