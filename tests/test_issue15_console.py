@@ -8,11 +8,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import Button
+from textual.pilot import Pilot
+from textual.widgets import Button, Checkbox, RadioButton, SelectionList
 
 from onenet_tui.data import groups
 from onenet_tui.screens.delete_user import DeleteUserScreen
-from tests.helpers import Host, World, add_active, footer_words, settle, type_text
+from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.widgets.group_panel import GroupPanel
+from tests.helpers import (
+    SIZE,
+    Host,
+    World,
+    add_active,
+    at_groups,
+    footer_words,
+    settle,
+    steady,
+    type_text,
+    wizard_host,
+    wizard_of,
+)
 
 # Screens do not depend on the backend; the services are tested on both.
 pytestmark = pytest.mark.sqlite_only
@@ -73,3 +88,87 @@ async def test_r7_delete_result_shows_its_buttons_and_says_close(world: World, s
             assert screen.query_one("#delete-result-groups").max_scroll_y > 0
         await pilot.press("escape")
         assert app.results == [screen.report]
+
+
+# ---------------------------------------------------------------- 2: choices without colour
+
+
+def mark(toggle: Checkbox | RadioButton) -> str:
+    """The box a toggle draws, as characters (no colour, no bold or dim)."""
+    return str(toggle.render())[:3]
+
+
+def list_marks(selection: SelectionList[str]) -> dict[str, str]:
+    """Each entry's box in a selection list, as characters, by its value."""
+    shown = {}
+    for y in range(selection.option_count):
+        text = selection.render_line(y).text
+        shown[str(selection.get_option_at_index(y).value)] = text[:3]
+    return shown
+
+
+async def test_no_colour_wizard_device_choice_and_first_step_buttons(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = wizard_host(world.admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        wizard = wizard_of(app)
+        desk, none = wizard.query_one("#device-desk_phone", RadioButton), wizard.query_one("#device-none", RadioButton)
+        assert (mark(desk), mark(none)) == ("▐●▌", "▐ ▌")
+        await pilot.press("down", "enter")
+        assert (mark(desk), mark(none)) == ("▐ ▌", "▐●▌")
+        # Step 1 has nothing to go back to: no Back button at all, rather
+        # than a disabled one drawn as an empty box.
+        assert not wizard.query_one("#wizard-back", Button).display
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        back = wizard.query_one("#wizard-back", Button)
+        assert back.display and not back.disabled and "Back" in str(back.render())
+
+
+async def test_no_colour_wizard_services_and_groups_ticked_or_not(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = wizard_host(world.admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_groups(pilot)
+        panel = wizard_of(app).query_one(GroupPanel)
+        pickup = next(row.checkbox for row in panel.rows if row.option.name == "BER Pickup")
+        assert mark(pickup) == "▐ ▌"
+        pickup.focus()
+        await pilot.press("space")
+        assert mark(pickup) == "▐X▌"
+        await pilot.press("ctrl+b")  # step 3, licence and services
+        await settle(pilot)
+        services = wizard_of(app).query_one("#services", SelectionList)
+        services.select("voicemail")
+        await pilot.pause()
+        shown = list_marks(services)
+        assert shown.pop("voicemail") == "▐X▌"
+        assert set(shown.values()) == {"▐ ▌"}
+
+
+async def test_no_colour_edit_configuration_services_ticked_or_not(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    username = add_active(world, services=["voicemail"]).user.username
+    app = Host(lambda: EditConfigurationScreen(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = list_marks(app.screen.query_one("#services", SelectionList))
+        assert shown.pop("voicemail") == "▐X▌"
+        assert set(shown.values()) == {"▐ ▌"}
+
+
+def test_snapshot_no_colour_wizard_step_3_services(world: World, snap_compare: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await at_groups(pilot)
+        await pilot.press("ctrl+b", "tab", "space")  # voicemail ticked, the others not
+        await steady(pilot)
+
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_no_colour_wizard_step_1(world: World, snap_compare: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=steady)

@@ -52,6 +52,7 @@ from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
+from onenet_tui.widgets.choices import Choice, TickList
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -224,8 +225,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _compose_device(self) -> ComposeResult:
         yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
         with RadioSet(id="device_type"):
-            yield RadioButton(t("device.desk_phone"), value=True, id="device-desk_phone")
-            yield RadioButton(t("device.none"), id="device-none")
+            yield Choice(t("device.desk_phone"), value=True, id="device-desk_phone")
+            yield Choice(t("device.none"), id="device-none")
         yield Static("", id="device-help", classes="wizard--hint")
 
     def _compose_details(self) -> ComposeResult:
@@ -280,7 +281,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
             id="licence-field",
         )
         yield Label(t("field.services"), classes="wizard--label", name="field.services")
-        yield SelectionList[str](
+        yield TickList(
             *(
                 (literal(catalogs.label("services", row["code"], language())), row["code"])
                 for row in catalogs.shipped("services")
@@ -728,7 +729,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _refresh_controls(self) -> None:
         if not self.refusal.allowed:
             return
-        self.query_one("#wizard-back", Button).disabled = self.step == DEVICE or self.creating
+        back = self.query_one("#wizard-back", Button)
+        # Nothing to go back to from the first step: no button, rather than a
+        # disabled one, which without colour or dim reads as if it worked.
+        back.display = self.step != DEVICE
+        back.disabled = self.creating
         self.query_one("#wizard-next", Button).display = self.step != REVIEW
         create = self.query_one("#wizard-create", Button)
         create.display = self.step == REVIEW

@@ -31,6 +31,7 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
 from onenet_tui.screens.workers import post_unless_cancelled
+from onenet_tui.widgets.choices import TickList
 from onenet_tui.widgets.field import FieldRow, FreeNumbers, NumberField, ValidatedField, rule_check
 
 
@@ -124,7 +125,7 @@ class ConfigurationForm(UserForm):
             compact=True,
             id="licence",
         )
-        self.services: SelectionList[str] = SelectionList(
+        self.services: SelectionList[str] = TickList(
             *[
                 (catalogs.label("services", row["code"], lang), row["code"], row["code"] in view.services)
                 for row in catalogs.shipped("services")
