@@ -11,7 +11,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, RadioButton, SelectionList
 
-from onenet_tui.data import groups
+from onenet_tui.data import groups, users
+from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.widgets.group_panel import GroupPanel
@@ -21,10 +23,15 @@ from tests.helpers import (
     World,
     add_active,
     at_groups,
+    cursor_name,
     footer_words,
+    make_app,
+    new_user_data,
+    ready,
     settle,
     steady,
     type_text,
+    until,
     wizard_host,
     wizard_of,
 )
@@ -172,3 +179,47 @@ def test_snapshot_no_colour_wizard_step_3_services(world: World, snap_compare: A
 def test_snapshot_no_colour_wizard_step_1(world: World, snap_compare: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(wizard_host(world.admin), terminal_size=SIZE, run_before=steady)
+
+
+# ---------------------------------------------------------------- 3: cursor on the new user
+
+
+@pytest.mark.parametrize("desk_phone", [True, False])
+async def test_the_directory_puts_the_cursor_on_a_user_just_added(world: World, desk_phone: bool) -> None:
+    for n in range(1, 6):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        directory = await ready(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        wizard = pilot.app.screen
+        assert isinstance(wizard, AddUserWizard)
+        if not desk_phone:
+            await pilot.press("down", "enter")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        fields = {"first_name": "Zara", "last_name": "Zorn", "email": "zz@example.com", "number": "030 12345009"}
+        if not desk_phone:
+            fields |= {"mobile": "01512 3456789", "contract": "1234567"}
+        for field, text in fields.items():
+            wizard.query_one(f"#{field}").insert_text_at_cursor(text)  # type: ignore[attr-defined]
+            await settle(pilot)
+        if desk_phone:
+            wizard.query_one("#desk_phone_model").value = "yealink-t54w"  # type: ignore[attr-defined]
+            await settle(pilot)
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        if desk_phone:
+            assert isinstance(pilot.app.screen, CredentialsOnceScreen)
+            # The admin reads the credentials; meanwhile the directory
+            # beneath looks for changes and already has the new row.
+            new_id = users.view(world.admin, "zara.zorn").id
+            await until(pilot, lambda: directory.directory.data.index_of(new_id) is not None)
+            await pilot.press("ctrl+n")  # Next: handed over
+            await settle(pilot)
+        await until(pilot, lambda: pilot.app.screen is directory)
+        await until(pilot, lambda: cursor_name(directory) == "Zorn, Zara")
+        await settle(pilot)
+        assert cursor_name(directory) == "Zorn, Zara"

@@ -178,6 +178,12 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def focus_user(self, user_id: int) -> None:
         """Put the cursor on ``user_id`` as soon as their row is loaded (a user just added)."""
+        if self.directory.data.index_of(user_id) is not None:
+            # Already here: a change check while the wizard's credentials
+            # screen was open brought the row, and no later answer will.
+            self.table.reload(keep=user_id, fallback=self.table.cursor)
+            self._after_change()
+            return
         self._focus_wanted = user_id
 
     @property
