@@ -311,7 +311,7 @@ async def to_details(pilot: Pilot[Any], *, desk_phone: bool = True) -> None:
     """Step 1 by keys: the radio set has focus, desk phone is pressed."""
     await settle(pilot)
     if not desk_phone:
-        await pilot.press("down", "enter")
+        await pilot.press("down", "space")  # space chooses; enter would also move on
     await pilot.press("ctrl+n")
     await settle(pilot)
     assert focused_id(pilot.app) == "first_name"

@@ -122,7 +122,7 @@ async def test_no_colour_wizard_device_choice_and_first_step_buttons(world: Worl
         wizard = wizard_of(app)
         desk, none = wizard.query_one("#device-desk_phone", RadioButton), wizard.query_one("#device-none", RadioButton)
         assert (mark(desk), mark(none)) == ("▐●▌", "▐ ▌")
-        await pilot.press("down", "enter")
+        await pilot.press("down", "space")
         assert (mark(desk), mark(none)) == ("▐ ▌", "▐●▌")
         # Step 1 has nothing to go back to: no Back button at all, rather
         # than a disabled one drawn as an empty box.
@@ -195,7 +195,7 @@ async def test_the_directory_puts_the_cursor_on_a_user_just_added(world: World, 
         wizard = pilot.app.screen
         assert isinstance(wizard, AddUserWizard)
         if not desk_phone:
-            await pilot.press("down", "enter")
+            await pilot.press("down", "space")
         await pilot.press("ctrl+n")
         await settle(pilot)
         fields = {"first_name": "Zara", "last_name": "Zorn", "email": "zz@example.com", "number": "030 12345009"}
@@ -223,3 +223,30 @@ async def test_the_directory_puts_the_cursor_on_a_user_just_added(world: World, 
         await until(pilot, lambda: cursor_name(directory) == "Zorn, Zara")
         await settle(pilot)
         assert cursor_name(directory) == "Zorn, Zara"
+
+
+# ---------------------------------------------------------------- 12: Enter in the wizard
+
+
+async def test_enter_on_the_device_step_chooses_and_moves_on_as_next_does(world: World) -> None:
+    app = wizard_host(world.admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        wizard = wizard_of(app)
+        assert wizard.step == 0
+        await pilot.press("down")  # the highlight on "without desk phone", not yet chosen
+        await pilot.press("enter")
+        await settle(pilot)
+        assert wizard.step == 1 and wizard.query_one("#device-none", RadioButton).value
+        assert app.focused is not None and app.focused.id == "first_name"
+        # Nothing revealed on the details: moving on is not a failed Next.
+        assert not wizard.query_one("#first_name-field").revealed  # type: ignore[attr-defined]
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert wizard.step == 0
+        await pilot.press("up", "space")  # space only chooses
+        await settle(pilot)
+        assert wizard.step == 0 and wizard.query_one("#device-desk_phone", RadioButton).value
+        await pilot.press("enter")  # the choice already made: on, as Next
+        await settle(pilot)
+        assert wizard.step == 1

@@ -52,7 +52,7 @@ from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
-from onenet_tui.widgets.choices import Choice, TickList
+from onenet_tui.widgets.choices import Choice, ChoiceSet, TickList
 from onenet_tui.widgets.field import (
     FieldRow,
     FreeNumbers,
@@ -224,7 +224,7 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
 
     def _compose_device(self) -> ComposeResult:
         yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
-        with RadioSet(id="device_type"):
+        with ChoiceSet(id="device_type"):
             yield Choice(t("device.desk_phone"), value=True, id="device-desk_phone")
             yield Choice(t("device.none"), id="device-none")
         yield Static("", id="device-help", classes="wizard--hint")
@@ -802,6 +802,11 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _reveal(self, step: int) -> None:
         for row in self.query_one(f"#step-{STEPS[step]}").query(FieldRow):
             row.reveal()
+
+    @on(ChoiceSet.Confirmed, "#device_type")
+    def _device_confirmed(self) -> None:
+        # Enter on the device step: the choice is made, on to the details.
+        self.action_next_step()
 
     @on(Button.Pressed, "#wizard-back")
     def _back_pressed(self) -> None:

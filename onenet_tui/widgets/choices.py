@@ -12,12 +12,16 @@ colour.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from rich.style import Style as RichStyle
+from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.message import Message
 from textual.strip import Strip
 from textual.style import Style
-from textual.widgets import Checkbox, RadioButton, SelectionList
+from textual.widgets import Checkbox, RadioButton, RadioSet, SelectionList
 from textual.widgets._toggle_button import ToggleButton
 
 from onenet_tui import terminal
@@ -67,3 +71,30 @@ class TickList(SelectionList[str]):
             segments[1] = Segment(EMPTY, mark.style or RichStyle(), mark.control)
             return Strip(segments, line.cell_length)
         return line
+
+
+class ChoiceSet(RadioSet):
+    """Radio buttons where Enter takes the highlighted choice and says it is
+    made (:class:`Confirmed`), so the form can move on as Next does, as
+    installers and web forms do; space and the arrows only choose."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_button", show=False),
+        Binding("enter", "confirm", show=False),
+    ]
+
+    class Confirmed(Message):
+        """Enter on the choice: it is made."""
+
+        def __init__(self, choice_set: ChoiceSet) -> None:
+            super().__init__()
+            self.choice_set = choice_set
+
+        @property
+        def control(self) -> ChoiceSet:
+            return self.choice_set
+
+    def action_confirm(self) -> None:
+        if self._selected is not None and not self._nodes[self._selected].value:  # type: ignore[attr-defined]  # the set holds radio buttons
+            self.action_toggle_button()
+        self.post_message(self.Confirmed(self))
