@@ -250,3 +250,33 @@ async def test_enter_on_the_device_step_chooses_and_moves_on_as_next_does(world:
         await pilot.press("enter")  # the choice already made: on, as Next
         await settle(pilot)
         assert wizard.step == 1
+
+
+# ---------------------------------------------------------------- 10: help's scrollbar
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_help_text_never_lies_under_its_scrollbar(world: World, size: tuple[int, int], lang: str) -> None:
+    from onenet_tui.i18n import set_language
+    from onenet_tui.screens.help import HelpScreen
+
+    set_language(lang)
+    async with make_app(world).run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        scroll = help_screen.query_one("#help-keys")
+        # The bar's column is kept at every size, shown or not.
+        bar_x = scroll.region.right - scroll.styles.scrollbar_size_vertical
+        for _ in range(2):  # at the top and a page further down
+            for row in help_screen.query(".help-row"):
+                if row.region.height:
+                    texts = row.query(".help-description")
+                    assert all(label.region.right < bar_x for label in texts), (row.region, bar_x)
+            await pilot.press("pagedown")
+            await settle(pilot)
+        if size == (80, 24):
+            assert scroll.max_scroll_y > 0 and scroll.show_vertical_scrollbar
