@@ -13,9 +13,13 @@ from textual.widgets import Button, Checkbox, RadioButton, SelectionList
 
 from onenet_tui.data import groups, users
 from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
+from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
+from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.regenerate import RegenerateScreen
 from onenet_tui.widgets.group_panel import GroupPanel
 from tests.helpers import (
     SIZE,
@@ -280,3 +284,83 @@ async def test_help_text_never_lies_under_its_scrollbar(world: World, size: tupl
             await settle(pilot)
         if size == (80, 24):
             assert scroll.max_scroll_y > 0 and scroll.show_vertical_scrollbar
+
+
+# ---------------------------------------------------------------- 6: c with a filter
+
+
+async def test_r9_r10_c_with_a_filter_and_no_marks_asks_whom_cancel_focused(world: World) -> None:
+    for n in range(1, 4):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+    users.add_user_from(world.admin, new_user_data(first_name="Bert", last_name="Brandt", number="030 12345005"))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        directory = await ready(pilot)
+        await pilot.press("slash", *"anna", "enter")
+        await settle(pilot)
+        cursor = cursor_name(directory)
+        assert cursor is not None and cursor.startswith("Müller, Anna")
+
+        async def ask() -> CredentialsScopeScreen:
+            await pilot.press("c")
+            await settle(pilot)
+            question = pilot.app.screen
+            assert isinstance(question, CredentialsScopeScreen)
+            return question
+
+        question = await ask()
+        text = str(question.query_one("#question").render())
+        assert cursor in text and "all 3 users the filter shows" in text
+        assert [str(b.label) for b in question.query(Button)] == ["Cancel", "This user", "All 3 shown"]
+        assert pilot.app.focused is question.query_one("#cancel")
+        await pilot.press("enter")  # Enter alone resets nobody
+        await settle(pilot)
+        assert pilot.app.screen is directory
+        await ask()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is directory
+        # This user: the one-user reset of the cursor user (R9).
+        await ask()
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        single = pilot.app.screen
+        assert isinstance(single, RegenerateScreen) and single.username == "anna1.mueller"
+        await pilot.press("escape")
+        await settle(pilot)
+        # All shown: the bulk screen with everyone the filter shows (R10).
+        await ask()
+        await pilot.press("tab", "tab", "enter")
+        await settle(pilot)
+        bulk = pilot.app.screen
+        assert isinstance(bulk, BulkCredentialsScreen) and len(bulk.user_ids) == 3
+        await pilot.press("escape")
+        await settle(pilot)
+        # With marks there is nothing to ask: the marked users.
+        assert isinstance(pilot.app.screen, DirectoryScreen)
+        await pilot.press("space", "c")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, BulkCredentialsScreen)
+
+
+def test_help_and_palette_say_what_c_does_with_a_filter() -> None:
+    from onenet_tui import keys
+    from onenet_tui.i18n import t
+
+    # Help and the palette both show the registry's sentence.
+    assert keys.BY_ID["credentials"].description == t("directory.key.credentials.help")
+    assert "with a filter and no marks, asks" in keys.BY_ID["credentials"].description
+    assert "mit Filter und ohne Markierung fragt" in t("directory.key.credentials.help", lang="de")
+
+
+def test_snapshot_c_with_a_filter_asks_whom(world: World, snap_compare: Any) -> None:
+    for n in range(1, 4):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("slash", *"anna", "enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(make_app(world), terminal_size=SIZE, run_before=run_before)
