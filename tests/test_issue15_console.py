@@ -19,7 +19,9 @@ from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.directory import DirectoryScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
+from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.widgets.group_panel import GroupPanel
 from tests.helpers import (
     SIZE,
@@ -364,3 +366,43 @@ def test_snapshot_c_with_a_filter_asks_whom(world: World, snap_compare: Any) -> 
         await settle(pilot)
 
     assert snap_compare(make_app(world), terminal_size=SIZE, run_before=run_before)
+
+
+# ---------------------------------------------------------------- 11: friction that loses work
+
+
+@pytest.mark.parametrize("screen_type", [EditConfigurationScreen, ProfileScreen])
+async def test_esc_with_typed_changes_asks_before_throwing_them_away(world: World, screen_type: Any) -> None:
+    username = add_active(world).user.username
+    app = Host(lambda: screen_type(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form_screen = app.screen
+        # Nothing typed: Esc closes at once.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.results == [None]
+        app.push_screen(screen_type(world.admin, username), app.results.append)
+        await settle(pilot)
+        form_screen = app.screen
+        await pilot.press("end")
+        await type_text(pilot, "x")  # the first field (first name, email) gets a letter
+        typed = form_screen.form.entered()  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await settle(pilot)
+        question = app.screen
+        assert isinstance(question, ConfirmScreen)
+        assert app.focused is question.query_one("#cancel")  # "Keep editing"
+        assert str(question.query_one("#cancel", Button).label) == "Keep editing"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is form_screen and form_screen.form.entered() == typed  # type: ignore[attr-defined]
+        # The Cancel button asks too; Discard leaves, nothing saved.
+        form_screen.query_one("#cancel", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert app.results == [None, None]
+    view = users.view(world.admin, username)
+    assert view.first_name == "Jürgen" and view.email == "juergen.mueller@example.com"

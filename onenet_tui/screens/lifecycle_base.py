@@ -31,7 +31,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Decision, decide
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
+from onenet_tui.screens.relabel import RelabelledModal, entered, rebuild_keeping_input
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text
@@ -371,6 +371,10 @@ class UserForm(VerticalScroll):
     def rows(self) -> dict[str, FieldRow]:
         raise NotImplementedError
 
+    def entered(self) -> list[object]:
+        """What the form's fields hold now, in screen order (see relabel.entered)."""
+        return entered(self)
+
     def reveal_all(self) -> None:
         for row in self.rows.values():
             row.reveal()
@@ -399,6 +403,11 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         keys.binding("lifecycle.save"),
     ]
+
+    def __init__(self, ctx: Any, username: str) -> None:
+        super().__init__(ctx, username)
+        # What the fields held when the form was shown: anything else is typed work.
+        self.as_loaded: list[object] = []
 
     @property
     def form(self) -> UserForm | None:
@@ -430,7 +439,37 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     def body_ready(self, view: UserView, extra: Any) -> None:
         form = self.form
         if form is not None:
+            self.as_loaded = form.entered()
             next(iter(form.rows.values())).control.focus()
+
+    def has_typed_changes(self) -> bool:
+        """Whether a field holds something other than what was loaded."""
+        form = self.form
+        return form is not None and form.entered() != self.as_loaded
+
+    def action_close(self) -> None:
+        """Esc or Cancel: what was typed is not thrown away without asking
+        (the wizard's question, with "Keep editing" focused)."""
+        if not self.has_typed_changes():
+            self.dismiss(None)
+            return
+
+        # save_file builds on this module (its dialogs share the stylesheet).
+        from onenet_tui.screens.save_file import ConfirmScreen
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("lifecycle.discard.title"),
+                t("lifecycle.discard.question", username=self.username),
+                t("wizard.discard.discard"),
+                cancel_label=t("wizard.discard.keep"),
+            ),
+            answer,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
@@ -440,7 +479,7 @@ class UserFormScreen(UserActionScreen[UserView | None]):
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(None)
+        self.action_close()
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self, event: Button.Pressed) -> None:
