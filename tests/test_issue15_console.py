@@ -12,6 +12,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, RadioButton, SelectionList
 
 from onenet_tui.data import groups, users
+from onenet_tui.data.context import Actor, Context
+from onenet_tui.data.models import Role
+from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
@@ -406,3 +409,42 @@ async def test_esc_with_typed_changes_asks_before_throwing_them_away(world: Worl
         assert app.results == [None, None]
     view = users.view(world.admin, username)
     assert view.first_name == "Jürgen" and view.email == "juergen.mueller@example.com"
+
+
+async def test_a_stale_save_shows_the_fresh_data_and_keeps_what_was_typed(world: World) -> None:
+    username = add_active(world, services=["voicemail"]).user.username
+    bob = Context(world.store, Actor("bob", Role.ADMIN))
+    app = Host(lambda: EditConfigurationScreen(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EditConfigurationScreen)
+        # Meanwhile another administrator renames the user and adds a service.
+        current = users.view(world.admin, username)
+        users.change_configuration(
+            bob,
+            username,
+            ConfigChange(expected_version=current.version, last_name="Schulz", services=["voicemail", "conferencing"]),
+        )
+        await pilot.press("end")
+        await type_text(pilot, "x")  # the first name here
+        screen.query_one("#contract").insert_text_at_cursor("7654321")  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "nothing was saved" in str(screen.query_one("#banner").render())
+        assert "your changes put back" in str(screen.query_one("#banner").render())
+        form = screen.form
+        assert form is not None
+        values = form.values()  # type: ignore[attr-defined]
+        # Theirs where this operator typed nothing, this operator's where they did.
+        assert (values["first_name"], values["last_name"], values["contract"]) == ("Jürgenx", "Schulz", "7654321")
+        assert sorted(values["services"]) == ["conferencing", "voicemail"]
+        assert screen.has_typed_changes()  # Esc would ask
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.results and app.results[-1] is not None
+    view = users.view(world.admin, username)
+    assert (view.first_name, view.last_name, view.contract) == ("Jürgenx", "Schulz", "7654321")
+    assert sorted(view.services) == ["conferencing", "voicemail"]

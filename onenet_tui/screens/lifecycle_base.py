@@ -31,7 +31,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Decision, decide
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.screens.relabel import RelabelledModal, entered, rebuild_keeping_input
+from onenet_tui.screens.relabel import RelabelledModal, enter, entered, rebuild_keeping_input
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text
@@ -408,6 +408,9 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         super().__init__(ctx, username)
         # What the fields held when the form was shown: anything else is typed work.
         self.as_loaded: list[object] = []
+        # After a stale save: the fields as loaded then and as typed, so what
+        # was changed can be put back over the fresh data.
+        self._typed_before_reload: tuple[list[object], list[object]] | None = None
 
     @property
     def form(self) -> UserForm | None:
@@ -438,9 +441,31 @@ class UserFormScreen(UserActionScreen[UserView | None]):
 
     def body_ready(self, view: UserView, extra: Any) -> None:
         form = self.form
+        if form is None:
+            return
+        self.as_loaded = form.entered()
+        kept, self._typed_before_reload = self._typed_before_reload, None
+        if kept is not None:
+            self._put_back(form, *kept)
+        next(iter(form.rows.values())).control.focus()
+
+    def _put_back(self, form: UserForm, before: list[object], typed: list[object]) -> None:
+        """The fields this operator changed get what they typed; the others
+        show the fresh data. The form counts as changed, so Esc asks."""
+        fresh = self.as_loaded
+        if not (len(before) == len(typed) == len(fresh)):
+            return  # built differently (another device type ...): the fresh data alone
+        enter(form, [mine if mine != then else now for then, mine, now in zip(before, typed, fresh, strict=True)])
+
+    def show_stale(self) -> None:
+        """Someone else changed the user: nothing was saved. The form shows
+        their data again, with what this operator changed put back on top,
+        field by field, to check and save again (SPEC 7)."""
+        form = self.form
         if form is not None:
-            self.as_loaded = form.entered()
-            next(iter(form.rows.values())).control.focus()
+            self._typed_before_reload = (self.as_loaded, form.entered())
+        self.banner.show(t("lifecycle.stale_kept", username=self.username), "warning")
+        self.load_user()
 
     def has_typed_changes(self) -> bool:
         """Whether a field holds something other than what was loaded."""
