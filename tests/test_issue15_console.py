@@ -448,3 +448,34 @@ async def test_a_stale_save_shows_the_fresh_data_and_keeps_what_was_typed(world:
     view = users.view(world.admin, username)
     assert (view.first_name, view.last_name, view.contract) == ("Jürgenx", "Schulz", "7654321")
     assert sorted(view.services) == ["conferencing", "voicemail"]
+
+
+async def test_r2_an_edited_extension_never_follows_the_number_again(world: World) -> None:
+    username = add_active(world).user.username  # 030 12345001, extension 5001
+    app = Host(lambda: EditConfigurationScreen(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EditConfigurationScreen)
+        form = screen.form
+        extension, number = form.extension, form.number  # type: ignore[attr-defined]
+        # Untouched, it follows: a new number brings its last four digits.
+        number.input.focus()
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "2")
+        assert extension.value == "5002"
+        # Edited, then cleared and typed back to the default: the operator's now.
+        extension.input.focus()
+        await pilot.press("end", *["backspace"] * 4)
+        await type_text(pilot, "5002")
+        number.input.focus()
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "3")
+        assert extension.value == "5002"
+        extension.input.focus()
+        await pilot.press("end", *["backspace"] * 4)
+        await settle(pilot)
+        number.input.focus()
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "4")
+        assert extension.value == ""

@@ -98,8 +98,13 @@ class ConfigurationForm(UserForm):
             check=rule_check(validation.extension, "extension"),
             value=view.extension,
         )
-        # R2: the extension follows the number while it is the default of the number before.
+        # R2: the extension follows the number while it is the default of the
+        # number before and the operator has not edited it: once edited (even
+        # cleared or typed back to the default) it is theirs, as in the wizard.
         self.last_number = view.number
+        self.extension_follows = True
+        # The field reports its first value too (on mount): not an edit.
+        self.extension_seen = view.extension
         self.device_type: Select[str] = Select(
             [(t("device.desk_phone"), DeviceType.DESK_PHONE.value), (t("device.none"), DeviceType.NONE.value)],
             value=view.device_type,
@@ -246,12 +251,17 @@ class ConfigurationForm(UserForm):
         if name in ("mobile", "contract"):
             self.check_dependencies()
         elif name == "extension":
+            if event.by_user and event.value != self.extension_seen:
+                self.extension_follows = False
+            self.extension_seen = event.value
             self.screen.check_extension(event.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
         elif name == "number":
             e164 = phones.to_e164(event.value, self.user.country)
             if not e164 or e164 == self.last_number:
                 return
-            if self.extension.value.strip() == validation.default_extension(self.last_number):
+            if self.extension_follows and self.extension.value.strip() == validation.default_extension(
+                self.last_number
+            ):
                 self.extension.set_value(validation.default_extension(e164))
                 self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
             self.last_number = e164
