@@ -479,3 +479,40 @@ async def test_r2_an_edited_extension_never_follows_the_number_again(world: Worl
         await pilot.press("end", "backspace")
         await type_text(pilot, "4")
         assert extension.value == ""
+
+
+async def test_a_new_number_says_before_saving_what_happens_to_the_extension_and_the_old_number(
+    world: World,
+) -> None:
+    username = add_active(world).user.username  # 030 12345001, extension 5001, desk phone
+    app = Host(lambda: EditConfigurationScreen(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        review = screen.query_one("#number-review")
+        assert not review.display  # the number as it is: nothing to say
+        screen.form.number.input.focus()  # type: ignore[union-attr, attr-defined]
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "7")
+        assert review.display
+        assert str(review.render()) == (
+            "On saving: number 030 12345001 → 030 12345007, and 030 12345001 is free again at Berlin; "
+            "extension 5001 → 5007; new desk phone credentials, shown once (R8)."
+        )
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "1")  # back to the old number
+        assert not review.display
+
+
+def test_snapshot_edit_configuration_with_a_new_number_typed(world: World, snap_compare: Any) -> None:
+    username = add_active(world).user.username
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("tab")  # to the number
+        await pilot.press("end", "backspace", "7")
+        await steady(pilot)
+
+    app = Host(lambda: EditConfigurationScreen(world.admin, username))
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
