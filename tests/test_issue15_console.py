@@ -516,3 +516,25 @@ def test_snapshot_edit_configuration_with_a_new_number_typed(world: World, snap_
 
     app = Host(lambda: EditConfigurationScreen(world.admin, username))
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_r7_typing_on_the_delete_confirmation_fills_the_extension_while_cancel_keeps_focus(
+    world: World,
+) -> None:
+    username = add_active(world).user.username  # extension 5001
+    app = Host(lambda: DeleteUserScreen(world.admin, username))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        cancel, delete = screen.query_one("#cancel", Button), screen.query_one("#delete", Button)
+        field = screen.query_one("#confirm-extension")
+        assert app.focused is cancel
+        await type_text(pilot, "5009")
+        await pilot.press("backspace")
+        await type_text(pilot, "1")
+        assert field.value == "5001"  # type: ignore[attr-defined]
+        assert app.focused is cancel and not delete.disabled
+        await pilot.press("enter")  # Cancel is still what Enter presses
+        await settle(pilot)
+        assert app.results == [None]
+    assert users.view(world.admin, username).status == "activated"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
@@ -96,6 +96,25 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
     def body_ready(self, view: UserView, extra: Any) -> None:
         # Cancel has the focus: Enter alone never deletes (R7).
         self.query_one("#cancel", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while a button of the confirmation has the focus goes into
+        the extension field, and the focus stays: Enter still presses Cancel
+        (R7), and nobody has to find the field first."""
+        if self.done or self.report is not None or not isinstance(self.focused, Button):
+            return
+        fields = self.query("#confirm-extension")
+        if not fields:
+            return
+        field = fields.first(Input)
+        if event.key == "backspace":
+            field.value = field.value[:-1]
+        elif event.is_printable and event.character and not event.character.isspace():
+            field.value += event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     @on(Input.Changed, "#confirm-extension")
     def _typed(self, event: Input.Changed) -> None:
