@@ -28,6 +28,8 @@ from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal
 
+DIGITS = frozenset("0123456789")
+
 
 def group_lines(report: DeletionReport) -> list[str]:
     """``BER Hunt (Hunt group): anna.schmidt, bob.jones`` per affected group."""
@@ -98,8 +100,8 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         self.query_one("#cancel", Button).focus()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing while a button of the confirmation has the focus goes into
-        the extension field, and the focus stays: Enter still presses Cancel
+        """Digits typed while a button of the confirmation has the focus go
+        into the extension field, and the focus stays: Enter still presses Cancel
         (R7), and nobody has to find the field first."""
         if self.done or self.report is not None or not isinstance(self.focused, Button):
             return
@@ -109,7 +111,8 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         field = fields.first(Input)
         if event.key == "backspace":
             field.value = field.value[:-1]
-        elif event.is_printable and event.character and not event.character.isspace():
+        elif event.character is not None and event.character in DIGITS:
+            # Digits only, as an extension is (R2): letters stay keys (L switches the language).
             field.value += event.character
         else:
             return
