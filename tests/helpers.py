@@ -517,7 +517,10 @@ async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
 
 
 async def choose_admin_mode(pilot: Pilot[Any]) -> None:
-    await pilot.press("down", "enter")  # the radio set has focus: move to "admin-chosen", select it
+    """The radio set has focus: move to "admin-chosen", select it, tab to the password."""
+    await pilot.press("down", "enter")
+    await pilot.pause()
+    await pilot.press("tab")
     await pilot.pause()
 
 

@@ -32,13 +32,16 @@ from tests.helpers import (
     World,
     add_active,
     at_groups,
+    bulk_host,
     cursor_name,
     footer_words,
     make_app,
     new_user_data,
+    preview_loaded,
     ready,
     settle,
     steady,
+    three_desk_phones,
     type_text,
     until,
     wizard_host,
@@ -538,3 +541,17 @@ async def test_r7_typing_on_the_delete_confirmation_fills_the_extension_while_ca
         await settle(pilot)
         assert app.results == [None]
     assert users.view(world.admin, username).status == "activated"
+
+
+async def test_r10_choosing_admin_chosen_keeps_the_focus_so_tab_reaches_the_password(world: World) -> None:
+    app = bulk_host(world.admin, three_desk_phones(world))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await preview_loaded(pilot)
+        await pilot.press("down", "enter")  # admin-chosen
+        await settle(pilot)
+        assert screen.admin_mode and screen.query_one("#bulk-admin-password").display
+        assert app.focused is screen.query_one("#bulk-mode")  # where the choice was made
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#password")
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#password_again")

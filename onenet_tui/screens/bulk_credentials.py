@@ -238,8 +238,9 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         admin = self.admin_mode
         self.query_one("#bulk-admin-password").display = admin
         self.query_one("#bulk-mode-hint", Static).update(self._mode_hint())
-        if admin:
-            self.query_one("#password", Input).focus()
+        # The focus stays on the choice: the next Tab goes to the password
+        # field that just appeared, as Tab goes to the next field everywhere.
+        # (Moving it there made that Tab land in "Repeat".)
 
     def _check_password(self, value: str) -> FieldError | None:
         targets = self.preview.issue if self.preview is not None else []
