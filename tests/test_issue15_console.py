@@ -34,14 +34,17 @@ from tests.helpers import (
     at_groups,
     bulk_host,
     cursor_name,
+    focus,
     footer_words,
     make_app,
+    message,
     new_user_data,
     preview_loaded,
     ready,
     settle,
     steady,
     three_desk_phones,
+    to_details,
     type_text,
     until,
     wizard_host,
@@ -555,3 +558,27 @@ async def test_r10_choosing_admin_chosen_keeps_the_focus_so_tab_reaches_the_pass
         assert app.focused is screen.query_one("#password")
         await pilot.press("tab")
         assert app.focused is screen.query_one("#password_again")
+
+
+async def test_r16_a_partial_number_that_a_free_number_completes_is_not_called_wrong(world: World) -> None:
+    app = wizard_host(world.admin, site="Berlin")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_details(pilot)
+        wizard = wizard_of(app)
+        await focus(pilot, wizard.query_one("#number"))
+        # Each step of typing 030 12345001 is the start of a free number.
+        for key in "0301234500":
+            await type_text(pilot, key)
+            shown = message(app, "number")
+            assert "✗" not in shown, shown
+        assert "type on" in message(app, "number") and "030 12345000" in message(app, "number")
+        # Not done either: Next says the number is incomplete.
+        assert [p.message for p in wizard.problems(1) if p.field == "number"] == [
+            "the number is not complete yet (R16)"
+        ]
+        await type_text(pilot, "1")
+        assert message(app, "number") == "030 12345001 is free at Berlin"
+        assert not [p for p in wizard.problems(1) if p.field == "number"]
+        # Digits no free number starts with: wrong at once.
+        await type_text(pilot, "9")
+        assert "✗" in message(app, "number")

@@ -361,6 +361,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _number_rule(self, value: str) -> FieldError | None:
         if not value.strip():
             return FieldError("number", "field.required")
+        if self._completion(value) is not None:
+            return None  # on the way to a free number: not wrong, only not done (see _detail_problems)
         country = self._country()
         return validation.check(validation.number_for_site, "number", value, country) if country else None
 
@@ -535,6 +537,12 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
         e164 = self._typed_e164()
         if self.extension_follows:
             self._field("extension").set_value(validation.default_extension(e164) if e164 else "")
+        completion = self._completion(field.value)
+        if completion is not None:
+            # Typing on completes a free number: no verdict yet (R16).
+            shown = phones.national(phones.to_e164(completion, site.country), site.country) or completion
+            field.set_hint(t("wizard.number_partial", site=site.name, suggestion=shown))
+            return
         if e164 is None:
             if not site.numbers:
                 field.set_hint(t("wizard.numbers_none", site=site.name))
@@ -600,9 +608,20 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
     def _typed_e164(self) -> str | None:
         country = self._country()
         value = self.number_field.value
-        if country is None or not value.strip() or self._number_rule(value) is not None:
+        if country is None or not value.strip() or self._completion(value) or self._number_rule(value) is not None:
             return None
         return validation.number_for_site(value, country)
+
+    def _completion(self, value: str) -> str | None:
+        """A free number of the site that ``value`` is the beginning of (not
+        the whole of), in the typed style; None when there is none."""
+        site = self.site
+        if site is None or not value.strip():
+            return None
+        suggestion = site.numbers.suggest(value)
+        if suggestion is None or phones.digits(suggestion) == phones.digits(value):
+            return None
+        return suggestion
 
     def _extension_changed(self) -> None:
         """R2 live: digits, then unique within the site."""
@@ -656,6 +675,8 @@ class AddUserWizard(ReportsWorkerFailures, RelabelledModal[AddedUser | None]):
                 found.append(Problem(DETAILS, name, t("wizard.loading_site")))
             elif name == "number" and self._number_checking:
                 found.append(Problem(DETAILS, name, t("wizard.checking")))
+            elif name == "number" and self._completion(self.number_field.value) is not None:
+                found.append(Problem(DETAILS, name, t("wizard.number_incomplete")))
         return found
 
     # ------------------------------------------------------------ steps
