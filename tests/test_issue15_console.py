@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, RadioButton, SelectionList
 
-from onenet_tui.data import groups, users
+from onenet_tui.data import carrier, groups, users
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import Role
 from onenet_tui.data.schemas import ConfigChange
@@ -30,10 +30,12 @@ from tests.helpers import (
     SIZE,
     Host,
     World,
+    add,
     add_active,
     at_groups,
     bulk_host,
     cursor_name,
+    detail,
     focus,
     footer_words,
     make_app,
@@ -582,3 +584,40 @@ async def test_r16_a_partial_number_that_a_free_number_completes_is_not_called_w
         # Digits no free number starts with: wrong at once.
         await type_text(pilot, "9")
         assert "✗" in message(app, "number")
+
+
+def failed(world: World) -> str:
+    added = add(world, number="030 12345039", accept_flagged=True)
+    carrier.set_status(world.carrier, added.user.username, "failed", "porting not finished")
+    return added.user.username
+
+
+async def test_r3_a_failed_user_names_how_to_reach_the_team_from_the_config_file(
+    world: World, tmp_path: Any, monkeypatch: Any
+) -> None:
+    config_file = tmp_path / "config.toml"
+    # Shown literally: a contact that looks like markup stays text.
+    config_file.write_text('support_contact = "[b]Hotline[/b] 0800 123 4567, support@example.net"\n', "utf-8")
+    monkeypatch.setenv("ONENET_CONFIG", str(config_file))
+    username = failed(world)
+    app = detail(world.admin, username)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        advice = str(app.screen.query_one("#failed-advice").render())
+        assert advice == (
+            "Contact the One Net Business team and give them the support summary below: "
+            "[b]Hotline[/b] 0800 123 4567, support@example.net"
+        )
+        assert app.screen.query_one("#support-summary").region.y > app.screen.query_one("#failed-advice").region.y
+
+
+async def test_r3_without_a_support_contact_the_advice_says_where_to_set_it(
+    world: World, tmp_path: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("ONENET_CONFIG", str(tmp_path / "none.toml"))
+    username = failed(world)
+    app = detail(world.admin, username)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        advice = str(app.screen.query_one("#failed-advice").render())
+        assert "One Net Business team" in advice and "support_contact" in advice
