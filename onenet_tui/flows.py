@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from onenet_tui import keys
+from onenet_tui.data.policy import decide
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.audit_log import AuditLogScreen
@@ -18,6 +20,7 @@ from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
+from onenet_tui.widgets.field import refusal_text
 
 
 def _refresh_after(directory: DirectoryScreen) -> Callable[[Any], None]:
@@ -71,7 +74,9 @@ def credentials(directory: DirectoryScreen, picked: Picked) -> None:
         elif scope == "cursor":
             open_bulk_credentials(directory, picked)
 
-    directory.app.push_screen(CredentialsScopeScreen(cursor.name, len(ids)), chosen)
+    alone = decide(keys.policy("credentials"), directory.ctx.actor.role, cursor.status, cursor.device_type)
+    refusal = None if alone.allowed else refusal_text(alone)
+    directory.app.push_screen(CredentialsScopeScreen(cursor.name, len(ids), refusal), chosen)
 
 
 def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:

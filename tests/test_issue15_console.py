@@ -621,3 +621,35 @@ async def test_r3_without_a_support_contact_the_advice_says_where_to_set_it(
         await settle(pilot)
         advice = str(app.screen.query_one("#failed-advice").render())
         assert "One Net Business team" in advice and "support_contact" in advice
+
+
+async def test_r9_c_with_a_filter_on_a_user_without_desk_phone_offers_everyone_shown(world: World) -> None:
+    users.add_user_from(
+        world.admin,
+        new_user_data(
+            first_name="Anna",
+            last_name="Aaron",
+            number="030 12345009",
+            device_type="none",
+            desk_phone_model=None,
+            mobile="01512 3456789",
+            contract="1234567",
+        ),
+    )
+    for n in range(1, 3):
+        users.add_user_from(world.admin, new_user_data(first_name=f"Anna{n}", number=f"030 1234500{n}"))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        directory = await ready(pilot)
+        await pilot.press("slash", *"anna", "enter")
+        await settle(pilot)
+        assert cursor_name(directory) == "Aaron, Anna"
+        await pilot.press("c")  # not refused: the filter's users can get new credentials (R10)
+        await settle(pilot)
+        question = pilot.app.screen
+        assert isinstance(question, CredentialsScopeScreen)
+        refusal = str(question.query_one("#cursor-refusal").render())
+        assert refusal == "Not for Aaron, Anna alone: R9: the user has no desk phone."
+        assert [str(b.label) for b in question.query(Button)] == ["Cancel", "All 3 shown"]
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, BulkCredentialsScreen)

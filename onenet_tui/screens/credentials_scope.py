@@ -33,10 +33,13 @@ class CredentialsScopeScreen(ModalScreen[Scope | None]):
         keys.binding("lifecycle.cancel", "cancel"),
     ]
 
-    def __init__(self, cursor_name: str, shown: int) -> None:
+    def __init__(self, cursor_name: str, shown: int, cursor_refusal: str | None = None) -> None:
         super().__init__()
         self.cursor_name = cursor_name
         self.shown = shown
+        # Why the cursor user cannot get new credentials alone (R9: no desk
+        # phone, R14), if so: said in words, and "This user" is not offered.
+        self.cursor_refusal = cursor_refusal
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="lifecycle-dialog -confirm"):
@@ -46,9 +49,16 @@ class CredentialsScopeScreen(ModalScreen[Scope | None]):
                 id="question",
                 classes="lifecycle-question",
             )
+            if self.cursor_refusal is not None:
+                yield Static(
+                    literal(t("credentials_scope.cursor_refused", name=self.cursor_name, reason=self.cursor_refusal)),
+                    id="cursor-refusal",
+                    classes="lifecycle-refusal--reason",
+                )
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(t("lifecycle.button.cancel"), id="cancel")
-                yield Button(t("credentials_scope.button.cursor"), id="scope-cursor")
+                if self.cursor_refusal is None:
+                    yield Button(t("credentials_scope.button.cursor"), id="scope-cursor")
                 yield Button(t("credentials_scope.button.filter", count=self.shown), id="scope-filter")
         yield TranslatedFooter(compact=True, show_command_palette=False)
 

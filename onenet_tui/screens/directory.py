@@ -298,8 +298,10 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def decision(self, spec: KeyAction) -> Decision:
         if spec.target is Target.NONE:
             return ALLOWED if spec.policy is None else decide(spec.policy, self.ctx.actor.role)
-        if spec.target is Target.SELECTION and self.marks:
-            # R10: bulk credentials skip users without a desk phone, so only the role matters.
+        if spec.target is Target.SELECTION and (self.marks or (self.is_filtered and len(self.directory) > 1)):
+            # R10: bulk credentials skip users without a desk phone, so only the
+            # role matters. With a filter and no marks the operator is asked
+            # (flows.credentials), and the cursor user's own refusal is said there.
             return decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
         row = self.table.cursor_row
         if row is None:
