@@ -40,6 +40,7 @@ from onenet_tui.screens.help import HelpScreen
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import failure_reason
 from onenet_tui.visible import visible
+from onenet_tui.widgets.choices import toggle_mark
 
 ANSI_THEME = Theme(
     # The 16 colours every terminal has (SPEC section 4), used as the
@@ -151,14 +152,6 @@ class FrugalDriver(LinuxDriver):
         self.flush()
 
 
-def _ascii_button(self: ToggleButton) -> Any:
-    # A box reads as ticked only by its inner mark when there is no colour.
-    from textual.content import Content
-
-    inner = self.BUTTON_INNER if self.value else " "
-    return Content.assemble(self.BUTTON_LEFT, (inner, self.get_visual_style("toggle--button")), self.BUTTON_RIGHT)
-
-
 _MISSING = object()
 
 
@@ -166,7 +159,7 @@ def _ascii_glyph_values() -> dict[tuple[type, str], object]:
     return {
         (ToggleButton, "BUTTON_LEFT"): "[",
         (ToggleButton, "BUTTON_RIGHT"): "]",
-        (ToggleButton, "_button"): property(_ascii_button),
+        (ToggleButton, "_button"): property(toggle_mark),
         (Checkbox, "BUTTON_INNER"): "x",
         (RadioButton, "BUTTON_LEFT"): "(",
         (RadioButton, "BUTTON_RIGHT"): ")",

@@ -8,6 +8,7 @@ points elsewhere)::
     db_url = "postgresql://onenet@db.example.net/onenet"
     lang = "de"
     export_dir = "/srv/onenet/exports"   # the only place the console saves to
+    support_contact = "One Net Business support: 0800 123 4567, support@example.net"
 
     [keys]              # remap console keys: action id = "key[,key]"
     filter = "slash"
@@ -78,6 +79,24 @@ def export_dir(file: dict[str, object] | None = None) -> Path:
         return default_export_dir()
     path = Path(chosen).expanduser()
     return path if path.is_absolute() else Path.home() / path
+
+
+SUPPORT_CONTACT_MAX = 200
+
+
+def support_contact(file: dict[str, object] | None = None) -> str | None:
+    """How to reach the One Net Business team (``support_contact`` in the
+    config file), shown where the console advises contacting them; None when
+    it is not set, not a text, or the file cannot be read."""
+    if file is None:
+        try:
+            file = read_config_file(config_path())
+        except ConfigError:
+            return None
+    value = file.get("support_contact")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:SUPPORT_CONTACT_MAX]
 
 
 def login_name() -> str:

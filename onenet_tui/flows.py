@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from onenet_tui import keys
+from onenet_tui.data.policy import decide
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
+from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
@@ -19,6 +22,7 @@ from onenet_tui.screens.groups import GroupsScreen
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.sites import SitesScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
+from onenet_tui.widgets.field import refusal_text
 
 
 def _refresh_after(directory: DirectoryScreen) -> Callable[[Any], None]:
@@ -46,13 +50,35 @@ def add_user(directory: DirectoryScreen, _picked: Picked) -> None:
 
 
 def credentials(directory: DirectoryScreen, picked: Picked) -> None:
-    """``c``: the marked users (R10); with no marks but a filter, everyone it
-    shows (R10); else the cursor user alone (R9)."""
-    if not picked.marked and directory.is_filtered:
-        ids = directory.directory.ids()
-        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, ids, source="filter"), _refresh_after(directory))
+    """``c``: the marked users (R10); with no marks but a filter showing
+    several users, the operator chooses: the cursor user alone (R9) or
+    everyone the filter shows (R10); else the cursor user alone (R9)."""
+    if picked.marked or not directory.is_filtered:
+        open_bulk_credentials(directory, picked)
         return
-    open_bulk_credentials(directory, picked)
+    ids = directory.directory.ids()
+
+    def everyone_shown() -> None:
+        directory.app.push_screen(BulkCredentialsScreen(directory.ctx, ids, source="filter"), _refresh_after(directory))
+
+    cursor = picked.cursor
+    if cursor is None:
+        everyone_shown()  # nobody shown: the bulk screen says so
+        return
+    if len(ids) <= 1:
+        # The one user shown is the cursor user: nothing to choose.
+        open_bulk_credentials(directory, picked)
+        return
+
+    def chosen(scope: str | None) -> None:
+        if scope == "filter":
+            everyone_shown()
+        elif scope == "cursor":
+            open_bulk_credentials(directory, picked)
+
+    alone = decide(keys.policy("credentials"), directory.ctx.actor.role, cursor.status, cursor.device_type)
+    refusal = None if alone.allowed else refusal_text(alone)
+    directory.app.push_screen(CredentialsScopeScreen(cursor.name, len(ids), refusal), chosen)
 
 
 def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:

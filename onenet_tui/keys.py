@@ -196,6 +196,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     key("number.next_free", "down", "step(1)", Scope.FIELD, "field_widget.key.next_free", group=_FREE_NUMBERS),
     # Dialogs: user forms, confirmations, file prompts, account reset.
     key("lifecycle.cancel", "escape", "close", Scope.DIALOG, "lifecycle.key.cancel"),
+    # The same key once a dialog shows its result (the delete's people to tell).
+    key("lifecycle.close", "escape", "finish", Scope.DIALOG, "lifecycle.key.close"),
     key("lifecycle.save", "ctrl+s", "save", Scope.DIALOG, "lifecycle.key.save"),
     key("lifecycle.next", "ctrl+n", "next", Scope.DIALOG, "lifecycle.key.next"),
     key("credentials.next", "ctrl+n", "next", Scope.CREDENTIALS, "credentials_once.key.next"),

@@ -332,7 +332,7 @@ async def to_details(pilot: Pilot[Any], *, desk_phone: bool = True) -> None:
     """Step 1 by keys: the radio set has focus, desk phone is pressed."""
     await settle(pilot)
     if not desk_phone:
-        await pilot.press("down", "enter")
+        await pilot.press("down", "space")  # space chooses; enter would also move on
     await pilot.press("ctrl+n")
     await settle(pilot)
     assert focused_id(pilot.app) == "first_name"
@@ -591,7 +591,10 @@ async def confirm_reset(pilot: Pilot[Any]) -> BulkResultScreen:
 
 
 async def choose_admin_mode(pilot: Pilot[Any]) -> None:
-    await pilot.press("down", "enter")  # the radio set has focus: move to "admin-chosen", select it
+    """The radio set has focus: move to "admin-chosen", select it, tab to the password."""
+    await pilot.press("down", "enter")
+    await pilot.pause()
+    await pilot.press("tab")
     await pilot.pause()
 
 

@@ -231,10 +231,9 @@ async def test_stale_edit_is_refused_and_the_form_shows_fresh_data(world: World)
         assert "changed by someone else" in banner(screen)
         form = screen.query_one(ConfigurationForm)
         assert form.last_name.value == "Schulz"
-        assert form.first_name.value == "Jürgen"
+        # What was typed is kept on top of the fresh data (issue 15).
+        assert form.first_name.value == "Jürgenx"
         # Saving again from the fresh data works.
-        await pilot.press("end")
-        await type_text(pilot, "x")
         await save(pilot)
         assert isinstance(app.screen, UserDetailScreen)
     view = users.view(world.admin, username)
@@ -304,7 +303,8 @@ async def test_stale_profile_edit_is_refused_and_reloaded(world: World) -> None:
         await save(pilot)
         assert "changed by someone else" in banner(app.screen)
         form = app.screen.query_one(ProfileForm)
-        assert (form.department.value, form.job_title.value) == ("Finance", "")
+        # The fresh department, and the job title typed here kept (issue 15).
+        assert (form.department.value, form.job_title.value) == ("Finance", "Boss")
     assert users.view(world.admin, added.user.username).job_title is None
 
 

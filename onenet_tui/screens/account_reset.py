@@ -29,11 +29,12 @@ from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE, Facts, UserActionScreen, account_facts
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.workers import post_unless_cancelled
+from onenet_tui.widgets.choices import TickBox
 from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.footer import TranslatedFooter
 
 
-class WrappingCheckbox(Checkbox):
+class WrappingCheckbox(TickBox):
     """A check box whose label is a sentence: wrapped over as many lines as
     it needs (German needs two at 80 columns), never cut. Textual's toggle
     buttons are one line high."""

@@ -47,6 +47,7 @@ from onenet_tui.i18n import t
 from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
+from onenet_tui.widgets.choices import Choice
 from onenet_tui.widgets.field import ValidatedField, literal
 from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.plain_table import PlainTable
@@ -117,8 +118,8 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         with Horizontal(id="bulk-mode-line"):
             yield Label(t("bulk.mode.label"), id="bulk-mode-label")
             with RadioSet(id="bulk-mode", compact=True):
-                yield RadioButton(t("bulk.mode.system"), value=True, id="mode-system")
-                yield RadioButton(t("bulk.mode.admin"), id="mode-admin")
+                yield Choice(t("bulk.mode.system"), value=True, id="mode-system")
+                yield Choice(t("bulk.mode.admin"), id="mode-admin")
         yield Static(self._mode_hint(), id="bulk-mode-hint", classes="bulk-hint")
         with Vertical(id="bulk-admin-password"):
             yield ValidatedField(
@@ -237,8 +238,9 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         admin = self.admin_mode
         self.query_one("#bulk-admin-password").display = admin
         self.query_one("#bulk-mode-hint", Static).update(self._mode_hint())
-        if admin:
-            self.query_one("#password", Input).focus()
+        # The focus stays on the choice: the next Tab goes to the password
+        # field that just appeared, as Tab goes to the next field everywhere.
+        # (Moving it there made that Tab land in "Repeat".)
 
     def _check_password(self, value: str) -> FieldError | None:
         targets = self.preview.issue if self.preview is not None else []

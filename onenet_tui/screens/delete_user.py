@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
@@ -27,6 +27,8 @@ from onenet_tui.screens.lifecycle_base import UserActionScreen
 from onenet_tui.screens.save_file import SaveTextScreen, file_name_part
 from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.field import literal
+
+DIGITS = frozenset("0123456789")
 
 
 def group_lines(report: DeletionReport) -> list[str]:
@@ -97,6 +99,26 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         # Cancel has the focus: Enter alone never deletes (R7).
         self.query_one("#cancel", Button).focus()
 
+    def on_key(self, event: events.Key) -> None:
+        """Digits typed while a button of the confirmation has the focus go
+        into the extension field, and the focus stays: Enter still presses Cancel
+        (R7), and nobody has to find the field first."""
+        if self.done or self.report is not None or not isinstance(self.focused, Button):
+            return
+        fields = self.query("#confirm-extension")
+        if not fields:
+            return
+        field = fields.first(Input)
+        if event.key == "backspace":
+            field.value = field.value[:-1]
+        elif event.character is not None and event.character in DIGITS:
+            # Digits only, as an extension is (R2): letters stay keys (L switches the language).
+            field.value += event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     @on(Input.Changed, "#confirm-extension")
     def _typed(self, event: Input.Changed) -> None:
         ready = self.view is not None and event.value.strip() == self.view.extension
@@ -144,8 +166,12 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
         self.report = report
         self.banner.show(None)
         self.show_subject(lambda: literal(t("lifecycle.delete.deleted_subject")))
+        # The whole height: the list scrolls, the buttons under it stay in
+        # sight however many groups and members there are.
+        self.query_one("#dialog").add_class("-result")
         await self.show_body(lambda: self._done_body(report))
         self.query_one("#close", Button).focus()
+        self.show_done()
         self.notify(t("lifecycle.delete.notified", username=report.username), markup=False)
 
     @staticmethod
@@ -164,7 +190,10 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
                 id="delete-done",
             ),
             Label(t("lifecycle.delete.tell_heading"), classes="lifecycle-section"),
-            VerticalScroll(*(lines or [Static(t("lifecycle.delete.no_groups"), classes="delete-group")])),
+            VerticalScroll(
+                *(lines or [Static(t("lifecycle.delete.no_groups"), classes="delete-group")]),
+                id="delete-result-groups",
+            ),
             Horizontal(
                 Button(t("lifecycle.delete.save_text"), id="save-text", disabled=not report.groups),
                 Button(t("lifecycle.delete.save_csv"), id="save-csv", disabled=not report.groups),

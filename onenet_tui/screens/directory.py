@@ -201,6 +201,12 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def focus_user(self, user_id: int) -> None:
         """Put the cursor on ``user_id`` as soon as their row is loaded (a user just added)."""
+        if self.directory.data.index_of(user_id) is not None:
+            # Already here: a change check while the wizard's credentials
+            # screen was open brought the row, and no later answer will.
+            self.table.reload(keep=user_id, fallback=self.table.cursor)
+            self._after_change()
+            return
         self._focus_wanted = user_id
 
     @property
@@ -317,8 +323,10 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def decision(self, spec: KeyAction) -> Decision:
         if spec.target is Target.NONE:
             return ALLOWED if spec.policy is None else decide(spec.policy, self.ctx.actor.role)
-        if spec.target is Target.SELECTION and self.marks:
-            # R10: bulk credentials skip users without a desk phone, so only the role matters.
+        if spec.target is Target.SELECTION and (self.marks or (self.is_filtered and len(self.directory) > 1)):
+            # R10: bulk credentials skip users without a desk phone, so only the
+            # role matters. With a filter and no marks the operator is asked
+            # (flows.credentials), and the cursor user's own refusal is said there.
             return decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
         row = self.table.cursor_row
         if row is None:

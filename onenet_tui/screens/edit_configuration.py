@@ -18,7 +18,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Select, SelectionList
+from textual.widgets import Select, SelectionList, Static
 
 from onenet_tui.data import catalogs, phones, users, validation
 from onenet_tui.data.credentials import IssuedCredentials
@@ -32,7 +32,8 @@ from onenet_tui.i18n import language, t
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
 from onenet_tui.screens.workers import post_unless_cancelled
-from onenet_tui.widgets.field import FieldRow, NumberField, ValidatedField, rule_check
+from onenet_tui.widgets.choices import TickList
+from onenet_tui.widgets.field import FieldRow, NumberField, ValidatedField, literal, rule_check
 
 
 def changed_fields(view: UserView, form: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +99,13 @@ class ConfigurationForm(UserForm):
             check=rule_check(validation.extension, "extension"),
             value=view.extension,
         )
-        # R2: the extension follows the number while it is the default of the number before.
+        # R2: the extension follows the number while it is the default of the
+        # number before and the operator has not edited it: once edited (even
+        # cleared or typed back to the default) it is theirs, as in the wizard.
         self.last_number = view.number
+        self.extension_follows = True
+        # The field reports its first value too (on mount): not an edit.
+        self.extension_seen = view.extension
         self.device_type: Select[str] = Select(
             [(t("device.desk_phone"), DeviceType.DESK_PHONE.value), (t("device.none"), DeviceType.NONE.value)],
             value=view.device_type,
@@ -125,7 +131,7 @@ class ConfigurationForm(UserForm):
             compact=True,
             id="licence",
         )
-        self.services: SelectionList[str] = SelectionList(
+        self.services: SelectionList[str] = TickList(
             *[
                 (catalogs.label("services", row["code"], lang), row["code"], row["code"] in view.services)
                 for row in catalogs.shipped("services")
@@ -145,6 +151,9 @@ class ConfigurationForm(UserForm):
             check=rule_check(validation.contract, "contract", optional=True),
             value=view.contract or "",
         )
+        # What a new number does besides: the extension and the old number,
+        # said before saving, not found out afterwards.
+        self.number_review = Static("", id="number-review", classes="lifecycle-hint")
         self.device_row = FieldRow(t("field.device_type"), self.device_type, id="device_type-field")
         self.model_row = FieldRow(t("field.desk_phone_model"), self.model, id="desk_phone_model-field")
         self.licence_row = FieldRow(t("field.licence"), self.licence, id="licence-field")
@@ -156,6 +165,7 @@ class ConfigurationForm(UserForm):
         yield self.username
         yield self.number
         yield self.extension
+        yield self.number_review
         yield self.device_row
         yield self.model_row
         yield self.licence_row
@@ -166,6 +176,34 @@ class ConfigurationForm(UserForm):
     def on_mount(self) -> None:
         self.number.revalidate()
         self.check_dependencies()
+        self.show_number_review()
+
+    def show_number_review(self) -> None:
+        """``Number 030 12345001 → 030 12345002 (030 12345001 is free again at
+        Berlin); extension 5001 → 5002; new desk phone credentials``, while
+        the number typed is a new one."""
+        user = self.user
+        e164 = phones.to_e164(self.number.value, user.country)
+        text = ""
+        if e164 is not None and e164 != user.number:
+            extension = self.extension.value.strip()
+            parts = [
+                t(
+                    "lifecycle.edit.number_review",
+                    old=phones.national(user.number, user.country),
+                    new=phones.national(e164, user.country),
+                    site=user.site,
+                )
+            ]
+            if extension == user.extension:
+                parts.append(t("lifecycle.edit.extension_kept", extension=extension))
+            else:
+                parts.append(t("lifecycle.edit.extension_review", old=user.extension, new=extension or "-"))
+            if self.values()["device_type"] == DeviceType.DESK_PHONE.value:
+                parts.append(t("lifecycle.edit.credentials_review"))
+            text = "; ".join(parts) + "."
+        self.number_review.update(literal(text))
+        self.number_review.display = bool(text)
 
     # -- the rules, live ---------------------------------------------------
 
@@ -246,12 +284,19 @@ class ConfigurationForm(UserForm):
         if name in ("mobile", "contract"):
             self.check_dependencies()
         elif name == "extension":
+            if event.by_user and event.value != self.extension_seen:
+                self.extension_follows = False
+            self.extension_seen = event.value
+            self.show_number_review()
             self.screen.check_extension(event.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
         elif name == "number":
+            self.show_number_review()
             e164 = phones.to_e164(event.value, self.user.country)
             if not e164 or e164 == self.last_number:
                 return
-            if self.extension.value.strip() == validation.default_extension(self.last_number):
+            if self.extension_follows and self.extension.value.strip() == validation.default_extension(
+                self.last_number
+            ):
                 self.extension.set_value(validation.default_extension(e164))
                 self.screen.check_extension(self.extension.value)  # type: ignore[attr-defined]  # hosted by EditConfigurationScreen
             self.last_number = e164

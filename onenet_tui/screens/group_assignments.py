@@ -110,7 +110,7 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
             return self.panel is not None
-        return True
+        return super().check_action(action, parameters)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:

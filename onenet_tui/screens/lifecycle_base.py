@@ -31,7 +31,7 @@ from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import Role
 from onenet_tui.data.policy import Decision, decide
 from onenet_tui.i18n import format_moment, t
-from onenet_tui.screens.relabel import RelabelledModal, rebuild_keeping_input
+from onenet_tui.screens.relabel import RelabelledModal, enter, entered, rebuild_keeping_input
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.field import FieldRow, literal, refusal_text
@@ -147,6 +147,9 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
         keys.binding("lifecycle.cancel", "close"),
+        # Once the action is done there is nothing left to cancel: the same
+        # key then says what it does (see :attr:`done`).
+        keys.binding("lifecycle.close", "finish"),
     ]
     ACTION_ID: ClassVar[str]
     TITLE_KEY: ClassVar[str]
@@ -187,6 +190,9 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
         # other language, when the operator presses L.
         self._subject: Callable[[], str | Content] = lambda: ""
         self._body: Callable[[], Iterable[Widget]] | None = None
+        # Set once the action is done and its result is shown: escape closes
+        # the result instead of cancelling, and the footer says so.
+        self.done = False
 
     # -- layout ------------------------------------------------------------
 
@@ -333,8 +339,23 @@ class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     # -- closing -----------------------------------------------------------
 
+    def show_done(self) -> None:
+        """The result is shown: the footer's escape reads Close, not Cancel."""
+        self.done = True
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close":
+            return not self.done
+        if action == "finish":
+            return self.done
+        return True
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_finish(self) -> None:
+        self.action_close()
 
     @on(Button.Pressed, "#close")
     def _close_pressed(self, event: Button.Pressed) -> None:
@@ -349,6 +370,10 @@ class UserForm(VerticalScroll):
     @property
     def rows(self) -> dict[str, FieldRow]:
         raise NotImplementedError
+
+    def entered(self) -> list[object]:
+        """What the form's fields hold now, in screen order (see relabel.entered)."""
+        return entered(self)
 
     def reveal_all(self) -> None:
         for row in self.rows.values():
@@ -379,6 +404,14 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         keys.binding("lifecycle.save"),
     ]
 
+    def __init__(self, ctx: Any, username: str) -> None:
+        super().__init__(ctx, username)
+        # What the fields held when the form was shown: anything else is typed work.
+        self.as_loaded: list[object] = []
+        # After a stale save: the fields as loaded then and as typed, so what
+        # was changed can be put back over the fresh data.
+        self._typed_before_reload: tuple[list[object], list[object]] | None = None
+
     @property
     def form(self) -> UserForm | None:
         forms = self.query(UserForm)
@@ -408,18 +441,70 @@ class UserFormScreen(UserActionScreen[UserView | None]):
 
     def body_ready(self, view: UserView, extra: Any) -> None:
         form = self.form
+        if form is None:
+            return
+        self.as_loaded = form.entered()
+        kept, self._typed_before_reload = self._typed_before_reload, None
+        if kept is not None:
+            self._put_back(form, *kept)
+        next(iter(form.rows.values())).control.focus()
+
+    def _put_back(self, form: UserForm, before: list[object], typed: list[object]) -> None:
+        """The fields this operator changed get what they typed; the others
+        show the fresh data. The form counts as changed, so Esc asks."""
+        fresh = self.as_loaded
+        if not (len(before) == len(typed) == len(fresh)):
+            return  # built differently (another device type ...): the fresh data alone
+        enter(form, [mine if mine != then else now for then, mine, now in zip(before, typed, fresh, strict=True)])
+
+    def show_stale(self) -> None:
+        """Someone else changed the user: nothing was saved. The form shows
+        their data again, with what this operator changed put back on top,
+        field by field, to check and save again (SPEC 7)."""
+        form = self.form
         if form is not None:
-            next(iter(form.rows.values())).control.focus()
+            self._typed_before_reload = (self.as_loaded, form.entered())
+        self.banner.show(t("lifecycle.stale_kept", username=self.username), "warning")
+        self.load_user()
+
+    def has_typed_changes(self) -> bool:
+        """Whether a field holds something other than what was loaded."""
+        form = self.form
+        return form is not None and form.entered() != self.as_loaded
+
+    def action_close(self) -> None:
+        """Esc or Cancel: what was typed is not thrown away without asking
+        (the wizard's question, with "Keep editing" focused)."""
+        if not self.has_typed_changes():
+            self.dismiss(None)
+            return
+
+        # save_file builds on this module (its dialogs share the stylesheet).
+        from onenet_tui.screens.save_file import ConfirmScreen
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("lifecycle.discard.title"),
+                t("lifecycle.discard.question", username=self.username),
+                t("wizard.discard.discard"),
+                cancel_label=t("wizard.discard.keep"),
+            ),
+            answer,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
             return self.form is not None
-        return True
+        return super().check_action(action, parameters)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(None)
+        self.action_close()
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self, event: Button.Pressed) -> None:

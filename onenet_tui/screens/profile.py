@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Checkbox, Label, Select
+from textual.widgets import Label, Select
 
 from onenet_tui.data import phones, users, validation
 from onenet_tui.data.lookup import UserView
 from onenet_tui.data.schemas import CallServicesChange, ProfileChange, validate
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import UserForm, UserFormScreen
+from onenet_tui.widgets.choices import TickBox
 from onenet_tui.widgets.field import FieldRow, ValidatedField, rule_check
 
 FORWARDS = ("forward_always", "forward_busy", "forward_no_answer")
@@ -99,10 +100,8 @@ class ProfileForm(UserForm):
             )
             for name in FORWARDS
         }
-        self.do_not_disturb = Checkbox(
-            t("field.do_not_disturb"), view.do_not_disturb, id="do_not_disturb", compact=True
-        )
-        self.call_waiting = Checkbox(t("field.call_waiting"), view.call_waiting, id="call_waiting", compact=True)
+        self.do_not_disturb = TickBox(t("field.do_not_disturb"), view.do_not_disturb, id="do_not_disturb", compact=True)
+        self.call_waiting = TickBox(t("field.call_waiting"), view.call_waiting, id="call_waiting", compact=True)
 
     def compose(self) -> ComposeResult:
         yield Label(t("lifecycle.profile.section.profile"), classes="lifecycle-section")

@@ -29,7 +29,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from onenet_tui import keys
+from onenet_tui import config, keys
 from onenet_tui.data import audit, catalogs, handover, phones, users
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError, NotFound
@@ -198,15 +198,27 @@ def _heading(key: str) -> Label:
     return Label(t(key), classes="detail-heading")
 
 
-def detail_sections(view: UserView, role: str, *, unhanded: bool = False) -> list[Widget]:
+def contact_advice(support_contact: str | None) -> str:
+    """What to do about a failed activation, naming how to reach the team
+    when the config file says (``support_contact``)."""
+    if support_contact is None:
+        return t("lifecycle.detail.contact_team_unset")
+    return t("lifecycle.detail.contact_team_at", contact=support_contact)
+
+
+def detail_sections(
+    view: UserView, role: str, *, unhanded: bool = False, support_contact: str | None = None
+) -> list[Widget]:
     """The body of the detail screen for ``view`` as seen by ``role``;
-    ``unhanded``: their latest credentials never reached anybody."""
+    ``unhanded``: their latest credentials never reached anybody;
+    ``support_contact``: how to reach the One Net Business team."""
     # The header already names the status; the body starts with what it means (R3).
     meaning = Static(literal(t(f"lifecycle.status.{view.status}_meaning")), id="status-meaning", classes="detail-note")
     meaning.add_class(f"-{view.status}")
     widgets: list[Widget] = [meaning, Facts(status_facts(view), id="status-facts")]
     if view.status == Status.FAILED.value:
-        widgets.append(Static(literal(t("lifecycle.detail.contact_team")), id="failed-advice", classes="detail-note"))
+        # The contact is the config file's text: literal, never markup.
+        widgets.append(Static(literal(contact_advice(support_contact)), id="failed-advice", classes="detail-note"))
         lines = support_summary(view).rstrip("\n").split("\n")
         widgets.append(Static(Content("\n").join(literal(line) for line in lines), id="support-summary"))
         widgets.append(Static(literal(t("lifecycle.detail.summary_keys")), classes="detail-hint"))
@@ -303,6 +315,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self._poll_seconds = poll_seconds
         # The audit trail's newest id when the shown data was read.
         self._seen: int | None = None
+        self.support_contact = config.support_contact()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="detail-header"):
@@ -395,7 +408,9 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         header_badge.update(badge(view.status))
         for status in Status:
             header_badge.set_class(view.status == status.value, f"-{status.value}")
-        await self._replace_body(detail_sections(view, self.ctx.actor.role, unhanded=unhanded))
+        await self._replace_body(
+            detail_sections(view, self.ctx.actor.role, unhanded=unhanded, support_contact=self.support_contact)
+        )
         self.refresh_bindings()
 
     @on(Loaded)

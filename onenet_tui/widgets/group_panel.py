@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, Label, Select, Static
 from onenet_tui.data.models import CallCenterRole, GroupKind, Role, Status
 from onenet_tui.data.policy import JOIN_ACTION, Action, Decision, decide
 from onenet_tui.i18n import t
+from onenet_tui.widgets.choices import TickBox
 from onenet_tui.widgets.field import literal, refusal_text
 
 # Hunt groups and call centers first: they are the ones R4 restricts.
@@ -48,7 +49,7 @@ class GroupRow(Horizontal):
         is_call_center = option.kind == GroupKind.CALL_CENTER.value
         # A current member may still leave a group they could not join now.
         can_toggle = join.allowed or (member and leave.allowed)
-        self.checkbox = Checkbox(literal(option.name), member, compact=True, disabled=not can_toggle)
+        self.checkbox: Checkbox = TickBox(literal(option.name), member, compact=True, disabled=not can_toggle)
         self.role_select: Select[str] | None = None
         if is_call_center:
             roles = [(t(f"role.{r.value}"), r.value) for r in (CallCenterRole.AGENT, CallCenterRole.SUPERVISOR)]

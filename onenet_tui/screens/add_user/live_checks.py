@@ -233,6 +233,12 @@ class LiveChecks(WizardSteps):
         e164 = self._typed_e164()
         if self.extension_follows:
             self._field("extension").set_value(validation.default_extension(e164) if e164 else "")
+        completion = self._completion(field.value)
+        if completion is not None:
+            # Typing on completes a free number: no verdict yet (R16).
+            shown = phones.national(phones.to_e164(completion, site.country), site.country) or completion
+            field.set_hint(t("wizard.number_partial", site=site.name, suggestion=shown))
+            return
         if e164 is None:
             if not site.numbers:
                 field.set_hint(t("wizard.numbers_none", site=site.name))
@@ -298,7 +304,7 @@ class LiveChecks(WizardSteps):
     def _typed_e164(self) -> str | None:
         country = self._country()
         value = self.number_field.value
-        if country is None or not value.strip() or self._number_rule(value) is not None:
+        if country is None or not value.strip() or self._completion(value) or self._number_rule(value) is not None:
             return None
         return validation.number_for_site(value, country)
 

@@ -11,9 +11,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.widgets import Label, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Label, Select, Static
 
-from onenet_tui.data import catalogs, validation
+from onenet_tui.data import catalogs, phones, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.free_numbers import FreeNumbers
@@ -22,6 +22,7 @@ from onenet_tui.data.policy import Action, decide
 from onenet_tui.data.users import AddedUser
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.relabel import RelabelledModal
+from onenet_tui.widgets.choices import Choice, ChoiceSet, TickList
 from onenet_tui.widgets.field import (
     FieldRow,
     NumberField,
@@ -117,9 +118,9 @@ class WizardSteps(RelabelledModal[AddedUser | None]):
 
     def _compose_device(self) -> ComposeResult:
         yield Static(t("wizard.device.question"), classes="wizard--intro", name="wizard.device.question")
-        with RadioSet(id="device_type"):
-            yield RadioButton(t("device.desk_phone"), value=True, id="device-desk_phone")
-            yield RadioButton(t("device.none"), id="device-none")
+        with ChoiceSet(id="device_type"):
+            yield Choice(t("device.desk_phone"), value=True, id="device-desk_phone")
+            yield Choice(t("device.none"), id="device-none")
         yield Static("", id="device-help", classes="wizard--hint")
 
     def _compose_details(self) -> ComposeResult:
@@ -174,7 +175,7 @@ class WizardSteps(RelabelledModal[AddedUser | None]):
             id="licence-field",
         )
         yield Label(t("field.services"), classes="wizard--label", name="field.services")
-        yield SelectionList[str](
+        yield TickList(
             *(
                 (literal(catalogs.label("services", row["code"], language())), row["code"])
                 for row in catalogs.shipped("services")
@@ -209,9 +210,22 @@ class WizardSteps(RelabelledModal[AddedUser | None]):
     def _country(self) -> str | None:
         return self.site.country if self.site else None
 
+    def _completion(self, value: str) -> str | None:
+        """A free number of the site that ``value`` is the beginning of (not
+        the whole of), in the typed style; None when there is none."""
+        site = self.site
+        if site is None or not value.strip():
+            return None
+        suggestion = site.numbers.suggest(value)
+        if suggestion is None or phones.digits(suggestion) == phones.digits(value):
+            return None
+        return suggestion
+
     def _number_rule(self, value: str) -> FieldError | None:
         if not value.strip():
             return FieldError("number", "field.required")
+        if self._completion(value) is not None:
+            return None  # on the way to a free number: not wrong, only not done (see _detail_problems)
         country = self._country()
         return validation.check(validation.number_for_site, "number", value, country) if country else None
 
@@ -262,4 +276,6 @@ class WizardSteps(RelabelledModal[AddedUser | None]):
                 found.append(Problem(DETAILS, name, t("wizard.loading_site")))
             elif name == "number" and self._number_checking:
                 found.append(Problem(DETAILS, name, t("wizard.checking")))
+            elif name == "number" and self._completion(self.number_field.value) is not None:
+                found.append(Problem(DETAILS, name, t("wizard.number_incomplete")))
         return found

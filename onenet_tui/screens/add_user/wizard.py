@@ -53,6 +53,7 @@ from onenet_tui.screens.add_user.steps import (
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.widgets.choices import ChoiceSet
 from onenet_tui.widgets.field import FieldRow, literal, literal_text
 from onenet_tui.widgets.footer import TranslatedFooter
 
@@ -209,7 +210,11 @@ class AddUserWizard(ReportsWorkerFailures, ReviewStep):
     def _refresh_controls(self) -> None:
         if not self.refusal.allowed:
             return
-        self.query_one("#wizard-back", Button).disabled = self.step == DEVICE or self.creating
+        back = self.query_one("#wizard-back", Button)
+        # Nothing to go back to from the first step: no button, rather than a
+        # disabled one, which without colour or dim reads as if it worked.
+        back.display = self.step != DEVICE
+        back.disabled = self.creating
         self.query_one("#wizard-next", Button).display = self.step != REVIEW
         create = self.query_one("#wizard-create", Button)
         create.display = self.step == REVIEW
@@ -278,6 +283,11 @@ class AddUserWizard(ReportsWorkerFailures, ReviewStep):
     def _reveal(self, step: int) -> None:
         for row in self.query_one(f"#step-{STEPS[step]}").query(FieldRow):
             row.reveal()
+
+    @on(ChoiceSet.Confirmed, "#device_type")
+    def _device_confirmed(self) -> None:
+        # Enter on the device step: the choice is made, on to the details.
+        self.action_next_step()
 
     @on(Button.Pressed, "#wizard-back")
     def _back_pressed(self) -> None:
