@@ -5,8 +5,10 @@ each screen knows nothing of the directory."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from onenet_tui.i18n import t
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.audit_log import AuditLogScreen
@@ -14,8 +16,11 @@ from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.export_users import ExportUsersScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
+from onenet_tui.screens.import_users import open_import
 from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.save_file import folder_text
 from onenet_tui.screens.user_detail import UserDetailScreen
 
 
@@ -57,6 +62,31 @@ def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:
     directory.app.push_screen(AuditLogScreen(directory.ctx))
 
 
+def export_users(directory: DirectoryScreen, _picked: Picked) -> None:
+    """``E``: the users the directory shows, as shown (filter, status filter,
+    sort), to a CSV file an import reads back unchanged (SPEC section 12)."""
+    if directory.directory.loading:
+        # Only the first page is there: the file would silently lack users.
+        directory.notify(t("csv_console.export.loading"), severity="warning", markup=False)
+        return
+    ids = directory.directory.ids()
+    screen = ExportUsersScreen(directory.ctx, ids)
+
+    def written(path: Path | None) -> None:
+        if path is not None:
+            directory.notify(
+                t("csv_console.export.done", count=screen.count, path=folder_text(path)),
+                title=t("csv_console.export.done_title"),
+                markup=False,
+            )
+
+    directory.app.push_screen(screen, written)
+
+
+def import_users(directory: DirectoryScreen, _picked: Picked) -> None:
+    open_import(directory.app, directory.ctx, _refresh_after(directory))
+
+
 FLOWS: dict[str, Flow] = {
     "open": _for_cursor_user(UserDetailScreen),
     "add": add_user,
@@ -67,4 +97,6 @@ FLOWS: dict[str, Flow] = {
     "reset_account": _for_cursor_user(AccountResetScreen),
     "delete": _for_cursor_user(DeleteUserScreen),
     "audit": audit_log,
+    "export": export_users,
+    "import": import_users,
 }

@@ -43,6 +43,7 @@ class Scope(StrEnum):
     CREDENTIALS = "credentials"  # the one-time credentials screen
     BULK = "bulk"  # bulk credentials and their result
     AUDIT = "audit"
+    IMPORT = "import"  # the import preview (users in by CSV)
     HELP = "help"
 
 
@@ -175,6 +176,10 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("clear_marks", "u", "clear_marks", D),
     flow("open", "enter", target=Target.CURSOR),
     flow("audit", "l", policy=Action.VIEW_AUDIT),
+    # Users out and in by CSV (SPEC section 12): what the directory shows, and
+    # a file checked in a preview before anything is written (R23).
+    flow("export", "E", policy=Action.EXPORT_USERS, label_key="csv_console.key.export"),
+    flow("import", "i", policy=Action.ADD_USER, label_key="csv_console.key.import"),
     KeyAction("language", "L", "switch_language", A),
     KeyAction("palette", "ctrl+p", "command_palette", A, priority=True),
     # The user detail screen; it also binds the user actions above.
@@ -200,6 +205,11 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     key("bulk.leave", "escape", "leave", Scope.BULK, "bulk.result.key.done"),
     # The app's quit key would drop the passwords without a word: it asks first there.
     key("bulk.quit", "q", "leave", Scope.BULK, "bulk.result.key.done", footer=False),
+    # The import preview: failing rows, and nothing written before a confirmation.
+    key("import.next_failure", "n", "next_failure", Scope.IMPORT, "csv_console.key.next_failure"),
+    key("import.previous_failure", "N", "previous_failure", Scope.IMPORT, "csv_console.key.previous_failure"),
+    key("import.confirm", "ctrl+s", "confirm", Scope.IMPORT, "csv_console.key.confirm"),
+    key("import.cancel", "escape", "cancel", Scope.IMPORT, "csv_console.key.cancel"),
     # The audit log.
     key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
     key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),

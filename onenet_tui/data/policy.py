@@ -50,6 +50,9 @@ class Action(StrEnum):
     # The carrier's flag on a number, set or cleared by hand or by the carrier.
     FLAG_NUMBER = "flag_number"
     MANAGE_GROUPS = "manage_groups"
+    # The directory's users to a CSV file from the console (SPEC section 12):
+    # a hand-over of the tenant's people, for administrators.
+    EXPORT_USERS = "export_users"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_NUMBERS: _ADMIN,
     Action.FLAG_NUMBER: frozenset({Role.ADMIN, Role.CARRIER}),
     Action.MANAGE_GROUPS: _ADMIN,
+    Action.EXPORT_USERS: _ADMIN,
 }
 
 _NOT_ACTIVE = (Status.PENDING, Status.FAILED)
