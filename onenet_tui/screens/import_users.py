@@ -357,7 +357,6 @@ class ImportPreviewScreen(ReportsWorkerFailures, Screen[None]):
     @on(Failed)
     def _failed(self, message: Failed) -> None:
         self._stopped()
-        self.query_one("#import-counts", Static).display = True
         self._set_status("csv_console.failed", {"reason": message.reason}, "error")
         if self.plan is None:
             self.query_one("#import-confirm", Button).disabled = True
