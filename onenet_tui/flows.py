@@ -5,10 +5,12 @@ each screen knows nothing of the directory."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from onenet_tui import keys
 from onenet_tui.data.policy import decide
+from onenet_tui.i18n import t
 from onenet_tui.screens.account_reset import AccountResetScreen
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.audit_log import AuditLogScreen
@@ -17,9 +19,12 @@ from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.export_users import ExportUsersScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
 from onenet_tui.screens.groups import GroupsScreen
+from onenet_tui.screens.import_users import open_import
 from onenet_tui.screens.profile import ProfileScreen
+from onenet_tui.screens.save_file import folder_text
 from onenet_tui.screens.sites import SitesScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.field import refusal_text
@@ -95,6 +100,31 @@ def _tenant_screen(make: Callable[[Any], Any]) -> Flow:
     return flow
 
 
+def export_users(directory: DirectoryScreen, _picked: Picked) -> None:
+    """``E``: the users the directory shows, as shown (filter, status filter,
+    sort), to a CSV file an import reads back unchanged (SPEC section 12)."""
+    if directory.directory.loading:
+        # Only the first page is there: the file would silently lack users.
+        directory.notify(t("csv_console.export.loading"), severity="warning", markup=False)
+        return
+    ids = directory.directory.ids()
+    screen = ExportUsersScreen(directory.ctx, ids)
+
+    def written(path: Path | None) -> None:
+        if path is not None:
+            directory.notify(
+                t("csv_console.export.done", count=screen.count, path=folder_text(path)),
+                title=t("csv_console.export.done_title"),
+                markup=False,
+            )
+
+    directory.app.push_screen(screen, written)
+
+
+def import_users(directory: DirectoryScreen, _picked: Picked) -> None:
+    open_import(directory.app, directory.ctx, _refresh_after(directory))
+
+
 FLOWS: dict[str, Flow] = {
     "open": _for_cursor_user(UserDetailScreen),
     "add": add_user,
@@ -107,4 +137,6 @@ FLOWS: dict[str, Flow] = {
     "audit": audit_log,
     "sites": _tenant_screen(SitesScreen),
     "all_groups": _tenant_screen(GroupsScreen),
+    "export": export_users,
+    "import": import_users,
 }

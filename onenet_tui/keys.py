@@ -45,6 +45,7 @@ class Scope(StrEnum):
     AUDIT = "audit"
     SITES = "sites"  # sites and their number pools (SPEC section 11)
     GROUPS = "groups"  # the groups, one group's members and the member picker
+    IMPORT = "import"  # the import preview (users in by CSV)
     HELP = "help"
 
 
@@ -181,6 +182,10 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     # are dimmed for helpdesk (R14). Not in the footer: 80 columns are full.
     flow("sites", "S", label_key="tenant_ui.key.sites"),
     flow("all_groups", "G", label_key="tenant_ui.key.all_groups"),
+    # Users out and in by CSV (SPEC section 12): what the directory shows, and
+    # a file checked in a preview before anything is written (R23).
+    flow("export", "E", policy=Action.EXPORT_USERS, label_key="csv_console.key.export"),
+    flow("import", "i", policy=Action.ADD_USER, label_key="csv_console.key.import"),
     KeyAction("language", "L", "switch_language", A),
     KeyAction("palette", "ctrl+p", "command_palette", A, priority=True),
     # The user detail screen; it also binds the user actions above.
@@ -208,6 +213,11 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     key("bulk.leave", "escape", "leave", Scope.BULK, "bulk.result.key.done"),
     # The app's quit key would drop the passwords without a word: it asks first there.
     key("bulk.quit", "q", "leave", Scope.BULK, "bulk.result.key.done", footer=False),
+    # The import preview: failing rows, and nothing written before a confirmation.
+    key("import.next_failure", "n", "next_failure", Scope.IMPORT, "csv_console.key.next_failure"),
+    key("import.previous_failure", "N", "previous_failure", Scope.IMPORT, "csv_console.key.previous_failure"),
+    key("import.confirm", "ctrl+s", "confirm", Scope.IMPORT, "csv_console.key.confirm"),
+    key("import.cancel", "escape", "cancel", Scope.IMPORT, "csv_console.key.cancel"),
     # The audit log.
     key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
     key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),

@@ -43,6 +43,8 @@ SPEC_KEYS = {
     "k": "reset_account",
     "d": "delete",
     "l": "audit",
+    "E": "export",
+    "i": "import",
     "L": "language",
     "question_mark": "help",
     "ctrl+p": "palette",

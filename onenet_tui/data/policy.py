@@ -50,6 +50,9 @@ class Action(StrEnum):
     # The carrier's flag on a number, set or cleared by hand or by the carrier.
     FLAG_NUMBER = "flag_number"
     MANAGE_GROUPS = "manage_groups"
+    # The directory's users to a CSV file from the console (SPEC section 12):
+    # a hand-over of the tenant's people, for administrators.
+    EXPORT_USERS = "export_users"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_NUMBERS: _ADMIN,
     Action.FLAG_NUMBER: frozenset({Role.ADMIN, Role.CARRIER}),
     Action.MANAGE_GROUPS: _ADMIN,
+    # Reading, which helpdesk may do (R14): the same users `users list --format csv` gives them.
+    Action.EXPORT_USERS: _EVERYONE,
 }
 
 _NOT_ACTIVE = (Status.PENDING, Status.FAILED)
