@@ -480,21 +480,9 @@ class UserFormScreen(UserActionScreen[UserView | None]):
             return
 
         # save_file builds on this module (its dialogs share the stylesheet).
-        from onenet_tui.screens.save_file import ConfirmScreen
+        from onenet_tui.screens.save_file import ask_to_discard
 
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                t("lifecycle.discard.title"),
-                t("lifecycle.discard.question", username=self.username),
-                t("wizard.discard.discard"),
-                cancel_label=t("wizard.discard.keep"),
-            ),
-            answer,
-        )
+        ask_to_discard(self, t("lifecycle.discard.title"), t("lifecycle.discard.question", username=self.username))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,7 +22,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 from textual.widgets.button import ButtonVariant
 
@@ -102,6 +102,19 @@ class ConfirmScreen(ModalScreen[bool]):
     def _confirm(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(True)
+
+
+def ask_to_discard(screen: Screen[Any], title: str, question: str) -> None:
+    """Esc with typed changes: ask before throwing them away ("Keep editing"
+    focused), and close ``screen`` only on Discard."""
+
+    def answer(discard: bool | None) -> None:
+        if discard:
+            screen.dismiss(None)
+
+    screen.app.push_screen(
+        ConfirmScreen(title, question, t("wizard.discard.discard"), cancel_label=t("wizard.discard.keep")), answer
+    )
 
 
 class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):

@@ -51,7 +51,7 @@ from onenet_tui.screens.add_user.steps import (
     STEPS,
 )
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
-from onenet_tui.screens.save_file import ConfirmScreen
+from onenet_tui.screens.save_file import ConfirmScreen, ask_to_discard
 from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.choices import ChoiceSet
 from onenet_tui.widgets.field import FieldRow, literal, literal_text
@@ -490,16 +490,4 @@ class AddUserWizard(ReportsWorkerFailures, ReviewStep):
             self.dismiss(None)
             return
 
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                t("wizard.discard.title"),
-                t("wizard.discard.question"),
-                t("wizard.discard.discard"),
-                cancel_label=t("wizard.discard.keep"),
-            ),
-            answer,
-        )
+        ask_to_discard(self, t("wizard.discard.title"), t("wizard.discard.question"))
