@@ -120,6 +120,13 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument("--operator", metavar=t("cli.metavar.name"), default=default, help=t("cli.opt.operator"))
 
 
+def _group_ref(parser: argparse.ArgumentParser) -> None:
+    """R22: a group's name is unique per site and kind; these say which of
+    several same-named groups is meant."""
+    parser.add_argument("--site", metavar=t("cli.metavar.site"), help=t("cli.opt.group_of_site"))
+    parser.add_argument("--kind", choices=GROUP_KINDS, help=t("cli.opt.group_of_kind"))
+
+
 def _format(parser: argparse.ArgumentParser, *choices: str) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help=t("cli.opt.format"))
 
@@ -257,13 +264,16 @@ def build_parser() -> Parser:
     _format(groups_list, "table", "json")
     groups_show = leaf(groups, "show", "groups_show", "groups_show")
     groups_show.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(groups_show)
     _format(groups_show, "table", "json")
     add_member = leaf(groups, "add-member", "groups_add_member", "groups_add_member")
     add_member.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(add_member)
     add_member.add_argument("user", metavar="USER", help=user_help)
     add_member.add_argument("--role", choices=ROLES, help=t("cli.opt.role"))
     remove_member = leaf(groups, "remove-member", "groups_remove_member", "groups_remove_member")
     remove_member.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(remove_member)
     remove_member.add_argument("user", metavar="USER", help=user_help)
     groups_add = leaf(groups, "add", "groups_add", "groups_add")
     groups_add.add_argument("name", metavar=t("cli.metavar.name"), help=t("cli.arg.group_name"))
@@ -272,13 +282,16 @@ def build_parser() -> Parser:
     _format(groups_add, "table", "json")
     groups_rename = leaf(groups, "rename", "groups_rename", "groups_rename")
     groups_rename.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(groups_rename)
     groups_rename.add_argument("new_name", metavar=t("cli.metavar.new_name"), help=t("cli.arg.new_name"))
     groups_delete = leaf(groups, "delete", "groups_delete", "groups_delete")
     groups_delete.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(groups_delete)
     groups_delete.add_argument("--yes", action="store_true", help=t("cli.opt.yes_group"))
     _format(groups_delete, "table", "json")
     set_members = leaf(groups, "set-members", "groups_set_members", "groups_set_members")
     set_members.add_argument("group", metavar="GROUP", help=t("cli.arg.group"))
+    _group_ref(set_members)
     set_members.add_argument("members", nargs="*", metavar=t("cli.metavar.member"), help=t("cli.arg.members"))
     set_members.add_argument(
         "--if-version", type=_non_negative_int, metavar="N", dest="if_version", help=t("cli.opt.if_version")

@@ -730,7 +730,7 @@ def groups_list(args: argparse.Namespace, run: Run) -> int:
 
 def groups_show(args: argparse.Namespace, run: Run) -> int:
     run.register_operator()
-    group = groups.group_detail(run.ctx, args.group)
+    group = groups.group_detail(run.ctx, args.group, site=args.site, kind=args.kind)
     if args.format == "json":
         run.json(group.to_json())
         return 0
@@ -770,7 +770,7 @@ def groups_add(args: argparse.Namespace, run: Run) -> int:
 
 @_role_first(Action.MANAGE_GROUPS)
 def groups_rename(args: argparse.Namespace, run: Run) -> int:
-    group = groups.rename_group(run.ctx, args.group, args.new_name)
+    group = groups.rename_group(run.ctx, args.group, args.new_name, site=args.site, kind=args.kind)
     run.say(t("cli.groups.renamed", old=visible(args.group), new=visible(group.name)))
     return 0
 
@@ -779,7 +779,7 @@ def groups_rename(args: argparse.Namespace, run: Run) -> int:
 def groups_delete(args: argparse.Namespace, run: Run) -> int:
     if not args.yes:
         return run.usage_error("groups delete", t("cli.groups.delete_needs_yes", group=visible(args.group)))
-    deleted = groups.delete_group(run.ctx, args.group)
+    deleted = groups.delete_group(run.ctx, args.group, site=args.site, kind=args.kind)
     if args.format == "json":
         run.json(
             {
@@ -800,7 +800,9 @@ def groups_delete(args: argparse.Namespace, run: Run) -> int:
 @_role_first(*MEMBERSHIP_ACTIONS)
 def groups_set_members(args: argparse.Namespace, run: Run) -> int:
     chosen = [memberships.parse_member(text) for text in args.members]
-    done = memberships.set_group_members(run.ctx, args.group, chosen, expected_version=args.if_version)
+    done = memberships.set_group_members(
+        run.ctx, args.group, chosen, expected_version=args.if_version, site=args.site, kind=args.kind
+    )
     for notice in done.notices:
         run.note(f"{visible(notice.username)}: {t(notice.key)}")
     if args.format == "json":
@@ -829,7 +831,7 @@ def groups_set_members(args: argparse.Namespace, run: Run) -> int:
 
 @_role_first(*JOIN_ACTION.values())
 def groups_add_member(args: argparse.Namespace, run: Run) -> int:
-    notices = groups.add_member(run.ctx, args.group, args.user, args.role)
+    notices = groups.add_member(run.ctx, args.group, args.user, args.role, site=args.site, kind=args.kind)
     run.say(t("cli.groups.added", user=visible(args.user), group=visible(args.group)))
     for notice in notices:
         run.note(t(notice))
@@ -838,7 +840,7 @@ def groups_add_member(args: argparse.Namespace, run: Run) -> int:
 
 @_role_first(Action.LEAVE_GROUP)
 def groups_remove_member(args: argparse.Namespace, run: Run) -> int:
-    groups.remove_member(run.ctx, args.group, args.user)
+    groups.remove_member(run.ctx, args.group, args.user, site=args.site, kind=args.kind)
     run.say(t("cli.groups.removed", user=visible(args.user), group=visible(args.group)))
     return 0
 

@@ -192,8 +192,8 @@ def test_r22_groups_add_rename_show_set_members_and_delete(env: dict[str, str]) 
     assert err == "onenet-tui: Name (name): the group needs a name (R22)\n"
     assert refused(call("groups", "add", "--site", "Berlin", "--kind", "party", "X", env=env), 2)
     ok(call("groups", "add", "--site", "Berlin", "--kind", "call_center", "Service", "--format", "json", env=env))
-    err = refused(call("groups", "add", "--site", "Berlin", "--kind", "pickup", "Service", env=env), 4)
-    assert "there is already a group called Service (site Berlin) (R22)" in err
+    err = refused(call("groups", "add", "--site", "Berlin", "--kind", "call_center", "Service", env=env), 4)
+    assert "there is already a group called Service at site Berlin of kind call_center (R22)" in err
     ok(run_cli("groups", "rename", "Service", "Kundenservice", env=env))
     one, two = add_user(env, "Anna", "030 12345001"), add_user(env, "Ben", "030 12345002")
     for username in (one, two):

@@ -392,12 +392,13 @@ async def test_r22_remove_a_member_and_a_stale_save_is_refused_and_reloaded(worl
 
 
 async def test_r22_rename_a_group(world: World) -> None:
+    groups.add_group(world.admin, "Berlin", "call_park", "Parkplatz")
     async with make_app(world).run_test(size=SIZE) as pilot:
         group = await open_group(pilot, "BER Park")
         await pilot.press("r")
         form = await on_screen(pilot, TenantForm)
         await pilot.press("ctrl+u")
-        await type_text(pilot, "BER Hunt")  # taken (R22)
+        await type_text(pilot, "Parkplatz")  # taken at Berlin by a call park group (R22)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not form.saving and "New name (new_name)" in str(form.banner.render()))
         await pilot.press("ctrl+u")

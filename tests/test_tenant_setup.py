@@ -325,7 +325,7 @@ def test_r22_group_name_kind_and_uniqueness(tenant: World) -> None:
         groups.add_group(ctx, "Berlin", "conference", " ")
     assert field_keys(caught.value) == {"name": "r22.name_blank", "kind": "r22.kind"}
     with pytest.raises(InvalidInput) as caught:
-        groups.add_group(ctx, "Berlin", "pickup", "BER Hunt")
+        groups.add_group(ctx, "Berlin", "hunt_group", "BER Hunt")
     assert field_keys(caught.value) == {"name": "r22.name_taken"}
     with pytest.raises(NotFound):
         groups.add_group(ctx, "Atlantis", "pickup", "Neu")
@@ -342,8 +342,9 @@ def test_r22_rename_and_delete_a_group_listing_its_members_to_tell(tenant: World
     memberships.set_group_members(ctx, "BER Hunt", [(one, None), (two.user.username, None)])
     renamed = groups.rename_group(ctx, "BER Hunt", "Zentrale")
     assert (renamed.name, renamed.members) == ("Zentrale", 2)
+    groups.add_group(ctx, "Berlin", "hunt_group", "Vertrieb")
     with pytest.raises(InvalidInput) as caught:
-        groups.rename_group(ctx, "Zentrale", "BER Park")
+        groups.rename_group(ctx, "Zentrale", "Vertrieb")  # R22: same site, same kind
     assert field_keys(caught.value) == {"new_name": "r22.name_taken"}
     shown = groups.group_detail(ctx, "Zentrale")
     bob_ctx = bob(store)
@@ -352,7 +353,7 @@ def test_r22_rename_and_delete_a_group_listing_its_members_to_tell(tenant: World
         groups.delete_group(ctx, "Zentrale", expected_version=shown.version)
     deleted = groups.delete_group(ctx, "Zentrale")
     assert [m.username for m in deleted.members] == [one]
-    assert [g.name for g in groups.group_summaries(ctx)] == ["BER Callcenter", "BER Park", "BER Pickup"]
+    assert [g.name for g in groups.group_summaries(ctx)] == ["BER Callcenter", "BER Park", "Vertrieb", "BER Pickup"]
     assert users.view(ctx, one).groups == []
     (event,) = events(store, "group.delete")
     assert event.details["members"] == [{"username": one, "role": None}]
@@ -528,7 +529,7 @@ def test_r22_a_user_added_into_or_deleted_from_a_group_makes_its_members_stale(t
         ({"entity": "site", "name": "Berlin", "sip_domain": "other.sip.example.net"}, "conflict.site_name"),
         ({"entity": "site", "name": "Other", "sip_domain": "berlin.sip.example.net"}, "conflict.sip_domain"),
         ({"entity": "number", "e164": "+493012345000"}, "conflict.pool_number"),
-        ({"entity": "group", "name": "BER Hunt"}, "conflict.group_name"),
+        ({"entity": "group", "name": "BER Pickup"}, "conflict.group_name"),
     ],
 )
 def test_r20_r21_r22_a_lost_race_for_a_unique_value_is_told_as_such(

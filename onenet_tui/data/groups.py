@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from onenet_tui.data import audit, checks, tenant_checks, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, StaleData
-from onenet_tui.data.lookup import group_by_name, site_by_name, user_by_ref
+from onenet_tui.data.lookup import group_by_ref, site_by_name, user_by_ref
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
 from onenet_tui.data.policy import JOIN_ACTION, Action, Decision, decide, enforce, enforce_role
 from onenet_tui.data.sites import checked
@@ -48,13 +48,21 @@ class GroupView:
         }
 
 
-def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRole | str | None = None) -> list[str]:
+def add_member(
+    ctx: Context,
+    group_name: str,
+    user_ref: str,
+    role: CallCenterRole | str | None = None,
+    *,
+    site: str | None = None,
+    kind: str | None = None,
+) -> list[str]:
     """Add (or change the role of) a member. Returns notice keys: R6 says a
     supervisor without the supervisor service is allowed, but worth a word."""
     # R14 before the lookups: which join rule applies needs the group's kind.
     enforce_role(ctx.actor.role, *JOIN_ACTION.values())
     with change(ctx) as session:
-        group = group_by_name(session, group_name)
+        group = group_by_ref(session, group_name, site=site, kind=kind)
         user = user_by_ref(session, user_ref)
         enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
         if group.site_id != user.site_id:
@@ -76,10 +84,12 @@ def add_member(ctx: Context, group_name: str, user_ref: str, role: CallCenterRol
         return [notice] if notice else []
 
 
-def remove_member(ctx: Context, group_name: str, user_ref: str) -> None:
+def remove_member(
+    ctx: Context, group_name: str, user_ref: str, *, site: str | None = None, kind: str | None = None
+) -> None:
     enforce(Action.LEAVE_GROUP, ctx.actor.role)  # R14 before the lookups
     with change(ctx) as session:
-        group = group_by_name(session, group_name)
+        group = group_by_ref(session, group_name, site=site, kind=kind)
         user = user_by_ref(session, user_ref)
         enforce(Action.LEAVE_GROUP, ctx.actor.role, user.status)
         membership = session.get(GroupMember, (group.id, user.id))
@@ -193,7 +203,7 @@ def add_group(ctx: Context, site_name: str, kind: GroupKind | str, name: str) ->
         raise InvalidInput(errors)
     with change(ctx) as session:
         site = site_by_name(session, site_name)
-        clash = tenant_checks.group_name_clash(session, wanted)
+        clash = tenant_checks.group_name_clash(session, wanted, site.id, group_kind.value)
         if clash is not None:
             raise InvalidInput([clash])
         group = Group(name=wanted, site_id=site.id, kind=group_kind.value)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
@@ -204,25 +214,33 @@ def add_group(ctx: Context, site_name: str, kind: GroupKind | str, name: str) ->
         return GroupSummary(group.id, group.name, group.kind, site.name, 0, group.version)
 
 
-def rename_group(ctx: Context, name: str, new_name: str, *, expected_version: int | None = None) -> GroupSummary:
+def rename_group(
+    ctx: Context,
+    name: str,
+    new_name: str,
+    *,
+    expected_version: int | None = None,
+    site: str | None = None,
+    kind: str | None = None,
+) -> GroupSummary:
     enforce(Action.MANAGE_GROUPS, ctx.actor.role)
     wanted: str = checked(tenant_checks.group_name, "new_name", new_name)
     with change(ctx) as session:
-        group = group_by_name(session, name)
+        group = group_by_ref(session, name, site=site, kind=kind)
         assert group.id is not None
-        clash = tenant_checks.group_name_clash(session, wanted, group.id)
+        clash = tenant_checks.group_name_clash(session, wanted, group.site_id, group.kind, group.id)
         if clash is not None:
             raise InvalidInput([FieldError("new_name", clash.key, clash.params)])
         versions.bump_group(session, group.id, expected_version, name=group.name)
         old = group.name
         group.name = wanted
         audit.record(session, ctx.actor, "group.rename", wanted, group_id=group.id, old_name=old, new_name=wanted)
-        site = session.get(Site, group.site_id)
-        assert site is not None
+        home = session.get(Site, group.site_id)
+        assert home is not None
         count = session.execute(
             select(func.count()).select_from(GroupMember).where(col(GroupMember.group_id) == group.id)
         ).scalar_one()
-        return GroupSummary(group.id, wanted, group.kind, site.name, int(count), group.version)
+        return GroupSummary(group.id, wanted, group.kind, home.name, int(count), group.version)
 
 
 @dataclass(frozen=True)
@@ -234,13 +252,15 @@ class DeletedGroup:
     members: list[GroupMemberRow]
 
 
-def delete_group(ctx: Context, name: str, *, expected_version: int | None = None) -> DeletedGroup:
+def delete_group(
+    ctx: Context, name: str, *, expected_version: int | None = None, site: str | None = None, kind: str | None = None
+) -> DeletedGroup:
     """R22: the group goes with its memberships; the answer lists the members,
     who should be told. With ``expected_version``, a group whose members
     changed since they were shown is refused as stale."""
     enforce(Action.MANAGE_GROUPS, ctx.actor.role)
     with change(ctx) as session:
-        group = group_by_name(session, name)
+        group = group_by_ref(session, name, site=site, kind=kind)
         assert group.id is not None
         if expected_version is not None and versions.lock_group(session, group.id) != expected_version:
             raise StaleData(group.name)
@@ -291,10 +311,10 @@ def _detail(session: Session, group: Group) -> GroupDetail:
     return GroupDetail(group.id, group.name, group.kind, site.name, group.version, members)
 
 
-def group_detail(ctx: Context, name: str) -> GroupDetail:
+def group_detail(ctx: Context, name: str, *, site: str | None = None, kind: str | None = None) -> GroupDetail:
     """Read only: a group and its members by name (2,000 members in one query)."""
     with ctx.store.read() as session:
-        return _detail(session, group_by_name(session, name))
+        return _detail(session, group_by_ref(session, name, site=site, kind=kind))
 
 
 def group_summaries(ctx: Context, *, site: str | None = None) -> list[GroupSummary]:
@@ -339,12 +359,12 @@ class Candidate:
     decision: Decision
 
 
-def candidates(ctx: Context, name: str) -> list[Candidate]:
+def candidates(ctx: Context, name: str, *, site: str | None = None, kind: str | None = None) -> list[Candidate]:
     """Read only: every user of the group's site, by name, with the decision
     to add them (R4 by the group's kind and the user's status, R14 by the
     operator's role), so a picker can disable them with the reason."""
     with ctx.store.read() as session:
-        group = group_by_name(session, name)
+        group = group_by_ref(session, name, site=site, kind=kind)
         action = JOIN_ACTION[GroupKind(group.kind)]
         members = {m.user_id: m.role for m in _member_ids(session, group.id)} if group.id is not None else {}
         rows = session.execute(

@@ -39,6 +39,7 @@ from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput
 from onenet_tui.data.handover import HANDED_OVER
+from onenet_tui.data.lookup import group_choice
 from onenet_tui.data.models import (
     DeskPhoneCredential,
     DeviceType,
@@ -270,7 +271,10 @@ class _Tenant:
     def __init__(self, session: Session, file: ImportFile) -> None:
         self.sites = {site.name: site for site in session.execute(select(Site)).scalars()}
         self.sites_by_id = {site.id: site for site in self.sites.values()}
-        self.groups = {group.name: group for group in session.execute(select(Group)).scalars()}
+        # R22: a name is unique per site and kind; a row's groups are its site's.
+        self.groups: dict[str, list[Group]] = {}
+        for group in session.execute(select(Group).order_by(Group.kind)).scalars():
+            self.groups.setdefault(group.name, []).append(group)
         numbers = table_of(PhoneNumber).c
         self._numbers: dict[str, tuple[int, int, bool, str | None]] = {
             e164: (nid, site_id, flagged, reason)
@@ -498,12 +502,11 @@ class _Planner:
     def _groups(self, checking: _Row, site: Site, new: NewUser) -> list[tuple[Group, str | None]]:
         chosen: list[tuple[Group, str | None]] = []
         for choice in new.groups:
-            group = self.tenant.groups.get(choice.group)
-            if group is None:
-                checking.fail("groups", None, "group.unknown", group=choice.group)
-                continue
-            if group.site_id != site.id:
-                checking.fail("groups", None, "group.other_site", group=group.name, site=site.name)
+            named = self.tenant.groups.get(choice.group, [])
+            at_site = [g for g in named if g.site_id == site.id]
+            group = group_choice(choice.group, at_site, site.name, elsewhere=bool(named))
+            if isinstance(group, FieldError):
+                checking.field_errors([group])
                 continue
             try:
                 role = checks.member_role(group, choice.role)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from onenet_tui.data import phones, queries
-from onenet_tui.data.errors import NotFound
+from onenet_tui.data.errors import FieldError, InvalidInput, NotFound
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
 
 _EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
@@ -25,11 +26,70 @@ def site_by_name(session: Session, name: str) -> Site:
     return site
 
 
-def group_by_name(session: Session, name: str) -> Group:
-    group: Group | None = session.execute(select(Group).where(col(Group.name) == name)).scalar_one_or_none()
-    if group is None:
+def group_by_ref(session: Session, name: str, *, site: str | None = None, kind: str | None = None) -> Group:
+    """A group as a person names it (R22): the name is unique only per site
+    and kind, so ``site`` and ``kind`` narrow it down. Exactly one match is
+    the group; several are refused naming the candidates, so the person can
+    say which one they mean."""
+    query = (
+        select(Group, col(Site.name))
+        .join(Site, col(Site.id) == Group.site_id)
+        .where(col(Group.name) == name)
+        .order_by(Site.name, Group.kind)
+    )
+    if site is not None:
+        query = query.where(col(Site.name) == site)
+    if kind is not None:
+        query = query.where(col(Group.kind) == kind)
+    found = session.execute(query).all()
+    if not found:
         raise NotFound("group", name)
+    if len(found) > 1:
+        raise ambiguous_group(name, [(site_name, group.kind) for group, site_name in found])
+    group: Group = found[0][0]
     return group
+
+
+def group_at_site(session: Session, name: str, site: Site) -> Group:
+    """A group named from a user's side: members are users of the group's
+    site (R22), so the name is looked up among that site's groups. Unknown
+    is NotFound; elsewhere only, or several kinds of that name, InvalidInput."""
+    at_site = list(
+        session.execute(
+            select(Group).where(col(Group.name) == name, col(Group.site_id) == site.id).order_by(Group.kind)
+        ).scalars()
+    )
+    elsewhere = (
+        not at_site and session.execute(select(col(Group.id)).where(col(Group.name) == name)).first() is not None
+    )
+    choice = group_choice(name, at_site, site.name, elsewhere)
+    if isinstance(choice, Group):
+        return choice
+    if choice.key == "group.unknown":
+        raise NotFound("group", name)
+    raise InvalidInput([choice])
+
+
+def group_choice(
+    name: str, at_site: Sequence[Group], site_name: str, elsewhere: bool, field_name: str = "groups"
+) -> Group | FieldError:
+    """Which of a site's groups called ``name`` a user's side means, or why
+    none: ``at_site`` are the site's groups of that name, ``elsewhere`` says
+    whether another site has one."""
+    if len(at_site) == 1:
+        return at_site[0]
+    if at_site:
+        kinds = ", ".join(group.kind for group in at_site)
+        return FieldError(field_name, "r22.ambiguous_kind", {"name": name, "site": site_name, "kinds": kinds})
+    if elsewhere:
+        return FieldError(field_name, "group.other_site", {"group": name, "site": site_name})
+    return FieldError(field_name, "group.unknown", {"group": name})
+
+
+def ambiguous_group(name: str, candidates: list[tuple[str, str]]) -> InvalidInput:
+    """R22: several groups answer to ``name``; ``candidates`` are (site, kind)."""
+    listed = ", ".join(f"{site} ({kind})" for site, kind in candidates)
+    return InvalidInput.single("group", "r22.ambiguous", name=name, candidates=listed)
 
 
 def user_by_ref(session: Session, ref: str) -> User:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from onenet_tui.data import audit, checks, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, RuleRefused, StaleData
-from onenet_tui.data.lookup import group_by_name, user_by_ref
+from onenet_tui.data.lookup import group_at_site, group_by_ref, user_by_ref
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
 from onenet_tui.data.policy import JOIN_ACTION, MEMBERSHIP_ACTIONS, Action, decide, enforce_role
 from onenet_tui.data.unit import change
@@ -106,6 +106,12 @@ def _site_name(session: Session, site_id: int) -> str:
     return site.name if site else ""
 
 
+def _site(session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    assert site is not None  # a foreign key
+    return site
+
+
 def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     """At most ``size`` ids per IN list (SQLite before 3.32 takes 999 parameters)."""
     return [ids[i : i + size] for i in range(0, len(ids), size)]
@@ -160,12 +166,14 @@ def set_group_members(
     members: Sequence[tuple[str, str | None]],
     *,
     expected_version: int | None = None,
+    site: str | None = None,
+    kind: str | None = None,
 ) -> MembershipChange:
     """R22: the group's members become exactly ``members`` (user reference,
     role), all users of the group's site, R4 and R6 applied to each."""
     enforce_role(ctx.actor.role, *MEMBERSHIP_ACTIONS)  # R14 before the lookups
     with change(ctx) as session:
-        group = group_by_name(session, group_name)
+        group = group_by_ref(session, group_name, site=site, kind=kind)
         assert group.id is not None
         version = versions.lock_group(session, group.id)
         if expected_version is not None and version != expected_version:
@@ -241,12 +249,9 @@ def set_user_groups(
             raise StaleData(user.username)
         wanted: dict[int, tuple[Group, str | None]] = {}
         for name, role in chosen.items():
-            group = group_by_name(session, name)
+            # Members are users of the group's site (R22): the name is the site's.
+            group = group_at_site(session, name, _site(session, user.site_id))
             assert group.id is not None
-            if group.site_id != user.site_id:
-                raise InvalidInput.single(
-                    "groups", "group.other_site", group=group.name, site=_site_name(session, user.site_id)
-                )
             wanted[group.id] = (group, checks.member_role(group, role))
         current = {
             m.group_id: m

@@ -157,12 +157,16 @@ class User(SQLModel, table=True):
 Index(USERNAME_LOWER_INDEX, func.lower(table_of(User).c.username), unique=True)
 
 
+GROUP_NAME_CONSTRAINT = "uq_groups_site_kind_name"
+
+
 class Group(SQLModel, table=True):
     __tablename__ = "groups"
+    # R22: a name is unique per site and kind, held by the database so two
+    # admins adding the same group at once cannot both win.
+    __table_args__ = (UniqueConstraint("site_id", "kind", "name", name=GROUP_NAME_CONSTRAINT),)
     id: int | None = Field(default=None, primary_key=True)
-    # Unique in the tenant (stricter than R22's per site and kind): the command
-    # line and the user's side name a group by its name alone.
-    name: str = Field(unique=True)
+    name: str
     site_id: int = Field(foreign_key="sites.id", index=True)
     kind: str
     # Optimistic locking of a group's memberships (R22): bumped, by the

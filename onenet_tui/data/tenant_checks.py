@@ -298,14 +298,16 @@ def numbers_taken(session: Session, numbers: Sequence[str]) -> list[Refused]:
     return sorted(refused, key=lambda r: r.text)
 
 
-def group_name_clash(session: Session, name: str, group_id: int | None = None) -> FieldError | None:
-    """R22: unique per site and kind, and here in the whole tenant, since a
-    group is named by its name alone (command line, user side)."""
+def group_name_clash(
+    session: Session, name: str, site_id: int | None, kind: str, group_id: int | None = None
+) -> FieldError | None:
+    """R22: a name is unique per site and kind; the same name at another site
+    or of another kind is another group."""
     row = session.execute(
-        select(col(Group.id), col(Group.kind), col(Site.name))
+        select(col(Group.id), col(Site.name))
         .join(Site, col(Site.id) == Group.site_id)
-        .where(col(Group.name) == name)
+        .where(col(Group.name) == name, col(Group.site_id) == site_id, col(Group.kind) == kind)
     ).first()
     if row is None or row[0] == group_id:
         return None
-    return FieldError("name", "r22.name_taken", {"name": name, "site": row[2], "kind": row[1]})
+    return FieldError("name", "r22.name_taken", {"name": name, "site": row[1], "kind": kind})

@@ -33,8 +33,9 @@ _CONSTRAINTS = (
     ("uq_sites_sip_domain", "conflict.sip_domain"),
     ("phone_numbers.e164", "conflict.pool_number"),
     ("phone_numbers_e164_key", "conflict.pool_number"),
+    # R22: per site and kind (SQLite names the columns, the last groups.name).
     ("groups.name", "conflict.group_name"),
-    ("groups_name_key", "conflict.group_name"),
+    ("uq_groups_site_kind_name", "conflict.group_name"),
 )
 
 

@@ -13,8 +13,8 @@ from sqlmodel import Session, col
 from onenet_tui.data import audit, checks, credentials, queries, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
-from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, RuleRefused, StaleData
-from onenet_tui.data.lookup import UserView, site_by_name, user_by_id, user_by_ref, user_view
+from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, NotFound, RuleRefused, StaleData
+from onenet_tui.data.lookup import UserView, group_at_site, site_by_name, user_by_id, user_by_ref, user_view
 from onenet_tui.data.models import (
     CallCenterRole,
     DeskPhoneCredential,
@@ -199,12 +199,14 @@ def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> Use
 def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
     chosen: list[tuple[Group, str | None]] = []
     for choice in data.groups:
-        group = session.execute(select(Group).where(col(Group.name) == choice.group)).scalar_one_or_none()
-        if group is None:
+        # Members are users of the group's site (R22): the name is the site's.
+        try:
+            group = group_at_site(session, choice.group, site)
+        except NotFound:
             errors.add("groups", "group.unknown", group=choice.group)
             continue
-        if group.site_id != site.id:
-            errors.add("groups", "group.other_site", group=group.name, site=site.name)
+        except InvalidInput as refused:
+            errors.items.extend(refused.errors)
             continue
         chosen.append((group, _role_for(errors, group, choice.role)))
     return chosen

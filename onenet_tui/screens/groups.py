@@ -218,7 +218,9 @@ class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
     def action_open_group(self) -> None:
         group = self.cursor_group
         if group is not None:
-            self.app.push_screen(GroupScreen(self.ctx, group.name), lambda _result: self.reload())
+            self.app.push_screen(
+                GroupScreen(self.ctx, group.name, site=group.site, kind=group.kind), lambda _result: self.reload()
+            )
 
     def action_add_group(self) -> None:
         def added(group: GroupSummary) -> None:
@@ -279,10 +281,12 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
             super().__init__()
             self.deleted, self.error = deleted, error
 
-    def __init__(self, ctx: Context, name: str) -> None:
+    def __init__(self, ctx: Context, name: str, *, site: str | None = None, kind: str | None = None) -> None:
         super().__init__(id="group")
         self.ctx = ctx
         self.group_name = name
+        # R22: the name is unique only per site and kind, which a rename keeps.
+        self.group_site, self.group_kind = site, kind
         self.detail: GroupDetail | None = None
         self.saving = False
 
@@ -340,7 +344,7 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     @work(thread=True, exclusive=True, group="group-load", exit_on_error=False, description="load the group")
     def _load(self, name: str) -> None:
         try:
-            detail = groups.group_detail(self.ctx, name)
+            detail = groups.group_detail(self.ctx, name, site=self.group_site, kind=self.group_kind)
         except DomainError as error:
             post_unless_cancelled(self, self.LoadRefused(error))
             return
@@ -358,6 +362,7 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
         keep = self.cursor_member.username if self.cursor_member else None
         self.detail = message.detail
         self.group_name = message.detail.name
+        self.group_site, self.group_kind = message.detail.site, message.detail.kind
         self._show(keep)
 
     def _show(self, keep: str | None = None) -> None:
@@ -423,7 +428,9 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     @work(thread=True, exclusive=True, group="group-save", exit_on_error=False, description="save the members")
     def _save(self, name: str, wanted: list[tuple[str, str | None]], version: int) -> None:
         try:
-            done = memberships.set_group_members(self.ctx, name, wanted, expected_version=version)
+            done = memberships.set_group_members(
+                self.ctx, name, wanted, expected_version=version, site=self.group_site, kind=self.group_kind
+            )
         except DomainError as error:
             post_unless_cancelled(self, self.SaveDone(Saved(error=error)))
             return
@@ -509,7 +516,9 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
     @work(thread=True, exclusive=True, group="group-save", exit_on_error=False, description="delete the group")
     def _delete(self, name: str, version: int) -> None:
         try:
-            done = groups.delete_group(self.ctx, name, expected_version=version)
+            done = groups.delete_group(
+                self.ctx, name, expected_version=version, site=self.group_site, kind=self.group_kind
+            )
         except DomainError as error:
             post_unless_cancelled(self, self.Deleted(None, error))
             return
@@ -639,7 +648,7 @@ class MemberPicker(ReportsWorkerFailures, RelabelledModal[list[tuple[str, str | 
     @work(thread=True, exclusive=True, group="picker-load", exit_on_error=False, description="load the users")
     def _load(self, name: str) -> None:
         try:
-            found = groups.candidates(self.ctx, name)
+            found = groups.candidates(self.ctx, name, site=self.detail.site, kind=self.detail.kind)
         except DomainError as error:  # the group went meanwhile
             post_unless_cancelled(self, self.Refused(error_text(error)))
             return
@@ -853,4 +862,11 @@ class RenameGroupForm(TenantForm[GroupSummary]):
         return self.query_one("#group-new-name", Input).value
 
     def send(self, values: Any) -> GroupSummary:
-        return groups.rename_group(self.ctx, self.detail.name, str(values), expected_version=self.detail.version)
+        return groups.rename_group(
+            self.ctx,
+            self.detail.name,
+            str(values),
+            expected_version=self.detail.version,
+            site=self.detail.site,
+            kind=self.detail.kind,
+        )
