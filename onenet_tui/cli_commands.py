@@ -295,7 +295,7 @@ def users_import(args: argparse.Namespace, run: Run) -> int:
     except import_users.ImportRefused as refused:
         if target is not None:
             target.discard()
-        _import_report(run, args, refused.plan, dry_run=True)
+        _import_report(run, args, refused.plan, dry_run=False, refused=True)
         _write_errors(run, errors, refused.plan)
         raise
     except BaseException:
@@ -332,7 +332,13 @@ def _write_errors(run: Run, target: exports.SecretCsv | None, planned: import_us
 
 
 def _import_report(
-    run: Run, args: argparse.Namespace, planned: import_users.Plan, *, dry_run: bool, credentials: Any = None
+    run: Run,
+    args: argparse.Namespace,
+    planned: import_users.Plan,
+    *,
+    dry_run: bool,
+    refused: bool = False,
+    credentials: Any = None,
 ) -> None:
     counts = planned.counts()
     if args.format == "json":
@@ -341,7 +347,8 @@ def _import_report(
         result["credentials_file"] = str(credentials) if credentials else None
         run.json(result)
         return
-    key = "cli.import.dry_run" if dry_run else "cli.import.done"
+    # A refused import was checked, not run dry: the error after the rows says nothing changed.
+    key = "cli.import.checked" if refused else "cli.import.dry_run" if dry_run else "cli.import.done"
     run.say(
         t(
             key,

@@ -309,6 +309,8 @@ def test_r23_all_or_nothing_a_failing_last_row_imports_nothing(
     done = call("users", "import", path, env=env)
     assert done.code == 4
     assert "line 7: email: not a valid email address (R18)" in done.out and "nothing was changed" in done.err
+    # Checked, not a dry run the admin did not ask for.
+    assert done.out.startswith(f"Checked {Path(path).name}: 5 to add, 0 to change, 0 unchanged, 1 failing.")
     assert len(users_now(world.store)) == 8 and audit_count(world.store) == events
 
 
