@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -55,10 +55,11 @@ class PolicyKeys(Screen[Any]):
         return True if self.key_decision(spec).allowed else None
 
     def _own_spec(self, action: str) -> keys.KeyAction | None:
-        for bindings in self._bindings.key_to_bindings.values():
-            for binding in bindings:
-                if binding.action == action and binding.id in keys.BY_ID:
-                    return keys.BY_ID[binding.id or ""]
+        # The class's declared BINDINGS (made by keys.binding), not Textual's
+        # private binding map; remapping in [keys] changes keys, not actions.
+        for binding in type(self).BINDINGS:
+            if isinstance(binding, Binding) and binding.action == action and binding.id in keys.BY_ID:
+                return keys.BY_ID[binding.id or ""]
         return None
 
     def on_key(self, event: events.Key) -> None:
