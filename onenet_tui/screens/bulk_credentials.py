@@ -48,7 +48,7 @@ from onenet_tui.screens.bulk_result import BulkResultScreen, ExportCsvScreen
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.choices import Choice
-from onenet_tui.widgets.field import ValidatedField, literal
+from onenet_tui.widgets.field import ValidatedField, literal, refusal_text
 from onenet_tui.widgets.footer import TranslatedFooter
 from onenet_tui.widgets.plain_table import PlainTable
 
@@ -148,8 +148,7 @@ class BulkCredentialsScreen(ReportsWorkerFailures, Screen[int | None]):
         self.query_one(RadioSet).focus()
         refusal = decide(Action.BULK_CREDENTIALS, self.ctx.actor.role)
         if not refusal.allowed:
-            assert refusal.rule and refusal.reason_key
-            self.show_banner(RuleRefused(refusal.rule, refusal.reason_key).message())
+            self.show_banner(refusal_text(refusal))
         self._load()
 
     @staticmethod

@@ -27,7 +27,6 @@ from onenet_tui.data import directory as model
 from onenet_tui.data import operators
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
-from onenet_tui.data.errors import RuleRefused
 from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
@@ -36,6 +35,7 @@ from onenet_tui.screens.first_run import FirstSteps, first_steps, first_steps_hi
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.widgets.field import refusal_text
 from onenet_tui.widgets.key_footer import KeyFooter
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
@@ -362,10 +362,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         if decision.allowed:
             return
         assert decision.reason_key is not None
-        if decision.rule:
-            reason = RuleRefused(decision.rule, decision.reason_key).message()
-        else:
-            reason = t(decision.reason_key)
+        reason = refusal_text(decision) if decision.rule else t(decision.reason_key)
         self.notify(reason, title=t("directory.refused.title", action=spec.label), severity="warning", markup=False)
 
     async def run_key_action(self, key_id: str) -> None:
