@@ -598,6 +598,51 @@ async def choose_admin_mode(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
+    """The filter's meaning written plainly, row by row, without the
+    directory's shortcuts: every free word in the haystack, the site, the
+    desk phone model's code or label, or the department; every term on its
+    field. What the directory answers must equal it."""
+    from onenet_tui.data.directory import device_label, licence_label, strip_accents, terms
+
+    parsed = terms.parse(query)
+    if parsed.errors:
+        return False
+    hay, site, device = data.haystacks[index], strip_accents(data.sites[index]), data.devices[index]
+    department, licence = strip_accents(data.departments[index]), data.licences[index]
+    models = (
+        []
+        if device in ("none", "desk_phone")
+        else [device, *(strip_accents(device_label(device, lang)) for lang in ("en", "de"))]
+    )
+    for word in parsed.words:
+        if not (word in hay or word in site or word in department or any(word in m for m in models)):
+            return False
+    for term in parsed.terms:
+        value, field = term.value, term.field
+        if term.in_haystack:
+            ok = term.key in hay
+        elif field is terms.Field.SITE:
+            ok = terms.prefix_of_a_word(value, site)
+        elif field is terms.Field.DEPARTMENT:
+            ok = terms.prefix_of_a_word(value, department)
+        elif field is terms.Field.STATUS:
+            ok = data.statuses[index] in terms.statuses(value)
+        elif field is terms.Field.LOCKED:
+            ok = bool(data.locked[index]) in terms.locked_values(value)
+        elif field is terms.Field.DEVICE:
+            forms = [device, *(strip_accents(device_label(device, lang)) for lang in ("en", "de"))]
+            if device == "none":
+                forms += terms.NO_DEVICE_FORMS
+            ok = any(value in form for form in forms)
+        else:
+            forms = [licence, *(strip_accents(licence_label(licence, lang)) for lang in ("en", "de"))]
+            ok = any(value in form for form in forms)
+        if not ok:
+            return False
+    return True
+
+
 # --- the user table alone ----------------------------------------------------------------------
 
 
@@ -613,6 +658,8 @@ def synthetic(count: int) -> DirectoryData:
         "licences": ["standard"] * count,
         "versions": array("q", [1] * count),
         "haystacks": [f"user {n:06d}" for n in range(count)],
+        "departments": [""] * count,
+        "locked": array("b", bytes(count)),
     }
     return DirectoryData(**columns, countries={"Berlin": "DE"}, name_order=array("i", range(count)))
 

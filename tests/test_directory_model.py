@@ -22,7 +22,7 @@ from onenet_tui.data.phones import national_number
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
-from tests.helpers import PEOPLE, World, add_person, build_people
+from tests.helpers import PEOPLE, World, add_person, build_people, plainly_matches
 
 
 def loaded(store: Store) -> Directory:
@@ -172,9 +172,8 @@ def test_filter_results_equal_a_plain_search_while_typing_and_deleting(world: Wo
         typed = typed[:-1] if key == "\b" else typed + key
         directory.set_query(typed)
         directory.ensure(1)  # the first screenful first, as the screen does
-        wanted = needles(typed)
         expected = sorted(
-            (data.names[i] for i in range(len(data)) if all(n in data.haystacks[i] for n in wanted)),
+            (data.names[i] for i in range(len(data)) if plainly_matches(data, i, typed)),
             key=lambda name: model.strip_accents(name),
         )
         assert names(directory) == expected, typed
@@ -208,7 +207,9 @@ def test_status_filter_cycles_and_counts_follow_the_query(world: World) -> None:
         directory.finish()
         seen.append((status, len(directory)))
     assert seen == [(Status.PENDING, 3), (Status.ACTIVATED, 4), (Status.FAILED, 1), (None, 8)]
-    directory.set_query("London")  # not searched: sites are not part of the filter
+    directory.set_query("London")  # the site's name is searched too
+    assert names(directory) == ["Jones, Grace", "Lefèvre, Zoë", "Smith, Oliver"]
+    directory.set_query("Londonderry")
     assert names(directory) == []
     directory.set_query("020 7946")
     directory.set_status(Status.PENDING)
@@ -350,7 +351,8 @@ def test_patched_keeps_ids_sorted_when_a_new_id_is_smaller() -> None:
         columns["ids"] = array("q", ids)
         columns["numbers"] = array("q", [4930 + i for i in ids])
         columns["versions"] = array("q", [1 for _ in ids])
-        for name in ("statuses", "names", "extensions", "sites", "devices", "licences"):
+        columns["locked"] = array("b", [0 for _ in ids])
+        for name in ("statuses", "names", "extensions", "sites", "devices", "licences", "departments"):
             columns[name] = [f"{name}{i}" for i in ids]
         columns["haystacks"] = [f"user{i:03d}" for i in ids]
         return DirectoryData.build(columns, {}, 1)

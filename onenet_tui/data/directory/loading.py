@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
-from onenet_tui.data.directory.rows import COLUMNS, DirectoryData, haystack
+from onenet_tui.data.directory.rows import ARRAY_COLUMNS, COLUMNS, DirectoryData, haystack
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -48,6 +48,8 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
             _device_column(),
             col(User.licence),
             col(User.version),
+            col(User.department),
+            col(User.portal_locked),
         )
         .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
         .order_by(col(User.id))
@@ -80,7 +82,7 @@ def _read_columns(
 ) -> dict[str, Any]:
     # A function of its own: when it returns, the columns are held by the
     # returned dict only, so build() can let each go as it reorders it.
-    columns: dict[str, Any] = {name: array("q") if name in ("ids", "numbers", "versions") else [] for name in COLUMNS}
+    columns: dict[str, Any] = {name: array(ARRAY_COLUMNS[name]) if name in ARRAY_COLUMNS else [] for name in COLUMNS}
     ids, statuses, names, extensions = columns["ids"], columns["statuses"], columns["names"], columns["extensions"]
     numbers, site_names, devices, licences = (
         columns["numbers"],
@@ -89,13 +91,28 @@ def _read_columns(
         columns["licences"],
     )
     versions, hays = columns["versions"], columns["haystacks"]
+    departments, locked = columns["departments"], columns["locked"]
     # Strings that repeat (statuses, sites, models, common names) are interned:
     # one copy each, and a status can be compared by identity.
     pool = sys.intern
     for query in queries:
         result = session.connection().execution_options(yield_per=FETCH_BATCH).execute(query)
         for batch in result.partitions():
-            for user_id, status, name, username, email, extension, e164, site_id, device, licence, version in batch:
+            for (
+                user_id,
+                status,
+                name,
+                username,
+                email,
+                extension,
+                e164,
+                site_id,
+                device,
+                licence,
+                version,
+                department,
+                portal_locked,
+            ) in batch:
                 site, country = sites[site_id]
                 name = pool(visible(name))
                 ids.append(user_id)
@@ -107,6 +124,8 @@ def _read_columns(
                 devices.append(pool(device))
                 licences.append(pool(licence))
                 versions.append(version)
+                departments.append(pool(visible(department or "")))
+                locked.append(1 if portal_locked else 0)
                 hays.append(haystack(name, username, email, extension, e164, country))
     return columns
 

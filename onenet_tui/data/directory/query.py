@@ -7,9 +7,10 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from itertools import compress, repeat
-from operator import contains, eq, methodcaller
+from operator import contains, eq, methodcaller, or_
 from typing import Any, NamedTuple
 
+from onenet_tui.data.directory import terms
 from onenet_tui.data.directory.rows import (
     EMPTY,
     SORT_CYCLE,
@@ -21,11 +22,11 @@ from onenet_tui.data.directory.rows import (
     SortColumn,
     device_label,
     licence_label,
-    needles,
     status_code,
     strip_accents,
 )
-from onenet_tui.data.models import Status
+from onenet_tui.data.directory.terms import Field, Parsed, Term
+from onenet_tui.data.models import DeviceType, Status
 from onenet_tui.i18n import language
 
 
@@ -79,18 +80,108 @@ class _Slice(NamedTuple):
         hays = None if self.hays is None else self.hays[start:stop]
         return _Slice(self.indexes[start:stop], self.codes[start:stop], hays)
 
-    def matching(self, needle: str, data: DirectoryData) -> _Slice:
-        hays = self.hays if self.hays is not None else map(data.haystacks.__getitem__, self.indexes)
-        mask = list(map(contains, hays, repeat(needle)))
+    def matching(self, test: _Test, data: DirectoryData) -> _Slice:
+        """The rows that pass ``test``, in C loops: a substring test of the
+        haystacks, and set lookups of a column's values."""
+        mask: list[Any] | None = None
+        if test.needle is not None:
+            hays = self.hays if self.hays is not None else map(data.haystacks.__getitem__, self.indexes)
+            mask = list(map(contains, hays, repeat(test.needle)))
+        for column, accepted in test.columns:
+            values = self.codes if column == "codes" else map(getattr(data, column).__getitem__, self.indexes)
+            found = map(accepted.__contains__, values)
+            mask = list(found) if mask is None else list(map(or_, mask, found))
+        if mask is None:
+            mask = [False] * self.size
         return _Slice(array("i", compress(self.indexes, mask)), array("b", compress(self.codes, mask)), None)
 
     def with_status(self, code: int) -> array[int]:
         return array("i", compress(self.indexes, map(eq, self.codes, repeat(code))))
 
 
+class _Test(NamedTuple):
+    """One needle of a query, ready to run: a row passes if its haystack holds
+    ``needle`` or the value of one of ``columns`` is among the accepted ones
+    (a free word also finds a site, desk phone model or department; a term
+    is a set of accepted values of one column)."""
+
+    key: str
+    needle: str | None
+    columns: tuple[tuple[str, frozenset[Any]], ...] = ()
+
+
+# The column of DirectoryData a term of few values is matched against.
+_TERM_COLUMNS = {
+    Field.SITE: "sites",
+    Field.DEPARTMENT: "departments",
+    Field.DEVICE: "devices",
+    Field.LICENCE: "licences",
+}
+_NO_DEVICE = DeviceType.NONE.value
+_ANY_DESK_PHONE = DeviceType.DESK_PHONE.value
+
+
+class _Values:
+    """The distinct values of the data's few-valued columns with their folded
+    forms, found once per data: terms and free words are matched against a
+    handful of sites, models and departments, never against every row."""
+
+    def __init__(self, data: DirectoryData, lang: str) -> None:
+        self.data, self.lang = data, lang
+        self._forms: dict[str, dict[Any, tuple[str, ...]]] = {}
+
+    def forms(self, column: str) -> dict[Any, tuple[str, ...]]:
+        found = self._forms.get(column)
+        if found is None:
+            found = self._forms[column] = {
+                value: self._fold(column, value) for value in set(getattr(self.data, column))
+            }
+        return found
+
+    def _fold(self, column: str, value: str) -> tuple[str, ...]:
+        if column == "devices":
+            if value == _NO_DEVICE:
+                return (*terms.NO_DEVICE_FORMS, strip_accents(device_label(value, "en")), _NO_DEVICE)
+            labels = {strip_accents(device_label(value, lang)) for lang in ("en", "de")}
+            return (value.casefold(), *labels)
+        if column == "licences":
+            return (value.casefold(), *{strip_accents(licence_label(value, lang)) for lang in ("en", "de")})
+        return (strip_accents(value),) if value else ()
+
+    def accepted(self, column: str, value: str, *, prefix: bool) -> frozenset[Any]:
+        return frozenset(v for v, forms in self.forms(column).items() if terms.matching(value, forms, prefix=prefix))
+
+    def free(self, word: str) -> _Test:
+        """A free word: the haystack, and the sites, desk phone models (not the
+        "no desk phone" words) and departments that hold it."""
+        columns = []
+        for column in ("sites", "devices", "departments"):
+            forms = self.forms(column)
+            hits = frozenset(
+                v
+                for v, folded in forms.items()
+                if v not in (_NO_DEVICE, _ANY_DESK_PHONE) and any(word in f for f in folded)
+            )
+            if hits:
+                columns.append((column, hits))
+        return _Test(word, word, tuple(columns))
+
+    def term(self, term: Term) -> _Test:
+        if term.in_haystack:
+            return _Test(term.key, term.key)
+        value = term.value
+        if term.field is Field.STATUS:
+            return _Test(term.key, None, (("codes", frozenset(map(status_code, terms.statuses(value)))),))
+        if term.field is Field.LOCKED:
+            return _Test(term.key, None, (("locked", frozenset(int(v) for v in terms.locked_values(value))),))
+        column = _TERM_COLUMNS[term.field]
+        prefix = term.field in (Field.SITE, Field.DEPARTMENT)
+        return _Test(term.key, None, ((column, self.accepted(column, value, prefix=prefix)),))
+
+
 def _covers(broader: tuple[str, ...], narrower: tuple[str, ...]) -> bool:
     """Whether every row matching ``narrower`` also matches ``broader``."""
-    return all(any(b in n for n in narrower) for b in broader)
+    return terms.covers(broader, narrower)
 
 
 class _Scan:
@@ -98,11 +189,11 @@ class _Scan:
     demand, so the first screenful is ready long before the last row is read."""
 
     def __init__(
-        self, data: DirectoryData, source: _Slice, apply: tuple[str, ...], key: tuple[str, ...], status: int | None
+        self, data: DirectoryData, source: _Slice, apply: tuple[_Test, ...], key: tuple[str, ...], status: int | None
     ) -> None:
         self.data = data
         self.source = source
-        self.apply = apply  # needles the source is not yet filtered by
+        self.apply = apply  # tests the source is not yet filtered by
         self.key = key  # every needle of the query: the cache key of the answer
         self.status = status  # a status code, or None for every status
         if not apply:
@@ -122,8 +213,8 @@ class _Scan:
     def step(self, rows: int) -> None:
         stop = min(self.examined + rows, self.source.size)
         part = self.source.part(self.examined, stop)
-        for needle in self.apply:
-            part = part.matching(needle, self.data)
+        for test in self.apply:
+            part = part.matching(test, self.data)
         self.examined = stop
         self.matched.indexes.extend(part.indexes)
         self.matched.codes.extend(part.codes)
@@ -168,6 +259,8 @@ class Directory:
         self._ascending: _Slice | None = None
         self._base: _Slice | None = None
         self._results: OrderedDict[tuple[str, ...], _Slice] = OrderedDict()
+        self._values: _Values | None = None
+        self.parsed: Parsed = terms.parse("")
         self._scan = self._start()
 
     # -- parameters
@@ -181,6 +274,7 @@ class Directory:
             and SORTED_BY[self.sort] not in data.changed
         )
         self.data = data
+        self._values = None
         if keep_order:
             assert self._ascending is not None
             order = self._ascending.indexes
@@ -213,9 +307,18 @@ class Directory:
         self._forget(keep_order=True)
 
     def relabel(self) -> None:
-        """The language changed: sorts by label may change order."""
+        """The language changed: sorts by label may change order, and free
+        words find desk phone models by their label in the new language."""
+        self._values = None
         if self.sort in (SortColumn.DEVICE, SortColumn.LICENCE):
             self._forget()
+        elif self.query:
+            self._forget(keep_order=True)
+
+    @property
+    def errors(self) -> tuple[terms.TermError, ...]:
+        """The query's terms that cannot be used (the filter line names them)."""
+        return self.parsed.errors
 
     # -- reading
 
@@ -319,7 +422,12 @@ class Directory:
         return self._base
 
     def _start(self) -> _Scan:
-        wanted = needles(self.query)
+        parsed = self.parsed = terms.parse(self.query)
+        if parsed.errors:
+            # A term that cannot be used finds nobody: never the whole list
+            # as if the term were not there.
+            return _Scan(self.data, _Slice(array("i"), array("b"), ()), (), ("\x00error",), None)
+        wanted = parsed.keys
         status = None if self.status is None else status_code(self.status.value)
         source = self._base_slice()
         done: tuple[str, ...] = ()
@@ -334,7 +442,17 @@ class Directory:
                 size = result.size if result.hays is not None else 2 * result.size
                 if _covers(previous, wanted) and size < source.size:
                     source, done = result, previous
-        return _Scan(self.data, source, tuple(n for n in wanted if n not in done), wanted, status)
+        return _Scan(self.data, source, self._tests(parsed, done), wanted, status)
+
+    def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
+        if self._values is None or self._values.data is not self.data:
+            self._values = _Values(self.data, language())
+        values = self._values
+        tests = [values.term(term) for term in parsed.terms if term.key not in done]
+        tests += [values.free(word) for word in parsed.words if word not in done]
+        # The most selective first, cheapest per row: terms of one column, then haystack needles.
+        tests.sort(key=lambda test: test.needle is not None)
+        return tuple(tests)
 
     def _remember(self, wanted: tuple[str, ...], result: _Slice) -> None:
         self._results[wanted] = result

@@ -67,6 +67,11 @@ class DirectoryRow(NamedTuple):
     version: int
     # Their latest desk phone credentials never reached anybody (data.handover).
     unhanded: bool = False
+    # Their portal account is locked (data.accounts resets it).
+    locked: bool = False
+    department: str = ""
+    username: str = ""
+    email: str = ""
 
     @property
     def device_type(self) -> str:
@@ -111,15 +116,41 @@ def needles(query: str) -> tuple[str, ...]:
 # --- what is shown -------------------------------------------------------------
 
 
+# Haystack lines: the extension's starts with this, the numbers' with the
+# other, so ``ext:`` and ``number:`` terms match the start of those lines only
+# (directory.terms); a typed query holds no control characters.
+EXTENSION_LINE = "\x02"
+NUMBER_LINE = "\x01"
+# Between the folded and the original form of a username or email that folding
+# changed: the directory shows the original, read back from the haystack, so
+# no column of its own is needed for them (memory at 100,000 users).
+AS_TYPED = "\x03"
+
+
+def _with_original(text: str) -> str:
+    folded = text.casefold()
+    return folded if folded == text else f"{folded}{AS_TYPED}{text}"
+
+
 def haystack(name: str, username: str, email: str, extension: str, e164: str, country: str) -> str:
     """What the filter searches, one line per form. Starts with the sort key
-    of the name (its folded "last, first")."""
+    of the name (its folded "last, first"); the username and email are the
+    fifth and fourth lines from the end (:func:`username_and_email`)."""
     lowered = name.casefold()
     folded = strip_accents(lowered)
     names = folded if folded == lowered else f"{folded}\n{lowered}"
     return (
-        f"{names}\n{username.casefold()}\n{email.casefold()}\n{extension}\n{national_digits(e164, country)}\n{e164[1:]}"
+        f"{names}\n{_with_original(username)}\n{_with_original(email)}\n{EXTENSION_LINE}{extension}"
+        f"\n{NUMBER_LINE}{national_digits(e164, country)}\n{NUMBER_LINE}{e164[1:]}"
     )
+
+
+def username_and_email(hay: str) -> tuple[str, str]:
+    """The username and email as typed, read back from a haystack; display-safe."""
+    lines = hay.rsplit("\n", 5)
+    if len(lines) < 6:
+        return "", ""
+    return visible(lines[-5].rpartition(AS_TYPED)[2]), visible(lines[-4].rpartition(AS_TYPED)[2])
 
 
 @lru_cache(maxsize=64)
@@ -154,7 +185,22 @@ def _editable(column: Any) -> Any:
 
 
 # The per-row columns of DirectoryData.
-COLUMNS = ("ids", "statuses", "names", "extensions", "numbers", "sites", "devices", "licences", "versions", "haystacks")
+COLUMNS = (
+    "ids",
+    "statuses",
+    "names",
+    "extensions",
+    "numbers",
+    "sites",
+    "devices",
+    "licences",
+    "versions",
+    "haystacks",
+    "departments",
+    "locked",
+)
+# The columns held as arrays of integers (with their type codes).
+ARRAY_COLUMNS = {"ids": "q", "numbers": "q", "versions": "q", "locked": "b"}
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -172,6 +218,8 @@ class DirectoryData:
     licences: Sequence[str] = ()
     versions: array[int] = field(default_factory=lambda: array("q"))
     haystacks: Sequence[str] = ()
+    departments: Sequence[str] = ()  # "" for none
+    locked: array[int] = field(default_factory=lambda: array("b"))  # 1: the portal account is locked
     # -- not per row
     countries: dict[str, str] = field(default_factory=dict)  # site name -> country
     name_order: array[int] = field(default_factory=lambda: array("i"))  # row indexes sorted by name
@@ -235,6 +283,7 @@ class DirectoryData:
 
     def row(self, index: int) -> DirectoryRow:
         site = self.sites[index]
+        username, email = username_and_email(self.haystacks[index])
         return DirectoryRow(
             self.ids[index],
             self.statuses[index],
@@ -247,6 +296,10 @@ class DirectoryData:
             self.licences[index],
             self.versions[index],
             self.ids[index] in self.unhanded,
+            bool(self.locked[index]),
+            self.departments[index],
+            username,
+            email,
         )
 
     def index_of(self, user_id: int) -> int | None:
