@@ -397,7 +397,9 @@ class OneNetApp(App[None], inherit_bindings=False):
             # Over another screen, help lists that screen's keys first.
             under = self.screen
             own = [] if isinstance(under, DirectoryScreen) else [spec for spec, _ in keys.screen_keys(under)]
-            self.push_screen(HelpScreen(self.keys, self.config_file or config_path(), own))
+            directory = next((s for s in self.screen_stack if isinstance(s, DirectoryScreen)), None)
+            refused = directory.role_refusals() if directory is not None else {}
+            self.push_screen(HelpScreen(self.keys, self.config_file or config_path(), own, refused))
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]  # Textual wants App[object]; App is invariant

@@ -153,8 +153,7 @@ def _user(key_id: str, keys: str, target: Target = Target.CURSOR) -> KeyAction:
     )
 
 
-# In footer order: the keys that can be dimmed first, then help, filter and
-# quit, so that what the policy refuses stays visible in 80 columns.
+# In the order help lists them; the footer has its own (FOOTER_FIRST).
 KEY_TABLE: tuple[KeyAction, ...] = (
     flow("add", "a", footer=True, policy=Action.ADD_USER),
     _user("edit", "e"),
@@ -167,17 +166,19 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     # A priority key: handled as it arrives, so the keys typed right after it
     # reach the filter (see DirectoryScreen.action_filter). Keys that open a
     # screen need not be: the keys after them meet that screen's bindings.
-    KeyAction("filter", "slash", "filter", D, footer=True, priority=True),
+    KeyAction("filter", "slash", "filter", D, footer=True, priority=True, help_key="directory_terms.key.filter.help"),
     KeyAction("quit", "q", "quit", A, footer=True),
     KeyAction("clear_filter", "escape", "clear_filter", D),
-    KeyAction("status_filter", "f", "cycle_status", D),
-    KeyAction("sort", "o", "cycle_sort", D),
+    # In the footer after the change keys: shown where those are not (a
+    # helpdesk operator's footer, wider terminals).
+    KeyAction("status_filter", "f", "cycle_status", D, footer=True),
+    KeyAction("sort", "o", "cycle_sort", D, footer=True),
     KeyAction("reverse_sort", "O", "reverse_sort", D),
     KeyAction("mark", "space", "mark", D),
     KeyAction("mark_all", "asterisk", "mark_all", D),
     KeyAction("clear_marks", "u", "clear_marks", D),
-    flow("open", "enter", target=Target.CURSOR),
-    flow("audit", "l", policy=Action.VIEW_AUDIT),
+    flow("open", "enter", target=Target.CURSOR, footer=True),
+    flow("audit", "l", policy=Action.VIEW_AUDIT, footer=True),
     # A real tenant (SPEC section 11): everyone sees them; the changes inside
     # are dimmed for helpdesk (R14). Not in the footer: 80 columns are full.
     flow("sites", "S", label_key="tenant_ui.key.sites"),
@@ -349,7 +350,28 @@ KEY_TABLE: tuple[KeyAction, ...] = (
 )
 
 BY_ID: dict[str, KeyAction] = {spec.id: spec for spec in KEY_TABLE}
-FOOTER_ORDER: dict[str, int] = {spec.id: n for n, spec in enumerate(KEY_TABLE)}
+# The directory's footer, most used keys first: as many as fit, then "?" for
+# the rest (``widgets.key_footer``). Other screens' keys follow in table order.
+FOOTER_FIRST: tuple[str, ...] = (
+    "filter",
+    "open",
+    "credentials",
+    "reset_account",
+    "edit",
+    "add",
+    "profile",
+    "groups",
+    "delete",
+    "status_filter",
+    "sort",
+    "audit",
+    "quit",
+)
+FOOTER_ORDER: dict[str, int] = {
+    key_id: n for n, key_id in enumerate([*FOOTER_FIRST, *(s.id for s in KEY_TABLE if s.id not in FOOTER_FIRST)])
+}
+# Where the rest of the keys are: always the footer's last entry.
+FOOTER_LAST = "help"
 # The directory's and the app's actions by method name (the directory's check_action).
 BY_ACTION: dict[str, KeyAction] = {spec.action: spec for spec in KEY_TABLE if spec.scope in (D, A)}
 # The actions about one user, in the order the detail screen lists them.

@@ -659,6 +659,7 @@ def synthetic(count: int) -> DirectoryData:
         "versions": array("q", [1] * count),
         "haystacks": [f"user {n:06d}" for n in range(count)],
         "departments": [""] * count,
+        "facets": [("Berlin", "yealink-t54w", "")] * count,
         "locked": array("b", bytes(count)),
     }
     return DirectoryData(**columns, countries={"Berlin": "DE"}, name_order=array("i", range(count)))

@@ -352,6 +352,7 @@ def test_patched_keeps_ids_sorted_when_a_new_id_is_smaller() -> None:
         columns["numbers"] = array("q", [4930 + i for i in ids])
         columns["versions"] = array("q", [1 for _ in ids])
         columns["locked"] = array("b", [0 for _ in ids])
+        columns["facets"] = [("site", "device", "") for _ in ids]
         for name in ("statuses", "names", "extensions", "sites", "devices", "licences", "departments"):
             columns[name] = [f"{name}{i}" for i in ids]
         columns["haystacks"] = [f"user{i:03d}" for i in ids]

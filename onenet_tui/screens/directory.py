@@ -35,6 +35,7 @@ from onenet_tui.screens.first_run import FirstSteps, first_steps, first_steps_hi
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
+from onenet_tui.visible import visible
 from onenet_tui.widgets.field import refusal_text
 from onenet_tui.widgets.key_footer import KeyFooter
 from onenet_tui.widgets.status_header import StatusHeader
@@ -132,8 +133,9 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         with Horizontal(id="directory-filter-bar"):
             yield Label(t("directory.filter.prompt"), id="directory-filter-prompt")
             yield FilterInput(
-                placeholder=t("directory.filter.placeholder"), id="directory-filter", select_on_focus=False
+                placeholder=t("directory_terms.filter.placeholder"), id="directory-filter", select_on_focus=False
             )
+            yield Label("", id="directory-filter-error", markup=False)
         yield UserTable(self.directory, self.marks, id="directory-users")
         yield KeyFooter()
 
@@ -153,13 +155,15 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         # handled, so the typed letter and the new rows share one frame.
         self.watch(self.filter_input, "value", self._apply_query, init=False)
         self._show_filter(False)
+        self.query_one("#directory-filter-error").display = False
         self._show_state()
         self._load()
         self.set_interval(self.poll_seconds, self._poll)
 
     def on_language_changed(self, message: LanguageChanged) -> None:
         """The language changed: every word on the screen follows."""
-        self.filter_input.placeholder = t("directory.filter.placeholder")
+        self.filter_input.placeholder = t("directory_terms.filter.placeholder")
+        self._show_filter_errors()
         self.query_one("#directory-filter-prompt", Label).update(t("directory.filter.prompt"))
         self.directory.relabel()
         self.query_one(StatusHeader).show_operator()
@@ -293,6 +297,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
             message = t("directory.empty.loading")
         elif not directory.total and not directory.loading:
             message = first_steps_hint(self._first_steps, self.app) or t("directory.empty.none")
+        elif directory.errors:
+            message = t("directory_terms.empty.error")
         else:
             message = t("directory.empty.no_match")
         self.table.empty_message = message
@@ -403,6 +409,36 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self.directory.set_query(query)
         # A new query starts at the top, as filters everywhere do.
         self.table.reload()
+        self._show_filter_errors()
+        self._after_change()
+
+    def _show_filter_errors(self) -> None:
+        """Name the terms the filter cannot use, in the filter line (the
+        directory then shows nobody rather than ignoring them)."""
+        error = self.directory.errors[0] if self.directory.errors else None
+        label = self.query_one("#directory-filter-error", Label)
+        if error is None:
+            if label.display:
+                label.display = False
+            return
+        # The name and value as typed, shown literally (a Label without markup).
+        if error.reason == "unknown":
+            text = t("directory_terms.error.unknown", name=visible(error.name))
+        else:
+            text = t("directory_terms.error.value", name=visible(error.name), value=visible(error.value))
+        label.update(text)
+        label.display = True
+
+    def on_resize(self) -> None:
+        # A sort never names a column that is not shown: narrowed below it, back to the name.
+        self.call_after_refresh(self._keep_sort_shown)
+
+    def _keep_sort_shown(self) -> None:
+        if not self.is_mounted or self.directory.sort.value in self.table.shown_columns():
+            return
+        keep = self._cursor_id()
+        self.directory.set_sort(model.SortColumn.NAME)
+        self.table.reload(keep=keep)
         self._after_change()
 
     def action_cycle_status(self) -> None:
@@ -413,7 +449,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def action_cycle_sort(self) -> None:
         keep = self._cursor_id()
-        self.directory.cycle_sort()
+        self.directory.cycle_sort(self.table.shown_sorts())
         self.table.reload(keep=keep)
         self._after_change()
 
@@ -448,6 +484,22 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     @on(UserTable.CursorMoved)
     def _cursor_moved(self) -> None:
         self._refresh_footer()
+
+    def role_refusals(self) -> dict[str, str]:
+        """The directory's keys the operator's role can never use, by key id,
+        with the refusal (R14): left out of the footer, listed in help with it."""
+        refused = {}
+        for spec in keys.specs(Scope.DIRECTORY):
+            if spec.policy is not None:
+                decision = decide(spec.policy, self.ctx.actor.role)
+                if not decision.allowed:
+                    refused[spec.id] = refusal_text(decision)
+        return refused
+
+    def footer_hidden(self) -> frozenset[str]:
+        """Keys the footer leaves out: a helpdesk operator sees the keys they
+        can use rather than seven dimmed ones (``widgets.key_footer``)."""
+        return frozenset(self.role_refusals())
 
     def _refresh_footer(self) -> None:
         """Redraw the footer when what it dims changed."""

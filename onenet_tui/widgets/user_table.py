@@ -27,12 +27,14 @@ from textual.strip import Strip
 
 from onenet_tui.data.directory import (
     Directory,
+    DirectoryData,
     DirectoryRow,
+    SortColumn,
     device_label,
     licence_label,
 )
 from onenet_tui.data.phones import national_number
-from onenet_tui.i18n import t
+from onenet_tui.i18n import language, t
 from onenet_tui.terminal import glyph
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
 from onenet_tui.widgets.lines import LineScrollBar, filtered, fit
@@ -53,46 +55,80 @@ class ColumnSpec:
     minimum: int
     drop_rank: int | None = None  # narrow terminals drop low ranks first; None: never
     right: bool = False
+    # Shown only while the name keeps this many cells (username, email: wide terminals only).
+    name_needs: int = 0
+    # Narrower than preferred when the data's longest value is (site, device, licence).
+    fits_content: bool = False
 
     @property
     def title(self) -> str:
-        return "" if self.key == "mark" else t(f"directory.column.{self.key}")
+        if self.key == "mark":
+            return ""
+        area = "directory_terms" if self.key in ("username", "email") else "directory"
+        return t(f"{area}.column.{self.key}")
 
 
 NAME_MAX = 48
+# The columns a sort can name (SortColumn values); the others (mark, username, email) it cannot.
+SORTABLE = frozenset(column.value for column in SortColumn)
 
 
 def column_specs() -> tuple[ColumnSpec, ...]:
-    """The columns, widths measured in the current language."""
+    """The columns, widths measured in the current language. Narrow terminals
+    drop the email first, then the username, licence, device, site, number."""
     return (
         ColumnSpec("mark", 1, 1),
         # One cell more than the widest badge: the name must not stick to it.
         ColumnSpec("status", max(badge_width() + 1, cell_len(t("directory.column.status"))), 1),
         ColumnSpec("name", 0, 14),
+        ColumnSpec("username", 16, 16, drop_rank=1, name_needs=18),
         ColumnSpec("extension", max(6, cell_len(t("directory.column.extension"))), 4, right=True),
-        ColumnSpec("number", 13, 13, drop_rank=4),
-        ColumnSpec("site", 12, 8, drop_rank=3),
-        ColumnSpec("device", 17, 10, drop_rank=2),
-        ColumnSpec("licence", 17, 10, drop_rank=1),
+        ColumnSpec("number", 13, 13, drop_rank=5),
+        ColumnSpec("site", 12, 8, drop_rank=4, fits_content=True),
+        ColumnSpec("device", 17, 10, drop_rank=3, fits_content=True),
+        ColumnSpec("licence", 17, 10, drop_rank=2, fits_content=True),
+        ColumnSpec("email", 26, 26, drop_rank=0, name_needs=24),
     )
 
 
-def layout(width: int, specs: tuple[ColumnSpec, ...]) -> list[tuple[ColumnSpec, int]]:
-    """Widths for ``width`` cells: drop columns by rank until the name column
-    gets its minimum, then give it the rest (up to a comfortable maximum)."""
+def layout(
+    width: int, specs: tuple[ColumnSpec, ...], content: dict[str, int] | None = None
+) -> list[tuple[ColumnSpec, int]]:
+    """Widths for ``width`` cells: columns that fit their content (``content``:
+    the longest value's cells by column key) are no wider than it and their
+    title; drop columns by rank until the name column gets its minimum (and
+    what the shown columns need it to keep), then give it the rest (up to a
+    comfortable maximum)."""
+    content = content or {}
+
+    def cells(c: ColumnSpec) -> int:
+        if not c.fits_content or c.key not in content:
+            return c.preferred
+        return max(c.minimum, cell_len(c.title), min(c.preferred, content[c.key]))
+
     columns = list(specs)
 
     def fixed(cols: list[ColumnSpec]) -> int:
-        return sum(c.preferred for c in cols if c.key != "name") + len(GAP) * (len(cols) - 1)
+        return sum(cells(c) for c in cols if c.key != "name") + len(GAP) * (len(cols) - 1)
 
     name = next(c for c in columns if c.key == "name")
-    while fixed(columns) + name.minimum > width:
+    while fixed(columns) + max(name.minimum, *(c.name_needs for c in columns)) > width:
         droppable = [c for c in columns if c.drop_rank is not None]
         if not droppable:
             break
         columns.remove(min(droppable, key=lambda c: c.drop_rank or 0))
     name_width = min(max(width - fixed(columns), name.minimum), NAME_MAX)
-    return [(c, name_width if c is name else c.preferred) for c in columns]
+    return [(c, name_width if c is name else cells(c)) for c in columns]
+
+
+def _content_widths(data: DirectoryData) -> dict[str, int]:
+    if not len(data):
+        return {}
+    return {
+        "site": max(map(cell_len, set(data.sites))),
+        "device": max(cell_len(device_label(d)) for d in set(data.devices)),
+        "licence": max(cell_len(licence_label(code)) for code in set(data.licences)),
+    }
 
 
 class UserTable(RowCursor):
@@ -145,8 +181,11 @@ class UserTable(RowCursor):
         self._cursor_id: int | None = None
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._columns: list[tuple[ColumnSpec, int]] = []
-        self._columns_width = -1
+        self._columns_width: object = None
         self._specs = column_specs()
+        self._content: dict[str, int] = {}
+        self._content_version = 0
+        self._content_of: tuple[object, ...] = ()
         self._style_cache: dict[str, Style] = {}
         self._width = self._height = 0
         self._measured: tuple[object, ...] = ()
@@ -203,7 +242,7 @@ class UserTable(RowCursor):
     def relabel(self) -> None:
         """The language changed: titles, badges and widths with it."""
         self._specs = column_specs()
-        self._columns_width = -1
+        self._columns_width = None
         self._lines.clear()
         self.refresh()
 
@@ -319,10 +358,33 @@ class UserTable(RowCursor):
         return style
 
     def _layout(self, width: int) -> list[tuple[ColumnSpec, int]]:
-        if width != self._columns_width:
-            self._columns = layout(width, self._specs)
-            self._columns_width = width
+        content = self._content_widths()
+        if (width, self._content_version) != self._columns_width:
+            self._columns = layout(width, self._specs, content)
+            self._columns_width = (width, self._content_version)
         return self._columns
+
+    def _content_widths(self) -> dict[str, int]:
+        """The longest site, device and licence of the data in cells: found
+        among their few distinct values, again only when the data or the
+        language changed."""
+        data = self.directory.data
+        of = (data.sites, data.devices, data.licences, language())
+        if not (self._content_of and all(a is b for a, b in zip(of, self._content_of, strict=True))):
+            self._content_of = of
+            self._content = _content_widths(data)
+            self._content_version += 1
+            self._lines.clear()
+        return self._content
+
+    def shown_columns(self, width: int | None = None) -> list[str]:
+        """The keys of the columns shown at ``width`` (the table's own by default)."""
+        return [spec.key for spec, _ in self._layout(self._width if width is None else width)]
+
+    def shown_sorts(self) -> list[SortColumn]:
+        """The sorts that name a column on screen, in the sort cycle's order."""
+        shown = set(self.shown_columns())
+        return [column for column in SortColumn if column.value in shown]
 
     def _measure(self) -> None:
         """The area for lines, asked once per size change, not once per line
@@ -410,6 +472,14 @@ class UserTable(RowCursor):
                     style = line + self._style(row.status if row.status in SYMBOLS else "unknown")
             elif key == "name":
                 text = UNHANDED + row.name if row.unhanded else row.name
+                if row.locked:
+                    # A word, not a colour: legible on any terminal, cut last.
+                    tag = f" {t('directory_terms.locked_tag')}"
+                    text = fit(text, max(cells - cell_len(tag), 1)).rstrip() + tag
+            elif key == "username":
+                text = row.username
+            elif key == "email":
+                text = row.email
             elif key == "extension":
                 text = row.extension
             elif key == "number":

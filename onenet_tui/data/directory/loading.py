@@ -91,7 +91,8 @@ def _read_columns(
         columns["licences"],
     )
     versions, hays = columns["versions"], columns["haystacks"]
-    departments, locked = columns["departments"], columns["locked"]
+    departments, locked, facets = columns["departments"], columns["locked"], columns["facets"]
+    combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     # Strings that repeat (statuses, sites, models, common names) are interned:
     # one copy each, and a status can be compared by identity.
     pool = sys.intern
@@ -121,10 +122,14 @@ def _read_columns(
                 extensions.append(pool(visible(extension)))
                 numbers.append(int(e164[1:]))
                 site_names.append(site)
-                devices.append(pool(device))
+                device = pool(device)
+                devices.append(device)
                 licences.append(pool(licence))
                 versions.append(version)
-                departments.append(pool(visible(department or "")))
+                department = pool(visible(department or ""))
+                departments.append(department)
+                facet = (site, device, department)
+                facets.append(combinations.setdefault(facet, facet))
                 locked.append(1 if portal_locked else 0)
                 hays.append(haystack(name, username, email, extension, e164, country))
     return columns

@@ -121,6 +121,12 @@ _NO_DEVICE = DeviceType.NONE.value
 _ANY_DESK_PHONE = DeviceType.DESK_PHONE.value
 
 
+def _free_value(value: str) -> bool:
+    """Whether free words look into this site, model or department: not the
+    generic "no desk phone" / "desk phone" words, not an empty department."""
+    return bool(value) and value not in (_NO_DEVICE, _ANY_DESK_PHONE)
+
+
 class _Values:
     """The distinct values of the data's few-valued columns with their folded
     forms, found once per data: terms and free words are matched against a
@@ -138,7 +144,9 @@ class _Values:
             }
         return found
 
-    def _fold(self, column: str, value: str) -> tuple[str, ...]:
+    def _fold(self, column: str, value: Any) -> tuple[str, ...]:
+        if column == "facets":
+            return ()  # looked up by its parts' forms
         if column == "devices":
             if value == _NO_DEVICE:
                 return (*terms.NO_DEVICE_FORMS, strip_accents(device_label(value, "en")), _NO_DEVICE)
@@ -152,19 +160,22 @@ class _Values:
         return frozenset(v for v, forms in self.forms(column).items() if terms.matching(value, forms, prefix=prefix))
 
     def free(self, word: str) -> _Test:
-        """A free word: the haystack, and the sites, desk phone models (not the
-        "no desk phone" words) and departments that hold it."""
-        columns = []
-        for column in ("sites", "devices", "departments"):
-            forms = self.forms(column)
-            hits = frozenset(
-                v
-                for v, folded in forms.items()
-                if v not in (_NO_DEVICE, _ANY_DESK_PHONE) and any(word in f for f in folded)
-            )
-            if hits:
-                columns.append((column, hits))
-        return _Test(word, word, tuple(columns))
+        """A free word: the haystack, and the rows whose site, desk phone
+        model (not the "no desk phone" words) or department holds it, found
+        among the data's few combinations of the three."""
+        held = {
+            column: {v for v, folded in self.forms(column).items() if _free_value(v) and any(word in f for f in folded)}
+            for column in ("sites", "devices", "departments")
+        }
+        if not any(held.values()):
+            return _Test(word, word)
+        sites, devices, departments = held["sites"], held["devices"], held["departments"]
+        facets = frozenset(
+            facet
+            for facet in self.forms("facets")
+            if facet[0] in sites or facet[1] in devices or facet[2] in departments
+        )
+        return _Test(word, word, (("facets", facets),))
 
     def term(self, term: Term) -> _Test:
         if term.in_haystack:
@@ -298,8 +309,13 @@ class Directory:
         self.sort, self.descending = SortColumn(column), descending
         self._forget()
 
-    def cycle_sort(self) -> SortColumn:
-        self.set_sort(SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)])
+    def cycle_sort(self, shown: Sequence[SortColumn] = SORT_CYCLE) -> SortColumn:
+        """The next sort of the cycle among ``shown`` (the columns on screen:
+        a sort never names a column that is not shown)."""
+        cycle = [column for column in SORT_CYCLE if column in shown] or [SortColumn.NAME]
+        after = SORT_CYCLE.index(self.sort)
+        following = [column for column in cycle if SORT_CYCLE.index(column) > after]
+        self.set_sort((following or cycle)[0])
         return self.sort
 
     def reverse(self) -> None:

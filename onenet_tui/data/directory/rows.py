@@ -198,6 +198,7 @@ COLUMNS = (
     "haystacks",
     "departments",
     "locked",
+    "facets",
 )
 # The columns held as arrays of integers (with their type codes).
 ARRAY_COLUMNS = {"ids": "q", "numbers": "q", "versions": "q", "locked": "b"}
@@ -220,6 +221,10 @@ class DirectoryData:
     haystacks: Sequence[str] = ()
     departments: Sequence[str] = ()  # "" for none
     locked: array[int] = field(default_factory=lambda: array("b"))  # 1: the portal account is locked
+    # (site, device, department) of each row, one shared tuple per combination:
+    # a free word is looked for in a few hundred combinations, then one set
+    # lookup per row finds the rows of those that hold it.
+    facets: Sequence[tuple[str, str, str]] = ()
     # -- not per row
     countries: dict[str, str] = field(default_factory=dict)  # site name -> country
     name_order: array[int] = field(default_factory=lambda: array("i"))  # row indexes sorted by name
