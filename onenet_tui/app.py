@@ -360,6 +360,9 @@ class OneNetApp(App[None], inherit_bindings=False):
         """Key names in the operator's language ("Leertaste", "Pos1"); symbols
         and letters as Textual draws them."""
         shown = super().get_key_display(binding)
+        if terminal.current().ascii:
+            # No "⏎" on a terminal without UTF-8 (the footer shows enter now).
+            shown = shown.replace("⏎", "enter")
         return "+".join(keys.key_name(token) for token in shown.split("+"))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -28,6 +28,7 @@ ASCII_FALLBACK: dict[str, str] = {
     "✗": "x",
     "▌": "|",
     "▐": "|",
+    "⊘": "#",  # a locked portal account, before the name
     "▲": "^",
     "▼": "v",
     "…": "~",

@@ -25,12 +25,13 @@ def keys_at(width: int) -> list[str]:
     return [spec.key for spec, _ in layout(width, column_specs())]
 
 
-def test_every_column_fits_at_120_columns() -> None:
+def test_at_120_columns_every_column_but_the_email_fits() -> None:
     columns = layout(119, column_specs())
     assert [spec.key for spec, _ in columns] == [
         "mark",
         "status",
         "name",
+        "username",
         "extension",
         "number",
         "site",
@@ -38,6 +39,23 @@ def test_every_column_fits_at_120_columns() -> None:
         "licence",
     ]
     assert sum(width for _, width in columns) + len(columns) - 1 <= 119
+
+
+def test_at_160_columns_the_email_too() -> None:
+    columns = layout(159, column_specs())
+    assert [spec.key for spec, _ in columns][-1] == "email"
+    assert dict((spec.key, width) for spec, width in columns)["name"] >= 24
+    assert sum(width for _, width in columns) + len(columns) - 1 <= 159
+
+
+def test_at_80_columns_the_name_takes_what_short_sites_and_models_leave() -> None:
+    """Names were cut at 14 cells while the site and device columns held
+    spaces: columns that fit their content give the rest to the name."""
+    content = {"site": 6, "device": 13, "licence": 13}
+    widths = dict((spec.key, width) for spec, width in layout(79, column_specs(), content))
+    assert widths["site"] == 8 and widths["device"] == 13  # the site's minimum; the longest model
+    assert sum(widths.values()) + len(widths) - 1 == 79  # nothing left over
+    assert widths["name"] == 22
 
 
 def test_narrow_terminals_drop_licence_then_device_then_site() -> None:

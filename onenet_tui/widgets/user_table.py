@@ -44,6 +44,9 @@ MARK = "▌"
 # Before the name of a user whose latest credentials never reached anybody:
 # legible without colour, and the detail screen says what to do.
 UNHANDED = "⚠ "
+# Before the name of a user whose portal account is locked (``locked:yes``
+# finds them, ``k`` resets it): two cells, so the name keeps its room.
+LOCKED = "⊘"
 SORT_ARROWS = {False: "▲", True: "▼"}
 GAP = " "
 
@@ -473,9 +476,8 @@ class UserTable(RowCursor):
             elif key == "name":
                 text = UNHANDED + row.name if row.unhanded else row.name
                 if row.locked:
-                    # A word, not a colour: legible on any terminal, cut last.
-                    tag = f" {t('directory_terms.locked_tag')}"
-                    text = fit(text, max(cells - cell_len(tag), 1)).rstrip() + tag
+                    # A symbol, not a colour, as the status badges: "#" without UTF-8.
+                    text = f"{glyph(LOCKED)} {text}"
             elif key == "username":
                 text = row.username
             elif key == "email":
