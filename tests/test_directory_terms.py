@@ -226,3 +226,23 @@ def test_a_lock_reset_elsewhere_shows_after_a_refresh(tenant: World) -> None:
     directory = Directory(fresh)
     directory.set_query("locked:yes")
     assert names(directory) == []
+
+
+def test_a_department_a_change_brings_is_found_after_the_refresh(tenant: World) -> None:
+    """Free words look into the sites, models and departments found while
+    loading; a patch adds the new ones."""
+    from onenet_tui.data import audit
+
+    data = model.load(tenant.store)
+    directory = Directory(data)
+    directory.set_query("vertrieb")
+    assert names(directory) == []
+    set_fields(tenant, Smith={"department": "Vertrieb"})
+    with tenant.store.transaction() as session:
+        audit.record(session, tenant.admin.actor, "user.edit", "oliver.smith")
+    fresh = model.refresh(tenant.store, data)
+    assert fresh is not None and ("London", "none", "Vertrieb") in fresh.facet_values
+    directory.replace_data(fresh)
+    assert names(directory) == ["Smith, Oliver"]
+    directory.set_query("dept:vert")
+    assert names(directory) == ["Smith, Oliver"]

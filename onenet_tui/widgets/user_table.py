@@ -127,9 +127,13 @@ def layout(
 def _content_widths(data: DirectoryData) -> dict[str, int]:
     if not len(data):
         return {}
+    # The sites and devices the loader found; a pass over the rows only without them (test data).
+    facets = data.facet_values
+    sites = {f[0] for f in facets} if facets else set(data.sites)
+    devices = {f[1] for f in facets} if facets else set(data.devices)
     return {
-        "site": max(map(cell_len, set(data.sites))),
-        "device": max(cell_len(device_label(d)) for d in set(data.devices)),
+        "site": max(map(cell_len, sites)),
+        "device": max(cell_len(device_label(d)) for d in devices),
         "licence": max(cell_len(licence_label(code)) for code in set(data.licences)),
     }
 

@@ -72,9 +72,10 @@ def _read(
     }
     columns = _read_columns(session, queries, sites)
     countries = {sys.intern(name): country for name, country in sites.values()}
+    facet_values = frozenset(columns["facets"])
     if not sort:
-        return DirectoryData(**columns, countries=countries, stamp=stamp, complete=complete)
-    return DirectoryData.build(columns, countries, stamp, complete=complete)
+        return DirectoryData(**columns, countries=countries, stamp=stamp, complete=complete, facet_values=facet_values)
+    return DirectoryData.build(columns, countries, stamp, complete=complete, facet_values=facet_values)
 
 
 def _read_columns(
@@ -168,7 +169,7 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE) -> DirectoryData:
         first = _read(session, [query], stamp, complete=False)
         unhanded = handover.never_handed_over(session)
     if len(first) < limit:
-        first = DirectoryData.build(first.columns(), first.countries, stamp)
+        first = DirectoryData.build(first.columns(), first.countries, stamp, facet_values=first.facet_values)
     return _with_unhanded(first, unhanded)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import contains, eq, methodcaller, or_
 from typing import Any, NamedTuple
@@ -117,6 +117,8 @@ _TERM_COLUMNS = {
     Field.DEVICE: "devices",
     Field.LICENCE: "licences",
 }
+# Where each column's distinct values are in DirectoryData.facet_values.
+_FACET_PARTS: dict[str, int | None] = {"sites": 0, "devices": 1, "departments": 2, "facets": None}
 _NO_DEVICE = DeviceType.NONE.value
 _ANY_DESK_PHONE = DeviceType.DESK_PHONE.value
 
@@ -139,10 +141,16 @@ class _Values:
     def forms(self, column: str) -> dict[Any, tuple[str, ...]]:
         found = self._forms.get(column)
         if found is None:
-            found = self._forms[column] = {
-                value: self._fold(column, value) for value in set(getattr(self.data, column))
-            }
+            found = self._forms[column] = {value: self._fold(column, value) for value in self._distinct(column)}
         return found
+
+    def _distinct(self, column: str) -> Iterable[Any]:
+        facets = self.data.facet_values
+        if column in _FACET_PARTS and (facets or not len(self.data)):
+            # Known since loading: no pass over every row on a keystroke.
+            part = _FACET_PARTS[column]
+            return facets if part is None else {facet[part] for facet in facets}
+        return set(getattr(self.data, column))
 
     def _fold(self, column: str, value: Any) -> tuple[str, ...]:
         if column == "facets":

@@ -232,6 +232,10 @@ class DirectoryData:
     complete: bool = True  # False for the first page shown while the rest loads
     # Ids of users whose latest credentials were never handed over (data.handover).
     unhanded: frozenset[int] = frozenset()
+    # Every (site, device, department) the rows have, found as they were read
+    # (perhaps a few more after a patch): what free words and terms look
+    # into, without a pass over every row on the first keystroke.
+    facet_values: frozenset[tuple[str, str, str]] = frozenset()
     # Columns that differ from the data this was patched from (all, when read afresh).
     changed: frozenset[str] = frozenset(COLUMNS)
     # status_code() of each row: filters and counts compare small numbers.
@@ -257,6 +261,7 @@ class DirectoryData:
         *,
         complete: bool = True,
         order: Iterable[int] | None = None,
+        facet_values: frozenset[tuple[str, str, str]] = frozenset(),
     ) -> DirectoryData:
         """From columns (which it takes over): sorted by id if they are not, with the name order
         computed. ``order`` (the rows as given, when not) is a nearly sorted
@@ -277,7 +282,14 @@ class DirectoryData:
         candidates = range(len(hays)) if order is None else order
         # The haystack starts with the folded "last, first": its order is the name order.
         name_order = array("i", sorted(candidates, key=hays.__getitem__))
-        return cls(**columns, countries=countries, name_order=name_order, stamp=stamp, complete=complete)
+        return cls(
+            **columns,
+            countries=countries,
+            name_order=name_order,
+            stamp=stamp,
+            complete=complete,
+            facet_values=facet_values,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -319,6 +331,7 @@ class DirectoryData:
         """A copy with the rows of ``changes`` replaced or added and ``removed`` ids gone."""
         columns = {name: _editable(column) for name, column in self.columns().items()}
         countries = {**self.countries, **changes.countries}
+        facet_values = self.facet_values | changes.facet_values
         hays = columns["haystacks"]
         renamed = False
         added: list[int] = []
@@ -337,7 +350,12 @@ class DirectoryData:
         if not (renamed or added or removed):
             # Statuses and other columns changed, the name order did not.
             return DirectoryData(
-                **columns, countries=countries, name_order=self.name_order, stamp=stamp, changed=frozenset(changed)
+                **columns,
+                countries=countries,
+                name_order=self.name_order,
+                stamp=stamp,
+                changed=frozenset(changed),
+                facet_values=facet_values,
             )
         previous: list[int] = list(self.name_order)
         if removed:
@@ -350,7 +368,7 @@ class DirectoryData:
             column.extend(_take(getattr(changes, name), added))
         # The previous order is almost sorted, which Python's sort finishes in
         # about linear time: no long pause while the interface waits.
-        return DirectoryData.build(columns, countries, stamp, order=previous)
+        return DirectoryData.build(columns, countries, stamp, order=previous, facet_values=facet_values)
 
 
 EMPTY = DirectoryData()
