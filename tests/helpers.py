@@ -608,15 +608,18 @@ def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
     parsed = terms.parse(query)
     if parsed.errors:
         return False
-    hay, site, device = data.haystacks[index], strip_accents(data.sites[index]), data.devices[index]
-    department, licence = strip_accents(data.departments[index]), data.licences[index]
+    hay, device, licence = data.haystacks[index], data.devices[index], data.licences[index]
+    site, department = strip_accents(data.sites[index]), strip_accents(data.departments[index])
+    # Free words keep their accents ("süd"): they also look at the names as written, lower case.
+    sites, departments = (site, data.sites[index].casefold()), (department, data.departments[index].casefold())
     models = (
         []
         if device in ("none", "desk_phone")
-        else [device, *(strip_accents(device_label(device, lang)) for lang in ("en", "de"))]
+        else [device, *(f(device_label(device, lang)) for lang in ("en", "de") for f in (strip_accents, str.casefold))]
     )
     for word in parsed.words:
-        if not (word in hay or word in site or word in department or any(word in m for m in models)):
+        held = [hay, *sites, *(departments if department else ()), *models]
+        if not any(word in text for text in held):
             return False
     for term in parsed.terms:
         value, field = term.value, term.field

@@ -123,6 +123,11 @@ _NO_DEVICE = DeviceType.NONE.value
 _ANY_DESK_PHONE = DeviceType.DESK_PHONE.value
 
 
+def _forms(text: str) -> tuple[str, ...]:
+    folded, lowered = strip_accents(text), text.casefold()
+    return (folded,) if folded == lowered else (folded, lowered)
+
+
 def _free_value(value: str) -> bool:
     """Whether free words look into this site, model or department: not the
     generic "no desk phone" / "desk phone" words, not an empty department."""
@@ -153,16 +158,17 @@ class _Values:
         return set(getattr(self.data, column))
 
     def _fold(self, column: str, value: Any) -> tuple[str, ...]:
+        """Every form a value is found by: without accents (what terms, and
+        most typing, use) and with them (free words keep theirs: "süd")."""
         if column == "facets":
             return ()  # looked up by its parts' forms
         if column == "devices":
             if value == _NO_DEVICE:
-                return (*terms.NO_DEVICE_FORMS, strip_accents(device_label(value, "en")), _NO_DEVICE)
-            labels = {strip_accents(device_label(value, lang)) for lang in ("en", "de")}
-            return (value.casefold(), *labels)
+                return (*terms.NO_DEVICE_FORMS, *_forms(device_label(value, "en")), _NO_DEVICE)
+            return (value.casefold(), *{f for lang in ("en", "de") for f in _forms(device_label(value, lang))})
         if column == "licences":
-            return (value.casefold(), *{strip_accents(licence_label(value, lang)) for lang in ("en", "de")})
-        return (strip_accents(value),) if value else ()
+            return (value.casefold(), *{f for lang in ("en", "de") for f in _forms(licence_label(value, lang))})
+        return _forms(value) if value else ()
 
     def accepted(self, column: str, value: str, *, prefix: bool) -> frozenset[Any]:
         return frozenset(v for v, forms in self.forms(column).items() if terms.matching(value, forms, prefix=prefix))
