@@ -139,8 +139,8 @@ class _Values:
     forms, found once per data: terms and free words are matched against a
     handful of sites, models and departments, never against every row."""
 
-    def __init__(self, data: DirectoryData, lang: str) -> None:
-        self.data, self.lang = data, lang
+    def __init__(self, data: DirectoryData) -> None:
+        self.data = data
         self._forms: dict[str, dict[Any, tuple[str, ...]]] = {}
 
     def forms(self, column: str) -> dict[Any, tuple[str, ...]]:
@@ -337,13 +337,11 @@ class Directory:
         self._forget(keep_order=True)
 
     def relabel(self) -> None:
-        """The language changed: sorts by label may change order, and free
-        words find desk phone models by their label in the new language."""
-        self._values = None
+        """The language changed: sorts by label may change order. (Terms and
+        free words find models and licences by their names in both languages,
+        so answers stay.)"""
         if self.sort in (SortColumn.DEVICE, SortColumn.LICENCE):
             self._forget()
-        elif self.query:
-            self._forget(keep_order=True)
 
     @property
     def errors(self) -> tuple[terms.TermError, ...]:
@@ -476,7 +474,7 @@ class Directory:
 
     def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
         if self._values is None or self._values.data is not self.data:
-            self._values = _Values(self.data, language())
+            self._values = _Values(self.data)
         values = self._values
         tests = [values.term(term) for term in parsed.terms if term.key not in done]
         tests += [values.free(word) for word in parsed.words if word not in done]
