@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from onenet_tui.data import phones, queries
+from onenet_tui.data import phones, policy, queries
 from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
 
@@ -27,7 +27,7 @@ _EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
 
 def site_by_name(session: Session, name: str, *, sites: Collection[int] | None = None) -> Site:
     site: Site | None = session.execute(select(Site).where(col(Site.name) == name)).scalar_one_or_none()
-    if sites is not None and (site is None or site.id not in sites):
+    if policy.outside(sites, site.id if site else None):
         raise RuleRefused("R25", "site_admin.site_not_yours", site=name)
     if site is None:
         raise NotFound("site", name)
@@ -135,7 +135,7 @@ def user_by_id(session: Session, user_id: int, *, sites: Collection[int] | None 
 
 
 def _in_scope(user: User | None, ref: object, sites: Collection[int] | None) -> User:
-    if sites is not None and (user is None or user.site_id not in sites):
+    if policy.outside(sites, user.site_id if user else None):
         raise RuleRefused("R25", "site_admin.user_not_yours", user=ref)
     if user is None:
         raise NotFound("user", ref)

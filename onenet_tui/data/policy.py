@@ -166,7 +166,7 @@ def decide(
         if role is Role.SITE_ADMIN and Role.ADMIN in ROLES[action]:
             return ENTERPRISE_ONLY
         return CARRIER_ONLY if action is Action.SIMULATE_CARRIER else ADMINISTRATORS_ONLY
-    if sites is not None and site_id is not None and site_id not in sites:
+    if site_id is not None and outside(sites, site_id):
         return OTHER_SITE
     if status is not None:
         refusal = STATUS_REFUSALS.get(action, {}).get(Status(status))
@@ -175,6 +175,14 @@ def decide(
     if device_type is not None and DeviceType(device_type) is DeviceType.NONE and action in NEEDS_DESK_PHONE:
         return NEEDS_DESK_PHONE[action]
     return ALLOWED
+
+
+def outside(sites: Collection[int] | None, site_id: int | None) -> bool:
+    """R25: whether site ``site_id`` (None: no such site) is outside the scope
+    ``sites`` of an operator (None: every site). The lookups ask this before
+    they hand a user, site or group to a service, so a site administrator's
+    every command is scoped before any other rule is weighed."""
+    return sites is not None and (site_id is None or site_id not in sites)
 
 
 def enforce(
