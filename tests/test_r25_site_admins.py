@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from textual.pilot import Pilot
+from textual.widgets import Select
 
 from onenet_tui.data import (
     accounts,
@@ -18,6 +21,7 @@ from onenet_tui.data import (
     carrier,
     credentials,
     demo,
+    exports,
     groups,
     import_users,
     listing,
@@ -40,8 +44,30 @@ from onenet_tui.data.policy import Action
 from onenet_tui.data.schemas import CallServicesChange, ConfigChange, NewOperator, ProfileChange
 from onenet_tui.data.storage import Store
 from onenet_tui.data.user_csv import ImportFile
+from onenet_tui.screens.add_user import AddUserWizard
+from onenet_tui.screens.export_users import ExportUsersScreen
 from onenet_tui.screens.first_run import first_steps
-from tests.helpers import Result, World, call, cli_env, new_user_data
+from onenet_tui.screens.import_users import ImportPathScreen, ImportPreviewScreen
+from onenet_tui.screens.sites import SitesScreen
+from tests.helpers import (
+    SIZE,
+    Result,
+    World,
+    call,
+    cli_env,
+    confirm_reset,
+    header,
+    lines,
+    make_app,
+    new_user_data,
+    notifications,
+    preview_loaded,
+    ready,
+    settle,
+    text_of,
+    type_text,
+    until,
+)
 
 BERLIN_PEOPLE = {"juergen.mueller", "anna.schmidt", "fatma.yilmaz", "hanspeter.weiss", "lukasz.nowak"}
 LONDON_PEOPLE = {"oliver.smith", "zoe.lefevre", "grace.jones"}
@@ -435,3 +461,141 @@ def test_r25_cli_a_site_admin_sees_and_changes_only_their_site(env: dict[str, st
     reset = ok(call("credentials", "reset", "--all", "--export", str(tmp_path / "all.csv"), env=mine))
     written = (tmp_path / "all.csv").read_text("utf-8")
     assert "juergen.mueller" in written and "grace.jones" not in written, reset.out
+
+
+# --- the console -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "exports"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(folder))
+    return folder
+
+
+def _digests(world: World) -> dict[int, str]:
+    with world.store.read() as session:
+        return dict(session.execute(select(DeskPhoneCredential.user_id, DeskPhoneCredential.ha1_sha256)).all())  # type: ignore[call-overload]
+
+
+@pytest.mark.sqlite_only
+async def test_r25_console_a_berlin_site_admin_never_reaches_a_london_user(
+    world: World, sabine: Context, export_dir: Path
+) -> None:
+    london_ids = set(_ids(world.admin, *sorted(LONDON_PEOPLE)))
+    before = _digests(world)
+    app = make_app(world, sabine.actor)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert "sabine · Site admin · Berlin" in header(screen)
+        # Seen: only Berlin's users, and the counts are theirs.
+        assert screen.directory.total == 5 and not london_ids & set(screen.directory.ids())
+        shown = "\n".join(lines(screen))
+        assert "Müller" in shown and "Smith" not in shown and "Jones" not in shown
+        # Filtered to: a London name or number finds nobody.
+        for term in ("Smith", "+44", "oliver"):
+            await pilot.press("slash")
+            await type_text(pilot, term)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert screen.directory.ids() == [], term
+            await pilot.press("escape")
+            await settle(pilot)
+        # Marked: all of them is all of Berlin.
+        await pilot.press("asterisk")
+        assert len(screen.marks) == 5 and not london_ids & screen.marks
+        # Bulk reset of the marked: Berlin's desk phones only.
+        await pilot.press("c")
+        bulk_screen = await preview_loaded(pilot)
+        assert not london_ids & set(bulk_screen.user_ids)
+        await confirm_reset(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        after = _digests(world)
+        assert all(after[uid] == before[uid] for uid in london_ids if uid in before)
+        assert any(after[uid] != before[uid] for uid in before if uid not in london_ids)
+        # Exported: Berlin's users only.
+        await pilot.press("u", "E")
+        await until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "mine.csv")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        await settle(pilot)
+        exported = {row["username"] for row in exports.read_csv(export_dir / "mine.csv")}
+        assert exported == BERLIN_PEOPLE
+        # Imported: a row for London fails with R25, the Berlin row passes.
+        export_dir.mkdir(mode=0o700, exist_ok=True)
+        (export_dir / "users.csv").write_text(
+            ",".join(user_csv.COLUMNS) + "\n"
+            + _csv_line(_person("neu.london", "London", "020 7946 0011"))
+            + _csv_line(_person("neu.berlin", "Berlin", "030 12345021")),
+            encoding="utf-8",
+        )  # fmt: skip
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ImportPathScreen))
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "users.csv")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ImportPreviewScreen) and app.screen.plan is not None)
+        await settle(pilot)
+        preview = app.screen
+        assert isinstance(preview, ImportPreviewScreen) and preview.plan is not None
+        assert {(f.line, f.column, f.rule) for f in preview.plan.failures} == {(2, "site", "R25")}
+        assert "R25" in text_of(preview, "#import-detail")
+    assert "neu.london" not in {u["username"] for u in user_csv.export_users(world.admin)}
+
+
+def _csv_line(cells: dict[str, str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([cells.get(c, "") for c in user_csv.COLUMNS])
+    return buffer.getvalue()
+
+
+@pytest.mark.sqlite_only
+async def test_r25_console_sites_screen_shows_their_sites_and_dims_adding_one(world: World, sabine: Context) -> None:
+    async with make_app(world, sabine.actor).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SitesScreen))
+        screen = pilot.app.screen
+        assert isinstance(screen, SitesScreen)
+        await until(pilot, lambda: screen.number_table.row_count > 0)
+        assert [s.name for s in screen.sites] == ["Berlin"]
+        assert screen.check_action("add_site", ()) is None
+        # Numbers of their own site: every administrator action there.
+        for action in ("add_numbers", "flag", "unflag"):
+            assert screen.check_action(action, ()) is not None, action
+        await pilot.press("a")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert "R25" in notifications(pilot.app)[-1] and "enterprise administrator" in notifications(pilot.app)[-1]
+
+
+@pytest.mark.sqlite_only
+async def test_r25_console_wizard_offers_only_their_sites(world: World, sabine: Context) -> None:
+    assert users.site_names(sabine) == ["Berlin"]
+    async with make_app(world, sabine.actor).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AddUserWizard))
+        await settle(pilot)
+        offered = [str(option) for select_ in pilot.app.screen.query(Select) for option, _ in select_._options]
+        assert any("Berlin" in text for text in offered)
+        assert not any("London" in text for text in offered)
+
+
+@pytest.mark.sqlite_only
+def test_snapshot_r25_directory_header_of_a_site_admin(snap_compare: Any, world: World, people: list[str]) -> None:
+    sites.add_site(world.admin, "Hamburg", "DE", "hamburg.sip.example.net")
+    actor = site_admin(world, site_names=("Berlin", "Hamburg")).actor
+
+    async def loaded(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await settle(pilot)
+
+    assert snap_compare(make_app(world, actor), terminal_size=SIZE, run_before=loaded)
