@@ -916,7 +916,7 @@ def _warn_never_exported(run: Run) -> None:
     """Earlier resets whose passwords changed but never reached a file (a
     crash, a full disk): the admin must reset those users again."""
     with run.store.read() as session:
-        pending = handover.pending_exports(session)
+        pending = handover.pending_exports(session, run.actor.sites)
     for reset in pending:
         key, params = reset.warning()
         shown = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}

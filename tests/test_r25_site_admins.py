@@ -23,6 +23,7 @@ from onenet_tui.data import (
     demo,
     exports,
     groups,
+    handover,
     import_users,
     listing,
     lookup,
@@ -599,3 +600,38 @@ def test_snapshot_r25_directory_header_of_a_site_admin(snap_compare: Any, world:
         await settle(pilot)
 
     assert snap_compare(make_app(world, actor), terminal_size=SIZE, run_before=loaded)
+
+
+@pytest.mark.sqlite_only
+async def test_r25_console_follows_new_sites_while_open(world: World, sabine: Context) -> None:
+    async with make_app(world, sabine.actor).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.directory.total == 5
+        operators.set_sites(world.admin, "sabine", ["Berlin", "London"])
+        await until(pilot, lambda: screen.directory.total == 8 and screen.directory.complete)
+        assert "Site admin · Berlin, London" in header(screen)
+        operators.set_sites(world.admin, "sabine", ["London"])
+        await until(pilot, lambda: screen.directory.total == 3 and screen.directory.complete)
+        assert pilot.app.ctx.actor.site_names == ("London",)  # type: ignore[attr-defined]
+        refused_r25(lambda: users.view(screen.ctx, "juergen.mueller"))
+
+
+def test_r25_lost_exports_are_told_only_of_their_sites(world: World, sabine: Context) -> None:
+    # The enterprise admin resets London's desk phones and never exports them.
+    credentials.bulk_reset(world.admin, _ids(world.admin, "grace.jones", "zoe.lefevre"))
+    with world.store.read() as session:
+        assert [p.count for p in handover.pending_exports(session)] == [2]
+        assert handover.pending_exports(session, sabine.actor.sites) == []
+    credentials.bulk_reset(sabine, _ids(sabine, "juergen.mueller"))
+    with world.store.read() as session:
+        assert [p.count for p in handover.pending_exports(session, sabine.actor.sites)] == [1]
+
+
+def test_r25_hostile_site_names_are_shown_literally_in_the_header(world: World) -> None:
+    from onenet_tui.widgets.status_header import StatusHeader
+
+    name = "[bold]X\x1b[31m"
+    sites.add_site(world.admin, name, "DE", "hostile.sip.example.net")
+    actor = site_admin(world, site_names=(name,)).actor
+    shown = StatusHeader(actor).operator
+    assert "[bold]X" in shown and "\x1b" not in shown
