@@ -635,3 +635,17 @@ def test_r25_hostile_site_names_are_shown_literally_in_the_header(world: World) 
     actor = site_admin(world, site_names=(name,)).actor
     shown = StatusHeader(actor).operator
     assert "[bold]X" in shown and "\x1b" not in shown
+
+
+def test_r25_other_sites_group_names_are_not_told(world: World, sabine: Context) -> None:
+    version = version_of(sabine, "juergen.mueller")
+    with pytest.raises(NotFound):  # as if no such group: London's is not named
+        memberships.set_user_groups(sabine, "juergen.mueller", {"LON Pickup": None}, expected_version=version)
+    with pytest.raises(InvalidInput) as admin:  # the enterprise admin hears it is another site's
+        memberships.set_user_groups(world.admin, "juergen.mueller", {"LON Pickup": None}, expected_version=version)
+    assert admin.value.errors[0].key == "group.other_site"
+    with pytest.raises(InvalidInput) as adding:
+        users.add_user_from(sabine, new_user_data(number="030 12345022", groups=[{"group": "LON Pickup"}]))
+    assert [e.key for e in adding.value.errors] == ["group.unknown"]
+    file = _import_file({**_person("neu.berlin", "Berlin", "030 12345021"), "groups": "LON Pickup"})
+    assert [f.key for f in import_users.plan(sabine, file).failures] == ["group.unknown"]

@@ -512,6 +512,9 @@ class _Planner:
         chosen: list[tuple[Group, str | None]] = []
         for choice in new.groups:
             named = self.tenant.groups.get(choice.group, [])
+            scope = self.ctx.actor.sites
+            if scope is not None:  # R25: other sites' groups are not named to a site admin
+                named = [g for g in named if g.site_id in scope]
             at_site = [g for g in named if g.site_id == site.id]
             group = group_choice(choice.group, at_site, site.name, elsewhere=bool(named))
             if isinstance(group, FieldError):

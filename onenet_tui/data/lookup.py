@@ -69,18 +69,21 @@ def group_by_ref(
     return group
 
 
-def group_at_site(session: Session, name: str, site: Site) -> Group:
+def group_at_site(session: Session, name: str, site: Site, *, sites: Collection[int] | None = None) -> Group:
     """A group named from a user's side: members are users of the group's
     site (R22), so the name is looked up among that site's groups. Unknown
-    is NotFound; elsewhere only, or several kinds of that name, InvalidInput."""
+    is NotFound; elsewhere only, or several kinds of that name, InvalidInput.
+    "Elsewhere" looks only at the sites of ``sites`` (R25): a site
+    administrator does not learn other sites' group names."""
     at_site = list(
         session.execute(
             select(Group).where(col(Group.name) == name, col(Group.site_id) == site.id).order_by(Group.kind)
         ).scalars()
     )
-    elsewhere = (
-        not at_site and session.execute(select(col(Group.id)).where(col(Group.name) == name)).first() is not None
-    )
+    others = select(col(Group.id)).where(col(Group.name) == name)
+    if sites is not None:
+        others = others.where(col(Group.site_id).in_(sorted(sites)))
+    elsewhere = not at_site and session.execute(others).first() is not None
     choice = group_choice(name, at_site, site.name, elsewhere)
     if isinstance(choice, Group):
         return choice

@@ -250,7 +250,7 @@ def set_user_groups(
         wanted: dict[int, tuple[Group, str | None]] = {}
         for name, role in chosen.items():
             # Members are users of the group's site (R22): the name is the site's.
-            group = group_at_site(session, name, _site(session, user.site_id))
+            group = group_at_site(session, name, _site(session, user.site_id), sites=ctx.actor.sites)
             assert group.id is not None
             wanted[group.id] = (group, checks.member_role(group, role))
         current = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country) if data.mobile else None
         if data.username:
             _check_username(session, errors, data.username)
-        groups = _resolve_groups(session, errors, site, data)
+        groups = _resolve_groups(session, errors, site, data, ctx.actor.sites)
         errors.raise_any()
         assert number is not None and extension is not None
         flag = checks.number_flag(number, site.country)
@@ -196,12 +197,14 @@ def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> Use
     raise Conflict("conflict.username")
 
 
-def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
+def _resolve_groups(
+    session: Session, errors: _Errors, site: Site, data: NewUser, sites: Collection[int] | None
+) -> list[tuple[Group, str | None]]:
     chosen: list[tuple[Group, str | None]] = []
     for choice in data.groups:
         # Members are users of the group's site (R22): the name is the site's.
         try:
-            group = group_at_site(session, choice.group, site)
+            group = group_at_site(session, choice.group, site, sites=sites)
         except NotFound:
             errors.add("groups", "group.unknown", group=choice.group)
             continue
