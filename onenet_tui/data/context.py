@@ -24,16 +24,12 @@ class Actor:
     name: str
     role: Role
     # R25: the ids of a site administrator's sites; None for every other role
-    # (their scope is the whole tenant). Read when the operator is resolved:
-    # a console started before ``operators set-sites`` keeps its scope until
-    # it is started again.
+    # (their scope is the whole tenant). Read when the operator is resolved;
+    # an open console reads it again (current_actor) whenever it notices a
+    # change, as it does for a promotion or demotion.
     sites: frozenset[int] | None = None
     # The same sites' names, sorted, for the directory header and messages.
     site_names: tuple[str, ...] = ()
-
-    @property
-    def scoped(self) -> bool:
-        return self.sites is not None
 
 
 @dataclass(frozen=True)
