@@ -290,7 +290,7 @@ class OneNetApp(App[None], inherit_bindings=False):
         """Bulk resets whose passwords changed but were never exported (a
         dropped link, a crash): say so, so the admin resets them again."""
         with self.ctx.store.read() as session:
-            pending = handover.pending_exports(session)
+            pending = handover.pending_exports(session, self.ctx.actor.sites)
         for reset in pending:
             key, params = reset.warning()
             safe = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}

@@ -334,7 +334,22 @@ def build_parser() -> Parser:
     operators = family("operators", "operators")
     operators_add = leaf(operators, "add", "operators_add", "operators_add")
     operators_add.add_argument("name", metavar=t("cli.metavar.name"), help=t("cli.arg.operator"))
-    operators_add.add_argument("--role", required=True, choices=("admin", "helpdesk"), help=t("cli.opt.operator_role"))
+    operators_add.add_argument(
+        "--role", required=True, choices=("admin", "site_admin", "helpdesk"), help=t("cli.opt.operator_role")
+    )
+    operators_add.add_argument(
+        "--site", action="append", default=[], metavar=t("cli.metavar.site"), help=t("site_admin.opt.site")
+    )
+    operators_sites = leaf(operators, "set-sites", "operators_set_sites", "operators_set_sites")
+    operators_sites.add_argument("name", metavar=t("cli.metavar.name"), help=t("cli.arg.operator"))
+    operators_sites.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        required=True,
+        metavar=t("cli.metavar.site"),
+        help=t("site_admin.opt.site"),
+    )
     operators_list = leaf(operators, "list", "operators_list", "operators_list")
     _format(operators_list, "table", "json")
 

@@ -48,7 +48,7 @@ from onenet_tui.data import (
 from onenet_tui.data.context import Actor, Context, resolve_actor
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import InvalidInput, NotFound, RuleRefused
-from onenet_tui.data.models import CredentialMode, DeviceType
+from onenet_tui.data.models import CredentialMode, DeviceType, Role
 from onenet_tui.data.policy import JOIN_ACTION, MEMBERSHIP_ACTIONS, Action, enforce_role
 from onenet_tui.data.schemas import NewOperator, validate
 from onenet_tui.data.storage import Store, current_revision, default_url, upgrade_schema
@@ -221,9 +221,11 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
     run.register_operator()
     with run.store.read() as session:
         if args.format == "json" and not run.ascii_json:
-            out.write_json_texts(run.stdout, listing.user_json(session, status=args.status, site=args.site))
+            out.write_json_texts(
+                run.stdout, listing.user_json(session, status=args.status, site=args.site, sites=run.actor.sites)
+            )
             return 0
-        rows = listing.user_dicts(session, status=args.status, site=args.site)
+        rows = listing.user_dicts(session, status=args.status, site=args.site, sites=run.actor.sites)
         if args.format == "json":
             out.write_json_list(run.stdout, rows)
         elif args.format == "csv":
@@ -880,7 +882,7 @@ def credentials_reset(args: argparse.Namespace, run: Run) -> int:
     _warn_never_exported(run)
     password = _read_password(run) if args.password_stdin else None
     with run.store.read() as session:
-        ids = selection.user_ids(session, chosen)
+        ids = selection.user_ids(session, chosen, sites=run.actor.sites)
     if not ids:
         raise NotFound("user", t("cli.credentials.nobody"))
     mode = CredentialMode.ADMIN if password is not None else CredentialMode.SYSTEM
@@ -914,7 +916,7 @@ def _warn_never_exported(run: Run) -> None:
     """Earlier resets whose passwords changed but never reached a file (a
     crash, a full disk): the admin must reset those users again."""
     with run.store.read() as session:
-        pending = handover.pending_exports(session)
+        pending = handover.pending_exports(session, run.actor.sites)
     for reset in pending:
         key, params = reset.warning()
         shown = {name: visible(value) if isinstance(value, str) else value for name, value in params.items()}
@@ -985,18 +987,43 @@ def carrier_run(args: argparse.Namespace, run: Run) -> int:
 
 @_role_first(Action.ADD_OPERATOR)
 def operators_add(args: argparse.Namespace, run: Run) -> int:
-    operator = operators.add_operator(run.ctx, validate(NewOperator, {"name": args.name, "role": args.role}))
+    data = validate(NewOperator, {"name": args.name, "role": args.role, "sites": tuple(args.site)})
+    operator = operators.add_operator(run.ctx, data)
     run.say(t("cli.operators.added", name=visible(operator.name), role=t("role." + operator.role)))
+    if operator.sites:
+        run.say(t("site_admin.cli.sites", name=visible(operator.name), sites=", ".join(map(visible, operator.sites))))
+    return 0
+
+
+def operators_set_sites(args: argparse.Namespace, run: Run) -> int:
+    """R25: which sites a site administrator administers."""
+    operator = operators.set_sites(run.ctx, args.name, args.site)
+    run.say(t("site_admin.cli.sites", name=visible(operator.name), sites=", ".join(map(visible, operator.sites))))
     return 0
 
 
 def operators_list(args: argparse.Namespace, run: Run) -> int:
     found = operators.list_operators(run.ctx)
     if args.format == "json":
-        run.json([{"name": o.name, "role": o.role, "created_at": o.created_at.isoformat()} for o in found])
+        run.json(
+            [
+                {"name": o.name, "role": o.role, "created_at": o.created_at.isoformat(), "sites": list(o.sites)}
+                for o in found
+            ]
+        )
         return 0
-    run.lines(out.table([t("field.name"), t("field.role")], [(o.name, t("role." + o.role)) for o in found]))
+    headers = [t("field.name"), t("field.role"), t("site_admin.col.sites")]
+    # The enterprise administrator's, helpdesk's and the carrier's scope is every site (R25).
+    every = t("site_admin.every_site")
+    rows = [(o.name, t("role." + o.role), _operator_sites(o.role, o.sites, every)) for o in found]
+    run.lines(out.table(headers, rows))
     return 0
+
+
+def _operator_sites(role: str, sites: tuple[str, ...], every: str) -> str:
+    if role != Role.SITE_ADMIN.value:
+        return every
+    return ", ".join(sites) or t("site_admin.no_sites")
 
 
 # --- audit ----------------------------------------------------------------------

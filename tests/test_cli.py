@@ -615,6 +615,7 @@ HELPDESK_ATTEMPTS: dict[str, tuple[str, ...]] = {
     "carrier_fail": ("carrier", "fail", "nobody", "--reason", "x" * 300),
     "carrier_run": ("carrier", "run", "--once", "--delay", "0"),
     "operators_add": ("operators", "add", "Bad Name", "--role", "admin"),
+    "operators_set_sites": ("operators", "set-sites", "Bad Name", "--site", "Atlantis"),
     "sites_add": ("sites", "add", " ", "--country", "XX", "--domain", "not a host"),
     "sites_rename": ("sites", "rename", "Atlantis", " "),
     "sites_delete": ("sites", "delete", "Atlantis"),

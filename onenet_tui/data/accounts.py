@@ -22,7 +22,7 @@ class AccountResetResult:
 
 def reset_account(ctx: Context, ref: str, *, self_service_tried: bool) -> AccountResetResult:
     with change(ctx) as session:
-        user = user_by_ref(session, ref)
+        user = user_by_ref(session, ref, sites=ctx.actor.sites)
         enforce(Action.RESET_ACCOUNT, ctx.actor.role, user.status)
         if not self_service_tried:
             raise RuleRefused("R12", "r12.self_service_first")

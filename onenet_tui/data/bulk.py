@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from onenet_tui.data import checks, credentials, exports, handover, secrets
+from onenet_tui.data import checks, credentials, exports, handover, lookup, secrets
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import BulkResult, BulkTarget, IssuedCredentials, Skipped
 from onenet_tui.data.errors import FieldError
@@ -54,6 +54,8 @@ def preview(ctx: Context, user_ids: Sequence[int]) -> Preview:
     """What :func:`credentials.bulk_reset` would do for ``user_ids`` now."""
     wanted = list(dict.fromkeys(user_ids))
     with ctx.store.read() as session:
+        # R25: the same refusal the reset itself would give, before any preview.
+        lookup.refuse_outside(session, wanted, ctx.actor.sites)
         found = credentials.bulk_targets(session, wanted)
     issue: list[BulkTarget] = []
     skipped: list[Skipped] = []

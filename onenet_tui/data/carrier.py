@@ -48,7 +48,7 @@ def set_status(ctx: Context, ref: str, status: Status | str, reason: str | None 
         raise InvalidInput.single("status", "carrier.status_choice")
     reason = checked_reason(reason) if status is Status.FAILED else None
     with change(ctx) as session:
-        user = user_by_ref(session, ref)
+        user = user_by_ref(session, ref, sites=ctx.actor.sites)
         enforce(Action.SET_CARRIER_STATUS, ctx.actor.role, user.status)
         if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
             raise StaleData(user.username)

@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import validation
 from onenet_tui.data.errors import InvalidInput
-from onenet_tui.data.models import Operator, Role
+from onenet_tui.data.models import Operator, OperatorSite, Role, Site
 from onenet_tui.data.storage import Store
 
 CARRIER_NAME = "carrier"
@@ -23,6 +23,13 @@ _REGISTRATION_LOCK = int.from_bytes(b"operator", "big") >> 1
 class Actor:
     name: str
     role: Role
+    # R25: the ids of a site administrator's sites; None for every other role
+    # (their scope is the whole tenant). Read when the operator is resolved;
+    # an open console reads it again (current_actor) whenever it notices a
+    # change, as it does for a promotion or demotion.
+    sites: frozenset[int] | None = None
+    # The same sites' names, sorted, for the directory header and messages.
+    site_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,14 @@ def resolve_actor(store: Store, name: str) -> Actor:
     return _register(store, _checked_name(name))
 
 
+def current_actor(store: Store, actor: Actor) -> Actor:
+    """``actor`` as the database has them now: a promotion, a demotion or new
+    sites (R25) since they were resolved; unchanged when they are not stored
+    (the carrier, or an operator removed meanwhile)."""
+    with store.read() as session:
+        return _find(session, actor.name) or actor
+
+
 def _checked_name(name: str) -> str:
     """``name`` checked as an operator's, or InvalidInput naming the field."""
     try:
@@ -71,7 +86,18 @@ def _checked_name(name: str) -> str:
 
 def _find(session: Session, name: str) -> Actor | None:
     operator = session.execute(select(Operator).where(col(Operator.name) == name)).scalar_one_or_none()
-    return None if operator is None else Actor(operator.name, Role(operator.role))
+    if operator is None:
+        return None
+    role = Role(operator.role)
+    if role is not Role.SITE_ADMIN:
+        return Actor(operator.name, role)
+    sites = session.execute(
+        select(col(Site.id), col(Site.name))
+        .join(OperatorSite, col(OperatorSite.site_id) == Site.id)
+        .where(col(OperatorSite.operator_id) == operator.id)
+        .order_by(col(Site.name))
+    ).all()
+    return Actor(operator.name, role, frozenset(site_id for site_id, _ in sites), tuple(n for _, n in sites))
 
 
 def _register(store: Store, name: str) -> Actor:

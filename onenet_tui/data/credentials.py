@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from onenet_tui.data import audit, bulk_insert, checks, handover, phones, secrets
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.errors import InvalidInput, RuleRefused
-from onenet_tui.data.lookup import user_by_ref
+from onenet_tui.data.lookup import refuse_outside, user_by_ref
 from onenet_tui.data.models import CredentialMode, DeskPhoneCredential, PhoneNumber, Site, User, table_of, utcnow
 from onenet_tui.data.policy import Action, decide, enforce
 from onenet_tui.data.unit import change
@@ -154,7 +154,7 @@ def issue_many(session: Session, actor: Actor, holders: Iterable[NewHolder]) -> 
 def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -> IssuedCredentials:
     """R9: new credentials for one user (phone swapped, must log in again)."""
     with change(ctx) as session:
-        user = user_by_ref(session, ref)
+        user = user_by_ref(session, ref, sites=ctx.actor.sites)
         enforce(Action.REGENERATE_CREDENTIALS, ctx.actor.role, user.status, user.device_type)
         site = session.get(Site, user.site_id)
         number = session.get(PhoneNumber, user.number_id)
@@ -198,6 +198,7 @@ def bulk_reset(
     skipped: list[Skipped] = []
     receipt = handover.Receipt(ctx)
     with change(ctx) as session:
+        refuse_outside(session, wanted, ctx.actor.sites)
         rows = _bulk_rows(session, wanted)
         now = utcnow()
         updates: list[dict[str, object]] = []

@@ -45,6 +45,7 @@ from onenet_tui.data.models import (
     Group,
     GroupKind,
     GroupMember,
+    OperatorSite,
     PhoneNumber,
     Site,
     Status,
@@ -366,8 +367,9 @@ def tenant_exists(session: Session) -> bool:
 
 
 def clear_tenant(session: Session) -> None:
-    """Delete the tenant's data; operators and the (append-only) audit trail stay."""
-    for entity in (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, Site, Tenant):
+    """Delete the tenant's data; operators and the (append-only) audit trail
+    stay, site administrators without their sites (R25), which go."""
+    for entity in (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, OperatorSite, Site, Tenant):
         session.execute(delete(entity))
 
 
@@ -383,6 +385,8 @@ def build(
     """Create the demo tenant in one transaction. Refuses (Conflict) a database
     that already holds a tenant or users unless ``force``, which replaces it."""
     enforce(Action.ADD_USER, ctx.actor.role)
+    # A new tenant's sites: the enterprise administrator's (R25).
+    enforce(Action.MANAGE_SITES, ctx.actor.role)
     if carrier_delay < 0:
         raise InvalidInput.single("carrier_delay", "demo.delay_negative")
     shares = site_shares(users)

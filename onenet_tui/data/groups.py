@@ -62,8 +62,8 @@ def add_member(
     # R14 before the lookups: which join rule applies needs the group's kind.
     enforce_role(ctx.actor.role, *JOIN_ACTION.values())
     with change(ctx) as session:
-        group = group_by_ref(session, group_name, site=site, kind=kind)
-        user = user_by_ref(session, user_ref)
+        group = group_by_ref(session, group_name, site=site, kind=kind, sites=ctx.actor.sites)
+        user = user_by_ref(session, user_ref, sites=ctx.actor.sites)
         enforce(JOIN_ACTION[GroupKind(group.kind)], ctx.actor.role, user.status)
         if group.site_id != user.site_id:
             raise InvalidInput.single("group", "group.other_site", group=group.name, site=_site_name(session, user))
@@ -89,8 +89,8 @@ def remove_member(
 ) -> None:
     enforce(Action.LEAVE_GROUP, ctx.actor.role)  # R14 before the lookups
     with change(ctx) as session:
-        group = group_by_ref(session, group_name, site=site, kind=kind)
-        user = user_by_ref(session, user_ref)
+        group = group_by_ref(session, group_name, site=site, kind=kind, sites=ctx.actor.sites)
+        user = user_by_ref(session, user_ref, sites=ctx.actor.sites)
         enforce(Action.LEAVE_GROUP, ctx.actor.role, user.status)
         membership = session.get(GroupMember, (group.id, user.id))
         if membership is None:
@@ -115,7 +115,9 @@ def list_groups(ctx: Context, *, site: str | None = None) -> list[GroupView]:
             .order_by(Site.name, Group.kind, Group.name)
         )
         if site:
-            query = query.where(col(Site.name) == site)
+            query = query.where(col(Site.id) == site_by_name(session, site, sites=ctx.actor.sites).id)
+        if ctx.actor.sites is not None:  # R25: their sites' groups only
+            query = query.where(col(Group.site_id).in_(sorted(ctx.actor.sites)))
         groups = session.execute(query).all()
         members: dict[int, list[MemberView]] = {}
         rows = session.execute(
@@ -202,7 +204,7 @@ def add_group(ctx: Context, site_name: str, kind: GroupKind | str, name: str) ->
     if errors:
         raise InvalidInput(errors)
     with change(ctx) as session:
-        site = site_by_name(session, site_name)
+        site = site_by_name(session, site_name, sites=ctx.actor.sites)
         clash = tenant_checks.group_name_clash(session, wanted, site.id, group_kind.value)
         if clash is not None:
             raise InvalidInput([clash])
@@ -226,7 +228,7 @@ def rename_group(
     enforce(Action.MANAGE_GROUPS, ctx.actor.role)
     wanted: str = checked(tenant_checks.group_name, "new_name", new_name)
     with change(ctx) as session:
-        group = group_by_ref(session, name, site=site, kind=kind)
+        group = group_by_ref(session, name, site=site, kind=kind, sites=ctx.actor.sites)
         assert group.id is not None
         clash = tenant_checks.group_name_clash(session, wanted, group.site_id, group.kind, group.id)
         if clash is not None:
@@ -260,7 +262,7 @@ def delete_group(
     changed since they were shown is refused as stale."""
     enforce(Action.MANAGE_GROUPS, ctx.actor.role)
     with change(ctx) as session:
-        group = group_by_ref(session, name, site=site, kind=kind)
+        group = group_by_ref(session, name, site=site, kind=kind, sites=ctx.actor.sites)
         assert group.id is not None
         if expected_version is not None and versions.lock_group(session, group.id) != expected_version:
             raise StaleData(group.name)
@@ -314,7 +316,7 @@ def _detail(session: Session, group: Group) -> GroupDetail:
 def group_detail(ctx: Context, name: str, *, site: str | None = None, kind: str | None = None) -> GroupDetail:
     """Read only: a group and its members by name (2,000 members in one query)."""
     with ctx.store.read() as session:
-        return _detail(session, group_by_ref(session, name, site=site, kind=kind))
+        return _detail(session, group_by_ref(session, name, site=site, kind=kind, sites=ctx.actor.sites))
 
 
 def group_summaries(ctx: Context, *, site: str | None = None) -> list[GroupSummary]:
@@ -340,7 +342,9 @@ def group_summaries(ctx: Context, *, site: str | None = None) -> list[GroupSumma
             .order_by(Site.name, Group.kind, Group.name)
         )
         if site is not None:
-            query = query.where(col(Site.id) == site_by_name(session, site).id)
+            query = query.where(col(Site.id) == site_by_name(session, site, sites=ctx.actor.sites).id)
+        if ctx.actor.sites is not None:  # R25: their sites' groups only
+            query = query.where(col(Group.site_id).in_(sorted(ctx.actor.sites)))
         return [GroupSummary(gid, n, k, s, int(c), v) for gid, n, k, s, c, v in session.execute(query)]
 
 
@@ -364,7 +368,7 @@ def candidates(ctx: Context, name: str, *, site: str | None = None, kind: str | 
     to add them (R4 by the group's kind and the user's status, R14 by the
     operator's role), so a picker can disable them with the reason."""
     with ctx.store.read() as session:
-        group = group_by_ref(session, name, site=site, kind=kind)
+        group = group_by_ref(session, name, site=site, kind=kind, sites=ctx.actor.sites)
         action = JOIN_ACTION[GroupKind(group.kind)]
         members = {m.user_id: m.role for m in _member_ids(session, group.id)} if group.id is not None else {}
         rows = session.execute(

@@ -20,7 +20,7 @@ hand-over after it. Neither kind of event holds a secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,11 +100,17 @@ def user_never_handed_over(ctx: Context, user_id: int) -> bool:
         return user_id in never_handed_over(session)
 
 
-def pending_exports(session: Session) -> list[PendingExport]:
+def pending_exports(session: Session, sites: Collection[int] | None = None) -> list[PendingExport]:
     """Bulk resets, oldest first, some of whose users' latest passwords were
-    never exported (nor handed over since)."""
+    never exported (nor handed over since). ``sites`` is the operator's scope
+    (R25): a site administrator hears only of their sites' users."""
     counts: dict[int, int] = {}
-    for event_id in _unhanded(session).values():
+    unhanded = _unhanded(session)
+    if sites is not None and unhanded:
+        query = select(_USERS.id).where(_USERS.site_id.in_(sorted(sites)))
+        mine = {row[0] for row in _chunked(session, query, _USERS.id, sorted(unhanded))}
+        unhanded = {user_id: event for user_id, event in unhanded.items() if user_id in mine}
+    for event_id in unhanded.values():
         counts[event_id] = counts.get(event_id, 0) + 1
     if not counts:
         return []

@@ -438,6 +438,11 @@ class _Planner:
             checking.fail("username", "R23", "import.same_username", username=username, line=first)
             return RowPlan(row, username, Outcome.FAIL, checking.failures)
         current = self.tenant.current.get(key)
+        scope = self.ctx.actor.sites
+        if current is not None and scope is not None and current.site_id not in scope:
+            # R25: another site's user is not changed, and not told apart from no user.
+            checking.fail("username", "R25", "site_admin.user_not_yours", user=username)
+            return RowPlan(row, username, Outcome.FAIL, checking.failures)
         if current is None:
             return self._add(checking, username)
         return self._change(checking, current)
@@ -454,6 +459,10 @@ class _Planner:
             return RowPlan(row, username, Outcome.FAIL, checking.failures)
         checking.field_errors(new.dependency_errors())
         site = self.tenant.sites.get(new.site)
+        scope = self.ctx.actor.sites
+        if scope is not None and (site is None or site.id not in scope):
+            checking.fail("site", "R25", "site_admin.site_not_yours", site=new.site)
+            return RowPlan(row, username, Outcome.FAIL, checking.failures)
         if site is None:
             checking.fail("site", None, "import.unknown_site", site=new.site)
             return RowPlan(row, username, Outcome.FAIL, checking.failures)
@@ -503,6 +512,9 @@ class _Planner:
         chosen: list[tuple[Group, str | None]] = []
         for choice in new.groups:
             named = self.tenant.groups.get(choice.group, [])
+            scope = self.ctx.actor.sites
+            if scope is not None:  # R25: other sites' groups are not named to a site admin
+                named = [g for g in named if g.site_id in scope]
             at_site = [g for g in named if g.site_id == site.id]
             group = group_choice(choice.group, at_site, site.name, elsewhere=bool(named))
             if isinstance(group, FieldError):

@@ -16,7 +16,7 @@ encoded. A test holds both equal to ``to_json()`` on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,11 +94,18 @@ def _raw(column: Any) -> Any:
     return type_coerce(column, String).label(column.key)
 
 
-def user_dicts(session: Session, *, status: str | None = None, site: str | None = None) -> Iterator[dict[str, Any]]:
+def user_dicts(
+    session: Session,
+    *,
+    status: str | None = None,
+    site: str | None = None,
+    sites: Collection[int] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Users as ``UserView.to_json()`` dictionaries, ordered by last name,
     first name, username; the queries run at once, the dictionaries are made
     one at a time as the caller iterates, so it can stream them.
-    ``status`` and ``site`` filter; an unknown site is NotFound."""
+    ``status`` and ``site`` filter; an unknown site is NotFound. ``sites`` is
+    the operator's scope (R25): None for every site, else only those users."""
     columns = [_raw(getattr(User, c)) if c in _DATES or c == "services" else getattr(User, c) for c in _MIDDLE]
     query = (
         select(
@@ -115,7 +122,9 @@ def user_dicts(session: Session, *, status: str | None = None, site: str | None 
     if status:
         query = query.where(col(User.status) == Status(status).value)
     if site:
-        query = query.where(col(User.site_id) == site_by_name(session, site).id)
+        query = query.where(col(User.site_id) == site_by_name(session, site, sites=sites).id)
+    if sites is not None:
+        query = query.where(col(User.site_id).in_(sorted(sites)))
     connection = session.connection()
     # Sorted here, not by the database: the name index does not cover the
     # username, so SQLite would sort through a temporary B-tree. Python's
@@ -149,14 +158,20 @@ def _dicts(
         yield data
 
 
-def user_json(session: Session, *, status: str | None = None, site: str | None = None) -> Iterator[str]:
+def user_json(
+    session: Session,
+    *,
+    status: str | None = None,
+    site: str | None = None,
+    sites: Collection[int] | None = None,
+) -> Iterator[str]:
     """Users as JSON objects (text), in the order and with the content of
     :func:`user_dicts`. Non-ASCII characters are not escaped; control
     characters are (DEL and C1 controls excepted: callers that print to a
     terminal escape those)."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     if session.connection().dialect.name != "sqlite":
-        return (encode(user) for user in user_dicts(session, status=status, site=site))
+        return (encode(user) for user in user_dicts(session, status=status, site=site, sites=sites))
     conditions: list[str] = []
     params: dict[str, object] = {}
     if status:
@@ -164,7 +179,12 @@ def user_json(session: Session, *, status: str | None = None, site: str | None =
         params["status"] = Status(status).value
     if site:
         conditions.append("u.site_id = :site_id")
-        params["site_id"] = site_by_name(session, site).id
+        params["site_id"] = site_by_name(session, site, sites=sites).id
+    if sites is not None:
+        # Ids of the operator's own sites (R25): integers, bound one by one.
+        names = [f":scope_{i}" for i in range(len(sites))]
+        conditions.append(f"u.site_id IN ({', '.join(names) or 'NULL'})")
+        params.update({f"scope_{i}": site_id for i, site_id in enumerate(sorted(sites))})
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = sorted(
         session.connection().execute(text(_SQLITE_USER_JSON.format(where=where)), params).all(), key=_by_name(0, 1, 2)
@@ -289,7 +309,9 @@ def number_rows(ctx: Context, *, site: str | None = None, free: bool = False) ->
             .order_by(Site.name, PhoneNumber.e164)
         )
         if site is not None:
-            query = query.where(PhoneNumber.site_id == site_by_name(session, site).id)
+            query = query.where(PhoneNumber.site_id == site_by_name(session, site, sites=ctx.actor.sites).id)
+        if ctx.actor.sites is not None:  # R25: their sites' pools only
+            query = query.where(col(PhoneNumber.site_id).in_(sorted(ctx.actor.sites)))
         if free:
             query = query.where(col(User.id).is_(None))
         return [NumberRow(*row) for row in session.execute(query)]

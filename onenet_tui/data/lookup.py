@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,21 +12,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from onenet_tui.data import phones, queries
-from onenet_tui.data.errors import FieldError, InvalidInput, NotFound
+from onenet_tui.data import phones, policy, queries
+from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
 
 _EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
 
 
-def site_by_name(session: Session, name: str) -> Site:
+# R25: ``sites`` below is the acting operator's scope (``Actor.sites``): None
+# for every site, else a site administrator's site ids. Outside the scope a
+# user, site or group is refused by R25 whether or not it exists elsewhere:
+# the refusal names the rule, and says nothing about other sites' data.
+
+
+def site_by_name(session: Session, name: str, *, sites: Collection[int] | None = None) -> Site:
     site: Site | None = session.execute(select(Site).where(col(Site.name) == name)).scalar_one_or_none()
+    if policy.outside(sites, site.id if site else None):
+        raise RuleRefused("R25", "site_admin.site_not_yours", site=name)
     if site is None:
         raise NotFound("site", name)
     return site
 
 
-def group_by_ref(session: Session, name: str, *, site: str | None = None, kind: str | None = None) -> Group:
+def group_by_ref(
+    session: Session,
+    name: str,
+    *,
+    site: str | None = None,
+    kind: str | None = None,
+    sites: Collection[int] | None = None,
+) -> Group:
     """A group as a person names it (R22): the name is unique only per site
     and kind, so ``site`` and ``kind`` narrow it down. Exactly one match is
     the group; several are refused naming the candidates, so the person can
@@ -41,7 +56,11 @@ def group_by_ref(session: Session, name: str, *, site: str | None = None, kind: 
         query = query.where(col(Site.name) == site)
     if kind is not None:
         query = query.where(col(Group.kind) == kind)
+    if sites is not None:
+        query = query.where(col(Group.site_id).in_(sorted(sites)))
     found = session.execute(query).all()
+    if not found and sites is not None:
+        raise RuleRefused("R25", "site_admin.group_not_yours", group=name)
     if not found:
         raise NotFound("group", name)
     if len(found) > 1:
@@ -50,18 +69,21 @@ def group_by_ref(session: Session, name: str, *, site: str | None = None, kind: 
     return group
 
 
-def group_at_site(session: Session, name: str, site: Site) -> Group:
+def group_at_site(session: Session, name: str, site: Site, *, sites: Collection[int] | None = None) -> Group:
     """A group named from a user's side: members are users of the group's
     site (R22), so the name is looked up among that site's groups. Unknown
-    is NotFound; elsewhere only, or several kinds of that name, InvalidInput."""
+    is NotFound; elsewhere only, or several kinds of that name, InvalidInput.
+    "Elsewhere" looks only at the sites of ``sites`` (R25): a site
+    administrator does not learn other sites' group names."""
     at_site = list(
         session.execute(
             select(Group).where(col(Group.name) == name, col(Group.site_id) == site.id).order_by(Group.kind)
         ).scalars()
     )
-    elsewhere = (
-        not at_site and session.execute(select(col(Group.id)).where(col(Group.name) == name)).first() is not None
-    )
+    others = select(col(Group.id)).where(col(Group.name) == name)
+    if sites is not None:
+        others = others.where(col(Group.site_id).in_(sorted(sites)))
+    elsewhere = not at_site and session.execute(others).first() is not None
     choice = group_choice(name, at_site, site.name, elsewhere)
     if isinstance(choice, Group):
         return choice
@@ -92,8 +114,9 @@ def ambiguous_group(name: str, candidates: list[tuple[str, str]]) -> InvalidInpu
     return InvalidInput.single("group", "r22.ambiguous", name=name, candidates=listed)
 
 
-def user_by_ref(session: Session, ref: str) -> User:
-    """A user by username, ``extension@site`` or E.164 number."""
+def user_by_ref(session: Session, ref: str, *, sites: Collection[int] | None = None) -> User:
+    """A user by username, ``extension@site`` or E.164 number, among the
+    users of ``sites`` (R25, see above)."""
     query = select(User)
     ref = ref.strip()
     match = _EXTENSION_AT_SITE.match(ref)
@@ -107,15 +130,18 @@ def user_by_ref(session: Session, ref: str) -> User:
         # R19: BJOERN.BOEHM finds bjoern.boehm; there is only one of them.
         query = query.where(queries.same_username(ref))
     user: User | None = session.execute(query).scalar_one_or_none()
+    return _in_scope(user, ref, sites)
+
+
+def user_by_id(session: Session, user_id: int, *, sites: Collection[int] | None = None) -> User:
+    return _in_scope(session.get(User, user_id), user_id, sites)
+
+
+def _in_scope(user: User | None, ref: object, sites: Collection[int] | None) -> User:
+    if policy.outside(sites, user.site_id if user else None):
+        raise RuleRefused("R25", "site_admin.user_not_yours", user=ref)
     if user is None:
         raise NotFound("user", ref)
-    return user
-
-
-def user_by_id(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user", user_id)
     return user
 
 
@@ -259,3 +285,20 @@ def build_view(
         groups=groups,
         credentials=credentials,
     )
+
+
+def refuse_outside(session: Session, user_ids: Sequence[int], sites: Collection[int] | None) -> None:
+    """R25, all or nothing: refuse a change of many users when any of
+    ``user_ids`` is a user of a site outside ``sites`` (None: every site)."""
+    if sites is None or not user_ids:
+        return
+    outside = 0
+    for start in range(0, len(user_ids), 500):
+        chunk = list(user_ids[start : start + 500])
+        outside += len(
+            session.execute(
+                select(col(User.id)).where(col(User.id).in_(chunk), col(User.site_id).not_in(sorted(sites)))
+            ).all()
+        )
+    if outside:
+        raise RuleRefused("R25", "site_admin.users_outside", count=outside)

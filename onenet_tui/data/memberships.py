@@ -173,14 +173,14 @@ def set_group_members(
     role), all users of the group's site, R4 and R6 applied to each."""
     enforce_role(ctx.actor.role, *MEMBERSHIP_ACTIONS)  # R14 before the lookups
     with change(ctx) as session:
-        group = group_by_ref(session, group_name, site=site, kind=kind)
+        group = group_by_ref(session, group_name, site=site, kind=kind, sites=ctx.actor.sites)
         assert group.id is not None
         version = versions.lock_group(session, group.id)
         if expected_version is not None and version != expected_version:
             raise StaleData(group.name)
         wanted: dict[int, tuple[User, str | None]] = {}
         for ref, role in members:
-            user = user_by_ref(session, ref)
+            user = user_by_ref(session, ref, sites=ctx.actor.sites)
             assert user.id is not None
             if user.id in wanted:
                 raise InvalidInput.single("members", "r22.twice", user=user.username)
@@ -242,7 +242,7 @@ def set_user_groups(
     The answer's names are the groups'."""
     enforce_role(ctx.actor.role, *MEMBERSHIP_ACTIONS)  # R14 before the lookups
     with change(ctx) as session:
-        user = user_by_ref(session, user_ref)
+        user = user_by_ref(session, user_ref, sites=ctx.actor.sites)
         assert user.id is not None
         version = versions.lock_user(session, user.id)
         if expected_version is not None and version != expected_version:
@@ -250,7 +250,7 @@ def set_user_groups(
         wanted: dict[int, tuple[Group, str | None]] = {}
         for name, role in chosen.items():
             # Members are users of the group's site (R22): the name is the site's.
-            group = group_at_site(session, name, _site(session, user.site_id))
+            group = group_at_site(session, name, _site(session, user.site_id), sites=ctx.actor.sites)
             assert group.id is not None
             wanted[group.id] = (group, checks.member_role(group, role))
         current = {

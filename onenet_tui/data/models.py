@@ -55,7 +55,10 @@ class CallCenterRole(StrEnum):
 
 
 class Role(StrEnum):
+    # The enterprise administrator: every site, operators and sites too.
     ADMIN = "admin"
+    # R25: an administrator of some sites only (``operator_sites``).
+    SITE_ADMIN = "site_admin"
     HELPDESK = "helpdesk"
     # The carrier simulator acts as an operator of its own so its status
     # changes are audited like any other change (R15).
@@ -202,6 +205,14 @@ class Operator(SQLModel, table=True):
     name: str = Field(unique=True)
     role: str
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class OperatorSite(SQLModel, table=True):
+    """R25: the sites a site administrator administers (none for other roles)."""
+
+    __tablename__ = "operator_sites"
+    operator_id: int = Field(foreign_key="operators.id", primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", primary_key=True, index=True)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -10,7 +10,7 @@ without the change, for the screen that shows what a range would add.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
@@ -78,7 +78,7 @@ def _preview(session: Session, site: Site, entries: Sequence[str]) -> NumbersPre
 def preview(ctx: Context, site_name: str, entries: Sequence[str]) -> NumbersPreview:
     """Read only: what :func:`add_numbers` would add and refuse."""
     with ctx.store.read() as session:
-        return _preview(session, site_by_name(session, site_name), entries)
+        return _preview(session, site_by_name(session, site_name, sites=ctx.actor.sites), entries)
 
 
 def add_numbers(ctx: Context, site_name: str, entries: Sequence[str]) -> NumbersChange:
@@ -88,7 +88,7 @@ def add_numbers(ctx: Context, site_name: str, entries: Sequence[str]) -> Numbers
     if not entries:
         raise InvalidInput.single("numbers", "field.required")
     with change(ctx) as session:
-        site = site_by_name(session, site_name)
+        site = site_by_name(session, site_name, sites=ctx.actor.sites)
         found = _preview(session, site, entries)
         if not found.ok:
             raise found.error()
@@ -111,10 +111,14 @@ def add_numbers(ctx: Context, site_name: str, entries: Sequence[str]) -> Numbers
         return NumbersChange(site.name, found.numbers)
 
 
-def _rows(session: Session, entries: Sequence[str], site_name: str | None) -> tuple[Site | None, list[PhoneNumber]]:
+def _rows(
+    session: Session, entries: Sequence[str], site_name: str | None, sites: Collection[int] | None
+) -> tuple[Site | None, list[PhoneNumber]]:
     """The pool rows ``entries`` name (national numbers need the site), or
-    InvalidInput / NotFound naming the entries that are not numbers of a pool."""
-    site = site_by_name(session, site_name) if site_name is not None else None
+    InvalidInput / NotFound naming the entries that are not numbers of a pool.
+    R25: for a site administrator (``sites``), a number of another site's pool
+    is refused like one of no pool, naming the rule."""
+    site = site_by_name(session, site_name, sites=sites) if site_name is not None else None
     expansion = tenant_checks.expand(entries, site.country if site else None, validate=False)
     if expansion.refused:
         raise NumbersPreview(site_name or "", "", [], expansion.refused, expansion.requested).error()
@@ -125,6 +129,11 @@ def _rows(session: Session, entries: Sequence[str], site_name: str | None) -> tu
     missing = [n for n in expansion.numbers if n not in known]
     if site is not None:
         missing += sorted(row.e164 for row in rows if row.site_id != site.id)
+    elif sites is not None:
+        missing += sorted(row.e164 for row in rows if row.site_id not in sites)
+    if missing and sites is not None:
+        shown = ", ".join(missing[:SHOWN_REFUSALS]) + (" …" if len(missing) > SHOWN_REFUSALS else "")
+        raise RuleRefused("R25", "site_admin.numbers_not_yours", numbers=shown)
     if missing:
         shown = ", ".join(missing[:SHOWN_REFUSALS]) + (" …" if len(missing) > SHOWN_REFUSALS else "")
         raise NotFound("number", shown + (f" @ {site.name}" if site else ""))
@@ -137,7 +146,7 @@ def remove_numbers(ctx: Context, entries: Sequence[str], *, site: str | None = N
     if not entries:
         raise InvalidInput.single("numbers", "field.required")
     with change(ctx) as session:
-        found_site, rows = _rows(session, entries, site)
+        found_site, rows = _rows(session, entries, site, ctx.actor.sites)
         ids = [row.id for row in rows]
         holders: list[tuple[str, str]] = []
         for part in _id_chunks(ids):
@@ -177,10 +186,12 @@ class FlagChange:
     username: str | None
 
 
-def _one(session: Session, number: str, site_name: str | None) -> tuple[PhoneNumber, Site]:
+def _one(
+    session: Session, number: str, site_name: str | None, sites: Collection[int] | None
+) -> tuple[PhoneNumber, Site]:
     if "-" in number:
         raise InvalidInput.single("number", "r21.one_number", number=number)
-    _, rows = _rows(session, [number], site_name)
+    _, rows = _rows(session, [number], site_name, sites)
     row = rows[0]
     site = session.get(Site, row.site_id)
     assert site is not None
@@ -194,7 +205,7 @@ def flag_number(ctx: Context, number: str, reason: str, *, site: str | None = No
     enforce(Action.FLAG_NUMBER, ctx.actor.role)
     text: str = checked(tenant_checks.flag_reason, "reason", reason)
     with change(ctx) as session:
-        row, found_site = _one(session, number, site)
+        row, found_site = _one(session, number, site, ctx.actor.sites)
         previous = row.flag_reason if row.flagged else None
         row.flagged, row.flag_reason = True, text
         holder = _holder(session, row)
@@ -214,7 +225,7 @@ def flag_number(ctx: Context, number: str, reason: str, *, site: str | None = No
 def unflag_number(ctx: Context, number: str, *, site: str | None = None) -> FlagChange:
     enforce(Action.FLAG_NUMBER, ctx.actor.role)
     with change(ctx) as session:
-        row, found_site = _one(session, number, site)
+        row, found_site = _one(session, number, site, ctx.actor.sites)
         previous = row.flag_reason
         was = row.flagged
         row.flagged, row.flag_reason = False, None
@@ -249,7 +260,7 @@ def number_page(
     """Read only: a site's numbers in order, a page at a time (10,000 numbers
     stay instant: the screen asks for the lines it shows)."""
     with ctx.store.read() as session:
-        site = site_by_name(session, site_name)
+        site = site_by_name(session, site_name, sites=ctx.actor.sites)
         where = [col(PhoneNumber.site_id) == site.id]
         if free_only:
             where.append(col(User.id).is_(None))

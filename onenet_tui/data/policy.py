@@ -2,7 +2,10 @@
 not, which rule says no and why.
 
 R3 (who sets the status), R4, R5, R7, R13 and R14 live here and nowhere else,
-R14 for sites, numbers and groups (SPEC section 11) included.
+R14 for sites, numbers and groups (SPEC section 11) included, and R25: a site
+administrator takes administrator actions on their own sites only (the
+``sites`` and ``site_id`` dimension of :func:`decide`) and never manages
+operators, sites or the tenant-wide carrier simulator.
 The services call :func:`enforce`; the console calls :func:`decide` to dim an
 action and explain it before the operator tries.
 
@@ -13,6 +16,7 @@ reported by hand (R14); no other action ever sets it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -68,9 +72,17 @@ class Decision:
 ALLOWED = Decision(True)
 ADMINISTRATORS_ONLY = Decision(False, "R14", "r14.admins_only")
 CARRIER_ONLY = Decision(False, "R3", "r3.carrier_only")
+# R25: what only the enterprise administrator does, asked by a site administrator.
+ENTERPRISE_ONLY = Decision(False, "R25", "site_admin.enterprise_only")
+# R25: a site administrator acting on a user, number or group of another site.
+OTHER_SITE = Decision(False, "R25", "site_admin.other_site")
 
 _EVERYONE = frozenset(Role)
-_ADMIN = frozenset({Role.ADMIN})
+# Administrator actions: the enterprise administrator's and, on their own
+# sites (R25), a site administrator's.
+_ADMIN = frozenset({Role.ADMIN, Role.SITE_ADMIN})
+# The whole tenant's: operators, the sites themselves, the carrier simulator.
+_ENTERPRISE = frozenset({Role.ADMIN})
 
 # Who may take each action at all (R14, R3).
 ROLES: dict[Action, frozenset[Role]] = {
@@ -89,13 +101,13 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.REGENERATE_CREDENTIALS: _ADMIN,
     Action.BULK_CREDENTIALS: _ADMIN,
     Action.RESET_ACCOUNT: _ADMIN,
-    Action.SET_CARRIER_STATUS: frozenset({Role.ADMIN, Role.CARRIER}),
+    Action.SET_CARRIER_STATUS: frozenset({*_ADMIN, Role.CARRIER}),
     Action.SIMULATE_CARRIER: frozenset({Role.CARRIER}),
-    Action.START_CARRIER_SIMULATOR: _ADMIN,
-    Action.ADD_OPERATOR: _ADMIN,
-    Action.MANAGE_SITES: _ADMIN,
+    Action.START_CARRIER_SIMULATOR: _ENTERPRISE,
+    Action.ADD_OPERATOR: _ENTERPRISE,
+    Action.MANAGE_SITES: _ENTERPRISE,
     Action.MANAGE_NUMBERS: _ADMIN,
-    Action.FLAG_NUMBER: frozenset({Role.ADMIN, Role.CARRIER}),
+    Action.FLAG_NUMBER: frozenset({*_ADMIN, Role.CARRIER}),
     Action.MANAGE_GROUPS: _ADMIN,
     # Reading, which helpdesk may do (R14): the same users `users list --format csv` gives them.
     Action.EXPORT_USERS: _EVERYONE,
@@ -137,12 +149,25 @@ def decide(
     role: Role | str,
     status: Status | str | None = None,
     device_type: DeviceType | str | None = None,
+    *,
+    sites: Collection[int] | None = None,
+    site_id: int | None = None,
 ) -> Decision:
     """The decision for ``action`` by an operator of ``role`` on a user in
     ``status`` (None when the action has no target user). Role first: a
-    helpdesk operator is told "administrators only", not a status rule."""
-    if Role(role) not in ROLES[action]:
+    helpdesk operator is told "administrators only", not a status rule.
+
+    ``sites`` is the operator's scope (None: every site) and ``site_id`` the
+    site of the target user, number or group (None: no target). A target
+    outside the scope is refused by R25 before any status rule, so nothing
+    about another site's user is told."""
+    role = Role(role)
+    if role not in ROLES[action]:
+        if role is Role.SITE_ADMIN and Role.ADMIN in ROLES[action]:
+            return ENTERPRISE_ONLY
         return CARRIER_ONLY if action is Action.SIMULATE_CARRIER else ADMINISTRATORS_ONLY
+    if site_id is not None and outside(sites, site_id):
+        return OTHER_SITE
     if status is not None:
         refusal = STATUS_REFUSALS.get(action, {}).get(Status(status))
         if refusal is not None:
@@ -152,13 +177,24 @@ def decide(
     return ALLOWED
 
 
+def outside(sites: Collection[int] | None, site_id: int | None) -> bool:
+    """R25: whether site ``site_id`` (None: no such site) is outside the scope
+    ``sites`` of an operator (None: every site). The lookups ask this before
+    they hand a user, site or group to a service, so a site administrator's
+    every command is scoped before any other rule is weighed."""
+    return sites is not None and (site_id is None or site_id not in sites)
+
+
 def enforce(
     action: Action,
     role: Role | str,
     status: Status | str | None = None,
     device_type: DeviceType | str | None = None,
+    *,
+    sites: Collection[int] | None = None,
+    site_id: int | None = None,
 ) -> None:
-    decision = decide(action, role, status, device_type)
+    decision = decide(action, role, status, device_type, sites=sites, site_id=site_id)
     if not decision.allowed:
         assert decision.rule and decision.reason_key
         raise RuleRefused(decision.rule, decision.reason_key)

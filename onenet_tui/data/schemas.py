@@ -128,4 +128,6 @@ class CallServicesChange(_Input):
 
 class NewOperator(_Input):
     name: Annotated[str, AfterValidator(operator_name)]
-    role: Annotated[str, Field(pattern="^(admin|helpdesk)$")]
+    role: Annotated[str, Field(pattern="^(admin|site_admin|helpdesk)$")]
+    # R25: a site administrator's sites by name (and only theirs).
+    sites: tuple[str, ...] = ()

@@ -4,7 +4,7 @@ by the console's bulk actions, so both pick the same users the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -35,9 +35,11 @@ class Selection:
         return None
 
 
-def user_ids(session: Session, selection: Selection) -> list[int]:
+def user_ids(session: Session, selection: Selection, *, sites: Collection[int] | None = None) -> list[int]:
     """The chosen users' ids: named users in the order given (each once),
-    otherwise ordered by site, last name, first name.
+    otherwise ordered by site, last name, first name. ``sites`` is the
+    operator's scope (R25): everyone and a filter mean everyone of those
+    sites; a named user of another site is refused, naming R25.
 
     Raises NotFound for an unknown user or site, InvalidInput for a bad
     selection or status."""
@@ -45,7 +47,7 @@ def user_ids(session: Session, selection: Selection) -> list[int]:
     if problem:
         raise InvalidInput.single("users", problem)
     if selection.refs:
-        ids = [user_by_ref(session, ref).id for ref in selection.refs]
+        ids = [user_by_ref(session, ref, sites=sites).id for ref in selection.refs]
         return list(dict.fromkeys(uid for uid in ids if uid is not None))
     query = (
         select(col(User.id))
@@ -59,8 +61,10 @@ def user_ids(session: Session, selection: Selection) -> list[int]:
             raise InvalidInput.single("status", "selection.unknown_status", status=selection.status) from None
         query = query.where(col(User.status) == status.value)
     if selection.site:
-        site = site_by_name(session, selection.site)
+        site = site_by_name(session, selection.site, sites=sites)
         query = query.where(col(User.site_id) == site.id)
+    if sites is not None:
+        query = query.where(col(User.site_id).in_(sorted(sites)))
     return list(session.execute(query).scalars())
 
 
@@ -71,6 +75,7 @@ def choose(
     everyone: bool = False,
     status: str | None = None,
     site: str | None = None,
+    sites: Collection[int] | None = None,
 ) -> list[int]:
-    """Shorthand for ``user_ids(session, Selection(...))``."""
-    return user_ids(session, Selection(tuple(refs), everyone, status, site))
+    """Shorthand for ``user_ids(session, Selection(...), sites=sites)``."""
+    return user_ids(session, Selection(tuple(refs), everyone, status, site), sites=sites)

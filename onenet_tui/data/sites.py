@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Integer, func, select
+from sqlalchemy import ColumnElement, Integer, delete, func, select
 from sqlmodel import col
 
 from onenet_tui.data import audit, tenant_checks
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError, InvalidInput
 from onenet_tui.data.lookup import site_by_name
-from onenet_tui.data.models import Group, PhoneNumber, Site, User
+from onenet_tui.data.models import Group, OperatorSite, PhoneNumber, Site, User
 from onenet_tui.data.policy import Action, enforce
 from onenet_tui.data.unit import change
 
@@ -114,6 +114,8 @@ def delete_site(ctx: Context, name: str) -> None:
         if refusal is not None:
             raise refusal
         audit.record(session, ctx.actor, "site.delete", site.name, site_id=site.id, country=site.country)
+        # R25: a site administrator of this site administers it no more.
+        session.execute(delete(OperatorSite).where(col(OperatorSite.site_id) == site.id))
         session.delete(site)
 
 
@@ -153,6 +155,7 @@ def list_sites(ctx: Context) -> list[SiteSummary]:
             .outerjoin(users, users.c.site_id == Site.id)
             .outerjoin(numbers, numbers.c.site_id == Site.id)
             .outerjoin(groups, groups.c.site_id == Site.id)
+            .where(*_in_scope(ctx))
             .order_by(Site.name)
         ).all()
         return [
@@ -170,3 +173,8 @@ def list_sites(ctx: Context) -> list[SiteSummary]:
             )
             for sid, name, country, domain, n_users, n_numbers, n_assigned, n_flagged, n_groups in rows
         ]
+
+
+def _in_scope(ctx: Context) -> list[ColumnElement[bool]]:
+    """R25: a site administrator lists their own sites only."""
+    return [] if ctx.actor.sites is None else [col(Site.id).in_(sorted(ctx.actor.sites))]

@@ -233,12 +233,12 @@ def export_users(
     with ``ids``, exactly those users in that order (what the directory shows,
     sorted as shown). Secrets are never among them: credentials are metadata."""
     if text and ids is None:
-        directory = Directory(loading.load(ctx.store))
+        directory = Directory(loading.load(ctx.store, sites=ctx.actor.sites))
         directory.set_query(text)
         directory.finish()
         ids = directory.ids()
     with ctx.store.read() as session:
-        users = list(listing.user_dicts(session, status=status, site=site))
+        users = list(listing.user_dicts(session, status=status, site=site, sites=ctx.actor.sites))
         if ids is None:
             return users
         names: dict[int, str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +112,7 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
     errors = _Errors()
     errors.items.extend(data.dependency_errors())
     with change(ctx) as session:
-        site = site_by_name(session, data.site)
+        site = site_by_name(session, data.site, sites=ctx.actor.sites)
         number = _claim_number(session, errors, site, data.number)
         extension = data.extension or (validation.default_extension(number.e164) if number else None)
         if extension:
@@ -119,7 +120,7 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
         mobile = errors.run("mobile", validation.mobile_for_site, data.mobile, site.country) if data.mobile else None
         if data.username:
             _check_username(session, errors, data.username)
-        groups = _resolve_groups(session, errors, site, data)
+        groups = _resolve_groups(session, errors, site, data, ctx.actor.sites)
         errors.raise_any()
         assert number is not None and extension is not None
         flag = checks.number_flag(number, site.country)
@@ -196,12 +197,14 @@ def _insert_user(session: Session, data: NewUser, fields: dict[str, Any]) -> Use
     raise Conflict("conflict.username")
 
 
-def _resolve_groups(session: Session, errors: _Errors, site: Site, data: NewUser) -> list[tuple[Group, str | None]]:
+def _resolve_groups(
+    session: Session, errors: _Errors, site: Site, data: NewUser, sites: Collection[int] | None
+) -> list[tuple[Group, str | None]]:
     chosen: list[tuple[Group, str | None]] = []
     for choice in data.groups:
         # Members are users of the group's site (R22): the name is the site's.
         try:
-            group = group_at_site(session, choice.group, site)
+            group = group_at_site(session, choice.group, site, sites=sites)
         except NotFound:
             errors.add("groups", "group.unknown", group=choice.group)
             continue
@@ -220,8 +223,8 @@ def _role_for(errors: _Errors, group: Group, role: CallCenterRole | str | None) 
         return None
 
 
-def _load_current(session: Session, ref: str, expected_version: int | None) -> User:
-    user = user_by_ref(session, ref)
+def _load_current(ctx: Context, session: Session, ref: str, expected_version: int | None) -> User:
+    user = user_by_ref(session, ref, sites=ctx.actor.sites)
     if expected_version is not None and user.version != expected_version:
         raise StaleData(user.username)
     return user
@@ -231,7 +234,7 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
     """Change configuration fields of an activated user (R5). Returns the new
     view and, when a desk phone was added, its credentials (shown once)."""
     with change(ctx) as session:
-        user = _load_current(session, ref, data.expected_version)
+        user = _load_current(ctx, session, ref, data.expected_version)
         enforce(Action.EDIT_CONFIGURATION, ctx.actor.role, user.status)
         site = session.get(Site, user.site_id)
         old_number = session.get(PhoneNumber, user.number_id)
@@ -314,7 +317,7 @@ def _config_snapshot(user: User, e164: str) -> dict[str, Any]:
 def edit_profile(ctx: Context, ref: str, data: ProfileChange) -> UserView:
     """Profile fields: allowed in every status (R5)."""
     with change(ctx) as session:
-        user = _load_current(session, ref, data.expected_version)
+        user = _load_current(ctx, session, ref, data.expected_version)
         enforce(Action.EDIT_PROFILE, ctx.actor.role, user.status)
         changed = _apply(user, data, ("email", "department", "job_title", "preferred_language"))
         for name in ("department", "job_title"):
@@ -329,7 +332,7 @@ def edit_profile(ctx: Context, ref: str, data: ProfileChange) -> UserView:
 def edit_call_services(ctx: Context, ref: str, data: CallServicesChange) -> UserView:
     """Call forwarding, do not disturb, call waiting: allowed in every status (R5)."""
     with change(ctx) as session:
-        user = _load_current(session, ref, data.expected_version)
+        user = _load_current(ctx, session, ref, data.expected_version)
         enforce(Action.EDIT_CALL_SERVICES, ctx.actor.role, user.status)
         site = session.get(Site, user.site_id)
         assert site is not None
@@ -366,7 +369,7 @@ def _apply(user: User, data: Any, names: tuple[str, ...]) -> dict[str, list[Any]
 def deletion_preview(ctx: Context, ref: str) -> DeletionReport:
     """What a delete would affect, for the confirmation screen (R7)."""
     with ctx.store.read() as session:
-        user = user_by_ref(session, ref)
+        user = user_by_ref(session, ref, sites=ctx.actor.sites)
         return _deletion_report(session, user)
 
 
@@ -395,7 +398,7 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
     """R7: only activated users. Frees the number at once, removes the user
     from every group, and returns who to tell."""
     with change(ctx) as session:
-        user = _load_current(session, ref, expected_version)
+        user = _load_current(ctx, session, ref, expected_version)
         enforce(Action.DELETE_USER, ctx.actor.role, user.status)
         report = _deletion_report(session, user)
         left = session.execute(select(col(GroupMember.group_id)).where(col(GroupMember.user_id) == user.id)).scalars()
@@ -424,13 +427,13 @@ def add_user_from(ctx: Context, data: dict[str, Any]) -> AddedUser:
 
 def view(ctx: Context, ref: str) -> UserView:
     with ctx.store.read() as session:
-        return user_view(session, user_by_ref(session, ref))
+        return user_view(session, user_by_ref(session, ref, sites=ctx.actor.sites))
 
 
 def view_by_id(ctx: Context, user_id: int) -> UserView:
     """The same user after someone renamed them."""
     with ctx.store.read() as session:
-        return user_view(session, user_by_id(session, user_id))
+        return user_view(session, user_by_id(session, user_id, sites=ctx.actor.sites))
 
 
 # --- read-only questions a form asks while it is filled in ------------------
@@ -455,12 +458,13 @@ class SitePool:
 
 def site_names(ctx: Context) -> list[str]:
     with ctx.store.read() as session:
-        return [site.name for site in queries.sites(session)]
+        # R25: a site administrator is offered their own sites only.
+        return [site.name for site in queries.sites(session) if ctx.actor.sites is None or site.id in ctx.actor.sites]
 
 
 def site_pool(ctx: Context, site: str) -> SitePool:
     with ctx.store.read() as session:
-        row = site_by_name(session, site)
+        row = site_by_name(session, site, sites=ctx.actor.sites)
         assert row.id is not None
         groups = [(g.name, g.kind) for g in queries.site_groups(session, row.id)]
         flags = {
@@ -486,14 +490,14 @@ def username_problem(ctx: Context, username: str, user_id: int | None = None) ->
 def number_problem(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
     """R16 for ``text`` at ``site`` (``user_id`` may keep their own number)."""
     with ctx.store.read() as session:
-        return checks.number_claim(session, site_by_name(session, site), text, user_id)[1]
+        return checks.number_claim(session, site_by_name(session, site, sites=ctx.actor.sites), text, user_id)[1]
 
 
 def number_notice(ctx: Context, site: str, text: str, user_id: int | None = None) -> FieldError | None:
     """R21: the carrier's flag on a number ``text`` could take at ``site``
     (None when it is not flagged, or cannot be taken: see number_problem)."""
     with ctx.store.read() as session:
-        row = site_by_name(session, site)
+        row = site_by_name(session, site, sites=ctx.actor.sites)
         number, problem = checks.number_claim(session, row, text, user_id)
         return checks.number_flag(number, row.country) if number is not None and problem is None else None
 
@@ -501,6 +505,6 @@ def number_notice(ctx: Context, site: str, text: str, user_id: int | None = None
 def extension_problem(ctx: Context, site: str, extension: str, user_id: int | None = None) -> FieldError | None:
     """R2 for ``extension`` at ``site`` (``user_id`` may keep their own)."""
     with ctx.store.read() as session:
-        row = site_by_name(session, site)
+        row = site_by_name(session, site, sites=ctx.actor.sites)
         assert row.id is not None
         return checks.extension_clash(session, row.id, extension, user_id)

@@ -24,10 +24,8 @@ from textual.worker import WorkerState
 
 from onenet_tui import keys
 from onenet_tui.data import directory as model
-from onenet_tui.data import operators
-from onenet_tui.data.context import Actor, Context
+from onenet_tui.data.context import Actor, Context, current_actor
 from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
-from onenet_tui.data.models import Role
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, Scope, Target
@@ -176,11 +174,12 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     @work(thread=True, exclusive=True, group="directory-load", exit_on_error=False, description="load the directory")
     def _load(self) -> None:
-        store = self.ctx.store
-        first = model.load_first_page(store)
+        store, sites = self.ctx.store, self.ctx.actor.sites
+        # R25: a site administrator's directory holds their sites' users only.
+        first = model.load_first_page(store, sites=sites)
         self.post_message(self.DataReady(first))
         if not first.complete:
-            self.post_message(self.DataReady(model.load(store)))
+            self.post_message(self.DataReady(model.load(store, sites)))
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):
@@ -220,7 +219,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     @work(thread=True, exclusive=True, group="directory-refresh", exit_on_error=False, description="look for changes")
     def _check_for_changes(self, data: DirectoryData) -> None:
-        fresh = model.refresh(self.ctx.store, data)
+        fresh = model.refresh(self.ctx.store, data, self.ctx.actor.sites)
         if fresh is None:
             return
         # A promotion or demotion is a change like any other (it is audited):
@@ -232,9 +231,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def _actor_now(self) -> Actor:
         """The operator as the database has them now (runs in the worker)."""
-        name = self.ctx.actor.name
-        found = next((o for o in operators.list_operators(self.ctx) if o.name == name), None)
-        return self.ctx.actor if found is None else replace(self.ctx.actor, role=Role(found.role))
+        return current_actor(self.ctx.store, self.ctx.actor)
 
     @on(ActorChanged)
     def _actor_changed(self, message: ActorChanged) -> None:
@@ -248,9 +245,13 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def actor_changed(self) -> None:
         """``self.ctx`` acts with a new role: the header and the dimmed keys follow."""
         header = self.query_one(StatusHeader)
+        scope_changed = header.actor.sites != self.ctx.actor.sites
         header.actor = self.ctx.actor
         header.show_operator()
         self._refresh_footer()
+        if scope_changed:
+            # R25: other sites now, or all of them: read the directory again.
+            self._load()
 
     def _worker_running(self, group: str) -> bool:
         return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)

@@ -61,6 +61,10 @@ class StatusHeader(TextLines):
         # plain Text (never markup) and with its control characters made visible.
         name = visible(self.actor.name)
         self.operator = t("directory.header.operator", name=name, role=t(f"role.{self.actor.role.value}"))
+        if self.actor.sites is not None:
+            # R25: the scope is named, so a site administrator knows why others' users are absent.
+            sites = ", ".join(visible(site) for site in self.actor.site_names) or t("site_admin.no_sites")
+            self.operator = t("site_admin.header", operator=self.operator, sites=sites)
         self.refresh()
 
     def show(self, directory: Directory, marked: int) -> None:

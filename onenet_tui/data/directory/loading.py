@@ -1,11 +1,16 @@
 """Reading the directory from the database: everything, a first page, and
-what changed since the last read (asked of the audit trail, R15)."""
+what changed since the last read (asked of the audit trail, R15).
+
+Each read takes the operator's scope, ``sites`` (R25): None reads every
+user, a site administrator's site ids only the users of those sites, so
+another site's user is never in the directory's memory (nor in its counts,
+its filter, its marks or what it exports)."""
 
 from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -33,8 +38,11 @@ def _device_column() -> ColumnElement[str]:
     return case((col(User.device_type) == none, none), else_=func.coalesce(User.desk_phone_model, User.device_type))
 
 
-def _rows_query() -> Select[*tuple[Any, ...]]:
-    return (
+Scope = Collection[int] | None
+
+
+def _rows_query(sites: Scope = None) -> Select[*tuple[Any, ...]]:
+    query = (
         select(
             col(User.id),
             col(User.status),
@@ -54,6 +62,7 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
         .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
         .order_by(col(User.id))
     )
+    return query if sites is None else query.where(col(User.site_id).in_(sorted(sites)))
 
 
 def _read(
@@ -136,20 +145,20 @@ def _read_columns(
     return columns
 
 
-def load(store: Store) -> DirectoryData:
-    """Every user, in one query (run it in a worker thread)."""
+def load(store: Store, sites: Scope = None) -> DirectoryData:
+    """Every user (of ``sites``), in one query (run it in a worker thread)."""
     with store.read() as session:
-        return _load(session)
+        return _load(session, sites)
 
 
-def _load(session: Session) -> DirectoryData:
+def _load(session: Session, sites: Scope = None) -> DirectoryData:
     # The stamp is read first: a change committed meanwhile is seen again
     # later, never missed.
     stamp = audit.latest_id(session)
     # Read by name, the strings are made, and lie in memory, in the order the
     # filter walks them: a search touching every row ran about four times
     # faster than over strings made in id order (benchmark).
-    return _with_unhanded(_read(session, [_by_name(_rows_query())], stamp), handover.never_handed_over(session))
+    return _with_unhanded(_read(session, [_by_name(_rows_query(sites))], stamp), handover.never_handed_over(session))
 
 
 def _with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryData:
@@ -159,13 +168,13 @@ def _with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryDa
     return data
 
 
-def load_first_page(store: Store, limit: int = FIRST_PAGE) -> DirectoryData:
+def load_first_page(store: Store, limit: int = FIRST_PAGE, sites: Scope = None) -> DirectoryData:
     """The first users by name, cheap through the name index: something to
     show within milliseconds while :func:`load` reads the rest. Complete by
     itself when the tenant is that small."""
     with store.read() as session:
         stamp = audit.latest_id(session)
-        query = _by_name(_rows_query()).limit(limit)
+        query = _by_name(_rows_query(sites)).limit(limit)
         first = _read(session, [query], stamp, complete=False)
         unhanded = handover.never_handed_over(session)
     if len(first) < limit:
@@ -173,7 +182,7 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE) -> DirectoryData:
     return _with_unhanded(first, unhanded)
 
 
-def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
+def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> DirectoryData | None:
     """The data with everything that changed since ``data.stamp``; None when
     nothing did. Cheap when nothing changed: one indexed ``max(id)``."""
     with store.read() as session:
@@ -181,7 +190,7 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
         if latest == data.stamp:
             return None
         if not data.complete:
-            return _load(session)
+            return _load(session, sites)
         details = (
             session.execute(
                 select(col(AuditEvent.details))
@@ -193,17 +202,17 @@ def refresh(store: Store, data: DirectoryData) -> DirectoryData | None:
             .all()
         )
         if len(details) > PATCH_LIMIT:
-            return _load(session)
+            return _load(session, sites)
         ids = {d["user_id"] for d in details if isinstance(d.get("user_id"), int)}
         if any("user_id" not in d for d in details):
             # An event that names no user (a bulk change, a new demo tenant):
             # compare every user's version instead.
-            ids |= _changed_by_version(session, data)
+            ids |= _changed_by_version(session, data, sites)
         if len(ids) > PATCH_LIMIT:
-            return _load(session)
+            return _load(session, sites)
         wanted = sorted(ids)
         queries = (
-            _rows_query().where(col(User.id).in_(wanted[start : start + ID_CHUNK]))
+            _rows_query(sites).where(col(User.id).in_(wanted[start : start + ID_CHUNK]))
             for start in range(0, len(wanted), ID_CHUNK)
         )
         changes = _read(session, queries, latest, sort=False)
@@ -217,8 +226,11 @@ def _by_name(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     return query.order_by(None).order_by(col(User.last_name), col(User.first_name), col(User.id))
 
 
-def _changed_by_version(session: Session, data: DirectoryData) -> set[int]:
-    current: dict[int, int] = dict(session.execute(select(col(User.id), col(User.version))).all())
+def _changed_by_version(session: Session, data: DirectoryData, sites: Scope = None) -> set[int]:
+    query = select(col(User.id), col(User.version))
+    if sites is not None:
+        query = query.where(col(User.site_id).in_(sorted(sites)))
+    current: dict[int, int] = dict(session.execute(query).all())
     changed = {
         user_id
         for user_id, version in current.items()
