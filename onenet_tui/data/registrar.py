@@ -1,9 +1,10 @@
 """A real SIP registrar on the console's database (SPEC section 13, R24).
 
-Kamailio reads the view ``registrar_subscriber`` (migration 0008) through a
-login role of its own that may read that view and nothing else. This module
-creates that role and fills in the shipped Kamailio configuration for the
-current database. PostgreSQL only: the SQLite default has no registrar.
+Kamailio reads the view ``registrar_subscriber`` (migration 0008 says who
+may register and how the view stays current) through a login role of its
+own that may read that view and nothing else. This module creates that role
+and fills in the shipped Kamailio configuration for the current database.
+PostgreSQL only: the SQLite default has no registrar.
 """
 
 from __future__ import annotations
