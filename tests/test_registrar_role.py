@@ -82,7 +82,9 @@ def test_r24_the_view_lists_desk_phone_users_who_may_register_and_their_status(p
         ConfigChange(expected_version=version, device_type="none", mobile="+4915123456789", contract="1234567"),
     )
     assert set(_listed(world)) == {pending.credentials.sip_username}
+    # The carrier's activation reaches the registrar in its own transaction.
     carrier.set_status(world.carrier, pending.user.username, "activated")
+    assert _listed(world) == {pending.credentials.sip_username: "activated"}
     users.delete_user(world.admin, pending.user.username)
     assert _listed(world) == {}
 

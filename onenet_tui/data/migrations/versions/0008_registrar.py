@@ -42,6 +42,8 @@ LANGUAGE sql IMMUTABLE AS $$
 $$
 """
 
+# On a new row (and, never done, a row moved to another user) only: a new
+# password leaves the status as it was, so a bulk reset pays nothing for it.
 _CREDENTIAL_TRIGGER = """
 CREATE FUNCTION onenet_credentials_registrar_status() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -52,7 +54,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER credentials_registrar_status
-    BEFORE INSERT OR UPDATE ON desk_phone_credentials
+    BEFORE INSERT OR UPDATE OF user_id ON desk_phone_credentials
     FOR EACH ROW EXECUTE FUNCTION onenet_credentials_registrar_status();
 """
 
