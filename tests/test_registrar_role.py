@@ -145,6 +145,17 @@ def test_r24_create_role_refuses_a_role_that_can_do_more_than_read(pg_world: Wor
     assert refused.value.reason_key == "registrar.role_too_powerful"
 
 
+def test_r24_create_role_refuses_a_role_that_is_a_member_of_another(pg_world: World, pg_url: str, role: str) -> None:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT pg_read_all_data TO {role}"))
+    engine.dispose()
+    with pytest.raises(RuleRefused) as refused:
+        registrar.create_role(pg_world.admin, role)
+    assert refused.value.reason_key == "registrar.role_too_powerful"
+
+
 @pytest.mark.parametrize("hostile", ['a"b', "x; DROP TABLE users", "Role", "r\nlisten=0.0.0.0", "", "ä", "a" * 64])
 def test_r24_a_role_name_that_is_not_plain_is_refused_naming_the_field(pg_world: World, hostile: str) -> None:
     with pytest.raises(InvalidInput) as invalid:

@@ -99,7 +99,8 @@ def create_role(ctx: Context, role: str = DEFAULT_ROLE) -> RegistrarRole:
     """Create, or update, the registrar's login role with a new password:
     SELECT on the registrar view only, its search path set to the console's
     schema. Refuses a role that could do more than read (a superuser, the
-    console's own user): its password and rights are not ours to change."""
+    console's own user, a member of another role): its password and rights
+    are not ours to change."""
     enforce(Action.MANAGE_REGISTRAR, ctx.actor.role)
     role = role_name(role)
     _require_postgres(ctx.store.url)
@@ -113,7 +114,9 @@ def create_role(ctx: Context, role: str = DEFAULT_ROLE) -> RegistrarRole:
             found = session.execute(
                 text(
                     "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls"
-                    " FROM pg_roles WHERE rolname = :role"
+                    # A member of another role (pg_read_all_data, the console's owner) could SET ROLE to it.
+                    " OR EXISTS (SELECT 1 FROM pg_auth_members AS m WHERE m.member = r.oid)"
+                    " FROM pg_roles AS r WHERE rolname = :role"
                 ),
                 {"role": role},
             ).first()
