@@ -358,6 +358,17 @@ def build_parser() -> Parser:
     audit.add_argument("--limit", type=_limit, metavar="N", help=t("cli.opt.limit"))
     _format(audit, "table", "json", "csv")
 
+    # registrar (SPEC section 13)
+    registrar = family("registrar", "registrar")
+    create_role = leaf(registrar, "create-role", "registrar_create_role", "registrar_create_role")
+    create_role.add_argument("--role", default="onenet_registrar", metavar="NAME", help=t("cli.opt.registrar_role"))
+    kamailio = leaf(registrar, "kamailio-config", "registrar_kamailio_config", "registrar_kamailio_config")
+    kamailio.add_argument("--listen", default="127.0.0.1:5060", metavar="HOST:PORT", help=t("cli.opt.registrar_listen"))
+    kamailio.add_argument("--role", default="onenet_registrar", metavar="NAME", help=t("cli.opt.registrar_role"))
+    kamailio.add_argument(
+        "--gateway", default="sip:127.0.0.1:5070", metavar="SIP-URI", help=t("cli.opt.registrar_gateway")
+    )
+
     # db
     db = family("db", "db")
     leaf(db, "upgrade", "db_upgrade", "db_upgrade")

@@ -39,6 +39,7 @@ from onenet_tui.data import (
     numbers,
     operators,
     phones,
+    registrar,
     selection,
     simulator,
     sites,
@@ -1084,6 +1085,26 @@ def audit_cmd(args: argparse.Namespace, run: Run) -> int:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- registrar --------------------------------------------------------------------
+
+
+@_role_first(Action.MANAGE_REGISTRAR)
+def registrar_create_role(args: argparse.Namespace, run: Run) -> int:
+    made = registrar.create_role(run.ctx, args.role)
+    # The password once, as the line libpq's password file wants; never stored by us.
+    run.say(made.pgpass_line)
+    run.note(t("registrar.role_created", role=made.role, schema=visible(made.schema), view=registrar.VIEW))
+    return 0
+
+
+def registrar_kamailio_config(args: argparse.Namespace, run: Run) -> int:
+    config = registrar.kamailio_config(run.settings.db_url, listen=args.listen, role=args.role, gateway=args.gateway)
+    # Written as it is (tabs and all): the shipped file plus values checked to be plain.
+    run.stdout.write(config)
+    run.note(t("registrar.config_note"))
+    return 0
 
 
 # --- db -------------------------------------------------------------------------

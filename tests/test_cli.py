@@ -584,6 +584,8 @@ READ_ONLY = {
     "operators_list",
     "audit_cmd",
     "db_upgrade",
+    # Prints a configuration file; reads nothing but the database's URL.
+    "registrar_kamailio_config",
 }
 
 # Each changing command with input that is invalid (or names nothing) wherever the
@@ -627,6 +629,7 @@ HELPDESK_ATTEMPTS: dict[str, tuple[str, ...]] = {
     "groups_rename": ("groups", "rename", "No such group", " "),
     "groups_delete": ("groups", "delete", "No such group", "--yes"),
     "groups_set_members": ("groups", "set-members", "No such group", "nobody:supervisor"),
+    "registrar_create_role": ("registrar", "create-role", "--role", 'not "plain"'),
 }
 
 

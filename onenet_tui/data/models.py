@@ -197,6 +197,10 @@ class DeskPhoneCredential(SQLModel, table=True):
     generated_at: datetime = _ts(default_factory=utcnow)
     generated_by: str
     mode: str = CredentialMode.SYSTEM.value
+    # What the registrar may see (SPEC section 13): the user's status while
+    # they may register, else NULL. Kept by PostgreSQL triggers (migration
+    # 0008_registrar), never written by the console; always NULL on SQLite.
+    registrar_status: str | None = None
 
 
 class Operator(SQLModel, table=True):

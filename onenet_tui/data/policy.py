@@ -57,6 +57,8 @@ class Action(StrEnum):
     # The directory's users to a CSV file from the console (SPEC section 12):
     # a hand-over of the tenant's people, for administrators.
     EXPORT_USERS = "export_users"
+    # The registrar's read-only database role (SPEC section 13): a grant on the tenant's database.
+    MANAGE_REGISTRAR = "manage_registrar"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_GROUPS: _ADMIN,
     # Reading, which helpdesk may do (R14): the same users `users list --format csv` gives them.
     Action.EXPORT_USERS: _EVERYONE,
+    Action.MANAGE_REGISTRAR: _ADMIN,
 }
 
 _NOT_ACTIVE = (Status.PENDING, Status.FAILED)
