@@ -106,13 +106,19 @@ def refused_r25(action: Callable[[], object]) -> RuleRefused:
 
 def test_r25_policy_table_has_the_scope_dimension() -> None:
     berlin = frozenset({1})
-    for action in (Action.ADD_OPERATOR, Action.MANAGE_SITES, Action.START_CARRIER_SIMULATOR):
+    for action in (Action.ADD_OPERATOR, Action.MANAGE_SITES, Action.START_CARRIER_SIMULATOR, Action.MANAGE_REGISTRAR):
         decision = policy.decide(action, Role.SITE_ADMIN)
         assert (decision.allowed, decision.rule, decision.reason_key) == (False, "R25", "site_admin.enterprise_only")
         assert policy.decide(action, Role.ADMIN).allowed
     # The carrier's own pass stays the carrier's (R3), for every person.
     assert policy.decide(Action.SIMULATE_CARRIER, Role.SITE_ADMIN).rule == "R3"
-    enterprise = {Action.ADD_OPERATOR, Action.MANAGE_SITES, Action.START_CARRIER_SIMULATOR, Action.SIMULATE_CARRIER}
+    enterprise = {
+        Action.ADD_OPERATOR,
+        Action.MANAGE_SITES,
+        Action.START_CARRIER_SIMULATOR,
+        Action.SIMULATE_CARRIER,
+        Action.MANAGE_REGISTRAR,
+    }
     for action in policy.CHANGES - enterprise:
         outside = policy.decide(action, Role.SITE_ADMIN, sites=berlin, site_id=2)
         assert (outside.allowed, outside.rule) == (False, "R25"), action

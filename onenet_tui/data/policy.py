@@ -113,7 +113,8 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_GROUPS: _ADMIN,
     # Reading, which helpdesk may do (R14): the same users `users list --format csv` gives them.
     Action.EXPORT_USERS: _EVERYONE,
-    Action.MANAGE_REGISTRAR: _ADMIN,
+    # The registrar's role reads every site's digests: the whole tenant's (R25).
+    Action.MANAGE_REGISTRAR: _ENTERPRISE,
 }
 
 _NOT_ACTIVE = (Status.PENDING, Status.FAILED)

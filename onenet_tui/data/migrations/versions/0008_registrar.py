@@ -1,7 +1,7 @@
 """the registrar's view of desk phone credentials (SPEC section 13, R24)
 
 Revision ID: 0008_registrar
-Revises: 0005_group_names_per_site
+Revises: 0007_site_admins
 Create Date: 2026-12-01 16:00:00
 
 Kamailio's auth_db reads ``registrar_subscriber`` (PostgreSQL; SQLite has no
