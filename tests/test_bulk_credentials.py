@@ -19,7 +19,7 @@ from sqlalchemy import select
 from onenet_tui.data import bulk, carrier, credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
-from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
+from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from tests.helpers import BOB_WITHOUT_DESK_PHONE, World, add, add_active, build_world, without_desk_phone
@@ -379,7 +379,11 @@ def test_r10_reset_and_export_reports_a_failed_write_with_the_result(
 
 def unhanded(world: World) -> frozenset[int]:
     with world.store.read() as session:
-        return handover.never_handed_over(session)
+        every = handover.never_handed_over(session)
+        ids = session.execute(select(User.id)).scalars().all()
+    # A user's page asks about its user alone, in one statement: the same answer.
+    assert {uid for uid in ids if handover.user_never_handed_over(world.admin, uid)} == every
+    return every
 
 
 def pending(world: World) -> list[handover.PendingExport]:

@@ -101,7 +101,7 @@ def user_by_ref(session: Session, ref: str) -> User:
     return user
 
 
-def _user_query(ref: str) -> Select[tuple[User]]:
+def _user_query(ref: str) -> Select[User]:
     query = select(User)
     ref = ref.strip()
     match = _EXTENSION_AT_SITE.match(ref)

@@ -39,13 +39,13 @@ class OnenetPGDialect(PGDialect_psycopg):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("use_native_hstore", False)
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self._facts: tuple[str | None, str] = (None, "READ COMMITTED")
         self.revision_at_connect: Any = UNSET
 
     def initialize(self, connection: Any) -> None:
         self._facts, self.revision_at_connect = _ask(connection.connection.dbapi_connection)
-        super().initialize(connection)
+        super().initialize(connection)  # type: ignore[no-untyped-call]
 
     def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
         version = int(connection.connection.dbapi_connection.info.server_version)
@@ -54,10 +54,10 @@ class OnenetPGDialect(PGDialect_psycopg):
             return (version // 10000, version % 10000)
         return (version // 10000, version // 100 % 100, version % 100)
 
-    def _get_default_schema_name(self, connection: Any) -> str | None:
+    def _get_default_schema_name(self, connection: Any) -> Any:
         return self._facts[0]
 
-    def get_default_isolation_level(self, dbapi_conn: Any) -> str:
+    def get_default_isolation_level(self, dbapi_conn: Any) -> Any:
         return self._facts[1]
 
     def _set_backslash_escapes(self, connection: Any) -> None:
