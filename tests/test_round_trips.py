@@ -145,4 +145,3 @@ def build_user(url: str) -> str:
         return user_on_every_part_of_the_page(world)
     finally:
         store.dispose()
-
