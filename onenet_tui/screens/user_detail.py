@@ -210,7 +210,7 @@ def read_user(ctx: Context, username: str, user_id: int | None) -> tuple[UserVie
             raise
         # Renamed by someone else meanwhile: follow the same user.
         view = users.view_by_id(ctx, user_id)
-    return view, handover.user_never_handed_over(ctx, view.id)
+    return view, handover.user_never_handed_over(ctx, view)
 
 
 def contact_advice(support_contact: str | None) -> str:
