@@ -217,6 +217,29 @@ class Store:
         with busy_as_conflict(), Session(self._outside_transaction, expire_on_commit=False) as session:
             yield session
 
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` more pooled connections at once, in the
+        background, on PostgreSQL: the console's first workers (the
+        directory's first page, the carrier simulator, the header) then find
+        one ready instead of each paying a connect, three round trips to a
+        remote database, on the way to the first rows. A failure is left to
+        the workers to meet and report."""
+        if self.dialect != "postgresql" or connections < 1:
+            return
+        import threading
+
+        together = threading.Barrier(connections)
+
+        def hold_one() -> None:
+            try:
+                with self.engine.connect():
+                    together.wait(timeout=10)  # held at once: each a connection of its own
+            except Exception:  # noqa: BLE001 - see above; never a crash at start-up
+                together.abort()
+
+        for n in range(connections):
+            threading.Thread(target=hold_one, name=f"warm-pool-{n}", daemon=True).start()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
