@@ -21,12 +21,12 @@ from unittest import mock
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.latency_proxy import LatencyProxy
 from onenet_tui import cli
-from onenet_tui.data import audit, groups
+from onenet_tui.data import audit, groups, storage
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import Role
 from onenet_tui.data.storage import Store
@@ -143,5 +143,25 @@ def build_user(url: str) -> str:
     try:
         world = build_world(store)
         return user_on_every_part_of_the_page(world)
+    finally:
+        store.dispose()
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ping before every use any more (a round trip each): one only for a
+    connection idle a while, which is what a server restart finds."""
+    store = Store(pg_url)
+    try:
+        ctx = Context(store, Actor("alice", Role.ADMIN))
+        with store.quick_read() as session:
+            first = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer = create_engine(os.environ["ONENET_TEST_PG_URL"])
+        with killer.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar_one()
+        killer.dispose()
+        monkeypatch.setattr(storage, "IDLE_PING_SECONDS", 0.0)
+        assert audit.latest(ctx) >= 0
+        with store.quick_read() as session:
+            assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
     finally:
         store.dispose()
