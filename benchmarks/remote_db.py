@@ -223,7 +223,10 @@ def report(table: dict[float, dict[str, tuple[int, int, float, float]]], users: 
     zero, slow = table[0.0], table[ONE_WAY]
     floor = slow["reference: psql -c 'select 1'"][2]
     print(f"PostgreSQL through the latency proxy, {users} users (medians)\n")
-    print("| action | round trips (connections) | 0 ms RTT | 50 ms RTT | added by 50 ms | 50 ms vs psql | CPU (50 ms run) |")
+    print(
+        "| action | round trips (connections) | 0 ms RTT | 50 ms RTT | added by 50 ms | 50 ms vs psql"
+        " | CPU (50 ms run) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, (trips, connections, wall, cpu) in slow.items():
         added = wall - zero[name][2]
