@@ -1,15 +1,15 @@
 """A TCP proxy on the loopback that makes a local database look remote.
 
 Every byte is held for ``delay`` seconds in each direction (25 ms each way is
-a 50 ms round trip), and the proxy counts round trips: a new *request burst*
-is counted when the server answers something the client sent since the
-server last spoke (a message nobody answers, like libpq's goodbye, costs no
-wait and is not counted). Opening a connection costs one more round
-trip for TCP's handshake, which the proxy adds before it forwards anything,
+a 50 ms round trip), and the proxy counts round trips: one *turn* each time
+the server answers something the client sent since the server last spoke (a
+message nobody answers, like libpq's goodbye, costs no wait and is not
+counted). Opening a connection costs one more round trip for TCP's
+handshake, which the proxy adds before it forwards anything,
 so a client that connects and asks one question pays exactly what it would
 pay over a real network: handshake, then each of its turns.
 
-Counting bursts rather than statements is what makes the figure honest: it
+Counting turns rather than statements is what makes the figure honest: it
 sees libpq's start-up exchange, BEGIN and COMMIT, and SQLAlchemy's own
 questions on a first connection, none of which an ORM event reports; and
 it does not count statements the driver sends together (a pipeline) twice.
@@ -35,14 +35,14 @@ from dataclasses import dataclass
 @dataclass
 class Counts:
     connections: int = 0
-    # One per TCP handshake plus one per request burst.
+    # One per TCP handshake plus one per turn the server answered.
     round_trips: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
 
 
 class _Link:
-    """One client connection's turn-taking, for counting bursts."""
+    """One client connection's turn-taking, for counting turns."""
 
     def __init__(self) -> None:
         self.sent_since_heard = False
