@@ -289,7 +289,9 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _warn_never_exported(self) -> None:
         """Bulk resets whose passwords changed but were never exported (a
         dropped link, a crash): say so, so the admin resets them again."""
-        with self.ctx.store.read() as session:
+        # Outside a transaction: its statements need not agree (READ COMMITTED
+        # gives each its own view anyway), and BEGIN/COMMIT are round trips.
+        with self.ctx.store.quick_read() as session:
             pending = handover.pending_exports(session, self.ctx.actor.sites)
         for reset in pending:
             key, params = reset.warning()
@@ -305,7 +307,7 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _simulate_carrier(self) -> None:
         """A demo tenant has no real carrier: activate its pending users here,
         as `onenet-tui carrier run` would (safe beside other simulators)."""
-        with self.ctx.store.read() as session:
+        with self.ctx.store.quick_read() as session:
             since = tenant.simulated_since(session)
         if since is None:
             return
@@ -437,6 +439,8 @@ def run_console(settings: Settings) -> int:
     store = Store(settings.db_url)
     try:
         actor = resolve_actor(store, settings.operator)
+        # Connects while Textual starts, in parallel, not one by one later.
+        store.warm(2)
         app = GuardedConsole(
             Context(store, actor), keys=settings.keys, theme=_theme_setting(settings), config_file=settings.config_file
         )

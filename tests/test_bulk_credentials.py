@@ -19,7 +19,7 @@ from sqlalchemy import select
 from onenet_tui.data import bulk, carrier, credentials, exports, handover, secrets, selection, users
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, InvalidInput, RuleRefused
-from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential
+from onenet_tui.data.models import AuditEvent, CredentialMode, DeskPhoneCredential, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
 from tests.helpers import BOB_WITHOUT_DESK_PHONE, World, add, add_active, build_world, without_desk_phone
@@ -379,7 +379,12 @@ def test_r10_reset_and_export_reports_a_failed_write_with_the_result(
 
 def unhanded(world: World) -> frozenset[int]:
     with world.store.read() as session:
-        return handover.never_handed_over(session)
+        every = handover.never_handed_over(session)
+        ids = session.execute(select(User.id)).scalars().all()
+    # A user's page asks about its user alone, in one statement: the same answer.
+    views = [users.view_by_id(world.admin, uid) for uid in ids]
+    assert {view.id for view in views if handover.user_never_handed_over(world.admin, view)} == every
+    return every
 
 
 def pending(world: World) -> list[handover.PendingExport]:
@@ -419,6 +424,23 @@ def test_r10_a_reset_whose_file_never_completed_is_pending_for_its_users(
     assert unhanded(world) == {ids["juergen"], ids["anna"], ids["carla"]}
     [waiting] = pending(world)
     assert (waiting.count, waiting.export, waiting.operator) == (3, str(export_dir / "out.csv"), "alice")
+
+
+def test_r10_a_reset_recorded_before_user_ids_names_its_users(world: World) -> None:
+    """Events of older versions list usernames only: the tenant-wide and the
+    one-user question (a user's page) both find the users by their names."""
+    ids = desk_and_mobile_users(world)
+    for name in ("juergen.mueller", "anna.schmidt", "carla.klein"):
+        handover.record_handed_over(world.admin, name)
+    credentials.bulk_reset(world.admin, [ids["juergen"], ids["anna"]])
+    with world.store.transaction() as session:
+        reset = session.execute(select(AuditEvent).where(AuditEvent.action == handover.BULK_RESET)).scalar_one()  # type: ignore[arg-type]
+        reset.details = {key: value for key, value in reset.details.items() if key != "user_ids"}
+    with world.store.read() as session:
+        is_reset = AuditEvent.action == handover.BULK_RESET
+        legacy = session.execute(select(AuditEvent.details).where(is_reset)).scalar_one()  # type: ignore[arg-type]
+    assert "user_ids" not in legacy and legacy["usernames"]
+    assert unhanded(world) == {ids["juergen"], ids["anna"]}
 
 
 def test_r10_a_console_reset_counts_as_handed_over_once_exported(world: World, export_dir: Path) -> None:

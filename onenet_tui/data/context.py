@@ -61,7 +61,8 @@ def resolve_actor(store: Store, name: str) -> Actor:
     an operator registered before it was reserved: no person acts as carrier."""
     if name.strip().casefold() == CARRIER_NAME:
         _checked_name(name)
-    with store.read() as session:
+    # One statement on its own: no transaction needed around it.
+    with store.quick_read() as session:
         known = _find(session, name)
     if known is not None:
         return known

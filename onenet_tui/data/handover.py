@@ -21,15 +21,16 @@ hand-over after it. Neither kind of event holds a secret.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, cast, func, literal, null, or_, select, union_all
 from sqlmodel import Session
 
 from onenet_tui.data import audit
 from onenet_tui.data.context import Context
+from onenet_tui.data.lookup import UserView
 from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, DeviceType, User, table_of
 from onenet_tui.data.unit import change
 
@@ -94,10 +95,22 @@ def never_handed_over(session: Session) -> frozenset[int]:
     return frozenset(_unhanded(session))
 
 
-def user_never_handed_over(ctx: Context, user_id: int) -> bool:
-    """Whether this user's latest credentials were never handed over."""
-    with ctx.store.read() as session:
-        return user_id in never_handed_over(session)
+def user_never_handed_over(ctx: Context, view: UserView) -> bool:
+    """Whether the user of ``view`` (just read: it says whether they hold
+    credentials and what they are called now) never got their latest
+    credentials handed over; the answer ``never_handed_over`` gives for
+    them, in one statement (a user's page opens in few round trips)."""
+    if view.credentials is None:
+        return False  # without a desk phone now: nothing to hand over
+    with ctx.store.quick_read() as session:
+        read = _read_events(session.execute(_events(view.id)))
+    issue = read.issued.get(view.id, 0)
+    for event_id, details in read.bulk:
+        ids = details.get("user_ids")
+        # Events written before the ids were recorded name the users.
+        if view.id in ids if ids is not None else view.username in details.get("usernames", []):
+            issue = max(issue, event_id)
+    return read.handed.get(view.id, 0) < issue and issue not in read.exported
 
 
 def pending_exports(session: Session, sites: Collection[int] | None = None) -> list[PendingExport]:
@@ -147,18 +160,58 @@ def _single_issue_filter() -> Any:
     )
 
 
-def _newest_per_user(session: Session, condition: Any) -> dict[int, int]:
-    user_id = _user_id()
-    query = select(user_id, func.max(_EVENTS.id)).where(condition, user_id.is_not(None)).group_by(user_id)
-    return {uid: newest for uid, newest in session.execute(query)}
+def _events(user_id: int | None = None) -> Any:
+    """The events the hand-over question reads, in one statement: every bulk
+    reset and export (their details, a handful of events) and, reduced in the
+    database, the newest single-user issue and hand-over per user (of
+    ``user_id`` alone when given). Rows are (event id, kind, details, user)."""
+    uid = _user_id()
+    for_users = uid.is_not(None) if user_id is None else uid == user_id
+    no_details, no_user = cast(null(), _EVENTS.details.type), cast(null(), Integer)
+    # The bulk resets and exports first: their columns type the union's.
+    return union_all(
+        select(_EVENTS.id, _EVENTS.action, _EVENTS.details, no_user).where(_EVENTS.action.in_((BULK_RESET, EXPORTED))),
+        select(func.max(_EVENTS.id), literal("issue"), no_details, uid)
+        .where(_single_issue_filter(), for_users)
+        .group_by(uid),
+        select(func.max(_EVENTS.id), literal("handed"), no_details, uid)
+        .where(_EVENTS.action == HANDED_OVER, for_users)
+        .group_by(uid),
+    )
 
 
-def _bulk_issues(session: Session) -> tuple[dict[int, int], set[int]]:
-    """The newest bulk reset per user, and the resets that were exported."""
+@dataclass
+class _Read:
+    """The rows of :func:`_events`, sorted out."""
+
+    issued: dict[int, int] = field(default_factory=dict)  # user -> newest single-user issue
+    handed: dict[int, int] = field(default_factory=dict)  # user -> newest hand-over
+    bulk: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (id, details), oldest first
+    exported: set[int] = field(default_factory=set)  # bulk resets whose file was completed
+
+
+def _read_events(rows: Iterable[Any]) -> _Read:
+    read = _Read()
+    for event_id, kind, details, user in rows:
+        if kind == "issue":
+            read.issued[user] = event_id
+        elif kind == "handed":
+            read.handed[user] = event_id
+        elif kind == BULK_RESET:
+            read.bulk.append((event_id, details))
+        elif kind == EXPORTED:
+            reset_event = details.get("reset_event")
+            if isinstance(reset_event, int):
+                read.exported.add(reset_event)
+    read.bulk.sort(key=lambda event: event[0])
+    return read
+
+
+def _bulk_issues(session: Session, bulk: list[tuple[int, dict[str, Any]]]) -> dict[int, int]:
+    """The newest bulk reset per user."""
     newest: dict[int, int] = {}
     by_name: dict[int, list[str]] = {}
-    query = select(_EVENTS.id, _EVENTS.details).where(_EVENTS.action == BULK_RESET).order_by(_EVENTS.id)
-    for event_id, details in session.execute(query):
+    for event_id, details in bulk:
         ids = details.get("user_ids")
         if ids is None:
             # Events written before the ids were recorded name the users.
@@ -168,10 +221,7 @@ def _bulk_issues(session: Session) -> tuple[dict[int, int], set[int]]:
             newest[uid] = event_id
     if by_name:
         _add_by_name(session, by_name, newest)
-    exported_events = session.execute(
-        select(_EVENTS.details["reset_event"].as_integer()).where(_EVENTS.action == EXPORTED)
-    ).scalars()
-    return newest, {e for e in exported_events if e is not None}
+    return newest
 
 
 def _add_by_name(session: Session, by_name: dict[int, list[str]], newest: dict[int, int]) -> None:
@@ -192,12 +242,11 @@ def _chunked(session: Session, query: Any, column: Any, values: list[Any]) -> It
 
 def _unhanded(session: Session) -> dict[int, int]:
     """User id -> the issue event whose credentials never reached anybody."""
-    latest = _newest_per_user(session, _single_issue_filter())
-    bulk, exported = _bulk_issues(session)
-    for uid, event_id in bulk.items():
+    read = _read_events(session.execute(_events()))
+    latest, handed, exported = read.issued, read.handed, read.exported
+    for uid, event_id in _bulk_issues(session, read.bulk).items():
         if latest.get(uid, 0) < event_id:
             latest[uid] = event_id
-    handed = _newest_per_user(session, _EVENTS.action == HANDED_OVER)
     candidates = {
         uid: event_id for uid, event_id in latest.items() if handed.get(uid, 0) < event_id and event_id not in exported
     }

@@ -7,14 +7,17 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.exc import MultipleResultsFound
 from sqlmodel import Session, col
 
 from onenet_tui.data import phones, policy, queries
 from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, RuleRefused
 from onenet_tui.data.models import DeskPhoneCredential, Group, GroupMember, PhoneNumber, Site, User
+
+_Found = TypeVar("_Found")
 
 _EXTENSION_AT_SITE = re.compile(r"^(?P<ext>\d{2,6})@(?P<site>.+)$")
 
@@ -117,20 +120,22 @@ def ambiguous_group(name: str, candidates: list[tuple[str, str]]) -> InvalidInpu
 def user_by_ref(session: Session, ref: str, *, sites: Collection[int] | None = None) -> User:
     """A user by username, ``extension@site`` or E.164 number, among the
     users of ``sites`` (R25, see above)."""
+    user: User | None = session.execute(_user_query(ref)).scalar_one_or_none()
+    return _in_scope(user, ref, sites)
+
+
+def _user_query(ref: str) -> Select[User]:
     query = select(User)
     ref = ref.strip()
     match = _EXTENSION_AT_SITE.match(ref)
     if match:
-        query = query.join(Site, col(Site.id) == User.site_id).where(
+        return query.join(Site, col(Site.id) == User.site_id).where(
             col(User.extension) == match["ext"], col(Site.name) == match["site"]
         )
-    elif ref.startswith("+"):
-        query = query.join(PhoneNumber, col(PhoneNumber.id) == User.number_id).where(col(PhoneNumber.e164) == ref)
-    else:
-        # R19: BJOERN.BOEHM finds bjoern.boehm; there is only one of them.
-        query = query.where(queries.same_username(ref))
-    user: User | None = session.execute(query).scalar_one_or_none()
-    return _in_scope(user, ref, sites)
+    if ref.startswith("+"):
+        return query.join(PhoneNumber, col(PhoneNumber.id) == User.number_id).where(col(PhoneNumber.e164) == ref)
+    # R19: BJOERN.BOEHM finds bjoern.boehm; there is only one of them.
+    return query.where(queries.same_username(ref))
 
 
 def user_by_id(session: Session, user_id: int, *, sites: Collection[int] | None = None) -> User:
@@ -138,11 +143,17 @@ def user_by_id(session: Session, user_id: int, *, sites: Collection[int] | None 
 
 
 def _in_scope(user: User | None, ref: object, sites: Collection[int] | None) -> User:
-    if policy.outside(sites, user.site_id if user else None):
+    return _scoped(user, user.site_id if user else None, ref, sites)
+
+
+def _scoped(found: _Found | None, site_id: int | None, ref: object, sites: Collection[int] | None) -> _Found:
+    """``found`` if it is at one of ``sites``; R25 in the same words whether
+    it exists or not, so nothing about other sites leaks."""
+    if policy.outside(sites, site_id):
         raise RuleRefused("R25", "site_admin.user_not_yours", user=ref)
-    if user is None:
+    if found is None:
         raise NotFound("user", ref)
-    return user
+    return found
 
 
 @dataclass(frozen=True)
@@ -219,31 +230,62 @@ class UserView:
 
 
 def user_view(session: Session, user: User) -> UserView:
-    site = session.get(Site, user.site_id)
-    number = session.get(PhoneNumber, user.number_id)
-    assert site is not None and number is not None
-    groups = session.execute(
-        select(col(Group.name), col(Group.kind), col(GroupMember.role))
-        .join(GroupMember, col(GroupMember.group_id) == Group.id)
-        .where(col(GroupMember.user_id) == user.id)
-        .order_by(Group.name)
+    assert user.id is not None
+    found = _view_where(session, col(User.id) == user.id)
+    assert found is not None
+    return found[0]
+
+
+def view_by_ref(session: Session, ref: str, *, sites: Collection[int] | None = None) -> UserView:
+    """:func:`user_by_ref`'s user as a view, in one statement (one round trip)."""
+    found = _view_where(session, col(User.id).in_(_user_query(ref).with_only_columns(col(User.id))))
+    view, site_id = found if found else (None, None)
+    return _scoped(view, site_id, ref, sites)
+
+
+def view_by_id(session: Session, user_id: int, *, sites: Collection[int] | None = None) -> UserView:
+    found = _view_where(session, col(User.id) == user_id)
+    view, site_id = found if found else (None, None)
+    return _scoped(view, site_id, user_id, sites)
+
+
+def _view_where(session: Session, condition: ColumnElement[bool]) -> tuple[UserView, int] | None:
+    """The user meeting ``condition`` with their site, number, credentials
+    and groups: one statement, one row per group (or one without any), so a
+    remote database answers a user's page in a single round trip. With
+    the view, the user's site id, for R25."""
+    rows = session.execute(
+        select(
+            User,
+            Site,
+            col(PhoneNumber.e164),
+            col(DeskPhoneCredential.sip_username),
+            col(DeskPhoneCredential.realm),
+            col(DeskPhoneCredential.generated_at),
+            col(DeskPhoneCredential.generated_by),
+            col(DeskPhoneCredential.mode),
+            col(Group.name),
+            col(Group.kind),
+            col(GroupMember.role),
+        )
+        .join(Site, col(Site.id) == User.site_id)
+        .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
+        .outerjoin(DeskPhoneCredential, col(DeskPhoneCredential.user_id) == User.id)
+        .outerjoin(GroupMember, col(GroupMember.user_id) == User.id)
+        .outerjoin(Group, col(Group.id) == GroupMember.group_id)
+        .where(condition)
+        .order_by(col(User.id), col(Group.name), col(Group.kind))
     ).all()
-    credential = session.get(DeskPhoneCredential, user.id)
-    return build_view(
-        user,
-        site,
-        number.e164,
-        [GroupRef(*row) for row in groups],
-        None
-        if credential is None
-        else CredentialInfo(
-            credential.sip_username,
-            credential.realm,
-            credential.generated_at,
-            credential.generated_by,
-            credential.mode,
-        ),
+    if not rows:
+        return None
+    if len({row[0].id for row in rows}) > 1:
+        raise MultipleResultsFound("more than one user answers to this reference")
+    user, site, e164, sip_username, realm, generated_at, generated_by, mode = rows[0][:8]
+    groups = [GroupRef(name, kind, role) for *_, name, kind, role in rows if name is not None]
+    credentials = (
+        None if sip_username is None else CredentialInfo(sip_username, realm, generated_at, generated_by, mode)
     )
+    return build_view(user, site, e164, groups, credentials), user.site_id
 
 
 def build_view(

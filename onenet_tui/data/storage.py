@@ -6,6 +6,7 @@ brought to the current Alembic revision on open, and the catalogs loaded.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,20 +81,17 @@ def busy_as_conflict() -> Iterator[None]:
         raise
 
 
+# A pooled connection idle this long is pinged before it is used again (the
+# server may have gone away meanwhile); one used moments ago, or made just
+# now, is not: a ping is a round trip, 50 ms over a slow link.
+IDLE_PING_SECONDS = 10.0
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     path = sqlite_path(url)
     if path is None:
-        engine = create_engine(url, pool_pre_ping=True)
-
-        @event.listens_for(engine, "connect")
-        def _lock_timeout(dbapi_connection: Any, _record: object) -> None:
-            # PostgreSQL waits for a row lock for ever unless told otherwise.
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS * 1000)}ms'")
-            dbapi_connection.commit()
-
-        return engine
+        return _server_engine(url)
     create_private_file(path)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
@@ -117,6 +115,67 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _server_engine(url: str) -> Engine:
+    """A PostgreSQL engine that costs few round trips: nothing is asked on
+    connect that the connection did not already tell (see pg_dialect), the
+    lock timeout travels in the start-up packet, and a connection is pinged
+    only after it lay idle."""
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    ours = parsed.drivername == "postgresql+psycopg"
+    if ours:
+        from onenet_tui.data import pg_dialect
+
+        parsed = parsed.set(drivername=f"postgresql+{pg_dialect.DRIVER}")
+        # PostgreSQL waits for a row lock for ever unless told otherwise. An
+        # ``options`` of the URL (or, as libpq does without one, PGOPTIONS)
+        # is kept: the argument given here would replace it.
+        given = parsed.query.get("options", os.environ.get("PGOPTIONS", ""))
+        given = " ".join(given) if isinstance(given, tuple) else given
+        connect_args["options"] = f"{given} -c lock_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}ms".strip()
+    engine = create_engine(parsed, connect_args=connect_args)
+    _ping_after_idle(engine)
+    if ours:
+        # Whatever runs after the first connect may change the schema: the
+        # revision read then is only good until the first statement.
+        event.listen(engine, "before_cursor_execute", lambda conn, *_args: pg_dialect.forget_revision(conn.dialect))
+    else:
+        _lock_timeout_on_connect(engine)
+    return engine
+
+
+def _lock_timeout_on_connect(engine: Engine) -> None:
+    """For a driver other than psycopg (given in the URL): the lock timeout
+    set on each new connection, as a statement of its own."""
+
+    @event.listens_for(engine, "connect")
+    def _lock_timeout(dbapi_connection: Any, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS * 1000)}ms'")
+        dbapi_connection.commit()
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """pool_pre_ping, but only for a connection idle IDLE_PING_SECONDS or more.
+    A dead one is replaced: the pool retries the checkout with a new one."""
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: object) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the database connection went away while idle") from exc
+
+
 class Store:
     """One tenant database: engine plus transactions for the services."""
 
@@ -124,6 +183,9 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self._writer = self.engine.execution_options(write=True)
+        self._outside_transaction = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self.engine
+        )
         if upgrade:
             upgrade_schema(self.engine)
 
@@ -144,12 +206,54 @@ class Store:
         with busy_as_conflict(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    @contextmanager
+    def quick_read(self) -> Iterator[Session]:
+        """A read of a statement or two, on PostgreSQL outside a transaction:
+        no BEGIN and COMMIT, two round trips fewer. Each statement sees what
+        was committed when it began, as it would in a READ COMMITTED
+        transaction, so statements whose answers must agree with each other
+        belong in :meth:`read` (as do server-side cursors, ``yield_per``,
+        which PostgreSQL keeps only inside a transaction). SQLite: as read()."""
+        with busy_as_conflict(), Session(self._outside_transaction, expire_on_commit=False) as session:
+            yield session
+
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` more pooled connections at once, in the
+        background, on PostgreSQL: the console's first workers (the
+        directory's first page, the carrier simulator, the header) then find
+        one ready instead of each paying a connect, three round trips to a
+        remote database, on the way to the first rows. A failure is left to
+        the workers to meet and report."""
+        if self.dialect != "postgresql" or connections < 1:
+            return
+        import threading
+
+        together = threading.Barrier(connections)
+
+        def hold_one() -> None:
+            try:
+                with self.engine.connect():
+                    together.wait(timeout=10)  # held at once: each a connection of its own
+            except Exception:  # noqa: BLE001 - see above; never a crash at start-up
+                together.abort()
+
+        for n in range(connections):
+            threading.Thread(target=hold_one, name=f"warm-pool-{n}", daemon=True).start()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
+        # On PostgreSQL the first connection of an engine has read it already
+        # (pg_dialect), with the questions SQLAlchemy asks on connecting.
+        if hasattr(engine.dialect, "revision_at_connect"):
+            from onenet_tui.data import pg_dialect
+
+            revision = pg_dialect.take_revision(engine.dialect)
+            if revision is not pg_dialect.UNSET:
+                return str(revision) if revision is not None else None
         return _revision(conn)
 
 

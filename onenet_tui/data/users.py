@@ -11,11 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, checks, credentials, queries, validation, versions
+from onenet_tui.data import audit, checks, credentials, lookup, queries, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, NotFound, RuleRefused, StaleData
-from onenet_tui.data.lookup import UserView, group_at_site, site_by_name, user_by_id, user_by_ref, user_view
+from onenet_tui.data.lookup import UserView, group_at_site, site_by_name, user_by_ref, user_view
 from onenet_tui.data.models import (
     CallCenterRole,
     DeskPhoneCredential,
@@ -426,14 +426,16 @@ def add_user_from(ctx: Context, data: dict[str, Any]) -> AddedUser:
 
 
 def view(ctx: Context, ref: str) -> UserView:
-    with ctx.store.read() as session:
-        return user_view(session, user_by_ref(session, ref, sites=ctx.actor.sites))
+    # One statement (one round trip to a remote database): `users show` and
+    # the user's page open with it.
+    with ctx.store.quick_read() as session:
+        return lookup.view_by_ref(session, ref, sites=ctx.actor.sites)
 
 
 def view_by_id(ctx: Context, user_id: int) -> UserView:
     """The same user after someone renamed them."""
-    with ctx.store.read() as session:
-        return user_view(session, user_by_id(session, user_id, sites=ctx.actor.sites))
+    with ctx.store.quick_read() as session:
+        return lookup.view_by_id(session, user_id, sites=ctx.actor.sites)
 
 
 # --- read-only questions a form asks while it is filled in ------------------

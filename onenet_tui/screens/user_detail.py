@@ -198,6 +198,21 @@ def _heading(key: str) -> Label:
     return Label(t(key), classes="detail-heading")
 
 
+def read_user(ctx: Context, username: str, user_id: int | None) -> tuple[UserView, bool]:
+    """The user the page shows, and whether their credentials were never
+    handed over: two statements, which with the audit id read before them
+    make three round trips to a remote database for opening the page (a
+    fourth only when someone renamed the user meanwhile)."""
+    try:
+        view = users.view(ctx, username)
+    except NotFound:
+        if user_id is None:
+            raise
+        # Renamed by someone else meanwhile: follow the same user.
+        view = users.view_by_id(ctx, user_id)
+    return view, handover.user_never_handed_over(ctx, view)
+
+
 def contact_advice(support_contact: str | None) -> str:
     """What to do about a failed activation, naming how to reach the team
     when the config file says (``support_contact``)."""
@@ -367,22 +382,13 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
             seen = audit.latest(self.ctx)
             if not force and seen == self._seen:
                 return
-            view = self._read_user()
-            answer = self.Loaded(view, seen, handover.user_never_handed_over(self.ctx, view.id))
+            view, unhanded = read_user(self.ctx, self.username, self.user_id)
+            answer = self.Loaded(view, seen, unhanded)
         except NotFound:
             answer = self.Gone()
         except DomainError as error:
             answer = self.Refused(error)
         post_unless_cancelled(self, answer)
-
-    def _read_user(self) -> UserView:
-        try:
-            return users.view(self.ctx, self.username)
-        except NotFound:
-            if self.user_id is None:
-                raise
-            # Renamed by someone else meanwhile: follow the same user.
-            return users.view_by_id(self.ctx, self.user_id)
 
     async def on_language_changed(self, message: LanguageChanged) -> None:
         await self.relabel()

@@ -72,6 +72,7 @@ def _read(
     *,
     complete: bool = True,
     sort: bool = True,
+    fetch_batch: int | None = FETCH_BATCH,
 ) -> DirectoryData:
     """The rows of ``queries`` (each a :func:`_rows_query`) as one DirectoryData."""
     # Names, numbers and labels are made display-safe once, here at load.
@@ -79,7 +80,7 @@ def _read(
         site_id: (visible(name), country)
         for site_id, name, country in session.execute(select(col(Site.id), col(Site.name), col(Site.country)))
     }
-    columns = _read_columns(session, queries, sites)
+    columns = _read_columns(session, queries, sites, fetch_batch)
     countries = {sys.intern(name): country for name, country in sites.values()}
     facet_values = frozenset(columns["facets"])
     if not sort:
@@ -88,7 +89,10 @@ def _read(
 
 
 def _read_columns(
-    session: Session, queries: Iterable[Select[*tuple[Any, ...]]], sites: dict[int, tuple[str, str]]
+    session: Session,
+    queries: Iterable[Select[*tuple[Any, ...]]],
+    sites: dict[int, tuple[str, str]],
+    fetch_batch: int | None = FETCH_BATCH,
 ) -> dict[str, Any]:
     # A function of its own: when it returns, the columns are held by the
     # returned dict only, so build() can let each go as it reorders it.
@@ -107,7 +111,9 @@ def _read_columns(
     # one copy each, and a status can be compared by identity.
     pool = sys.intern
     for query in queries:
-        result = session.connection().execution_options(yield_per=FETCH_BATCH).execute(query)
+        # Per statement: set on the connection (as it was), every later query
+        # of the read became a server-side cursor too, four round trips each.
+        result = session.execute(query, execution_options={"yield_per": fetch_batch} if fetch_batch else {})
         for batch in result.partitions():
             for (
                 user_id,
@@ -172,10 +178,13 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE, sites: Scope = None) 
     """The first users by name, cheap through the name index: something to
     show within milliseconds while :func:`load` reads the rest. Complete by
     itself when the tenant is that small."""
-    with store.read() as session:
+    # Outside a transaction and without a server-side cursor (a page needs
+    # none): no BEGIN, DECLARE, FETCH, CLOSE, COMMIT, each a round trip to a
+    # remote database. The stamp is read first, as in load().
+    with store.quick_read() as session:
         stamp = audit.latest_id(session)
         query = _by_name(_rows_query(sites)).limit(limit)
-        first = _read(session, [query], stamp, complete=False)
+        first = _read(session, [query], stamp, complete=False, fetch_batch=None)
         unhanded = handover.never_handed_over(session)
     if len(first) < limit:
         first = DirectoryData.build(first.columns(), first.countries, stamp, facet_values=first.facet_values)
