@@ -227,6 +227,10 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         actor = self._actor_now()
         if actor != self.ctx.actor:
             self.post_message(self.ActorChanged(actor))
+            if actor.sites != self.ctx.actor.sites:
+                # R25: ``fresh`` holds the old sites' users, at the same stamp
+                # as the reload the new scope starts; it must not win over it.
+                return
         self.post_message(self.DataReady(fresh))
 
     def _actor_now(self) -> Actor:
