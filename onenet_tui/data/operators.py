@@ -24,7 +24,15 @@ def add_operator(ctx: Context, data: NewOperator) -> Operator:
             session.add(operator)
         else:
             operator.role = data.role
-        audit.record(session, ctx.actor, "operator.add", data.name, role=data.role, previous_role=previous)
+        audit.record(
+            session,
+            ctx.actor,
+            "operator.add",
+            data.name,
+            role=data.role,
+            previous_role=previous,
+            changed=audit.changes({"role": previous}, {"role": data.role}),
+        )
         return operator
 
 

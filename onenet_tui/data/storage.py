@@ -22,7 +22,7 @@ from onenet_tui.data.errors import Busy
 APP_NAME = "onenet-tui"
 DB_FILE = "onenet.db"
 # The newest migration; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0005_group_names_per_site"
+HEAD_REVISION = "0006_audit_history"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
 # How long a writer waits for another process's lock (SQLite's write lock,

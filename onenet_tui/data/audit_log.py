@@ -1,0 +1,272 @@
+"""Reading the audit trail (R15, R26): filtered by user, operator, action and
+time, a page at a time newest first (keyset by id), so that a million events
+are never loaded, counted or sorted to show the first screenful.
+
+A filter is typed like the directory's: ``user:anna operator:bob
+action:credentials since:2026-11-01 until:2026-11-30`` and free words, all
+of which must match. The command line passes the same fields as flags.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select
+from sqlmodel import Session, col
+
+from onenet_tui.data import queries, validation
+from onenet_tui.data.context import Context
+from onenet_tui.data.errors import InvalidInput, NotFound
+from onenet_tui.data.models import AuditEvent, AuditEventUser, User
+
+# The filter's terms, in the order help lists them.
+TERMS = ("user", "operator", "action", "since", "until")
+# A page of the audit log: a few screens' worth, read again as one scrolls.
+PAGE = 200
+# Longer filter text is refused rather than searched.
+MAX_FILTER = 500
+_LIKE_ESCAPE = "!"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit log shows; empty shows everything. ``until`` is
+    exclusive: a date given as the end means the whole of that day."""
+
+    user: str | None = None  # a username (also of a deleted user) or a user id
+    operator: str | None = None
+    action: str | None = None  # an action or its prefix: "credentials", "user.edit"
+    since: datetime | None = None
+    until: datetime | None = None
+    words: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self == AuditFilter()
+
+
+def moment(field: str, text: str, *, end: bool = False) -> datetime:
+    """An ISO date or date and time (UTC unless it names a zone). As the end
+    of a range a date means up to the end of that day. Refuses naming
+    ``field``."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = date.fromisoformat(value)
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.single(field, "history.filter.bad_moment", value=text) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    # A moment given to the second includes that second's events.
+    return parsed + timedelta(microseconds=1) if end else parsed
+
+
+def build(
+    *,
+    user: str | None = None,
+    operator: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    words: Sequence[str] = (),
+) -> AuditFilter:
+    """A filter from its fields as typed (the command line's flags)."""
+    errors = []
+    start = end = None
+    for name, value in (("since", since), ("until", until)):
+        if value is None:
+            continue
+        try:
+            if name == "since":
+                start = moment(name, value)
+            else:
+                end = moment(name, value, end=True)
+        except InvalidInput as refused:
+            errors.extend(refused.errors)
+    if errors:
+        raise InvalidInput(errors)
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput.single("until", "history.filter.until_before_since")
+    clean = [w for w in (word.strip().casefold() for word in words) if w]
+    return AuditFilter(
+        user=_term(user), operator=_term(operator), action=_term(action), since=start, until=end, words=tuple(clean)
+    )
+
+
+def _term(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def parse(text: str) -> AuditFilter:
+    """The console's typed filter: ``term:value`` for each of :data:`TERMS`
+    (a value with spaces in double quotes), other words free text. A term
+    given twice keeps the last; an unknown ``word:`` is free text."""
+    if len(text) > MAX_FILTER:
+        raise InvalidInput.single("filter", "history.filter.too_long", maximum=MAX_FILTER)
+    fields: dict[str, str] = {}
+    words: list[str] = []
+    for match in re.finditer(r'(\w+):"([^"]*)"?|(\S+)', text):
+        if match.group(1) is not None:
+            name, value = match.group(1).lower(), match.group(2)
+        else:
+            token = match.group(3)
+            name, colon, value = token.partition(":")
+            name = name.lower()
+            if not colon:
+                words.append(token)
+                continue
+        if name in TERMS:
+            fields[name] = value
+        else:
+            words.append(match.group(0).replace('"', ""))
+    return build(words=words, **fields)
+
+
+def _like(word: str) -> str:
+    escaped = word.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+def _prefix_like(prefix: str) -> str:
+    return _like(prefix)[1:]
+
+
+def _user_ids(session: Session, ref: str) -> list[int]:
+    """The ids a user term means: a number is an id; a name is the user of
+    that name today and any deleted user whose events carry it as target."""
+    if ref.isdigit():
+        return [int(ref)]
+    key = validation.username_key(ref)
+    ids = set(session.execute(select(col(User.id)).where(queries.same_username(key))).scalars())
+    gone = select(col(AuditEvent.user_id)).where(
+        col(AuditEvent.target).in_({ref, key, key.lower()}), col(AuditEvent.user_id).is_not(None)
+    )
+    ids.update(i for i in session.execute(gone.distinct()).scalars() if i is not None)
+    return sorted(ids)
+
+
+def conditions(
+    session: Session, wanted: AuditFilter, site_ids: Collection[int] | None = None
+) -> list[ColumnElement[bool]]:
+    """The filter as SQL conditions; ``site_ids`` scopes to those sites'
+    events (None: every event, also those of no site)."""
+    where: list[ColumnElement[bool]] = []
+    if site_ids is not None:
+        where.append(col(AuditEvent.site_id).in_(sorted(site_ids)) if site_ids else false())
+    if wanted.user is not None:
+        ids = _user_ids(session, wanted.user)
+        of_many = select(col(AuditEventUser.event_id)).where(col(AuditEventUser.user_id).in_(ids))
+        where.append(or_(col(AuditEvent.user_id).in_(ids), col(AuditEvent.id).in_(of_many)))
+    if wanted.operator is not None:
+        where.append(col(AuditEvent.operator) == wanted.operator)
+    if wanted.action is not None:
+        prefix = wanted.action.lower()
+        # The range finds the prefix in the index; LIKE keeps it exact where
+        # a collation orders punctuation its own way.
+        where.append(
+            and_(
+                col(AuditEvent.action) >= prefix,
+                col(AuditEvent.action) < prefix[:-1] + chr(ord(prefix[-1]) + 1),
+                col(AuditEvent.action).like(_prefix_like(prefix), escape=_LIKE_ESCAPE),
+            )
+        )
+    if wanted.since is not None:
+        where.append(col(AuditEvent.at) >= wanted.since)
+    if wanted.until is not None:
+        where.append(col(AuditEvent.at) < wanted.until)
+    for word in wanted.words:
+        # Details are stored as JSON, non-ASCII letters escaped: the word is
+        # looked for as typed and as JSON writes it.
+        escaped = json.dumps(word)[1:-1]
+        text_columns = (col(AuditEvent.operator), col(AuditEvent.action), col(AuditEvent.target))
+        matches = [func.lower(c).like(_like(word), escape=_LIKE_ESCAPE) for c in text_columns]
+        details = func.lower(cast(col(AuditEvent.details), String))
+        matches.append(details.like(_like(escaped), escape=_LIKE_ESCAPE))
+        where.append(or_(*matches))
+    return where
+
+
+def page(
+    session: Session,
+    wanted: AuditFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int | None = PAGE,
+    site_ids: Collection[int] | None = None,
+    newest_first: bool = True,
+) -> list[AuditEvent]:
+    """Matching events with an id below ``before`` and above ``after``."""
+    query = select(AuditEvent).where(*conditions(session, wanted, site_ids))
+    if before is not None:
+        query = query.where(col(AuditEvent.id) < before)
+    if after is not None:
+        query = query.where(col(AuditEvent.id) > after)
+    query = query.order_by(col(AuditEvent.id).desc() if newest_first else col(AuditEvent.id).asc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def latest_id(session: Session) -> int:
+    newest: int = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+    return newest
+
+
+@dataclass(frozen=True)
+class Page:
+    latest: int  # the newest event's id of all, when the page was read
+    events: list[AuditEvent]
+    more: bool  # older matching events than these exist
+
+
+def read_page(
+    ctx: Context,
+    wanted: AuditFilter,
+    *,
+    before: int | None = None,
+    limit: int = PAGE,
+    site_ids: Collection[int] | None = None,
+) -> Page:
+    """A page newest first, older than ``before``; one read, so that
+    ``latest`` belongs to the events."""
+    with ctx.store.read() as session:
+        latest = latest_id(session)
+        found = page(session, wanted, before=before, limit=limit + 1, site_ids=site_ids)
+    return Page(latest, found[:limit], len(found) > limit)
+
+
+def read_newer(
+    ctx: Context, wanted: AuditFilter, after: int, *, limit: int = PAGE, site_ids: Collection[int] | None = None
+) -> Page:
+    """Matching events newer than ``after``, newest first (a poll's answer);
+    ``more``: there are more than ``limit`` of them."""
+    with ctx.store.read() as session:
+        latest = latest_id(session)
+        found = page(session, wanted, after=after, limit=limit + 1, site_ids=site_ids)
+    return Page(latest, found[:limit], len(found) > limit)
+
+
+def event(ctx: Context, event_id: int, *, site_ids: Collection[int] | None = None) -> AuditEvent:
+    """One event, to show in full."""
+    with ctx.store.read() as session:
+        found = page(session, AuditFilter(), after=event_id - 1, before=event_id + 1, limit=1, site_ids=site_ids)
+    if not found:
+        raise NotFound("audit_event", event_id)
+    return found[0]
+
+
+def for_user(wanted: AuditFilter, user_id: int) -> AuditFilter:
+    """The filter within one user's history."""
+    return replace(wanted, user=str(user_id))
