@@ -16,7 +16,7 @@ from onenet_tui.i18n import t
 # details screen names the user by the target already.
 _QUIET = frozenset({"user_id", audit.CHANGES, audit.REPLACED})
 # A summary cell stays one line, short enough to read at a glance.
-SUMMARY_MAX = 400
+SUMMARY_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,14 @@ def summary(details: Mapping[str, Any]) -> str:
     """One line for the audit log's details column: the changes when the
     event names them, else the details as stored."""
     listed = changes(details)
-    parts = [t("history.change", field=c.field, old=c.old, new=c.new) for c in listed]
+    # A new value where there was none says just the value: an added user's
+    # fields fit the column; the details screen still says "— → value".
+    parts = [
+        t("history.change.set", field=c.field, new=c.new)
+        if c.old == "—"
+        else t("history.change", field=c.field, old=c.old, new=c.new)
+        for c in listed
+    ]
     parts += [t("history.replaced", what=what) for what in replaced(details)]
     if not parts:
         rest = {key: value for key, value in details.items() if key != "user_id"}

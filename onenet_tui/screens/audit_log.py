@@ -6,22 +6,21 @@ is that user's history (``l`` on the detail screen).
 
 A million events are never loaded: the table holds the pages read so far
 (:data:`audit_log.PAGE` events each, by id), the next one read as the cursor
-nears the end, and DataTable draws only the visible lines.
+nears the end, and :class:`EventTable` draws only the visible lines.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from onenet_tui import history_text, keys
 from onenet_tui.data import audit, audit_log, carrier
@@ -29,12 +28,13 @@ from onenet_tui.data.audit_log import AuditFilter
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.models import AuditEvent
-from onenet_tui.i18n import t
+from onenet_tui.i18n import format_moment, t
 from onenet_tui.screens.audit_event import AuditEventScreen
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.stored_words import audit_action, audit_target
-from onenet_tui.widgets.field import literal, literal_text
+from onenet_tui.widgets.event_table import EventTable
+from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.footer import TranslatedFooter
 
 POLL_SECONDS = 1.0
@@ -42,13 +42,11 @@ POLL_SECONDS = 1.0
 READ_AHEAD = 20
 COLUMNS = ("at", "operator", "action", "target", "details")
 # Widths in cells at 80 columns, and at most; the details take what is left.
-_NARROW = {"at": len("2026-12-31 23:59"), "operator": 9, "action": 16, "target": 12}
+_NARROW = {"at": len("31/12/2026 23:59"), "operator": 9, "action": 16, "target": 12}
 _WIDEST = {"action": 26, "target": 24, "operator": 14}
 # The details get this much before the other columns grow past _NARROW.
 _ROOMY_DETAILS = 40
 _MIN_DETAILS = 12
-# The time as the filter's since: and until: take it, in UTC as the header says.
-_MOMENT = "%Y-%m-%d %H:%M"
 
 
 @dataclass(frozen=True)
@@ -79,12 +77,12 @@ class AuditFilterInput(Input):
     BINDINGS = [Binding("down", "leave", show=False)]
 
     def action_leave(self) -> None:
-        self.screen.query_one(DataTable).focus()
+        self.screen.query_one(EventTable).focus()
 
 
 class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
     BINDINGS = keys.bindings(keys.Scope.AUDIT)
-    AUTO_FOCUS = "DataTable"
+    AUTO_FOCUS = "EventTable"
 
     class EventsLoaded(Message):
         """A page of events read in the worker, as rows to show. ``older``:
@@ -101,19 +99,13 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
             self.older = older
             self.newer = newer
 
-    class FilterRefused(Message):
-        def __init__(self, generation: int, text: str) -> None:
-            super().__init__()
-            self.generation = generation
-            self.text = text
-
     DEFAULT_CSS = """
     AuditLogScreen #audit-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     AuditLogScreen #audit-filter-bar { height: 1; }
     AuditLogScreen #audit-filter-prompt { padding: 0 1; }
     AuditLogScreen #audit-filter { border: none; height: 1; padding: 0; width: 1fr; }
     AuditLogScreen #audit-status { height: 1; padding: 0 1; color: $text-muted; }
-    AuditLogScreen DataTable { height: 1fr; }
+    AuditLogScreen EventTable { height: 1fr; }
     """
 
     def __init__(
@@ -138,7 +130,10 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         self._latest = -1
         self._more = False
         self._reading_older = False
-        self._ids: list[int] = []
+        self._polling = False
+        # The filter text being read, and the one whose rows are shown.
+        self._filter_text = ""
+        self.shown_filter: str | None = None
 
     def _within(self, wanted: AuditFilter) -> AuditFilter:
         return audit_log.for_user(wanted, self.user_id) if self.user_id is not None else wanted
@@ -148,7 +143,7 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         with Horizontal(id="audit-filter-bar"):
             yield Label(t("history.filter.prompt"), id="audit-filter-prompt")
             yield AuditFilterInput(placeholder=self._placeholder(), id="audit-filter", select_on_focus=False)
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield EventTable(self._titles())
         yield Static("", id="audit-status")
         yield TranslatedFooter()
 
@@ -163,60 +158,52 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         return t("history.log.title.more" if more else "audit.title", count=count)
 
     def on_mount(self) -> None:
-        self._add_columns()
+        self._size_columns()
         self.action_reload()
         if self.poll_seconds:
             self.set_interval(self.poll_seconds, self._poll)
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one(DataTable)
+    def table(self) -> EventTable:
+        return self.query_one(EventTable)
 
     @property
     def filter_input(self) -> AuditFilterInput:
         return self.query_one(AuditFilterInput)
 
-    def _add_columns(self) -> None:
-        for key in COLUMNS:
-            self.table.add_column(t(f"audit.column.{key}"), key=key)
-        self._size_columns()
+    @staticmethod
+    def _titles() -> list[str]:
+        return [t(f"audit.column.{key}") for key in COLUMNS]
 
     def on_resize(self, event: events.Resize) -> None:
         self._size_columns()
 
     def _size_columns(self) -> None:
         """Fixed widths, the details column taking the rest of the width: at
-        80 columns it is on screen (17 cells), not cut off beyond the right
-        edge; wider terminals give the other columns room first, up to
-        their widest, then all of it to the details."""
-        table = self.table
-        columns = table.ordered_columns
-        if not columns:
-            return
-        # Each column is padded by one cell either side; a scrollbar takes two.
-        free = max(self.size.width, 40) - 2 * len(columns) - 2
+        80 columns it is on screen, not cut off beyond the right edge; wider
+        terminals give the other columns room first, up to their widest,
+        then all of it to the details."""
+        # One cell before each column and after the last; the scrollbar takes one.
+        free = max(self.size.width, 40) - (len(COLUMNS) + 1) - 1
         widths = dict(_NARROW)
         for name, widest in _WIDEST.items():
             spare = free - sum(widths.values()) - _ROOMY_DETAILS
             if spare > 0:
                 widths[name] = min(widest, widths[name] + spare)
-        for column in columns:
-            name = str(column.key.value)
-            column.auto_width = False
-            column.width = widths.get(name, max(free - sum(widths.values()), _MIN_DETAILS))
-        table.refresh()
+        details = max(free - sum(widths.values()), _MIN_DETAILS)
+        self.table.set_widths([widths.get(name, details) for name in COLUMNS])
 
     def on_language_changed(self, message: LanguageChanged) -> None:
         self.relabel()
 
     def relabel(self) -> None:
         """``L``: column titles in the other language; the rows are data, but
-        dates, "carrier, applied by ..." and action names are words, so they
-        are read again. The table is emptied first: no moment shows headers
-        of one language over rows of the other."""
-        self.table.clear(columns=True)
-        self._ids = []
-        self._add_columns()
+        action names and "carrier, applied by ..." are words, so they are
+        read again. The table is emptied first: no moment shows headers of
+        one language over rows of the other."""
+        self.table.clear()
+        self.table.set_titles(self._titles())
+        self._size_columns()
         self.query_one("#audit-title", Static).update(self._title(0))
         self.query_one("#audit-filter-prompt", Label).update(t("history.filter.prompt"))
         self.filter_input.placeholder = self._placeholder()
@@ -230,9 +217,12 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         self._read(self._generation, self.wanted, None, newer=False)
 
     def _poll(self) -> None:
-        if self._latest < 0:
+        # One look at a time: a slow database is not asked again meanwhile.
+        if self._latest < 0 or self._polling:
             return
-        self._read_newer(self._generation, self.wanted, self._latest, self._ids[0] if self._ids else 0)
+        self._polling = True
+        ids = self.table.ids
+        self._read_newer(self._generation, self.wanted, self._latest, ids[0] if ids else 0)
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def _read(self, generation: int, wanted: AuditFilter, before: int | None, *, newer: bool) -> None:
@@ -240,16 +230,17 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
         rows = [event_row(e) for e in page.events]
         post_unless_cancelled(self, self.EventsLoaded(generation, page, rows, older=before is not None, newer=newer))
 
-    @work(thread=True, exclusive=True, group="audit-poll", exit_on_error=False)
+    @work(thread=True, group="audit-poll", exit_on_error=False)
     def _read_newer(self, generation: int, wanted: AuditFilter, latest: int, top: int) -> None:
-        if audit.latest(self.ctx) == latest:
-            return
-        page = audit_log.read_newer(self.ctx, wanted, top, site_ids=self.site_ids)
-        if page.more:  # more new events than a page: read the newest page again
-            self._read(generation, wanted, None, newer=False)
-            return
-        rows = [event_row(e) for e in page.events]
-        post_unless_cancelled(self, self.EventsLoaded(generation, page, rows, older=False, newer=True))
+        try:
+            if audit.latest(self.ctx) == latest:
+                return
+            page = audit_log.read_newer(self.ctx, wanted, top, site_ids=self.site_ids)
+            rows = [event_row(e) for e in page.events]
+            # More new events than a page: the newest page replaces the rows.
+            post_unless_cancelled(self, self.EventsLoaded(generation, page, rows, older=False, newer=not page.more))
+        finally:
+            self._polling = False
 
     def show_worker_failure(self, group: str | None, reason: str) -> None:
         self.query_one("#audit-title", Static).update(literal(t("workers.failed.load", reason=reason)))
@@ -260,49 +251,31 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
             return  # a page of a filter no longer typed
         self._latest = max(self._latest, message.page.latest)
         table = self.table
+        rows = [_cells(row) for row in message.rows]
+        ids = [row.id for row in message.rows]
         if message.newer:
-            if not message.rows:
+            if not rows:
                 return
             # New events go on top; the cursor stays on the event it was on.
-            keep = self._ids[table.cursor_row] if self._ids and table.cursor_row < len(self._ids) else None
-            shown = [row for row in message.rows if row.id not in set(self._ids)]
-            self._rebuild(shown, keep)
+            seen = set(table.ids)
+            fresh = [(cells, i) for cells, i in zip(rows, ids, strict=True) if i not in seen]
+            keep = table.cursor_id
+            table.show([c for c, _ in fresh] + table.rows, [i for _, i in fresh] + table.ids, keep=keep)
         elif message.older:
             self._reading_older = False
             self._more = message.page.more
-            self._append(message.rows)
+            table.append(rows, ids)
         else:
             self._more = message.page.more
-            table.clear()
-            self._ids = []
-            self._append(message.rows)
-        self.query_one("#audit-title", Static).update(self._title(len(self._ids)))
+            table.show(rows, ids)
+            self.shown_filter = self._filter_text
+        self.query_one("#audit-title", Static).update(self._title(table.row_count))
 
-    def _append(self, rows: list[EventRow]) -> None:
-        for row in rows:
-            self.table.add_row(*_cells(row), key=str(row.id))
-            self._ids.append(row.id)
-
-    def _rebuild(self, on_top: list[EventRow], keep: int | None) -> None:
-        """Rows read before, below the new ones: DataTable cannot insert
-        above, so the loaded rows are added again (a few pages at most)."""
-        table = self.table
-        old = [table.get_row(str(i)) for i in self._ids]
-        old_ids = list(self._ids)
-        table.clear()
-        self._ids = []
-        self._append(on_top)
-        for row_id, cells in zip(old_ids, old, strict=True):
-            table.add_row(*cells, key=str(row_id))
-            self._ids.append(row_id)
-        if keep is not None and keep in self._ids:
-            table.move_cursor(row=self._ids.index(keep), animate=False)
-
-    @on(DataTable.RowHighlighted)
-    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
-        if self._more and not self._reading_older and event.cursor_row >= len(self._ids) - READ_AHEAD:
+    @on(EventTable.CursorMoved)
+    def _near_the_end(self, event: EventTable.CursorMoved) -> None:
+        if self._more and not self._reading_older and event.index >= event.count - READ_AHEAD:
             self._reading_older = True
-            self._read(self._generation, self.wanted, self._ids[-1], newer=False)
+            self._read(self._generation, self.wanted, self.table.ids[-1], newer=False)
 
     # -- the filter ------------------------------------------------------
 
@@ -327,6 +300,7 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
             return
         status.update("")
         self.wanted = wanted
+        self._filter_text = event.value
         self._read(self._generation, wanted, None, newer=False)
 
     @on(Input.Submitted, "#audit-filter")
@@ -335,31 +309,19 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
 
     # -- one event in full -----------------------------------------------
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        # DataTable takes enter itself (its select key): the row it selected opens.
-        event.stop()
-        self.action_open_event()
+    @on(EventTable.Opened)
+    def _opened(self, event: EventTable.Opened) -> None:
+        self.app.push_screen(AuditEventScreen(self.ctx, event.event_id, site_ids=self.site_ids))
 
     def action_open_event(self) -> None:
-        table = self.table
-        if not self._ids or table.cursor_row >= len(self._ids):
-            return
-        self.app.push_screen(AuditEventScreen(self.ctx, self._ids[table.cursor_row], site_ids=self.site_ids))
+        self.table.action_open()
 
 
-def _cells(row: EventRow) -> tuple[Text, ...]:
-    return (
-        Text(row.at),
-        literal_text(row.operator),
-        literal_text(row.action),
-        literal_text(row.target),
-        literal_text(row.details),
-    )
+def _cells(row: EventRow) -> tuple[str, ...]:
+    # Data: the table shows it literally (visible stand-ins, never markup).
+    return (row.at, row.operator, row.action, row.target, row.details)
 
 
 def moment_text(moment: datetime) -> str:
-    """A stored time in UTC (SQLite hands naive UTC values back)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(_MOMENT)
+    """A stored time as the language writes it; "UTC" is in the column's title."""
+    return format_moment(moment).removesuffix(" UTC")
