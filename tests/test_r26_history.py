@@ -346,3 +346,21 @@ def test_r26_cli_audit_filters_and_names_a_bad_time(world: World, db_url: str, t
     done = call("--operator", "carol", "audit", "--operator", "alice", "--format", "json", env=env)
     assert done.code == 0, done.err
     assert {r["operator"] for r in json.loads(done.out)} == {"alice"}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["[bold]x[/bold]", "\x1b[31m", "100%", "a_b", "!", "action:\U0010ffff", "user:" + "9" * 30, "user:²"],
+)
+def test_r26_hostile_filters_answer_without_error(world: World, typed: str) -> None:
+    add(world)
+    with world.store.read() as session:
+        assert audit_log.page(session, audit_log.parse(typed)) == []
+        # A NUL is dropped (PostgreSQL refuses one); an empty quoted value is no term.
+        assert len(audit_log.page(session, audit_log.parse('\x00 operator:"'))) == 1
+
+
+def test_r26_a_filter_too_long_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        audit_log.parse("x" * (audit_log.MAX_FILTER + 1))
+    assert refused.value.errors[0].field == "filter"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -114,6 +115,8 @@ def parse(text: str) -> AuditFilter:
     given twice keeps the last; an unknown ``word:`` is free text."""
     if len(text) > MAX_FILTER:
         raise InvalidInput.single("filter", "history.filter.too_long", maximum=MAX_FILTER)
+    # No stored text holds a NUL, and PostgreSQL refuses one in a query.
+    text = text.replace("\x00", "")
     fields: dict[str, str] = {}
     words: list[str] = []
     for match in re.finditer(r'(\w+):"([^"]*)"?|(\S+)', text):
@@ -145,8 +148,9 @@ def _prefix_like(prefix: str) -> str:
 def _user_ids(session: Session, ref: str) -> list[int]:
     """The ids a user term means: a number is an id; a name is the user of
     that name today and any deleted user whose events carry it as target."""
-    if ref.isdigit():
-        return [int(ref)]
+    if ref.isascii() and ref.isdigit():
+        # No id is that large; the database would refuse the number.
+        return [int(ref)] if int(ref) < 2**63 else []
     key = validation.username_key(ref)
     ids = set(session.execute(select(col(User.id)).where(queries.same_username(key))).scalars())
     gone = select(col(AuditEvent.user_id)).where(
@@ -174,13 +178,13 @@ def conditions(
         prefix = wanted.action.lower()
         # The range finds the prefix in the index; LIKE keeps it exact where
         # a collation orders punctuation its own way.
-        where.append(
-            and_(
-                col(AuditEvent.action) >= prefix,
-                col(AuditEvent.action) < prefix[:-1] + chr(ord(prefix[-1]) + 1),
-                col(AuditEvent.action).like(_prefix_like(prefix), escape=_LIKE_ESCAPE),
-            )
-        )
+        parts = [
+            col(AuditEvent.action) >= prefix,
+            col(AuditEvent.action).like(_prefix_like(prefix), escape=_LIKE_ESCAPE),
+        ]
+        if ord(prefix[-1]) < sys.maxunicode:
+            parts.append(col(AuditEvent.action) < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        where.append(and_(*parts))
     if wanted.since is not None:
         where.append(col(AuditEvent.at) >= wanted.since)
     if wanted.until is not None:
