@@ -364,3 +364,20 @@ def test_r26_a_filter_too_long_is_refused_naming_it() -> None:
     with pytest.raises(InvalidInput) as refused:
         audit_log.parse("x" * (audit_log.MAX_FILTER + 1))
     assert refused.value.errors[0].field == "filter"
+
+
+def test_r26_an_action_prefix_of_several_actions_pages_newest_first(world: World) -> None:
+    names = [add(world, first_name=f"Eva{n}", number=f"030 1234500{n}").user.username for n in range(1, 4)]
+    for name in names:
+        version = users.view(world.admin, name).version
+        users.edit_profile(world.admin, name, ProfileChange(expected_version=version, department="IT"))
+    with world.store.read() as session:
+        assert audit_log.actions_of(session, "user.") == ["user.add", "user.edit_profile"]
+        assert audit_log.actions_of(session, "USER.ADD") == ["user.add"]
+        shown: list[AuditEvent] = []
+        before = None
+        while chunk := audit_log.page(session, AuditFilter(action="user"), before=before, limit=2):
+            shown += chunk
+            before = chunk[-1].id
+    user_events = [e.id for e in all_events(world.store) if e.action.startswith("user")]
+    assert [e.id for e in shown] == sorted(user_events, reverse=True) and len(shown) == 6
