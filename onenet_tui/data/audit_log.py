@@ -177,6 +177,29 @@ def actions_of(session: Session, prefix: str) -> list[str]:
         last = nxt
 
 
+def _time_range(session: Session, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """The time range, and the id range its events lie in. Pages are read
+    newest first by id: with the ids bounded, a page of a month is read from
+    its newest end and stops when full, where the time index would have had
+    every event of the month sorted first (0.3 s of a million). The ids are
+    found in the time index alone (min and max of the range); the time
+    itself is then compared through an expression no index serves, so that
+    the id order is the one used, and exactly (ids and times need not agree
+    in order: two writers stamp their events a moment apart)."""
+    at = col(AuditEvent.at)
+    window = [at >= since] if since is not None else []
+    if until is not None:
+        window.append(at < until)
+    low, high = session.execute(select(func.min(col(AuditEvent.id)), func.max(col(AuditEvent.id))).where(*window)).one()
+    if low is None:
+        return [false()]
+    stamped = func.coalesce(at, at)
+    exact = [stamped >= since] if since is not None else []
+    if until is not None:
+        exact.append(stamped < until)
+    return [col(AuditEvent.id) >= low, col(AuditEvent.id) <= high, *exact]
+
+
 def conditions(
     session: Session, wanted: AuditFilter, site_ids: Collection[int] | None = None
 ) -> list[ColumnElement[bool]]:
@@ -193,10 +216,8 @@ def conditions(
         where.append(col(AuditEvent.operator) == wanted.operator)
     if wanted.action is not None:
         where.append(col(AuditEvent.action).in_(actions_of(session, wanted.action)))
-    if wanted.since is not None:
-        where.append(col(AuditEvent.at) >= wanted.since)
-    if wanted.until is not None:
-        where.append(col(AuditEvent.at) < wanted.until)
+    if wanted.since is not None or wanted.until is not None:
+        where += _time_range(session, wanted.since, wanted.until)
     for word in wanted.words:
         # Details are stored as JSON, non-ASCII letters escaped: the word is
         # looked for as typed and as JSON writes it.
