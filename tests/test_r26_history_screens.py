@@ -16,7 +16,7 @@ from onenet_tui.data import audit, audit_log, users
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.data.schemas import ConfigChange, ProfileChange
 from onenet_tui.screens.audit_event import AuditEventScreen
-from onenet_tui.screens.audit_log import AuditLogScreen
+from onenet_tui.screens.audit_log import FIRST_PAGE, AuditLogScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from onenet_tui.widgets.event_table import EventTable
 from tests.helpers import SIZE, Host, World, add, add_active, detail_opened, opened, settle, type_text, until
@@ -100,7 +100,7 @@ async def test_r26_the_audit_log_reads_older_pages_as_the_cursor_goes_down(world
         audit.record_many(session, world.admin.actor, (("user.edit_profile", f"u{i}", {"n": i}) for i in range(450)))
     async with opened(lambda: AuditLogScreen(world.admin, poll_seconds=0)) as (app, pilot):
         table = app.screen.query_one(EventTable)
-        assert table.row_count == audit_log.PAGE
+        assert table.row_count == FIRST_PAGE
         assert "more below" in str(app.screen.query_one("#audit-title", Static).render())
         for _ in range(3):
             await pilot.press("end")

@@ -5,7 +5,7 @@ words; ``enter`` shows an event in full. The same screen, fixed to one user,
 is that user's history (``l`` on the detail screen).
 
 A million events are never loaded: the table holds the pages read so far
-(:data:`audit_log.PAGE` events each, by id), the next one read as the cursor
+(:data:`FIRST_PAGE`, then :data:`audit_log.PAGE` events, by id), the next one read as the cursor
 nears the end, and :class:`EventTable` draws only the visible lines.
 """
 
@@ -40,6 +40,8 @@ from onenet_tui.widgets.footer import TranslatedFooter
 POLL_SECONDS = 1.0
 # The next page is read when the cursor comes this close to the last row.
 READ_AHEAD = 20
+# The first page read for a filter (the next ones are audit_log.PAGE).
+FIRST_PAGE = 80
 COLUMNS = ("at", "operator", "action", "target", "details")
 # Widths in cells at 80 columns, and at most; the details take what is left.
 _NARROW = {"at": len("31/12/2026 23:59"), "operator": 9, "action": 16, "target": 12}
@@ -226,7 +228,9 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def _read(self, generation: int, wanted: AuditFilter, before: int | None, *, newer: bool) -> None:
-        page = audit_log.read_page(self.ctx, wanted, before=before, site_ids=self.site_ids)
+        # A first page of a screenful or two shows sooner; the rest follow a page at a time.
+        limit = audit_log.PAGE if before is not None else FIRST_PAGE
+        page = audit_log.read_page(self.ctx, wanted, before=before, limit=limit, site_ids=self.site_ids)
         rows = [event_row(e) for e in page.events]
         post_unless_cancelled(self, self.EventsLoaded(generation, page, rows, older=before is not None, newer=newer))
 
