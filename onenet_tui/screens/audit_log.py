@@ -270,6 +270,8 @@ class AuditLogScreen(ReportsWorkerFailures, Screen[None]):
             self._more = message.page.more
             table.append(rows, ids)
         else:
+            # A page below rows of an earlier filter was dropped with them.
+            self._reading_older = False
             self._more = message.page.more
             table.show(rows, ids)
             self.shown_filter = self._filter_text
