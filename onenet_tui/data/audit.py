@@ -127,10 +127,3 @@ def latest(ctx: Context) -> int:
     """:func:`latest_id` in a read of its own, for a screen that polls."""
     with ctx.store.read() as session:
         return latest_id(session)
-
-
-def recent(ctx: Context, limit: int) -> tuple[int, Sequence[AuditEvent]]:
-    """The newest event's id and the newest ``limit`` events, newest first,
-    read together so that the id belongs to the events shown."""
-    with ctx.store.read() as session:
-        return latest_id(session), events(session, limit=limit)

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, String, cast, false, func, or_, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import queries, validation
+from onenet_tui.data import audit, queries, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.models import AuditEvent, AuditEventUser, User
@@ -264,11 +264,6 @@ def page(
     return found[:limit]
 
 
-def latest_id(session: Session) -> int:
-    newest: int = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
-    return newest
-
-
 @dataclass(frozen=True)
 class Page:
     latest: int  # the newest event's id of all, when the page was read
@@ -287,7 +282,7 @@ def read_page(
     """A page newest first, older than ``before``; one read, so that
     ``latest`` belongs to the events."""
     with ctx.store.read() as session:
-        latest = latest_id(session)
+        latest = audit.latest_id(session)
         found = page(session, wanted, before=before, limit=limit + 1, site_ids=site_ids)
     return Page(latest, found[:limit], len(found) > limit)
 
@@ -298,7 +293,7 @@ def read_newer(
     """Matching events newer than ``after``, newest first (a poll's answer);
     ``more``: there are more than ``limit`` of them."""
     with ctx.store.read() as session:
-        latest = latest_id(session)
+        latest = audit.latest_id(session)
         found = page(session, wanted, after=after, limit=limit + 1, site_ids=site_ids)
     return Page(latest, found[:limit], len(found) > limit)
 
