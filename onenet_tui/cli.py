@@ -109,15 +109,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def _global_options(parser: argparse.ArgumentParser, *, top: bool, operator: bool = True) -> None:
     """``--db``, ``--lang``, ``--operator``: accepted before and after the
     command. Below the top they default to SUPPRESS so that an option given
-    before the command is not overwritten by an absent one after it."""
+    before the command is not overwritten by an absent one after it.
+    ``operator=False``: the command's own ``--operator`` means something
+    else (``audit``'s filter, R26); who acts is then named before it."""
     default = None if top else argparse.SUPPRESS
     group = parser.add_argument_group(t("cli.section.global"))
     group.add_argument("--db", metavar="URL", default=default, help=t("cli.opt.db"))
     group.add_argument("--lang", choices=LANGUAGES, default=default, help=t("cli.opt.lang"))
-    group.add_argument("--operator", metavar=t("cli.metavar.name"), default=default, help=t("cli.opt.operator"))
+    if operator:
+        group.add_argument("--operator", metavar=t("cli.metavar.name"), default=default, help=t("cli.opt.operator"))
 
 
 def _group_ref(parser: argparse.ArgumentParser) -> None:
@@ -137,10 +140,10 @@ def build_parser() -> Parser:
     _global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar=t("cli.metavar.command"), title=t("cli.section.commands"))
 
-    def leaf(group: Any, name: str, handler: str, key: str) -> Parser:
+    def leaf(group: Any, name: str, handler: str, key: str, *, operator: bool = True) -> Parser:
         sub = group.add_parser(name, help=t(f"cli.help.{key}"), description=t(f"cli.help.{key}"))
         sub.set_defaults(handler=handler)
-        _global_options(sub, top=False)
+        _global_options(sub, top=False, operator=operator)
         return sub
 
     def family(name: str, key: str) -> Any:
@@ -354,8 +357,14 @@ def build_parser() -> Parser:
     _format(operators_list, "table", "json")
 
     # audit
-    audit = leaf(commands, "audit", "audit_cmd", "audit")
+    audit = leaf(commands, "audit", "audit_cmd", "audit", operator=False)
     audit.add_argument("--limit", type=_limit, metavar="N", help=t("cli.opt.limit"))
+    # R26: checked by the service, so that a bad time names its field as the console does.
+    audit.add_argument("--user", metavar="U", help=t("history.cli.user"))
+    audit.add_argument("--operator", dest="by_operator", metavar="O", help=t("history.cli.operator"))
+    audit.add_argument("--action", metavar="A", help=t("history.cli.action"))
+    audit.add_argument("--since", metavar="T", help=t("history.cli.since"))
+    audit.add_argument("--until", metavar="T", help=t("history.cli.until"))
     _format(audit, "table", "json", "csv")
 
     # registrar (SPEC section 13)

@@ -24,7 +24,7 @@ from onenet_tui import cli_output as out
 from onenet_tui.config import Settings
 from onenet_tui.data import (
     accounts,
-    audit,
+    audit_log,
     bulk,
     carrier,
     catalogs,
@@ -1033,9 +1033,16 @@ AUDIT_COLUMNS = ("at", "operator", "action", "target", "details")
 
 
 def audit_cmd(args: argparse.Namespace, run: Run) -> int:
+    # Checked first: a bad time is refused before anything is read or registered.
+    wanted = audit_log.build(
+        user=args.user, operator=args.by_operator, action=args.action, since=args.since, until=args.until
+    )
     run.register_operator()
     with run.store.read() as session:
-        events = list(audit.events(session, limit=args.limit, newest_first=args.limit is not None))
+        # R25: a site administrator reads their sites' events only.
+        events = audit_log.page(
+            session, wanted, limit=args.limit, newest_first=args.limit is not None, site_ids=audit_log.scope(run.ctx)
+        )
     if args.limit is not None:
         events.reverse()  # the newest N, shown oldest first like the rest
     rows = [

@@ -42,7 +42,8 @@ class Scope(StrEnum):
     DIALOG = "dialog"  # the user dialogs, confirmations and file prompts
     CREDENTIALS = "credentials"  # the one-time credentials screen
     BULK = "bulk"  # bulk credentials and their result
-    AUDIT = "audit"
+    AUDIT = "audit"  # the audit log and a user's history (R26)
+    HISTORY = "history"  # one audit event in full
     SITES = "sites"  # sites and their number pools (SPEC section 11)
     GROUPS = "groups"  # the groups, one group's members and the member picker
     IMPORT = "import"  # the import preview (users in by CSV)
@@ -193,6 +194,16 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     key("back", "escape", "back", Scope.DETAIL, "lifecycle.key.back"),
     key("copy_summary", "y", "copy_summary", Scope.DETAIL, "lifecycle.key.copy_summary", footer=False),
     key("save_summary", "s", "save_summary", Scope.DETAIL, "lifecycle.key.save_summary", footer=False),
+    # R26: the user's history; whoever may see the user may see what happened to them.
+    key(
+        "history",
+        "l",
+        "history",
+        Scope.DETAIL,
+        "history.key.history",
+        policy=Action.VIEW,
+        help_key="history.key.history.help",
+    ),
     # The add-user wizard.
     key("wizard.back", "ctrl+b", "previous_step", Scope.WIZARD, "wizard.key.back"),
     key("wizard.next", "ctrl+n", "next_step", Scope.WIZARD, "wizard.key.next"),
@@ -222,6 +233,17 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     # The audit log.
     key("audit.back", "escape", "app.pop_screen", Scope.AUDIT, "audit.key.back"),
     key("audit.reload", "r", "reload", Scope.AUDIT, "audit.key.reload"),
+    key(
+        "audit.filter",
+        "slash",
+        "filter",
+        Scope.AUDIT,
+        "history.key.filter",
+        priority=True,
+        help_key="history.key.filter.help",
+    ),
+    key("audit.open", "enter", "open_event", Scope.AUDIT, "history.key.open", help_key="history.key.open.help"),
+    key("history.back", "escape", "app.pop_screen", Scope.HISTORY, "audit.key.back"),
     # Sites and numbers (R20, R21): the policy action dims a key for helpdesk (R14).
     key(
         "site.add",

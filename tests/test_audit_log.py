@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 from textual.app import App
-from textual.widgets import DataTable
 
 from onenet_tui.data import carrier, credentials
 from onenet_tui.data.models import AuditEvent
 from onenet_tui.i18n import set_language
 from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.relabel import LanguageChanged
+from onenet_tui.widgets.event_table import EventTable
 from tests.helpers import SIZE, Host, World, add, opened, settle
 
 # Screens do not depend on the backend; the services are tested on both.
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def cells(app: App[None]) -> list[list[str]]:
-    table = app.screen.query_one(DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    return [list(row) for row in app.screen.query_one(EventTable).rows]
 
 
 async def test_audit_log_lists_changes_newest_first_and_follows_new_ones(world: World) -> None:
@@ -86,13 +85,13 @@ async def test_l_says_action_codes_and_bulk_targets_in_words_both_ways(world: Wo
         set_language("de")
         app.screen.post_message(LanguageChanged())
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
-        assert [str(c.label) for c in table.ordered_columns][:3] == ["Zeit (UTC)", "Operator", "Aktion"]
+        table = app.screen.query_one(EventTable)
+        assert table.titles[:3] == ["Zeit (UTC)", "Operator", "Aktion"]
         assert [r[2:4] for r in cells(app)][0] == ["Tischtelefon-Kennwörter gesammelt", "2 Benutzer"]
         assert cells(app)[-1][2] == "Benutzer angelegt"
         assert "." in cells(app)[0][0]  # 01.12.2026: the German date
         set_language("en")
         app.screen.post_message(LanguageChanged())
         await settle(pilot)
-        assert [str(c.label) for c in table.ordered_columns][:3] == ["Time (UTC)", "Operator", "Action"]
+        assert table.titles[:3] == ["Time (UTC)", "Operator", "Action"]
         assert cells(app)[-1][2] == "User added" and "/" in cells(app)[0][0]

@@ -252,7 +252,12 @@ async def test_a_remapped_wizard_key_works_and_help_and_palette_list_the_screen_
         help_screen = pilot.app.screen
         assert isinstance(help_screen, HelpScreen)
         own = dict(help_screen.screen_lines())
-        assert own == {"esc": "Back", "R": "Reload"}  # the audit log's keys, remapped as configured
+        # The audit log's keys, remapped as configured.
+        assert own == {
+            "esc": "Back",
+            "R": "Reload",
+            "/": "Filter by user:, operator:, action:, since:, until: and free words",
+        }
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("ctrl+p")

@@ -658,3 +658,61 @@ def test_r25_other_sites_group_names_are_not_told(world: World, sabine: Context)
     assert [e.key for e in adding.value.errors] == ["group.unknown"]
     file = _import_file({**_person("neu.berlin", "Berlin", "030 12345021"), "groups": "LON Pickup"})
     assert [f.key for f in import_users.plan(sabine, file).failures] == ["group.unknown"]
+
+
+# --- the audit log ------------------------------------------------------------------
+
+
+def _site_id(world: World, name: str) -> int:
+    with world.store.read() as session:
+        found: int = session.scalars(select(Site.id).where(Site.name == name)).one()
+        return found
+
+
+def test_r25_a_site_admin_reads_only_their_sites_audit_events(world: World, sabine: Context) -> None:
+    from onenet_tui.data import audit_log
+
+    berlin, london = _site_id(world, "Berlin"), _site_id(world, "London")
+    everything = audit_log.read_page(world.admin, audit_log.AuditFilter(), limit=500).events
+    theirs = audit_log.read_page(sabine, audit_log.AuditFilter(), limit=500).events
+    assert {e.target for e in everything} >= LONDON_PEOPLE
+    assert theirs and {e.site_id for e in theirs} == {berlin}
+    assert not {e.target for e in theirs} & LONDON_PEOPLE
+    # Asking for London, or for a London event by its id, finds nothing: the scope is the service's.
+    assert audit_log.read_page(sabine, audit_log.AuditFilter(), site_ids={london}).events == []
+    assert audit_log.read_page(sabine, audit_log.build(user="oliver.smith")).events == []
+    london_event = next(e for e in everything if e.site_id == london)
+    assert london_event.id is not None
+    with pytest.raises(NotFound):
+        audit_log.event(sabine, london_event.id)
+    assert audit_log.event(world.admin, london_event.id).id == london_event.id
+    newer = audit_log.read_newer(sabine, audit_log.AuditFilter(), 0, limit=500).events
+    assert {e.site_id for e in newer} == {berlin}
+
+
+def test_r25_cli_audit_shows_a_site_admin_their_sites_events_only(env: dict[str, str]) -> None:
+    ok(call("operators", "add", "sabine", "--role", "site_admin", "--site", "Berlin", env=env))
+    every = {e["target"] for e in ok(call("audit", "--format", "json", env=env)).json()}
+    assert every >= LONDON_PEOPLE | BERLIN_PEOPLE
+    mine = {e["target"] for e in ok(call("audit", "--format", "json", env=as_sabine(env))).json()}
+    assert mine >= BERLIN_PEOPLE and not mine & LONDON_PEOPLE
+    asked = ok(call("audit", "--user", "oliver.smith", "--format", "json", env=as_sabine(env))).json()
+    assert asked == []
+
+
+@pytest.mark.sqlite_only
+async def test_r25_console_audit_log_of_a_site_admin_holds_their_sites_events(world: World, sabine: Context) -> None:
+    from onenet_tui.screens.audit_log import AuditLogScreen
+    from onenet_tui.widgets.event_table import EventTable
+
+    async with make_app(world, sabine.actor).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, AuditLogScreen) and bool(list(pilot.app.screen.query_one(EventTable).rows))
+            ),
+        )
+        targets = {row[3] for row in pilot.app.screen.query_one(EventTable).rows}
+        assert targets & BERLIN_PEOPLE and not targets & LONDON_PEOPLE

@@ -16,7 +16,7 @@ from textual.widgets import Button
 
 from onenet_tui import app as onenet_app
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import audit, bulk, credentials, users
+from onenet_tui.data import audit_log, bulk, credentials, users
 from onenet_tui.data import directory as directory_model
 from onenet_tui.i18n import t
 from onenet_tui.screens.add_user import AddUserWizard, live_checks
@@ -113,7 +113,7 @@ async def test_directory_load_failure_says_so_instead_of_loading_for_ever(
 
 
 async def test_audit_load_failure_keeps_the_console_running(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit, "recent", failing)
+    monkeypatch.setattr(audit_log, "read_page", failing)
     app = Console(world, lambda: AuditLogScreen(world.admin, poll_seconds=0.1))
     async with app.run_test(size=SIZE) as pilot:
         screen = await reported(pilot, AuditLogScreen)

@@ -38,7 +38,14 @@ def reset_account(ctx: Context, ref: str, *, self_service_tried: bool) -> Accoun
             "account.reset",
             user.username,
             user_id=user.id,
+            site_id=user.site_id,
             was_locked=was_locked,
             failed_logins=failed,
+            changed=audit.changes(
+                {"portal_locked": was_locked, "failed_logins": failed},
+                {"portal_locked": False, "failed_logins": 0},
+            ),
+            # The new activation code is shown once; the event says only that it was replaced.
+            replaced=["portal_activation"],
         )
         return AccountResetResult(user.username, code)

@@ -12,33 +12,98 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import bulk_insert
 from onenet_tui.data.context import Actor, Context
-from onenet_tui.data.models import AuditEvent, table_of, utcnow
+from onenet_tui.data.models import AuditEvent, AuditEventUser, table_of, utcnow
 
-_SECRET_KEYS = ("password", "code", "secret", "ha1")
+_SECRET_KEYS = ("password", "code", "secret", "ha1", "digest")
+# Where an event names the fields it changed: {field: [old, new]} (R26).
+CHANGES = "changed"
+# What an event replaced without saying what it is: credentials, codes (R26, R15).
+REPLACED = "replaced"
+
+
+def _leaks(details: dict[str, Any]) -> list[str]:
+    """Keys that look like a secret, in the details and in the fields changed."""
+    keys = list(details)
+    changes = details.get(CHANGES)
+    if isinstance(changes, dict):
+        keys += [f"{CHANGES}.{name}" for name in changes]
+    return [key for key in keys if any(word in key.lower() for word in _SECRET_KEYS)]
 
 
 def _refuse_secrets(details: dict[str, Any]) -> None:
-    leaked = [key for key in details if any(word in key.lower() for word in _SECRET_KEYS)]
+    leaked = _leaks(details)
     if leaked:
         raise ValueError(f"audit details must not carry secrets: {leaked}")
 
 
-def record(session: Session, actor: Actor, action: str, target: str, **details: Any) -> AuditEvent:
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """The fields whose value differs, as ``{field: [old, new]}``."""
+    names = list(dict.fromkeys([*before, *after]))
+    return {name: [before.get(name), after.get(name)] for name in names if before.get(name) != after.get(name)}
+
+
+def created(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A new thing's values as changes from nothing; empty values left out."""
+    return {name: [None, value] for name, value in values.items() if value not in (None, "", [], False)}
+
+
+def removed(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A removed thing's last values as changes to nothing."""
+    return {name: [value, None] for name, value in values.items() if value not in (None, "", [], False)}
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    user_id: int | None = None,
+    site_id: int | None = None,
+    about_users: Sequence[int] = (),
+    **details: Any,
+) -> AuditEvent:
+    """One event. ``user_id``: the user it is about, also kept in the details
+    as before; ``site_id``: the site of the change (R25's scope);
+    ``about_users``: the users of a change of many, each of whose histories
+    shows it (R26)."""
+    if user_id is not None:
+        details["user_id"] = user_id
     _refuse_secrets(details)
-    event = AuditEvent(operator=actor.name, action=action, target=target, details=details)
+    event = AuditEvent(
+        operator=actor.name, action=action, target=target, user_id=user_id, site_id=site_id, details=details
+    )
     session.add(event)
+    if about_users:
+        session.flush()
+        rows = [{"user_id": uid, "event_id": event.id} for uid in dict.fromkeys(about_users)]
+        bulk_insert.insert_rows(session, table_of(AuditEventUser), rows)
     return event
 
 
 def record_many(session: Session, actor: Actor, events: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
     """Many events (action, target, details) in one statement, as
     :func:`record` writes them one by one: for a change of thousands of
-    users at once (an import), one event each. Returns how many."""
+    users at once (an import), one event each. The details' ``user_id`` and
+    ``site_id`` fill the columns; ``site_id`` is not kept in the details.
+    Returns how many."""
     now = utcnow()
     rows = []
-    for action, target, details in events:
+    for action, target, given in events:
+        details = dict(given)
+        site_id = details.pop("site_id", None)
         _refuse_secrets(details)
-        rows.append({"at": now, "operator": actor.name, "action": action, "target": target, "details": details})
+        rows.append(
+            {
+                "at": now,
+                "operator": actor.name,
+                "action": action,
+                "target": target,
+                "user_id": details.get("user_id"),
+                "site_id": site_id,
+                "details": details,
+            }
+        )
     bulk_insert.insert_rows(session, table_of(AuditEvent), rows)
     return len(rows)
 
@@ -63,10 +128,3 @@ def latest(ctx: Context) -> int:
     statement outside a transaction, one round trip to a remote database."""
     with ctx.store.quick_read() as session:
         return latest_id(session)
-
-
-def recent(ctx: Context, limit: int) -> tuple[int, Sequence[AuditEvent]]:
-    """The newest event's id and the newest ``limit`` events, newest first,
-    read together so that the id belongs to the events shown."""
-    with ctx.store.read() as session:
-        return latest_id(session), events(session, limit=limit)

@@ -50,7 +50,17 @@ def set_status(ctx: Context, ref: str, status: Status | str, reason: str | None 
     with change(ctx) as session:
         user = user_by_ref(session, ref, sites=ctx.actor.sites)
         enforce(Action.SET_CARRIER_STATUS, ctx.actor.role, user.status)
-        if not _transition(session, ctx, user.id, user.username, user.status, status, reason):  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
+        if not _transition(
+            session,
+            ctx,
+            user.id,  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
+            user.username,
+            user.status,
+            status,
+            reason,
+            site_id=user.site_id,
+            old_reason=user.status_reason,
+        ):
             raise StaleData(user.username)
         return Transition(user.username, status.value, reason)
 
@@ -74,7 +84,16 @@ def shown_operator(operator: str, action: str) -> str:
 
 
 def _transition(
-    session: Session, ctx: Context, user_id: int, username: str, old: str, new: Status, reason: str | None
+    session: Session,
+    ctx: Context,
+    user_id: int,
+    username: str,
+    old: str,
+    new: Status,
+    reason: str | None,
+    *,
+    site_id: int | None = None,
+    old_reason: str | None = None,
 ) -> bool:
     result = session.execute(
         update(User)
@@ -90,8 +109,19 @@ def _transition(
     # An UPDATE answers with a CursorResult; SQLModel's execute() promises only a Result.
     if cast("CursorResult[Any]", result).rowcount != 1:
         return False
+    after_reason = reason if new is Status.FAILED else None
     audit.record(
-        session, ctx.actor, f"{AUDIT_ACTION_PREFIX}{new.value}", username, user_id=user_id, previous=old, reason=reason
+        session,
+        ctx.actor,
+        f"{AUDIT_ACTION_PREFIX}{new.value}",
+        username,
+        user_id=user_id,
+        site_id=site_id,
+        previous=old,
+        reason=reason,
+        changed=audit.changes(
+            {"status": old, "status_reason": old_reason}, {"status": new.value, "status_reason": after_reason}
+        ),
     )
     return True
 
@@ -117,7 +147,13 @@ def run_once(
             tenant = session.execute(select(Tenant)).scalars().first()
             delay = timedelta(seconds=tenant.carrier_delay_seconds if tenant else 30)
         due = session.execute(
-            select(col(User.id), col(User.username), col(PhoneNumber.flagged), col(PhoneNumber.flag_reason))
+            select(
+                col(User.id),
+                col(User.username),
+                col(PhoneNumber.flagged),
+                col(PhoneNumber.flag_reason),
+                col(User.site_id),
+            )
             .join(PhoneNumber, col(PhoneNumber.id) == User.number_id)
             .where(
                 col(User.status) == Status.PENDING.value,
@@ -127,9 +163,9 @@ def run_once(
             .order_by(col(User.status_changed_at), col(User.id))  # one lock order for concurrent simulators
             .limit(batch)
         ).all()
-        for user_id, username, flagged, flag_reason in due:
+        for user_id, username, flagged, flag_reason, site_id in due:
             new = Status.FAILED if flagged else Status.ACTIVATED
             reason = (flag_reason or DEFAULT_FLAG_REASON) if flagged else None
-            if _transition(session, ctx, user_id, username, Status.PENDING.value, new, reason):
+            if _transition(session, ctx, user_id, username, Status.PENDING.value, new, reason, site_id=site_id):
                 done.append(Transition(username, new.value, reason))
     return done

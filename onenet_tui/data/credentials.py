@@ -159,6 +159,8 @@ def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -
         site = session.get(Site, user.site_id)
         number = session.get(PhoneNumber, user.number_id)
         assert site is not None and number is not None
+        held = session.get(DeskPhoneCredential, user.id)
+        old_sip = held.sip_username if held is not None else None
         issued = issue(session, ctx.actor, user, site, number.e164)
         audit.record(
             session,
@@ -166,7 +168,11 @@ def regenerate(ctx: Context, ref: str, *, expected_version: int | None = None) -
             "credentials.regenerate",
             user.username,
             user_id=user.id,
+            site_id=user.site_id,
             sip_username=issued.sip_username,
+            changed=audit.changes({"sip_username": old_sip}, {"sip_username": issued.sip_username}),
+            # R26: that they were replaced, never what they are.
+            replaced=["desk_phone_credentials"],
         )
         return issued
 
@@ -247,6 +253,8 @@ def bulk_reset(
             user_ids=[c.user_id for c in issued],
             skipped=[s.target.username for s in skipped],
             export=export,
+            about_users=[c.user_id for c in issued if c.user_id is not None],
+            replaced=["desk_phone_credentials"],
         )
         session.flush()
         receipt.reset_event = event.id

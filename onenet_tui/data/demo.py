@@ -409,7 +409,8 @@ def build(
             summary.sites.append(site_summary)
             start += share
         summary.statuses = {s.value: statuses.count(s.value) for s in Status}
-        audit.record(session, ctx.actor, "tenant.demo", TENANT_NAME, **summary.counts())
+        counts: dict[str, Any] = dict(summary.counts())
+        audit.record(session, ctx.actor, "tenant.demo", TENANT_NAME, **counts)
     return summary
 
 

@@ -17,6 +17,7 @@ from onenet_tui.data import audit, checks, tenant_checks, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, StaleData
 from onenet_tui.data.lookup import group_by_ref, site_by_name, user_by_ref
+from onenet_tui.data.memberships import MEMBER, membership_word
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
 from onenet_tui.data.policy import JOIN_ACTION, Action, Decision, decide, enforce, enforce_role
 from onenet_tui.data.sites import checked
@@ -69,6 +70,7 @@ def add_member(
             raise InvalidInput.single("group", "group.other_site", group=group.name, site=_site_name(session, user))
         role_value = checks.member_role(group, role)
         membership = session.get(GroupMember, (group.id, user.id))
+        old_role = None if membership is None else (membership.role or MEMBER)
         if membership is None:
             session.add(GroupMember(group_id=group.id, user_id=user.id, role=role_value))  # type: ignore[arg-type]  # a stored row's id is set (SQLModel: optional)
         else:
@@ -78,7 +80,15 @@ def add_member(
         versions.bump_group(session, group.id)
         versions.bump_users(session, [user.id])
         audit.record(
-            session, ctx.actor, "group.add_member", group.name, user_id=user.id, username=user.username, role=role_value
+            session,
+            ctx.actor,
+            "group.add_member",
+            group.name,
+            user_id=user.id,
+            site_id=group.site_id,
+            username=user.username,
+            role=role_value,
+            changed={"member": [old_role, role_value or MEMBER]},
         )
         notice = checks.supervisor_notice(role_value, user.services)
         return [notice] if notice else []
@@ -95,11 +105,21 @@ def remove_member(
         membership = session.get(GroupMember, (group.id, user.id))
         if membership is None:
             raise NotFound("membership", f"{user.username} @ {group.name}")
+        old_role = membership.role or MEMBER
         session.delete(membership)
         assert group.id is not None and user.id is not None
         versions.bump_group(session, group.id)
         versions.bump_users(session, [user.id])
-        audit.record(session, ctx.actor, "group.remove_member", group.name, user_id=user.id, username=user.username)
+        audit.record(
+            session,
+            ctx.actor,
+            "group.remove_member",
+            group.name,
+            user_id=user.id,
+            site_id=group.site_id,
+            username=user.username,
+            changed={"member": [old_role, None]},
+        )
 
 
 def _site_name(session: Session, user: User) -> str:
@@ -212,7 +232,17 @@ def add_group(ctx: Context, site_name: str, kind: GroupKind | str, name: str) ->
         session.add(group)
         session.flush()
         assert group.id is not None
-        audit.record(session, ctx.actor, "group.add", group.name, group_id=group.id, site=site.name, kind=group.kind)
+        audit.record(
+            session,
+            ctx.actor,
+            "group.add",
+            group.name,
+            site_id=site.id,
+            group_id=group.id,
+            site=site.name,
+            kind=group.kind,
+            changed=audit.created({"name": group.name, "site": site.name, "kind": group.kind}),
+        )
         return GroupSummary(group.id, group.name, group.kind, site.name, 0, group.version)
 
 
@@ -236,7 +266,17 @@ def rename_group(
         versions.bump_group(session, group.id, expected_version, name=group.name)
         old = group.name
         group.name = wanted
-        audit.record(session, ctx.actor, "group.rename", wanted, group_id=group.id, old_name=old, new_name=wanted)
+        audit.record(
+            session,
+            ctx.actor,
+            "group.rename",
+            wanted,
+            site_id=group.site_id,
+            group_id=group.id,
+            old_name=old,
+            new_name=wanted,
+            changed={"name": [old, wanted]},
+        )
         home = session.get(Site, group.site_id)
         assert home is not None
         count = session.execute(
@@ -276,10 +316,21 @@ def delete_group(
             ctx.actor,
             "group.delete",
             group.name,
+            site_id=group.site_id,
             group_id=group.id,
             site=detail.site,
             kind=group.kind,
             members=[{"username": m.username, "role": m.role} for m in detail.members],
+            changed=audit.removed(
+                {
+                    "name": group.name,
+                    "site": detail.site,
+                    "kind": group.kind,
+                    "members": [membership_word(m.username, m.role) for m in detail.members],
+                }
+            ),
+            # Each member left: their histories say so (R26).
+            about_users=member_ids,
         )
         session.delete(group)
         return DeletedGroup(detail.name, detail.kind, detail.site, detail.members)

@@ -40,6 +40,7 @@ from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput
 from onenet_tui.data.handover import HANDED_OVER
 from onenet_tui.data.lookup import group_choice
+from onenet_tui.data.memberships import membership_word
 from onenet_tui.data.models import (
     DeskPhoneCredential,
     DeviceType,
@@ -909,7 +910,14 @@ class _Writer:
             (
                 "user.change_configuration",
                 user.username,
-                {"user_id": user.id, "changed": row.changes, "import_file": self.plan.file.name, "line": row.line},
+                {
+                    "user_id": user.id,
+                    "site_id": user.site_id,
+                    "changed": row.changes,
+                    "import_file": self.plan.file.name,
+                    "line": row.line,
+                    **({audit.REPLACED: ["desk_phone_credentials"]} if edit.new_credentials else {}),
+                },
             )
         )
         if edit.new_credentials:
@@ -950,6 +958,8 @@ class _Writer:
                     fields["username"],
                     {
                         "user_id": user_id,
+                        "site_id": add.site.id,
+                        "changed": audit.created(_shown_fields(fields, add.e164, add.site.name, add.groups)),
                         "number": add.e164,
                         "site": add.site.name,
                         "device_type": fields["device_type"],
@@ -968,6 +978,16 @@ class _Writer:
         for group_id in sorted(touched):
             # The groups' members changed: a save of them as they were is stale (R22).
             versions.bump_group(self.session, group_id)
+
+
+def _shown_fields(
+    fields: dict[str, Any], e164: str, site: str, groups: list[tuple[Group, str | None]]
+) -> dict[str, Any]:
+    """A new user's values as history shows them: the number and site by
+    name, not by row id; the groups by name and role."""
+    shown = {name: value for name, value in fields.items() if name not in ("number_id", "site_id")}
+    shown.update(number=e164, site=site, groups=[membership_word(g.name, role) for g, role in groups])
+    return shown
 
 
 # What a new user starts with, as the User entity's defaults say.

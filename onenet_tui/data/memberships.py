@@ -86,6 +86,25 @@ class MembershipChange:
         self.left.sort()
 
 
+# A membership without a role (every group but call centers), as history shows it.
+MEMBER = "member"
+
+
+def membership_word(group: str, role: str | None) -> str:
+    """A membership as a history lists it: "Hotline (supervisor)", "Empfang"."""
+    return f"{group} ({role})" if role else group
+
+
+def _membership_of(session: Session, membership: GroupMember) -> str:
+    group = session.get(Group, membership.group_id)
+    return membership_word(group.name if group else str(membership.group_id), membership.role)
+
+
+def _username(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return user.username if user else str(user_id)
+
+
 def _refuse_join(group: Group, user: User, role: str) -> None:
     """R4 (and R14 again) for one user joining ``group``."""
     decision = decide(JOIN_ACTION[GroupKind(group.kind)], role, user.status)
@@ -197,6 +216,8 @@ def set_group_members(
             m.user_id: m
             for m in session.execute(select(GroupMember).where(col(GroupMember.group_id) == group.id)).scalars()
         }
+        # As they were, for the history: the roles below change in place.
+        before = [membership_word(_username(session, user_id), m.role) for user_id, m in current.items()]
         result = MembershipChange()
         asked = {user_id: (group, user, role) for user_id, (user, role) in wanted.items()}
         changed = _join_or_change_role(session, ctx, asked, current, result, by_group=False)
@@ -220,7 +241,10 @@ def set_group_members(
             ctx.actor,
             "group.set_members",
             group.name,
+            site_id=group.site_id,
             group_id=group.id,
+            changed={"members": [sorted(before), sorted(membership_word(u.username, r) for u, r in wanted.values())]},
+            about_users=[*changed, *leaving],
             **result.audit_details("username"),
         )
         result.sort()
@@ -257,6 +281,8 @@ def set_user_groups(
             m.group_id: m
             for m in session.execute(select(GroupMember).where(col(GroupMember.user_id) == user.id)).scalars()
         }
+        # As they were, for the history: the roles below change in place.
+        before = [_membership_of(session, m) for m in current.values()]
         result = MembershipChange()
         asked = {group_id: (group, user, role) for group_id, (group, role) in wanted.items()}
         touched = [wanted[group_id][0] for group_id in _join_or_change_role(session, ctx, asked, current, result)]
@@ -278,12 +304,15 @@ def set_user_groups(
             assert group.id is not None
             versions.bump_group(session, group.id, seen.get(group.name), name=group.name)
         versions.bump_user(session, user.id, version, username=user.username)
+        after = [membership_word(group.name, role) for group, role in wanted.values()]
         audit.record(
             session,
             ctx.actor,
             "user.set_groups",
             user.username,
             user_id=user.id,
+            site_id=user.site_id,
+            changed={"groups": [sorted(before), sorted(after)]},
             **result.audit_details("group"),
         )
         result.sort()

@@ -221,14 +221,37 @@ class OperatorSite(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
-    # The audit log is read newest first.
-    __table_args__ = (Index("ix_audit_events_at", "at"),)
+    # The audit log is read newest first, a page at a time by id (keyset):
+    # each filter's index ends in the id, so that a filtered page is read in
+    # index order without sorting a million events (R26).
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_operator_id", "operator", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+        Index("ix_audit_events_user_id_id", "user_id", "id"),
+        Index("ix_audit_events_site_id_id", "site_id", "id"),
+        Index("ix_audit_events_target", "target"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(default_factory=utcnow)
-    operator: str = Field(index=True)
-    action: str = Field(index=True)
+    operator: str
+    action: str
     target: str
+    # Whom the event is about and where (R26, R25): no foreign keys, since a
+    # deleted user's or site's history outlives them.
+    user_id: int | None = None
+    site_id: int | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AuditEventUser(SQLModel, table=True):
+    """The users an event of many is about (a bulk reset, a group's members
+    saved, a group deleted), so that each one's history finds it by id (R26)
+    while the change stays one event. Keyed user first: a history's lookup."""
+
+    __tablename__ = "audit_event_users"
+    user_id: int = Field(primary_key=True)
+    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
 
 
 class DeskPhoneModel(SQLModel, table=True):

@@ -107,6 +107,7 @@ def add_numbers(ctx: Context, site_name: str, entries: Sequence[str]) -> Numbers
             count=len(ordered),
             first=ordered[0],
             last=ordered[-1],
+            changed={"numbers": [None, [e.strip() for e in entries]]},
         )
         return NumbersChange(site.name, found.numbers)
 
@@ -168,7 +169,17 @@ def remove_numbers(ctx: Context, entries: Sequence[str], *, site: str | None = N
         site_names = sorted(
             {site.name for site in (session.get(Site, sid) for sid in {r.site_id for r in rows}) if site}
         )
-        audit.record(session, ctx.actor, "numbers.remove", ", ".join(site_names), numbers=numbers, count=len(numbers))
+        site_ids = {r.site_id for r in rows}
+        audit.record(
+            session,
+            ctx.actor,
+            "numbers.remove",
+            ", ".join(site_names),
+            site_id=next(iter(site_ids)) if len(site_ids) == 1 else None,
+            numbers=numbers,
+            count=len(numbers),
+            changed={"numbers": [numbers, None]},
+        )
         return NumbersChange(found_site.name if found_site else None, numbers)
 
 
@@ -207,6 +218,7 @@ def flag_number(ctx: Context, number: str, reason: str, *, site: str | None = No
     with change(ctx) as session:
         row, found_site = _one(session, number, site, ctx.actor.sites)
         previous = row.flag_reason if row.flagged else None
+        was = row.flagged
         row.flagged, row.flag_reason = True, text
         holder = _holder(session, row)
         audit.record(
@@ -214,10 +226,12 @@ def flag_number(ctx: Context, number: str, reason: str, *, site: str | None = No
             ctx.actor,
             "number.flag",
             row.e164,
+            site_id=found_site.id,
             site=found_site.name,
             reason=text,
             previous=previous,
             user=holder,
+            changed=audit.changes({"flagged": was, "flag_reason": previous}, {"flagged": True, "flag_reason": text}),
         )
         return FlagChange(row.e164, found_site.name, True, text, holder)
 
@@ -232,7 +246,17 @@ def unflag_number(ctx: Context, number: str, *, site: str | None = None) -> Flag
         holder = _holder(session, row)
         if was:
             audit.record(
-                session, ctx.actor, "number.unflag", row.e164, site=found_site.name, previous=previous, user=holder
+                session,
+                ctx.actor,
+                "number.unflag",
+                row.e164,
+                site_id=found_site.id,
+                site=found_site.name,
+                previous=previous,
+                user=holder,
+                changed=audit.changes(
+                    {"flagged": True, "flag_reason": previous}, {"flagged": False, "flag_reason": None}
+                ),
             )
         return FlagChange(row.e164, found_site.name, False, None, holder)
 

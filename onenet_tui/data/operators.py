@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
@@ -48,11 +49,14 @@ def add_operator(ctx: Context, data: NewOperator) -> OperatorView:
         session.flush()
         assert operator.id is not None
         previous_sites = _bind(session, operator.id, site_rows)
-        details: dict[str, object] = {"role": data.role, "previous_role": previous}
+        site_names = [s.name for s in site_rows]
+        details: dict[str, Any] = {"role": data.role, "previous_role": previous}
         if site_rows or previous_sites:
-            details.update(sites=[s.name for s in site_rows], previous_sites=previous_sites)
+            details.update(sites=site_names, previous_sites=previous_sites)
+        before = {"role": previous, "sites": previous_sites or None}
+        details["changed"] = audit.changes(before, {"role": data.role, "sites": site_names or None})
         audit.record(session, ctx.actor, "operator.add", data.name, **details)
-        return OperatorView(operator.name, operator.role, operator.created_at, tuple(s.name for s in site_rows))
+        return OperatorView(operator.name, operator.role, operator.created_at, tuple(site_names))
 
 
 def set_sites(ctx: Context, name: str, site_names: Sequence[str]) -> OperatorView:
@@ -68,8 +72,15 @@ def set_sites(ctx: Context, name: str, site_names: Sequence[str]) -> OperatorVie
         site_rows = _sites(session, site_names)
         assert operator.id is not None
         previous = _bind(session, operator.id, site_rows)
+        now = [s.name for s in site_rows]
         audit.record(
-            session, ctx.actor, "operator.set_sites", name, sites=[s.name for s in site_rows], previous_sites=previous
+            session,
+            ctx.actor,
+            "operator.set_sites",
+            name,
+            sites=now,
+            previous_sites=previous,
+            changed=audit.changes({"sites": previous}, {"sites": now}),
         )
         return OperatorView(operator.name, operator.role, operator.created_at, tuple(s.name for s in site_rows))
 

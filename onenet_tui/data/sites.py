@@ -85,7 +85,14 @@ def add_site(ctx: Context, name: str, country: str, domain: str) -> SiteSummary:
         session.flush()
         assert site.id is not None
         audit.record(
-            session, ctx.actor, "site.add", site.name, site_id=site.id, country=site.country, sip_domain=site.sip_domain
+            session,
+            ctx.actor,
+            "site.add",
+            site.name,
+            site_id=site.id,
+            country=site.country,
+            sip_domain=site.sip_domain,
+            changed=audit.created({"name": site.name, "country": site.country, "sip_domain": site.sip_domain}),
         )
         return SiteSummary(site.id, site.name, site.country, site.sip_domain, 0, 0, 0, 0, 0, 0)
 
@@ -101,7 +108,16 @@ def rename_site(ctx: Context, name: str, new_name: str) -> str:
             raise InvalidInput([FieldError("new_name", clash.key, clash.params)])
         old = site.name
         site.name = wanted
-        audit.record(session, ctx.actor, "site.rename", wanted, site_id=site.id, old_name=old, new_name=wanted)
+        audit.record(
+            session,
+            ctx.actor,
+            "site.rename",
+            wanted,
+            site_id=site.id,
+            old_name=old,
+            new_name=wanted,
+            changed={"name": [old, wanted]},
+        )
         return wanted
 
 
@@ -113,7 +129,15 @@ def delete_site(ctx: Context, name: str) -> None:
         refusal = tenant_checks.site_delete_refusal(session, site)
         if refusal is not None:
             raise refusal
-        audit.record(session, ctx.actor, "site.delete", site.name, site_id=site.id, country=site.country)
+        audit.record(
+            session,
+            ctx.actor,
+            "site.delete",
+            site.name,
+            site_id=site.id,
+            country=site.country,
+            changed=audit.removed({"name": site.name, "country": site.country, "sip_domain": site.sip_domain}),
+        )
         # R25: a site administrator of this site administers it no more.
         session.execute(delete(OperatorSite).where(col(OperatorSite.site_id) == site.id))
         session.delete(site)

@@ -16,6 +16,7 @@ from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import Conflict, FieldError, InvalidInput, NotFound, RuleRefused, StaleData
 from onenet_tui.data.lookup import UserView, group_at_site, site_by_name, user_by_ref, user_view
+from onenet_tui.data.memberships import membership_word
 from onenet_tui.data.models import (
     CallCenterRole,
     DeskPhoneCredential,
@@ -164,13 +165,34 @@ def add_user(ctx: Context, data: NewUser) -> AddedUser:
             "user.add",
             user.username,
             user_id=user.id,
+            site_id=site.id,
             number=number.e164,
             site=site.name,
             device_type=user.device_type,
             groups=[g.name for g, _ in groups],
-            **({"flagged_number_accepted": True, "flag_reason": number.flag_reason} if flag else {}),
+            changed=audit.created(
+                {
+                    **_config_snapshot(user, number.e164),
+                    "site": site.name,
+                    "email": user.email,
+                    "status": user.status,
+                    "groups": [membership_word(g.name, role) for g, role in groups],
+                }
+            ),
+            **_extra(issued, number if flag else None),
         )
         return AddedUser(user_view(session, user), issued, notices)
+
+
+def _extra(issued: IssuedCredentials | None, flagged: PhoneNumber | None) -> dict[str, Any]:
+    """Details only some events carry: new credentials (named, not shown,
+    R26) and a flagged number taken knowingly (R21)."""
+    extra: dict[str, Any] = {}
+    if issued is not None:
+        extra[audit.REPLACED] = ["desk_phone_credentials"]
+    if flagged is not None:
+        extra.update(flagged_number_accepted=True, flag_reason=flagged.flag_reason)
+    return extra
 
 
 # How often a proposed username is proposed again after a concurrent add took it.
@@ -292,8 +314,16 @@ def change_configuration(ctx: Context, ref: str, data: ConfigChange) -> tuple[Us
             # A new SIP username (the number changed) or a new phone: new credentials.
             issued = credentials.issue(session, ctx.actor, user, site, number.e164)
         after = _config_snapshot(user, number.e164)
-        changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        audit.record(session, ctx.actor, "user.change_configuration", user.username, user_id=user.id, changed=changed)
+        audit.record(
+            session,
+            ctx.actor,
+            "user.change_configuration",
+            user.username,
+            user_id=user.id,
+            site_id=user.site_id,
+            changed=audit.changes(before, after),
+            **_extra(issued, None),
+        )
         session.flush()
         return user_view(session, user), issued
 
@@ -324,7 +354,15 @@ def edit_profile(ctx: Context, ref: str, data: ProfileChange) -> UserView:
             if getattr(data, f"clear_{name}") and getattr(user, name) is not None:
                 changed[name] = [getattr(user, name), None]
                 setattr(user, name, None)
-        audit.record(session, ctx.actor, "user.edit_profile", user.username, user_id=user.id, changed=changed)
+        audit.record(
+            session,
+            ctx.actor,
+            "user.edit_profile",
+            user.username,
+            user_id=user.id,
+            site_id=user.site_id,
+            changed=changed,
+        )
         session.flush()
         return user_view(session, user)
 
@@ -351,7 +389,15 @@ def edit_call_services(ctx: Context, ref: str, data: CallServicesChange) -> User
                 changed[name] = [getattr(user, name), new]
                 setattr(user, name, new)
         changed.update(_apply(user, data, ("do_not_disturb", "call_waiting")))
-        audit.record(session, ctx.actor, "user.edit_call_services", user.username, user_id=user.id, changed=changed)
+        audit.record(
+            session,
+            ctx.actor,
+            "user.edit_call_services",
+            user.username,
+            user_id=user.id,
+            site_id=user.site_id,
+            changed=changed,
+        )
         session.flush()
         return user_view(session, user)
 
@@ -401,6 +447,16 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
         user = _load_current(ctx, session, ref, expected_version)
         enforce(Action.DELETE_USER, ctx.actor.role, user.status)
         report = _deletion_report(session, user)
+        site = session.get(Site, user.site_id)
+        last = {
+            **_config_snapshot(user, report.number),
+            "site": site.name if site else None,
+            "email": user.email,
+            "department": user.department,
+            "job_title": user.job_title,
+            "status": user.status,
+            "groups": [g.name for g in report.groups],
+        }
         left = session.execute(select(col(GroupMember.group_id)).where(col(GroupMember.user_id) == user.id)).scalars()
         for group_id in list(left):
             versions.bump_group(session, group_id)  # R22: the group's members changed
@@ -413,8 +469,10 @@ def delete_user(ctx: Context, ref: str, *, expected_version: int | None = None) 
             "user.delete",
             report.username,
             user_id=user.id,
+            site_id=user.site_id,
             number=report.number,
             groups=[g.name for g in report.groups],
+            changed=audit.removed(last),
         )
         return report
 

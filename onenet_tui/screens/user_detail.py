@@ -38,6 +38,7 @@ from onenet_tui.data.models import CredentialMode, DeviceType, Status
 from onenet_tui.data.policy import Decision
 from onenet_tui.i18n import language, t
 from onenet_tui.screens.account_reset import AccountResetScreen
+from onenet_tui.screens.audit_log import AuditLogScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
@@ -315,6 +316,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
         # Not in the footer (no room at 80 columns): the summary names them beside itself.
         keys.binding("copy_summary"),
         keys.binding("save_summary"),
+        keys.binding("history"),
     ]
     COMMANDS = {DetailCommands}
     POLL_SECONDS = 1.0
@@ -516,6 +518,12 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
                 self.reload()
 
         self.app.push_screen(DeleteUserScreen(self.ctx, self.username), done)
+
+    def action_history(self) -> None:
+        """R26: what happened to this user, newest first."""
+        if self.user_id is None:
+            return
+        self.app.push_screen(AuditLogScreen(self.ctx, user_id=self.user_id, username=self.username))
 
     def action_copy_summary(self) -> None:
         if self.view is None:

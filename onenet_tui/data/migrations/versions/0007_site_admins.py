@@ -1,7 +1,7 @@
 """site administrators (SPEC R25): the sites each one administers
 
 Revision ID: 0007_site_admins
-Revises: 0005_group_names_per_site
+Revises: 0006_audit_history
 Create Date: 2026-12-01 16:00:00
 
 A new table only: existing operators keep their roles (admin, helpdesk,
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_site_admins"
-down_revision = "0005_group_names_per_site"
+down_revision = "0006_audit_history"
 branch_labels = None
 depends_on = None
 
