@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from onenet_tui.data import audit, bulk_insert, secrets, validation
@@ -54,6 +55,7 @@ from onenet_tui.data.models import (
     utcnow,
 )
 from onenet_tui.data.policy import Action, enforce
+from onenet_tui.data.storage import Store, busy_as_conflict
 
 TENANT_NAME = "Nordlicht Logistik GmbH"
 EMAIL_DOMAIN = "nordlicht-logistik.example"
@@ -430,9 +432,30 @@ def tenant_exists(session: Session) -> bool:
     return False
 
 
+# Children before their parents.
+_TENANT_TABLES = (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, Site, Tenant)
+
+
 def clear_tenant(session: Session) -> None:
-    """Delete the tenant's data; operators and the (append-only) audit trail stay."""
-    for entity in (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, Site, Tenant):
+    """Delete the tenant's data; operators and the (append-only) audit trail stay.
+
+    On PostgreSQL a DELETE of a million users takes a minute (every row's
+    foreign keys are checked one by one), a TRUNCATE of the same tables a
+    moment; it is tried first, in a savepoint. It fails, and the rows are
+    deleted instead, when another table refers to one of these (TRUNCATE
+    never leaves a dangling reference) or a reader holds them (the lock is
+    not granted within the lock timeout). TRUNCATE holds the tables until
+    the build commits: a console reading them meanwhile waits for it.
+    On SQLite :func:`_build_session` has the same effect for a DELETE."""
+    if session.connection().dialect.name == "postgresql":
+        names = ", ".join(table_of(entity).name for entity in _TENANT_TABLES)
+        try:
+            with session.begin_nested():
+                session.execute(text(f"TRUNCATE {names}"))
+            return
+        except DBAPIError:
+            pass
+    for entity in _TENANT_TABLES:
         session.execute(delete(entity))
 
 
@@ -452,13 +475,14 @@ def build(
         raise InvalidInput.single("carrier_delay", "demo.delay_negative")
     shares = site_shares(users)
     builder = _Builder(seed, now or utcnow(), carrier_delay, ctx.actor.name)
-    with ctx.store.transaction() as session, _roomy_cache(session):
+    with _build_session(ctx.store) as session, _roomy_cache(session):
         builder.timestamp = bulk_insert.timestamp_converter(session)
         replaced = tenant_exists(session)
         if replaced and not force:
             raise Conflict("demo.exists")
         if replaced:
             clear_tenant(session)
+            _no_dangling(session)
         summary = DemoSummary(TENANT_NAME, seed, carrier_delay, replaced)
         # Built "now": every seeded pending user was added before (tenant.simulated_since).
         session.add(
@@ -473,6 +497,44 @@ def build(
         summary.statuses = {s.value: statuses.count(s.value) for s in Status}
         audit.record(session, ctx.actor, "tenant.demo", TENANT_NAME, **summary.counts())
     return summary
+
+
+@contextmanager
+def _build_session(store: Store) -> Iterator[Session]:
+    """The build's one write transaction. On SQLite with foreign keys checked
+    once, at the end, for the whole database (``PRAGMA foreign_key_check``, a
+    second or two at a million users; any dangling reference rolls it all
+    back) instead of row by row: that lets SQLite empty a table at once
+    rather than row by row (40 s for a million users), and spares the
+    inserts a lookup per reference. The pragma can only change outside a
+    transaction, so the build has a connection of its own, set back when
+    it goes back to the pool."""
+    if store.dialect != "sqlite":
+        with store.transaction() as session:
+            yield session
+        return
+    with busy_as_conflict(), store.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            writer = connection.execution_options(write=True)  # BEGIN IMMEDIATE, as every write
+            with Session(writer, expire_on_commit=False) as session, session.begin():
+                yield session
+                _no_dangling(session)
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _no_dangling(session: Session) -> None:
+    """SQLite: refuse (and so roll back) when any row refers to one that is
+    not there. Checked after the old tenant is gone too, before new rows could
+    take the ids the old ones had (SQLite reuses them)."""
+    if session.connection().dialect.name != "sqlite":
+        return  # PostgreSQL checks every row as it is written
+    dangling = session.execute(text("PRAGMA foreign_key_check")).first()
+    if dangling is not None:
+        raise Conflict("demo.dangling", table=str(dangling[0]))
 
 
 @contextmanager
