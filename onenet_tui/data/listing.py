@@ -129,7 +129,8 @@ def _name_order(session: Session) -> list[Any]:
 def _streamed(session: Session, query: Select[*tuple[Any, ...]]) -> Iterator[Sequence[Sequence[Any]]]:
     """The rows of ``query`` in batches of :data:`BATCH`: the query runs now
     (so its errors come first), the rows are fetched as the caller goes on."""
-    result: Result[Any] = session.connection().execution_options(yield_per=BATCH).execute(query)
+    # On the statement, not the connection: the batches' own queries stay plain.
+    result: Result[Any] = session.connection().execute(query.execution_options(yield_per=BATCH))
     return result.partitions(BATCH)
 
 
