@@ -12,7 +12,9 @@ away, so nobody can derive them from a known seed.
 Capacity: an extension is the last four digits of the number and unique per
 site (R2), so a site holds at most 10,000 numbers with distinct extensions.
 Each site is given at most :data:`USERS_PER_SITE` users, which keeps a fifth of
-its pool free; a bigger tenant gets more sites (three at least).
+its pool free; a bigger tenant gets more sites (three at least), a million
+users (:data:`MAX_USERS`) 125 of them. One site's rows are planned and written
+at a time, so memory does not grow with the tenant.
 """
 
 from __future__ import annotations
