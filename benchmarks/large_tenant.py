@@ -176,12 +176,13 @@ def _postgres(server: str, *, rebuild: bool) -> tuple[str, list[str]]:
     libpq = "postgresql://" + server.split("://", 1)[1]
     if shutil.which("psql") is None:
         raise SystemExit("psql is needed for the PostgreSQL reference")
-    return url, ["psql", "--csv", "-X", "-q", libpq, "-c", REFERENCE_QUERY.format(c=' COLLATE "C"')]
+    # FETCH_COUNT makes psql read through a cursor, a batch at a time, as the listings do.
+    query = REFERENCE_QUERY.format(c=' COLLATE "C"')
+    return url, ["psql", "--csv", "-X", "-q", "-v", "FETCH_COUNT=5000", libpq, "-c", query]
 
 
 def _psql_env(server: str | None) -> dict[str, str]:
-    # FETCH_COUNT makes psql read through a cursor, a batch at a time, as the console does.
-    return {"PGOPTIONS": f"-csearch_path={SCHEMA}", "FETCH_COUNT": "5000"} if server else {}
+    return {"PGOPTIONS": f"-csearch_path={SCHEMA}"} if server else {}
 
 
 def _load() -> str:
