@@ -244,7 +244,7 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
                 t("directory.column.device"),
                 t("field.licence"),
             ]
-            table_rows = [
+            table_rows = out.Counted(
                 (
                     _status(u["status"]),
                     f"{u['last_name']}, {u['first_name']}",
@@ -256,9 +256,10 @@ def users_list(args: argparse.Namespace, run: Run) -> int:
                     _licence(u["licence"]),
                 )
                 for u in rows
-            ]
-            run.lines(out.table(headers, table_rows))
-            run.note(t("cli.users.count", count=len(table_rows)))
+            )
+            for line in out.table_lines(headers, table_rows):
+                run.say(line)
+            run.note(t("cli.users.count", count=table_rows.count))
     return 0
 
 
@@ -266,18 +267,20 @@ def users_export(args: argparse.Namespace, run: Run) -> int:
     """The directory as a file an import takes back unchanged (SPEC section 12)."""
     _site_filter(args.site)
     run.register_operator()
-    chosen = user_csv.export_users(run.ctx, status=args.status, site=args.site, text=args.filter)
-    if args.output is None:
+    # Streamed: a batch of users in memory at a time, written as they are read.
+    with user_csv.export_users(run.ctx, status=args.status, site=args.site, text=args.filter) as chosen:
+        if args.output is None:
+            if args.format == "json":
+                out.write_json_list(run.stdout, chosen)
+            else:
+                user_csv.write(run.stdout, chosen)
+            return 0
         if args.format == "json":
-            out.write_json_list(run.stdout, chosen)
+            user_csv.write_json_file(args.output, chosen, overwrite=args.force)
         else:
-            user_csv.write(run.stdout, chosen)
-        return 0
-    if args.format == "json":
-        user_csv.write_json_file(args.output, chosen, overwrite=args.force)
-    else:
-        exports.write_secret_csv(args.output, user_csv.COLUMNS, map(user_csv.export_row, chosen), overwrite=args.force)
-    run.note(t("cli.users.exported", count=len(chosen), path=visible(args.output)))
+            rows = map(user_csv.export_row, chosen)
+            exports.write_secret_csv(args.output, user_csv.COLUMNS, rows, overwrite=args.force)
+    run.note(t("cli.users.exported", count=chosen.count, path=visible(args.output)))
     return 0
 
 

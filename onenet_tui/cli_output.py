@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, TextIO, TypeVar
 
@@ -47,16 +48,59 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]
     heads = [visible(h) for h in headers]
     widths = [width(h) for h in heads]
     for row in cells:
-        for i, cell in enumerate(row):
-            w = width(cell)
-            if w > widths[i]:
-                widths[i] = w
+        _widen(widths, row)
+    return [_line(heads, widths), _rule(widths), *(_line(row, widths) for row in cells)]
 
-    def line(row: Sequence[str]) -> str:
-        padded = [cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)]
-        return "  ".join(padded).rstrip()
 
-    return [line(heads), "  ".join("-" * w for w in widths), *(line(row) for row in cells)]
+def table_lines(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The lines :func:`table` makes, for any number of rows in constant
+    memory: the columns are as wide as their widest cell, known only after the
+    last row, so the shown cells go to an unnamed temporary file (deleted when
+    closed, by the system if the process dies) as they come and are read back
+    padded. A shown cell holds neither NUL nor a line end (:func:`visible`
+    replaces them), so those separate the cells and rows there."""
+    heads = [visible(h) for h in headers]
+    widths = [width(h) for h in heads]
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as spool:
+        for row in rows:
+            cells = [visible(c) for c in row]
+            _widen(widths, cells)
+            spool.write("\x00".join(cells) + "\n")
+        spool.seek(0)
+        yield _line(heads, widths)
+        yield _rule(widths)
+        for text in spool:
+            yield _line(text[:-1].split("\x00"), widths)
+
+
+def _widen(widths: list[int], row: Sequence[str]) -> None:
+    for i, cell in enumerate(row):
+        w = width(cell)
+        if w > widths[i]:
+            widths[i] = w
+
+
+def _line(row: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)]
+    return "  ".join(padded).rstrip()
+
+
+def _rule(widths: Sequence[int]) -> str:
+    return "  ".join("-" * w for w in widths)
+
+
+class Counted:
+    """The items of an iterable, counted as they pass (a streamed listing
+    knows how many it wrote only at its end)."""
+
+    def __init__(self, items: Iterable[Item]):
+        self._items = iter(items)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self.count += 1
+            yield item
 
 
 def pairs(items: Iterable[tuple[str, object]]) -> list[str]:

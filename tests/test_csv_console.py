@@ -143,7 +143,7 @@ def import_file(world: World, folder: Path, name: str = "users.csv") -> Path:
     """The tenant's export with grace.jones on another extension (line 2),
     then a row with a bad email (line 10), a new desk phone user (line 11)
     and one taking a number someone keeps (line 12)."""
-    users = user_csv.export_users(world.admin)
+    users = list(user_csv.export_users(world.admin))
     assert users[0]["username"] == "grace.jones"
     users[0] = {**users[0], "extension": "0009"}
     users.append({**NEW_USER, "username": "bad.email", "email": "kaputt", "number": "+493012345011"})
@@ -250,7 +250,7 @@ async def test_import_of_a_file_that_is_not_there_is_refused_in_the_prompt(world
 
 
 async def test_an_import_without_failures_offers_the_whole_file(world: World, people: list[str]) -> None:
-    users = user_csv.export_users(world.admin)
+    users = list(user_csv.export_users(world.admin))
     stream = io.StringIO(newline="")
     user_csv.write(stream, [{**users[0], "extension": "0009"}])
     file = user_csv.read_text(stream.getvalue(), "one.csv")

@@ -12,28 +12,31 @@ away, so nobody can derive them from a known seed.
 Capacity: an extension is the last four digits of the number and unique per
 site (R2), so a site holds at most 10,000 numbers with distinct extensions.
 Each site is given at most :data:`USERS_PER_SITE` users, which keeps a fifth of
-its pool free; a bigger tenant gets more sites (three at least).
+its pool free; a bigger tenant gets more sites (three at least), a million
+users (:data:`MAX_USERS`) 125 of them. One site's rows are planned and written
+at a time, so memory does not grow with the tenant.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import math
 import os
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, delete, func, insert, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from onenet_tui.data import audit, secrets, validation
+from onenet_tui.data import audit, bulk_insert, secrets, validation
 from onenet_tui.data.catalogs import SUPERVISOR_SERVICE
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import Conflict, InvalidInput
@@ -55,6 +58,7 @@ from onenet_tui.data.models import (
     utcnow,
 )
 from onenet_tui.data.policy import Action, enforce
+from onenet_tui.data.storage import Store, busy_as_conflict
 
 TENANT_NAME = "Nordlicht Logistik GmbH"
 EMAIL_DOMAIN = "nordlicht-logistik.example"
@@ -100,7 +104,67 @@ SITES: tuple[SitePlan, ...] = (
     SitePlan("Bremen", "DE", "bremen.voip.nordlicht-logistik.example", "+494211234"),
     SitePlan("Liverpool", "GB", "liverpool.voip.nordlicht-logistik.example", "+44151496"),
 )
-MAX_USERS = len(SITES) * USERS_PER_SITE
+
+# A large tenant's further branches, in the order they join (about two German
+# to one British): (city, country, E.164 prefix). Each prefix is the city's
+# area code and a block of its own; + 0000..9999 is a valid fixed-line number
+# of the country (tests check every one).
+# fmt: off
+_MORE_SITES: tuple[tuple[str, str, str], ...] = (
+    ("Essen", "DE", "+492011234"), ("Dortmund", "DE", "+492311234"), ("Sheffield", "GB", "+44114496"),
+    ("Duisburg", "DE", "+492031234"), ("Bochum", "DE", "+492341234"), ("Nottingham", "GB", "+44115960"),
+    ("Wuppertal", "DE", "+492021234"), ("Bielefeld", "DE", "+495211234"), ("Leicester", "GB", "+44116496"),
+    ("Bonn", "DE", "+492281234"), ("Münster", "DE", "+492511234"), ("Newcastle upon Tyne", "GB", "+44191496"),
+    ("Karlsruhe", "DE", "+497211234"), ("Mannheim", "DE", "+496211234"), ("Cardiff", "GB", "+44292049"),
+    ("Augsburg", "DE", "+498211234"), ("Wiesbaden", "DE", "+496111234"), ("Belfast", "GB", "+44289049"),
+    ("Mönchengladbach", "DE", "+492161123"), ("Braunschweig", "DE", "+495311234"), ("Southampton", "GB", "+44238049"),
+    ("Kiel", "DE", "+494311234"), ("Aachen", "DE", "+492411234"), ("Portsmouth", "GB", "+44239249"),
+    ("Chemnitz", "DE", "+493711234"), ("Halle (Saale)", "DE", "+493451234"), ("Coventry", "GB", "+44247649"),
+    ("Magdeburg", "DE", "+493911234"), ("Freiburg im Breisgau", "DE", "+497611234"), ("Reading", "GB", "+44118496"),
+    ("Krefeld", "DE", "+492151123"), ("Mainz", "DE", "+496131123"), ("Aberdeen", "GB", "+44122449"),
+    ("Lübeck", "DE", "+494511234"), ("Erfurt", "DE", "+493611234"), ("Dundee", "GB", "+44138249"),
+    ("Oberhausen", "DE", "+492081234"), ("Rostock", "DE", "+493811234"), ("Oxford", "GB", "+44186549"),
+    ("Kassel", "DE", "+495611234"), ("Hagen", "DE", "+492331123"), ("Cambridge", "GB", "+44122349"),
+    ("Potsdam", "DE", "+493311234"), ("Saarbrücken", "DE", "+496811234"), ("York", "GB", "+44190449"),
+    ("Hamm", "DE", "+492381123"), ("Oldenburg", "DE", "+494411234"), ("Hull", "GB", "+44148249"),
+    ("Osnabrück", "DE", "+495411234"), ("Leverkusen", "DE", "+492141234"), ("Plymouth", "GB", "+44175249"),
+    ("Heidelberg", "DE", "+496221123"), ("Darmstadt", "DE", "+496151123"), ("Brighton", "GB", "+44127349"),
+    ("Solingen", "DE", "+492121234"), ("Regensburg", "DE", "+499411234"), ("Derby", "GB", "+44133249"),
+    ("Paderborn", "DE", "+495251123"), ("Ingolstadt", "DE", "+498411234"), ("Stoke-on-Trent", "GB", "+44178249"),
+    ("Würzburg", "DE", "+499311234"), ("Ulm", "DE", "+497311234"), ("Wolverhampton", "GB", "+44190249"),
+    ("Heilbronn", "DE", "+497131123"), ("Wolfsburg", "DE", "+495361123"), ("Swansea", "GB", "+44179249"),
+    ("Göttingen", "DE", "+495511234"), ("Pforzheim", "DE", "+497231123"), ("Norwich", "GB", "+44160349"),
+    ("Bremerhaven", "DE", "+494711234"), ("Reutlingen", "DE", "+497121123"), ("Milton Keynes", "GB", "+44190849"),
+    ("Jena", "DE", "+493641123"), ("Trier", "DE", "+496511234"), ("Bradford", "GB", "+44127449"),
+    ("Erlangen", "DE", "+499131123"), ("Koblenz", "DE", "+492611234"), ("Exeter", "GB", "+44139249"),
+    ("Siegen", "DE", "+492711234"), ("Cottbus", "DE", "+493551234"), ("Bath", "GB", "+44122549"),
+    ("Hildesheim", "DE", "+495121123"), ("Gera", "DE", "+493651234"), ("Inverness", "GB", "+44146349"),
+    ("Schwerin", "DE", "+493851234"), ("Zwickau", "DE", "+493751234"), ("Preston", "GB", "+44177249"),
+    ("Flensburg", "DE", "+494611234"), ("Konstanz", "DE", "+497531123"), ("Bolton", "GB", "+44120449"),
+    ("Passau", "DE", "+498511234"), ("Bamberg", "DE", "+499511234"), ("Middlesbrough", "GB", "+44164249"),
+    ("Bayreuth", "DE", "+499211234"), ("Rosenheim", "DE", "+498031123"), ("Luton", "GB", "+44158249"),
+    ("Landshut", "DE", "+498711234"), ("Lüneburg", "DE", "+494131123"), ("Northampton", "GB", "+44160449"),
+    ("Fulda", "DE", "+496611234"), ("Gießen", "DE", "+496411234"), ("Ipswich", "GB", "+44147349"),
+    ("Weimar", "DE", "+493643123"), ("Görlitz", "DE", "+493581123"), ("Peterborough", "GB", "+44173349"),
+    ("Kempten (Allgäu)", "DE", "+498311234"), ("Offenburg", "DE", "+497811234"), ("Gloucester", "GB", "+44145249"),
+    ("Chester", "GB", "+44124449"), ("Lancaster", "GB", "+44152449"), ("Carlisle", "GB", "+44122849"),
+    ("Lincoln", "GB", "+44152249"), ("Worcester", "GB", "+44190549"), ("Londonderry", "GB", "+44287149"),
+    ("Newport", "GB", "+44163349"), ("Stirling", "GB", "+44178649"), ("Perth", "GB", "+44173849"),
+)
+# fmt: on
+_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+
+
+def _domain(city: str) -> str:
+    """``Halle (Saale)`` -> ``halle-saale.voip.nordlicht-logistik.example``."""
+    words = "".join(ch if ch.isalnum() else " " for ch in city.translate(_ASCII).lower()).split()
+    return f"{'-'.join(words)}.voip.{EMAIL_DOMAIN}"
+
+
+SITES = SITES + tuple(SitePlan(city, country, _domain(city), prefix) for city, country, prefix in _MORE_SITES)
+# A million users fill 125 of the sites; the rest is headroom, not a promise.
+MAX_USERS = 1_000_000
+assert MAX_USERS <= len(SITES) * USERS_PER_SITE
 # One Net mobile numbers: prefix + random digits, valid mobiles of the country.
 MOBILE_PREFIX = {"DE": ("+49151", 8), "GB": ("+447400", 6)}
 
@@ -300,6 +364,18 @@ class _Builder:
         self.operator = operator
         self.usernames: Counter[str] = Counter()
         self._proposals: dict[tuple[str, str], str] = {}
+        # How the backend takes a timestamp (see bulk_insert.copy_rows); set per build.
+        self.timestamp: Callable[[datetime], object] = bulk_insert.sqlite_timestamp
+        self._services: dict[tuple[str, ...], str] = {}
+
+    def services_json(self, services: list[str]) -> str:
+        """The stored JSON text of a service list, as SQLAlchemy writes it
+        (``json.dumps``); a tenant has few combinations, each encoded once."""
+        key = tuple(services)
+        text = self._services.get(key)
+        if text is None:
+            text = self._services[key] = json.dumps(services)
+        return text
 
     # --- people -----------------------------------------------------------
     def person(self, country: str) -> tuple[str, str]:
@@ -352,13 +428,6 @@ def _statuses(rng: random.Random, users: int) -> list[str]:
     return statuses
 
 
-@dataclass
-class _PlannedUser:
-    row: dict[str, object]
-    e164: str
-    realm: str
-
-
 def tenant_exists(session: Session) -> bool:
     for entity in (Tenant, Site, User):
         if session.execute(select(func.count()).select_from(entity)).scalar_one():
@@ -366,10 +435,31 @@ def tenant_exists(session: Session) -> bool:
     return False
 
 
+# Children before their parents.
+_TENANT_TABLES = (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, OperatorSite, Site, Tenant)
+
+
 def clear_tenant(session: Session) -> None:
     """Delete the tenant's data; operators and the (append-only) audit trail
-    stay, site administrators without their sites (R25), which go."""
-    for entity in (GroupMember, DeskPhoneCredential, User, Group, PhoneNumber, OperatorSite, Site, Tenant):
+    stay, site administrators without their sites (R25), which go.
+
+    On PostgreSQL a DELETE of a million users takes a minute (every row's
+    foreign keys are checked one by one), a TRUNCATE of the same tables a
+    moment; it is tried first, in a savepoint. It fails, and the rows are
+    deleted instead, when another table refers to one of these (TRUNCATE
+    never leaves a dangling reference) or a reader holds them (the lock is
+    not granted within the lock timeout). TRUNCATE holds the tables until
+    the build commits: a console reading them meanwhile waits for it.
+    On SQLite :func:`_build_session` has the same effect for a DELETE."""
+    if session.connection().dialect.name == "postgresql":
+        names = ", ".join(table_of(entity).name for entity in _TENANT_TABLES)
+        try:
+            with session.begin_nested():
+                session.execute(text(f"TRUNCATE {names}"))
+            return
+        except DBAPIError:
+            pass
+    for entity in _TENANT_TABLES:
         session.execute(delete(entity))
 
 
@@ -391,12 +481,14 @@ def build(
         raise InvalidInput.single("carrier_delay", "demo.delay_negative")
     shares = site_shares(users)
     builder = _Builder(seed, now or utcnow(), carrier_delay, ctx.actor.name)
-    with ctx.store.transaction() as session, _roomy_cache(session):
+    with _build_session(ctx.store) as session, _roomy_cache(session):
+        builder.timestamp = bulk_insert.timestamp_converter(session)
         replaced = tenant_exists(session)
         if replaced and not force:
             raise Conflict("demo.exists")
         if replaced:
             clear_tenant(session)
+            _no_dangling(session)
         summary = DemoSummary(TENANT_NAME, seed, carrier_delay, replaced)
         # Built "now": every seeded pending user was added before (tenant.simulated_since).
         session.add(
@@ -412,6 +504,44 @@ def build(
         counts: dict[str, Any] = dict(summary.counts())
         audit.record(session, ctx.actor, "tenant.demo", TENANT_NAME, **counts)
     return summary
+
+
+@contextmanager
+def _build_session(store: Store) -> Iterator[Session]:
+    """The build's one write transaction. On SQLite with foreign keys checked
+    once, at the end, for the whole database (``PRAGMA foreign_key_check``, a
+    second or two at a million users; any dangling reference rolls it all
+    back) instead of row by row: that lets SQLite empty a table at once
+    rather than row by row (40 s for a million users), and spares the
+    inserts a lookup per reference. The pragma can only change outside a
+    transaction, so the build has a connection of its own, set back when
+    it goes back to the pool."""
+    if store.dialect != "sqlite":
+        with store.transaction() as session:
+            yield session
+        return
+    with busy_as_conflict(), store.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            writer = connection.execution_options(write=True)  # BEGIN IMMEDIATE, as every write
+            with Session(writer, expire_on_commit=False) as session, session.begin():
+                yield session
+                _no_dangling(session)
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _no_dangling(session: Session) -> None:
+    """SQLite: refuse (and so roll back) when any row refers to one that is
+    not there. Checked after the old tenant is gone too, before new rows could
+    take the ids the old ones had (SQLite reuses them)."""
+    if session.connection().dialect.name != "sqlite":
+        return  # PostgreSQL checks every row as it is written
+    dangling = session.execute(text("PRAGMA foreign_key_check")).first()
+    if dangling is not None:
+        raise Conflict("demo.dangling", table=str(dangling[0]))
 
 
 @contextmanager
@@ -433,68 +563,77 @@ def _roomy_cache(session: Session) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
 
 
-def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert all rows with one ``executemany``.
-
-    The statement is compiled once and each value converted with the column
-    type's own bind processor (JSON, dates), exactly as
-    ``session.execute(insert(table), rows)`` would; skipping SQLAlchemy's
-    per-row parameter bookkeeping saves about 40 % of the time for 100,000
-    users. All rows must have the same keys.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or []) if compiled.positional else keys
-    processors = [(i, _bind_processor(table.c[key].type, dialect)) for i, key in enumerate(order)]
-    processed = [(i, process) for i, process in processors if process is not None]
-    values = itemgetter(*order)
-    params: list[Any] = []
-    for row in rows:
-        converted = list(values(row)) if len(order) > 1 else [values(row)]
-        for i, process in processed:
-            converted[i] = process(converted[i])
-        params.append(tuple(converted) if compiled.positional else dict(zip(order, converted, strict=True)))
-    connection.exec_driver_sql(compiled.string, params)
-
-
-def _bind_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or not isinstance(column_type, JSON):
-        return process
-    # Few distinct service lists: serialise each once.
-    cache: dict[Any, Any] = {}
-
-    def remembered(value: Any) -> Any:
-        key = tuple(value) if isinstance(value, list) else value
-        try:
-            return cache[key]
-        except KeyError:
-            result = cache[key] = process(value)
-            return result
-        except TypeError:  # unhashable content
-            return process(value)
-
-    return remembered
+# The rows' columns, in the order the planning functions make their tuples.
+_NUMBER_COLUMNS = ("e164", "site_id", "flagged", "flag_reason")
+_GROUP_COLUMNS = ("name", "site_id", "kind")
+_MEMBER_COLUMNS = ("group_id", "user_id", "role")
+_USER_COLUMNS = (
+    "first_name",
+    "last_name",
+    "username",
+    "site_id",
+    "number_id",
+    "extension",
+    "device_type",
+    "desk_phone_model",
+    "licence",
+    "services",
+    "mobile",
+    "contract",
+    "email",
+    "department",
+    "job_title",
+    "preferred_language",
+    "forward_always",
+    "forward_busy",
+    "forward_no_answer",
+    "do_not_disturb",
+    "call_waiting",
+    "status",
+    "status_reason",
+    "created_at",
+    "status_changed_at",
+    "portal_locked",
+    "failed_logins",
+    "last_account_reset_at",
+    "activation_code_digest",
+    "version",
+)
+_USERNAME = _USER_COLUMNS.index("username")
+_DEVICE = _USER_COLUMNS.index("device_type")
+_CREATED = _USER_COLUMNS.index("created_at")
+_LOCKED = _USER_COLUMNS.index("portal_locked")
+_CREDENTIAL_COLUMNS = (
+    "user_id",
+    "sip_username",
+    "realm",
+    "ha1_md5",
+    "ha1_sha256",
+    "generated_at",
+    "generated_by",
+    "mode",
+)
+_SYSTEM = CredentialMode.SYSTEM.value
 
 
 # Column attributes as Any: SQLModel types them as their values (str, int).
 def _ids_by(session: Session, key: Any, site_column: Any, site_id: int) -> dict[str, int]:
     entity = key.class_
-    return dict((k, i) for i, k in session.execute(select(entity.id, key).where(site_column == site_id)))
+    query = select(entity.id, key).where(site_column == site_id)
+    return {k: i for i, k in session.connection().execute(query)}
 
 
 def _build_site(
     session: Session, b: _Builder, plan: SitePlan, statuses: list[str], summary: DemoSummary
 ) -> SiteSummary:
+    """One site with its pool, users, groups and credentials. Only this
+    site's rows are in memory at a time, however big the tenant."""
     rng = b.rng
     site = Site(name=plan.name, country=plan.country, sip_domain=plan.sip_domain)
     session.add(site)
     session.flush()
     assert site.id is not None
+    site_id = site.id
 
     # The pool: distinct last four digits, a fifth (at least ten) spare.
     count = len(statuses)
@@ -515,12 +654,9 @@ def _build_site(
             flagged[e164] = rng.choice(FLAG_REASONS)
     for e164 in rng.sample(spare, min(3, len(spare) // 3)):
         flagged[e164] = rng.choice(FLAG_REASONS)
-    number_rows = [
-        {"e164": e164, "site_id": site.id, "flagged": e164 in flagged, "flag_reason": flagged.get(e164)}
-        for e164 in pool
-    ]
-    _insert(session, table_of(PhoneNumber), number_rows)
-    number_ids = _ids_by(session, PhoneNumber.e164, PhoneNumber.site_id, site.id)
+    number_rows = ((e164, site_id, e164 in flagged, flagged.get(e164)) for e164 in pool)
+    bulk_insert.copy_rows(session, table_of(PhoneNumber), _NUMBER_COLUMNS, number_rows)
+    number_ids = _ids_by(session, PhoneNumber.e164, PhoneNumber.site_id, site_id)
 
     # Groups first, so call center members can be given their services.
     floors = max(1, min(20, count // 300))
@@ -547,7 +683,7 @@ def _build_site(
         _plan_user(
             b,
             plan,
-            site.id,
+            site_id,
             e164,
             number_ids[e164],
             status,
@@ -559,33 +695,31 @@ def _build_site(
         for i, (e164, status) in enumerate(zip(chosen, statuses, strict=True))
     ]
     # In number order: the number and extension indexes then only grow at the end.
-    _insert(session, table_of(User), [p.row for p in sorted(planned, key=lambda p: p.e164)])
-    by_username = _ids_by(session, User.username, User.site_id, site.id)
-    user_ids = [by_username[p.row["username"]] for p in planned]  # type: ignore[index]  # the planned rows hold str usernames
+    by_number = sorted(range(count), key=chosen.__getitem__)
+    bulk_insert.copy_rows(session, table_of(User), _USER_COLUMNS, (planned[i] for i in by_number))
+    by_username = _ids_by(session, User.username, User.site_id, site_id)
+    user_ids = [by_username[str(row[_USERNAME])] for row in planned]
 
-    group_rows = [{"name": name, "site_id": site.id, "kind": kind.value} for name, kind in groups]
-    _insert(session, table_of(Group), group_rows)
-    by_name = _ids_by(session, Group.name, Group.site_id, site.id)
+    group_rows = [(name, site_id, kind.value) for name, kind in groups]
+    bulk_insert.copy_rows(session, table_of(Group), _GROUP_COLUMNS, group_rows)
+    by_name = _ids_by(session, Group.name, Group.site_id, site_id)
     group_ids = [by_name[name] for name, _ in groups]
     membership_rows = [
-        {"group_id": gid, "user_id": user_ids[i], "role": role}
+        (gid, user_ids[i], role)
         for gid, chosen_members in zip(group_ids, members, strict=True)
         for i, role in chosen_members
     ]
-    _insert(session, table_of(GroupMember), membership_rows)
+    bulk_insert.copy_rows(session, table_of(GroupMember), _MEMBER_COLUMNS, membership_rows)
 
-    credential_rows = [
-        _credential_row(b, uid, p)
-        for uid, p in zip(user_ids, planned, strict=True)
-        if p.row["device_type"] == _DESK_PHONE
-    ]
-    credential_rows.sort(key=itemgetter("user_id"))  # index order, as above
-    _insert(session, table_of(DeskPhoneCredential), credential_rows)
+    # In user id order (index order, as above).
+    desk = sorted((uid, i) for i, uid in enumerate(user_ids) if planned[i][_DEVICE] == _DESK_PHONE)
+    credential_rows = (_credential_row(b, uid, chosen[i], plan.sip_domain, planned[i][_CREATED]) for uid, i in desk)
+    bulk_insert.copy_rows(session, table_of(DeskPhoneCredential), _CREDENTIAL_COLUMNS, credential_rows)
 
     summary.groups += len(groups)
     summary.memberships += len(membership_rows)
-    summary.desk_phones += len(credential_rows)
-    summary.locked_accounts += sum(1 for p in planned if p.row["portal_locked"])
+    summary.desk_phones += len(desk)
+    summary.locked_accounts += sum(1 for row in planned if row[_LOCKED])
     return SiteSummary(plan.name, plan.country, count, len(pool), len(pool) - count, len(flagged), len(groups))
 
 
@@ -640,88 +774,98 @@ def _plan_user(
     *,
     agent: bool,
     supervisor: bool,
-) -> _PlannedUser:
+) -> tuple[object, ...]:
+    """One user's row in the order of :data:`_USER_COLUMNS`, values as the
+    driver takes them. The random choices are drawn in a fixed order: the
+    same seed gives the same users."""
     rng = b.rng
-    first, last = b.person(plan.country)
+    random = rng.random
+    country = plan.country
+    first, last = b.person(country)
     username = b.username(first, last)
-    desk_phone = rng.random() < 0.75
+    desk_phone = random() < 0.75
     services: list[str] = []
-    if rng.random() < 0.7:
+    if random() < 0.7:
         services.append("voicemail")
-    if rng.random() < 0.2:
+    if random() < 0.2:
         services.append("conferencing")
-    if rng.random() < 0.05:
+    if random() < 0.05:
         services.append("call_recording")
     if agent:
         services.append("call_center_agent")
     if supervisor:
         services.append(SUPERVISOR_SERVICE)
     mobile = contract = None
-    if not desk_phone or rng.random() < 0.3:
+    if not desk_phone or random() < 0.3:
         # R17: required without a desk phone, optional with one.
-        mobile, contract = b.mobile(plan.country), b.contract()
+        mobile, contract = b.mobile(country), b.contract()
         services.append("anywhere")
     if desk_phone:
         licence = _weighted(rng, _DESK_LICENCES, _DESK_LICENCE_WEIGHTS)
         model: str | None = _weighted(rng, _PHONE_MODELS, _PHONE_WEIGHTS)
     else:
-        licence = "premium" if rng.random() < 0.3 else "standard"
+        licence = "premium" if random() < 0.3 else "standard"
         model = None
     created, changed = b.timestamps(status)
     # A few locked portal accounts (R12), some more with failed logins.
-    locked_roll = rng.random()
+    locked_roll = random()
     failed_logins = 0
     if locked_roll < 0.08:
         failed_logins = 5 + _pick(rng, range(5)) if locked_roll < 0.03 else 1 + _pick(rng, range(3))
     # Some forward unanswered calls to a colleague's extension.
-    forward_no_answer = _pick(rng, colleagues)[-4:] if rng.random() < 0.08 else None
-    languages = ("de", "en") if plan.country == "DE" else ("en", "de")
-    row: dict[str, object] = {
-        "first_name": first,
-        "last_name": last,
-        "username": username,
-        "site_id": site_id,
-        "number_id": number_id,
-        "extension": e164[-4:],  # R2 default: the last four digits
-        "device_type": _DESK_PHONE if desk_phone else _NO_DEVICE,
-        "desk_phone_model": model,
-        "licence": licence,
-        "services": services,
-        "mobile": mobile,
-        "contract": contract,
-        "email": f"{username}@{EMAIL_DOMAIN}",
-        "department": _pick(rng, DEPARTMENTS[plan.country]),
-        "job_title": _pick(rng, JOB_TITLES[plan.country]),
-        "preferred_language": languages[0] if rng.random() < 0.85 else languages[1],
-        "forward_always": None,
-        "forward_busy": None,
-        "forward_no_answer": forward_no_answer,
-        "do_not_disturb": rng.random() < 0.03,
-        "call_waiting": rng.random() < 0.9,
-        "status": status,
-        "status_reason": flag_reason if status == _FAILED else None,
-        "created_at": created,
-        "status_changed_at": changed,
-        "portal_locked": locked_roll < 0.03,
-        "failed_logins": failed_logins,
-        "last_account_reset_at": None,
-        "activation_code_digest": None,
-        "version": 1,
-    }
-    return _PlannedUser(row, e164, plan.sip_domain)
+    forward_no_answer = _pick(rng, colleagues)[-4:] if random() < 0.08 else None
+    department = _pick(rng, DEPARTMENTS[country])
+    job_title = _pick(rng, JOB_TITLES[country])
+    languages = ("de", "en") if country == "DE" else ("en", "de")
+    language = languages[0] if random() < 0.85 else languages[1]
+    do_not_disturb = random() < 0.03
+    call_waiting = random() < 0.9
+    timestamp = b.timestamp
+    return (
+        first,
+        last,
+        username,
+        site_id,
+        number_id,
+        e164[-4:],  # R2 default: the last four digits
+        _DESK_PHONE if desk_phone else _NO_DEVICE,
+        model,
+        licence,
+        b.services_json(services),
+        mobile,
+        contract,
+        f"{username}@{EMAIL_DOMAIN}",
+        department,
+        job_title,
+        language,
+        None,  # forward_always
+        None,  # forward_busy
+        forward_no_answer,
+        do_not_disturb,
+        call_waiting,
+        status,
+        flag_reason if status == _FAILED else None,
+        timestamp(created),
+        timestamp(changed),
+        locked_roll < 0.03,
+        failed_logins,
+        None,  # last_account_reset_at
+        None,  # activation_code_digest
+        1,  # version
+    )
 
 
-def _credential_row(b: _Builder, user_id: int, planned: _PlannedUser) -> dict[str, object]:
+def _credential_row(b: _Builder, user_id: int, e164: str, realm: str, generated_at: object) -> tuple[object, ...]:
     # A throw-away password from the OS, not from the seed: only its digests stay.
     password = os.urandom(15).hex()
-    sip_user = planned.e164.lstrip("+")
-    return {
-        "user_id": user_id,
-        "sip_username": sip_user,
-        "realm": planned.realm,
-        "ha1_md5": secrets.ha1(sip_user, planned.realm, password, "md5"),
-        "ha1_sha256": secrets.ha1(sip_user, planned.realm, password, "sha256"),
-        "generated_at": planned.row["created_at"],
-        "generated_by": b.operator,
-        "mode": CredentialMode.SYSTEM.value,
-    }
+    sip_user = e164.lstrip("+")
+    return (
+        user_id,
+        sip_user,
+        realm,
+        secrets.ha1(sip_user, realm, password, "md5"),
+        secrets.ha1(sip_user, realm, password, "sha256"),
+        generated_at,
+        b.operator,
+        _SYSTEM,
+    )

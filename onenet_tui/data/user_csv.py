@@ -13,6 +13,7 @@ nobody knows, is refused whole, naming the column.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,15 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from onenet_tui.data import exports, listing
 from onenet_tui.data.context import Context
 from onenet_tui.data.directory import loading
 from onenet_tui.data.directory.query import Directory
 from onenet_tui.data.errors import Conflict, InvalidInput
-from onenet_tui.data.models import User
 
 # Every column an export writes and an import reads, in this order.
 COLUMNS = (
@@ -226,38 +223,68 @@ def export_users(
     site: str | None = None,
     text: str | None = None,
     ids: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
+) -> UserStream:
     """The users to export as ``UserView.to_json()`` dictionaries: those of
     ``status`` and ``site`` matching the directory's filter ``text`` (the
     console's own: name, username, number, extension, email), by name; or,
     with ``ids``, exactly those users in that order (what the directory shows,
-    sorted as shown). Secrets are never among them: credentials are metadata."""
+    sorted as shown). Secrets are never among them: credentials are metadata.
+
+    Streamed in one read transaction, a batch of users at a time (see
+    :mod:`listing`): the filters are checked by this call (an unknown site is
+    NotFound before anything is written), the users come as the caller
+    iterates. ``text`` needs the directory's index of every user in memory
+    to match the console's filter; the users themselves are still streamed."""
     if text and ids is None:
         directory = Directory(loading.load(ctx.store, sites=ctx.actor.sites))
         directory.set_query(text)
         directory.finish()
         ids = directory.ids()
-    with ctx.store.read() as session:
-        users = list(listing.user_dicts(session, status=status, site=site, sites=ctx.actor.sites))
-        if ids is None:
-            return users
-        names: dict[int, str] = {}
-        wanted = list(ids)
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            query = select(col(User.id), col(User.username)).where(col(User.id).in_(chunk))
-            names.update((uid, name) for uid, name in session.execute(query))
-    by_name = {user["username"]: user for user in users}
-    return [by_name[names[uid]] for uid in wanted if uid in names and names[uid] in by_name]
+    with contextlib.ExitStack() as stack:  # ends the read at once if the filters fail
+        session = stack.enter_context(ctx.store.read())
+        users = listing.user_dicts(session, status=status, site=site, ids=ids, sites=ctx.actor.sites)
+        return UserStream(users, stack.pop_all())
 
 
-_CHUNK = 5000
+class UserStream:
+    """Users as they are read, in a read transaction that ends when the last
+    one is taken, on an error, or on :meth:`close` (``with`` closes it, so a
+    caller that gives up early, say because the file exists, ends it too).
+    :attr:`count` says how many were taken: an export knows how many users it
+    wrote only once it has written them."""
+
+    def __init__(self, users: Iterator[dict[str, Any]], reading: contextlib.ExitStack):
+        self._users = users
+        self._reading = reading
+        self.count = 0
+
+    def __iter__(self) -> UserStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        try:
+            user = next(self._users)
+        except BaseException:
+            self.close()
+            raise
+        self.count += 1
+        return user
+
+    def close(self) -> None:
+        self._reading.close()
+
+    def __enter__(self) -> UserStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def write_json_file(path: Path | str, users: Iterable[Mapping[str, Any]], *, overwrite: bool = False) -> Path:
     """The export as a JSON list in a file, written as a CSV export is:
-    complete before it has its name, never replacing a file unasked."""
-    text = json.dumps(list(users), ensure_ascii=False, indent=1) + "\n"
+    complete before it has its name, never replacing a file unasked. The
+    users are written as they come, one at a time; the text is exactly
+    ``json.dumps(list(users), ensure_ascii=False, indent=1)`` and a newline."""
     target = Path(path)
     if target.is_dir():
         raise InvalidInput.single("export", "export.is_directory", path=str(target))
@@ -270,7 +297,7 @@ def write_json_file(path: Path | str, users: Iterable[Mapping[str, Any]], *, ove
     tmp = Path(name)
     try:
         with open(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            _write_json_list(handle, users)
             handle.flush()
             os.fsync(handle.fileno())
         if overwrite:
@@ -283,3 +310,17 @@ def write_json_file(path: Path | str, users: Iterable[Mapping[str, Any]], *, ove
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _write_json_list(handle: io.TextIOBase | Any, users: Iterable[Mapping[str, Any]]) -> None:
+    """``json.dumps(list(users), ensure_ascii=False, indent=1)`` and a
+    newline, one user at a time: each user's own text indented one level
+    more, as the list's encoder does (JSON strings hold no raw newline, so
+    the lines are the encoder's)."""
+    encode = json.JSONEncoder(ensure_ascii=False, indent=1).encode
+    separator = "[\n "
+    for user in users:
+        handle.write(separator)
+        handle.write(encode(user).replace("\n", "\n "))
+        separator = ",\n "
+    handle.write("[]\n" if separator == "[\n " else "\n]\n")

@@ -30,10 +30,10 @@ def default_export_name(now: datetime | None = None) -> str:
 
 def users_csv_text(ctx: Context, ids: Sequence[int]) -> tuple[str, int]:
     """The export's text for ``ids`` in that order, and how many users it holds."""
-    chosen = user_csv.export_users(ctx, ids=ids)
     stream = io.StringIO(newline="")
-    user_csv.write(stream, chosen)
-    return stream.getvalue(), len(chosen)
+    with user_csv.export_users(ctx, ids=ids) as chosen:
+        user_csv.write(stream, chosen)
+    return stream.getvalue(), chosen.count
 
 
 class ExportUsersScreen(PathPromptScreen):
