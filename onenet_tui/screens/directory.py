@@ -92,9 +92,12 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     class DataReady(Message):
         """Users read by a worker: the first page, everything, or the changes."""
 
-        def __init__(self, data: DirectoryData) -> None:
+        def __init__(self, data: DirectoryData, sites: frozenset[int] | None) -> None:
             super().__init__()
             self.data = data
+            # The scope it was read for (R25): an answer for other sites than
+            # the operator's now is dropped, whatever its stamp.
+            self.sites = sites
 
     class FirstStepsKnown(Message):
         """An empty directory: what the tenant lacks (sites, numbers, users)."""
@@ -177,9 +180,9 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         store, sites = self.ctx.store, self.ctx.actor.sites
         # R25: a site administrator's directory holds their sites' users only.
         first = model.load_first_page(store, sites=sites)
-        self.post_message(self.DataReady(first))
+        self.post_message(self.DataReady(first, sites))
         if not first.complete:
-            self.post_message(self.DataReady(model.load(store, sites)))
+            self.post_message(self.DataReady(model.load(store, sites), sites))
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):
@@ -219,7 +222,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     @work(thread=True, exclusive=True, group="directory-refresh", exit_on_error=False, description="look for changes")
     def _check_for_changes(self, data: DirectoryData) -> None:
-        fresh = model.refresh(self.ctx.store, data, self.ctx.actor.sites)
+        sites = self.ctx.actor.sites
+        fresh = model.refresh(self.ctx.store, data, sites)
         if fresh is None:
             return
         # A promotion or demotion is a change like any other (it is audited):
@@ -227,11 +231,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         actor = self._actor_now()
         if actor != self.ctx.actor:
             self.post_message(self.ActorChanged(actor))
-            if actor.sites != self.ctx.actor.sites:
-                # R25: ``fresh`` holds the old sites' users, at the same stamp
-                # as the reload the new scope starts; it must not win over it.
-                return
-        self.post_message(self.DataReady(fresh))
+        self.post_message(self.DataReady(fresh, sites))
 
     def _actor_now(self) -> Actor:
         """The operator as the database has them now (runs in the worker)."""
@@ -264,6 +264,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def _swap_data(self, message: DataReady) -> None:
         if message.data.stamp < self.directory.data.stamp:
             return  # an older answer overtaken by a newer one
+        if message.sites != self.ctx.actor.sites:
+            return  # read for the sites the operator had (R25); the reload for the new ones follows
         keep, where = self._cursor_id(), self.table.cursor
         if self._focus_wanted is not None and message.data.index_of(self._focus_wanted) is not None:
             keep, self._focus_wanted = self._focus_wanted, None
