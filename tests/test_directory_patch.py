@@ -23,7 +23,7 @@ from onenet_tui.data.directory.rows import haystack
 from onenet_tui.data.models import Status
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.helpers import World, build_people
+from tests.helpers import SIZE, World, build_people, cursor_name, lines, make_app, ready
 
 SITES = ("Berlin", "London", "München")
 DEVICES = ("yealink-t54w", "cisco-8851", "none")
@@ -175,3 +175,23 @@ def test_a_change_by_another_process_updates_row_counts_filter_and_sort_without_
     afresh.set_sort(SortColumn.STATUS)
     afresh.set_query("s")
     assert (ids, counts, rows) == _shown(afresh)
+
+
+async def test_a_rename_by_another_admin_moves_the_row_on_screen_and_the_cursor_follows(
+    world: World, people: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("down", "down")
+        assert cursor_name(screen) == "Müller, Jürgen"
+        version = users.view(world.admin, people[0]).version
+        users.change_configuration(world.admin, people[0], ConfigChange(expected_version=version, last_name="Zander"))
+        with _nothing_gathered_again(monkeypatch):
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if cursor_name(screen) == "Zander, Jürgen":
+                    break
+        # Last by name now, and the cursor stayed on him.
+        assert cursor_name(screen) == "Zander, Jürgen" and screen.table.cursor == len(people) - 1
+        assert screen.directory.data.touched is not None
+        assert "Müller" not in "\n".join(lines(screen))
