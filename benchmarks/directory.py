@@ -19,7 +19,7 @@ fair, on the same rows (the directory's own query), headless at 120x40:
   after loading, doing nothing (its change poll and, in a demo tenant, the
   carrier simulator run meanwhile);
 - changes by another admin: a second process changes ``--changes`` users
-  (renames and departments, a few per change poll) while the directory is
+  (new first and last names, a few per change poll) while the directory is
   shown; "longest stall" is the longest the event loop could not run (a
   5 ms heartbeat), until every change is shown.
 
@@ -247,20 +247,21 @@ async def _changes(pilot: Any, app: Any, url: str, count: int) -> dict[str, Any]
 
 
 def edit_users(url: str, count: int) -> None:
-    """The second admin: ``count`` activated users renamed or moved to another
-    department, a few per change poll; prints the last audit event's id."""
+    """The second admin: ``count`` activated users given a new first or last
+    name (each moves in the name order), a few per change poll; prints the
+    last audit event's id."""
     import random
 
     from sqlalchemy import select
 
     from onenet_tui.data import audit, users
-    from onenet_tui.data.context import Context, resolve_actor
-    from onenet_tui.data.models import Status, User
+    from onenet_tui.data.context import Actor, Context
+    from onenet_tui.data.models import Role, Status, User
     from onenet_tui.data.schemas import ConfigChange
     from onenet_tui.data.storage import Store
 
     store = Store(url)
-    ctx = Context(store, resolve_actor(store, "other-admin"))
+    ctx = Context(store, Actor("colleague", Role.ADMIN))
     with store.read() as session:
         top = session.execute(select(User.id).order_by(User.id.desc()).limit(1)).scalar_one()  # type: ignore[attr-defined]
     rng = random.Random(20)
@@ -275,7 +276,7 @@ def edit_users(url: str, count: int) -> None:
         change = (
             ConfigChange(expected_version=found.version, last_name=f"Zimmer{done}")
             if done % 2
-            else ConfigChange(expected_version=found.version, department=f"Abteilung {done}")
+            else ConfigChange(expected_version=found.version, first_name=f"Erika{done}")
         )
         users.change_configuration(ctx, found.username, change)
         done += 1
