@@ -358,7 +358,7 @@ class Directory:
     def _patchable(self, data: DirectoryData) -> bool:
         return (
             data.touched is not None
-            and data.patched_from == self.data.stamp
+            and data.patched_from == self.data.serial
             and len(data) == len(self.data)
             and len(data.touched) <= self.PATCH_ROWS
             and self._ascending is not None

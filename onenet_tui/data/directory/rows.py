@@ -3,6 +3,7 @@ the labels shown, and :class:`DirectoryData`, every user as compact columns."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from array import array
 from bisect import bisect_left
@@ -184,6 +185,8 @@ def _editable(column: Any) -> Any:
     return column[:] if isinstance(column, array) else list(column)
 
 
+_SERIALS = itertools.count(1)
+
 # The per-row columns of DirectoryData.
 COLUMNS = (
     "ids",
@@ -239,7 +242,7 @@ class DirectoryData:
     # Columns that differ from the data this was patched from (all, when read afresh).
     changed: frozenset[str] = frozenset(COLUMNS)
     # Set by :meth:`patched` when every row kept its index: the indexes of the
-    # rows whose values changed, and the stamp of the data they changed from.
+    # rows whose values changed, and the :attr:`serial` of the data they changed from.
     # The directory then moves just those rows in its answers (a change by
     # another admin at a million users) instead of gathering them all again.
     touched: tuple[int, ...] | None = None
@@ -247,6 +250,9 @@ class DirectoryData:
     # status_code() of each row: filters and counts compare small numbers.
     # Computed from the statuses unless a patch hands them over.
     codes: array[int] = field(default_factory=lambda: array("b"))
+    # Which instance this is, in this process: a patch names the one it was
+    # made from (two loads may share a stamp; their row indexes need not agree).
+    serial: int = field(init=False)
 
     def __post_init__(self) -> None:
         # Built as lists, kept as tuples (see the module's notes on the collector).
@@ -254,6 +260,7 @@ class DirectoryData:
             column = getattr(self, name)
             if isinstance(column, list):
                 object.__setattr__(self, name, tuple(column))
+        object.__setattr__(self, "serial", next(_SERIALS))
         if len(self.codes) != len(self.statuses):
             object.__setattr__(self, "codes", array("b", map(status_code, self.statuses)))
 
@@ -385,7 +392,7 @@ class DirectoryData:
             facet_values=facet_values,
             unhanded=self.unhanded,
             touched=tuple(sorted(touched)),
-            patched_from=self.stamp,
+            patched_from=self.serial,
             codes=codes,
         )
 
