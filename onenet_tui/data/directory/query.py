@@ -373,6 +373,12 @@ class Directory:
         every row's status and haystack again took about a hundred."""
         old, touched = self.data, new.touched
         assert touched is not None and self._ascending is not None
+        if not touched:
+            # Nothing shown changed (a handover mark, say): the answers stand.
+            self.data = new
+            self._values = None
+            self._scan.data = new
+            return
         lang = language()
         keys = (_row_key(self.sort, old, lang), _row_key(self.sort, new, lang))
         self.data = new
@@ -440,7 +446,11 @@ class Directory:
         data = self.data
         indexes = answer.indexes[:]
         kept_codes = answer.codes[:] if codes else None
-        hays = None if answer.hays is None else list(answer.hays)
+        # Large answers let their haystacks go rather than copy them: a
+        # tuple of a million strings takes 30-45 ms to copy, which is the
+        # stall this avoids; narrowing such an answer reads the data's
+        # haystacks instead, as it does for every large answer.
+        hays = None if answer.hays is None or answer.size > self.KEEP_HAYSTACKS else list(answer.hays)
         for i in touched:
             at = _find(indexes, i, old_key, descending)
             if at is not None:
