@@ -264,7 +264,8 @@ def edit_users(url: str, count: int) -> None:
     ctx = Context(store, Actor("colleague", Role.ADMIN))
     with store.read() as session:
         top = session.execute(select(User.id).order_by(User.id.desc()).limit(1)).scalar_one()  # type: ignore[attr-defined]
-    rng = random.Random(20)
+    # Seeded by the clock: each run gives new names (the same ones again change nothing).
+    rng = random.Random(time.time_ns())
     done = 0
     while done < count:
         with store.read() as session:
@@ -274,9 +275,9 @@ def edit_users(url: str, count: int) -> None:
         if found is None or found.status != Status.ACTIVATED.value:
             continue
         change = (
-            ConfigChange(expected_version=found.version, last_name=f"Zimmer{done}")
+            ConfigChange(expected_version=found.version, last_name=f"Zimmer{rng.randrange(10**6)}")
             if done % 2
-            else ConfigChange(expected_version=found.version, first_name=f"Erika{done}")
+            else ConfigChange(expected_version=found.version, first_name=f"Erika{rng.randrange(10**6)}")
         )
         users.change_configuration(ctx, found.username, change)
         done += 1
