@@ -16,7 +16,7 @@ fair, on the same rows (the directory's own query), headless at 120x40:
   after the rows); the same for cursor down (``--pagedowns`` of each);
 - resident memory after loading and after the interactions;
 - idle CPU: the share of one core the console uses over ``--idle`` seconds
-  after loading, doing nothing (its change poll and, in a demo tenant, the
+  after the interactions above, doing nothing (its change poll and, in a demo tenant, the
   carrier simulator run meanwhile);
 - changes by another admin: a second process changes ``--changes`` users
   (new first and last names, a few per change poll) while the directory is
@@ -306,10 +306,6 @@ async def measure(
         result["first_rows"] = (first_rows or time.perf_counter()) - started
         result["all_rows"] = (all_rows or time.perf_counter()) - started
         result["rss_loaded"] = rss_mb()
-        if impl == "directory" and idle:
-            result["idle_cpu_percent"] = await _idle_cpu(pilot, idle)
-        if impl == "directory" and changes:
-            result.update(await _changes(pilot, app, url, changes))
 
         await pilot.press("slash")
         await _settle(pilot)
@@ -336,6 +332,11 @@ async def measure(
         )
         result["down_ms"], _ = await _moves(pilot, frames, app, cursor_of, "down", pagedowns)
         result["rss_end"] = rss_mb()
+        # Last, so the figures above are those of a run without them.
+        if impl == "directory" and idle:
+            result["idle_cpu_percent"] = await _idle_cpu(pilot, idle)
+        if impl == "directory" and changes:
+            result.update(await _changes(pilot, app, url, changes))
     return result
 
 
