@@ -406,7 +406,6 @@ class DirectoryData:
     ) -> DirectoryData:
         """:meth:`patched` when users were added or removed: row indexes move, so every column is made again."""
         columns = {name: _editable(column) for name, column in self.columns().items()}
-        hays = columns["haystacks"]
         added: list[int] = []
         for j, user_id in enumerate(changes.ids):
             i = self.index_of(user_id)
@@ -415,7 +414,6 @@ class DirectoryData:
                 continue
             for name, column in columns.items():
                 column[i] = getattr(changes, name)[j]
-        del hays
         previous: list[int] = list(self.name_order)
         if removed:
             keep = [i for i, user_id in enumerate(columns["ids"]) if user_id not in removed]
