@@ -126,6 +126,20 @@ def _transition(
     return True
 
 
+def waiting(ctx: Context, pending_since: datetime | None = None) -> bool:
+    """Whether a pending user is left for a later :func:`run_once` pass (due
+    or not yet): one statement outside a transaction."""
+    enforce(Action.SIMULATE_CARRIER, ctx.actor.role)
+    since = pending_since or datetime.min.replace(tzinfo=UTC)
+    with ctx.store.quick_read() as session:
+        found = session.execute(
+            select(col(User.id))
+            .where(col(User.status) == Status.PENDING.value, col(User.status_changed_at) > since)
+            .limit(1)
+        ).first()
+    return found is not None
+
+
 def run_once(
     ctx: Context,
     *,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from onenet_tui.data import carrier
+from onenet_tui.data import audit, carrier
 from onenet_tui.data.carrier import Transition
 from onenet_tui.data.context import Context, carrier_context
 from onenet_tui.data.errors import Conflict
@@ -47,7 +47,20 @@ def run(
     Returns how many transitions this process applied."""
     stop = stop or threading.Event()
     applied = 0
+    # The audit trail's newest event when no pending user was left: until
+    # another event, nobody can become pending (every change is audited,
+    # R15), so a pass is one cheap max(id) instead of a search through the
+    # pending users (0.15 s of CPU every 2 s in a million-user demo: the
+    # console's idle load).
+    quiet_at: int | None = None
     while not stop.is_set():
+        stamp = audit.latest(ctx)
+        if quiet_at is not None:
+            if stamp == quiet_at:
+                if once or stop.wait(interval):
+                    break
+                continue
+            quiet_at = None
         try:
             done = carrier.run_once(ctx, delay=delay, batch=batch, pending_since=pending_since)
         except Conflict:
@@ -63,6 +76,8 @@ def run(
                 report(transition)
         if len(done) == batch:
             continue  # more are due right now
+        if not done and not carrier.waiting(ctx, pending_since):
+            quiet_at = stamp
         if once or stop.wait(interval):
             break
     return applied

@@ -193,7 +193,11 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE, sites: Scope = None) 
 
 def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> DirectoryData | None:
     """The data with everything that changed since ``data.stamp``; None when
-    nothing did. Cheap when nothing changed: one indexed ``max(id)``."""
+    nothing did. Cheap when nothing changed: one indexed ``max(id)``,
+    outside a transaction (no BEGIN and COMMIT each second while idle)."""
+    with store.quick_read() as session:
+        if audit.latest_id(session) == data.stamp:
+            return None
     with store.read() as session:
         latest = audit.latest_id(session)
         if latest == data.stamp:
