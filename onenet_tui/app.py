@@ -29,7 +29,6 @@ from textual.worker import Worker, WorkerState
 
 from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
-from onenet_tui.data import handover, simulator, tenant
 from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
 from onenet_tui.data.storage import Store
 from onenet_tui.flows import FLOWS
@@ -289,6 +288,8 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _warn_never_exported(self) -> None:
         """Bulk resets whose passwords changed but were never exported (a
         dropped link, a crash): say so, so the admin resets them again."""
+        from onenet_tui.data import handover
+
         # Outside a transaction: its statements need not agree (READ COMMITTED
         # gives each its own view anyway), and BEGIN/COMMIT are round trips.
         with self.ctx.store.quick_read() as session:
@@ -307,6 +308,8 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _simulate_carrier(self) -> None:
         """A demo tenant has no real carrier: activate its pending users here,
         as `onenet-tui carrier run` would (safe beside other simulators)."""
+        from onenet_tui.data import simulator, tenant
+
         with self.ctx.store.quick_read() as session:
             since = tenant.simulated_since(session)
         if since is None:
