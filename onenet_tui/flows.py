@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from onenet_tui import keys
 from onenet_tui.data.policy import decide
 from onenet_tui.i18n import t
-from onenet_tui.widgets.field import refusal_text
+from onenet_tui.widgets.refusal import refusal_text
 
 if TYPE_CHECKING:
     from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
