@@ -18,7 +18,10 @@ stripped), then kills it. Measured:
 - floors: ``python -c pass`` (to its exit) and a bare Textual app painting
   one word (``launch_reference.py bare``).
 
-Prints median and p95 per command, and the console's ratio to each.
+Prints median and p95 per command, and the console's ratio to each;
+``--compare DIR`` adds the console of another checkout (the code before a
+change), run the same way in the same run. Each command runs once first,
+uncounted, so Python's bytecode caches exist as after an installation.
 """
 
 from __future__ import annotations
@@ -53,12 +56,16 @@ def names(url: str) -> frozenset[str]:
         return frozenset(f"{last}, {first}" for last, first in conn.execute("SELECT last_name, first_name FROM users"))
 
 
-def launch(command: list[str], env: dict[str, str], done: re.Pattern[str] | frozenset[str] | None) -> float:
-    """Seconds from exec to ``done`` seen on the terminal (None: to exit)."""
+def launch(
+    command: list[str], env: dict[str, str], done: re.Pattern[str] | frozenset[str] | None, cwd: Path = ROOT
+) -> float:
+    """Seconds from exec to ``done`` seen on the terminal (None: to exit), run in ``cwd``
+    (``python -c`` imports from there first)."""
     started = time.perf_counter()
     pid, fd = os.forkpty()
     if pid == 0:  # the child: a 120x40 terminal, then the command
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.chdir(cwd)
         os.execvpe(command[0], command, env)
     seen = b""
     try:
@@ -99,6 +106,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--datatable", action="store_true", help="add Textual's DataTable (many seconds per run)")
+    parser.add_argument("--compare", type=Path, help="also the console of another checkout (e.g. before a change)")
     args = parser.parse_args()
 
     from benchmarks.directory import tenant_url
@@ -107,6 +115,8 @@ def main() -> None:
     marker = names(url)
     env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT))
     env.pop("NO_COLOR", None)
+    # As installed: with bytecode caches (written by the warm-up run below).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     python = sys.executable
     reference = str(ROOT / "benchmarks" / "launch_reference.py")
     commands: dict[str, tuple[list[str], re.Pattern[str] | frozenset[str] | None]] = {
@@ -115,21 +125,27 @@ def main() -> None:
         "console": ([python, "-c", "from onenet_tui.cli import main; main()", "--db", url], marker),
         "fastdatatable": ([python, reference, "fastdatatable", url], marker),
     }
+    if args.compare:
+        commands["console (--compare)"] = (commands["console"][0], marker)
     if args.datatable:
         commands["datatable"] = ([python, reference, "datatable", url], marker)
     env["ONENET_OPERATOR"] = "benchmark"
     times: dict[str, list[float]] = {name: [] for name in commands}
+    for name, (command, done) in commands.items():  # warm-up: caches, not counted
+        tree = args.compare.resolve() if name == "console (--compare)" else ROOT
+        launch(command, dict(env, PYTHONPATH=str(tree)), done, tree)
     # Interleaved, so a busy moment on the machine hits every command alike.
     for _ in range(args.runs):
         for name, (command, done) in commands.items():
-            times[name].append(launch(command, env, done))
+            tree = args.compare.resolve() if name == "console (--compare)" else ROOT
+            times[name].append(launch(command, dict(env, PYTHONPATH=str(tree)), done, tree))
     print(f"launch to first rows in a 120x40 pty, {args.users:,} users, {args.runs} runs")
-    print(f"{'command':<18} {'median':>8} {'p95':>8}  console / this (median)")
+    print(f"{'command':<22} {'median':>8} {'p95':>8}  console / this (median)")
     console = statistics.median(times["console"])
     for name, values in times.items():
         median = statistics.median(values)
         p95 = statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
-        print(f"{name:<18} {median * 1000:7.0f}ms {p95 * 1000:7.0f}ms  {console / median:.2f}")
+        print(f"{name:<22} {median * 1000:7.0f}ms {p95 * 1000:7.0f}ms  {console / median:.2f}")
 
 
 if __name__ == "__main__":
