@@ -107,6 +107,13 @@ def test_first_look_stands_aside_for_the_usual_start(world: World, tmp_path: Pat
     empty = tmp_path / "empty.db"
     empty.touch()
     assert launch.first_look(f"sqlite:///{empty}", "alice") is None
+    # A role this code does not know (a newer version's): the usual start says what is wrong.
+    with world.store.transaction() as session:
+        session.execute(text("UPDATE operators SET role = 'superuser' WHERE name = 'alice'"))
+    assert launch.first_look(url, "alice") is None
+    with world.store.transaction() as session:
+        session.execute(text("UPDATE operators SET role = 'admin' WHERE name = 'alice'"))
+    assert launch.first_look(url, "alice") is not None
     # An older schema: the store migrates it first.
     with world.store.transaction() as session:
         session.execute(text("UPDATE alembic_version SET version_num = '0001_initial'"))
