@@ -195,3 +195,17 @@ def test_the_first_frame_is_painted_before_sqlalchemy_is_imported(world: World) 
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"at_start": False, "looked": True, "at_frame": False}
+
+
+def test_hostile_names_are_shown_literally_in_the_first_look(world: World) -> None:
+    build_people(world)
+    resolve_actor(world.store, "alice")
+    # Written by another tool, past the checks: markup and a terminal escape.
+    with world.store.transaction() as session:
+        hostile = {"name": "[bold]J\x1b[2J"}
+        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
+    look = launch.first_look(world.store.url, "alice")
+    assert look is not None
+    assert look.page.columns() == model.load_first_page(world.store).columns()
+    assert not any("\x1b" in name for name in look.page.names)
+    assert any(name.startswith("[bold]J") for name in look.page.names)
