@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import _border, events, on, work
 from textual.app import App, SystemCommand
@@ -29,9 +29,8 @@ from textual.worker import Worker, WorkerState
 
 from onenet_tui import keys, terminal
 from onenet_tui.config import Settings, config_path, read_config_file
-from onenet_tui.data import handover, simulator, tenant
-from onenet_tui.data.context import Actor, Context, carrier_context, resolve_actor
-from onenet_tui.data.storage import Store
+from onenet_tui.data.actor import Actor, Context
+from onenet_tui.data.directory import DirectoryData
 from onenet_tui.flows import FLOWS
 from onenet_tui.i18n import LANGUAGES, language, set_language, t
 from onenet_tui.palette import KeyCommands
@@ -41,6 +40,9 @@ from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import failure_reason
 from onenet_tui.visible import visible
 from onenet_tui.widgets.choices import toggle_mark
+
+if TYPE_CHECKING:
+    from onenet_tui.data.storage import Store
 
 ANSI_THEME = Theme(
     # The 16 colours every terminal has (SPEC section 4), used as the
@@ -223,6 +225,7 @@ class OneNetApp(App[None], inherit_bindings=False):
         config_file: Path | None = None,
         poll_seconds: float | None = None,
         far_end: terminal.Terminal | None = None,
+        first_page: DirectoryData | None = None,
     ) -> None:
         chosen = choose_theme(theme, os.environ)
         # Before Textual picks its driver, which writes for this terminal.
@@ -238,6 +241,9 @@ class OneNetApp(App[None], inherit_bindings=False):
         self.keys = dict(keys or {})
         self.config_file = config_file
         self.poll_seconds = poll_seconds
+        # The directory's first page read before the ORM (data.launch), or None.
+        self.first_page = first_page
+        self._without_orm = first_page is not None
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
@@ -271,7 +277,8 @@ class OneNetApp(App[None], inherit_bindings=False):
             event.widget.cursor_blink = False
 
     def get_default_screen(self) -> Screen[None]:
-        return DirectoryScreen(self.ctx, poll_seconds=self.poll_seconds)
+        first, self.first_page = self.first_page, None
+        return DirectoryScreen(self.ctx, poll_seconds=self.poll_seconds, first_page=first)
 
     def on_mount(self) -> None:
         unknown = keys.unknown_ids(self.keys)
@@ -282,6 +289,13 @@ class OneNetApp(App[None], inherit_bindings=False):
                 markup=False,
             )
         self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
+        if not self._without_orm:
+            self._background()
+        else:
+            # Started without the ORM: these open the store, after the first frame.
+            self.call_after_refresh(self._background)
+
+    def _background(self) -> None:
         self._simulate_carrier()
         self._warn_never_exported()
 
@@ -289,6 +303,8 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _warn_never_exported(self) -> None:
         """Bulk resets whose passwords changed but were never exported (a
         dropped link, a crash): say so, so the admin resets them again."""
+        from onenet_tui.data import handover
+
         # Outside a transaction: its statements need not agree (READ COMMITTED
         # gives each its own view anyway), and BEGIN/COMMIT are round trips.
         with self.ctx.store.quick_read() as session:
@@ -307,6 +323,9 @@ class OneNetApp(App[None], inherit_bindings=False):
     def _simulate_carrier(self) -> None:
         """A demo tenant has no real carrier: activate its pending users here,
         as `onenet-tui carrier run` would (safe beside other simulators)."""
+        from onenet_tui.data import simulator, tenant
+        from onenet_tui.data.context import carrier_context
+
         with self.ctx.store.quick_read() as session:
             since = tenant.simulated_since(session)
         if since is None:
@@ -434,15 +453,29 @@ def run_console(settings: Settings) -> int:
     """Run the console; its exit code (1 after an unexpected error, which
     :func:`~onenet_tui.console_guard.report_crash` has put in one line)."""
     from onenet_tui.console_guard import GuardedConsole, report_crash
+    from onenet_tui.data.launch import OpeningStore, first_look
 
     set_language(settings.lang)
-    store = Store(settings.db_url)
+    # An SQLite tenant at the current schema: the first frame is painted
+    # before the ORM is imported, which the store's first worker does.
+    look = first_look(settings.db_url, settings.operator)
+    store = OpeningStore(settings.db_url)
     try:
-        actor = resolve_actor(store, settings.operator)
-        # Connects while Textual starts, in parallel, not one by one later.
-        store.warm(2)
+        if look is None:
+            from onenet_tui.data.context import resolve_actor
+
+            opened = store.opened()
+            ctx = Context(opened, resolve_actor(opened, settings.operator))
+            # Connects while Textual starts, in parallel, not one by one later.
+            opened.warm(2)
+        else:
+            ctx = Context(cast("Store", store), look.actor)
         app = GuardedConsole(
-            Context(store, actor), keys=settings.keys, theme=_theme_setting(settings), config_file=settings.config_file
+            ctx,
+            keys=settings.keys,
+            theme=_theme_setting(settings),
+            config_file=settings.config_file,
+            first_page=look.page if look is not None else None,
         )
         app.run()
     finally:

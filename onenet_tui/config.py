@@ -26,6 +26,7 @@ from pathlib import Path
 from onenet_tui.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 APP_NAME = "onenet-tui"
+DB_FILE = "onenet.db"
 
 
 def config_path() -> Path:
@@ -58,6 +59,14 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     config_file: Path | None = None
     export_dir: Path | None = None
+
+
+def default_db_url() -> str:
+    """The database of one administrator's own tenant, beside their exports.
+    Here, not in the storage module: the console's start imports no SQLAlchemy."""
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir(APP_NAME)) / DB_FILE}"
 
 
 def default_export_dir() -> Path:
@@ -109,9 +118,7 @@ def login_name() -> str:
 def resolve(db: str | None = None, lang: str | None = None, operator: str | None = None) -> Settings:
     path = config_path()
     file = read_config_file(path)
-    from onenet_tui.data.storage import default_url
-
-    db_url = db or os.environ.get("ONENET_DB_URL") or str(file.get("db_url") or "") or default_url()
+    db_url = db or os.environ.get("ONENET_DB_URL") or str(file.get("db_url") or "") or default_db_url()
     language = lang or os.environ.get("ONENET_LANG") or str(file.get("lang") or "") or DEFAULT_LANGUAGE
     if language not in LANGUAGES:
         raise ConfigError(f"language {language!r}: choose one of {', '.join(LANGUAGES)}")

@@ -5,29 +5,29 @@ each screen knows nothing of the directory."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onenet_tui import keys
 from onenet_tui.data.policy import decide
 from onenet_tui.i18n import t
-from onenet_tui.screens.account_reset import AccountResetScreen
-from onenet_tui.screens.add_user import AddUserWizard
-from onenet_tui.screens.audit_log import AuditLogScreen
-from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
-from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
-from onenet_tui.screens.delete_user import DeleteUserScreen
-from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
-from onenet_tui.screens.edit_configuration import EditConfigurationScreen
-from onenet_tui.screens.export_users import ExportUsersScreen
-from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
-from onenet_tui.screens.groups import GroupsScreen
-from onenet_tui.screens.import_users import open_import
-from onenet_tui.screens.profile import ProfileScreen
-from onenet_tui.screens.save_file import folder_text
-from onenet_tui.screens.sites import SitesScreen
-from onenet_tui.screens.user_detail import UserDetailScreen
-from onenet_tui.widgets.field import refusal_text
+from onenet_tui.widgets.refusal import refusal_text
+
+if TYPE_CHECKING:
+    from onenet_tui.screens.directory import DirectoryScreen, Flow, Picked
+
+# The screens are imported when first opened, not at launch: with their
+# services and the ORM they cost more than the first frame (issue 20).
+
+
+def _screen(module: str, name: str) -> Callable[..., Any]:
+    """``onenet_tui.screens.<module>.<name>``, imported when called."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(f"onenet_tui.screens.{module}"), name)(*args, **kwargs)
+
+    return make
 
 
 def _refresh_after(directory: DirectoryScreen) -> Callable[[Any], None]:
@@ -51,6 +51,8 @@ def add_user(directory: DirectoryScreen, _picked: Picked) -> None:
             directory.focus_user(added.user.id)
         directory.refresh_now()
 
+    from onenet_tui.screens.add_user import AddUserWizard
+
     directory.app.push_screen(AddUserWizard(directory.ctx), created)
 
 
@@ -58,6 +60,9 @@ def credentials(directory: DirectoryScreen, picked: Picked) -> None:
     """``c``: the marked users (R10); with no marks but a filter showing
     several users, the operator chooses: the cursor user alone (R9) or
     everyone the filter shows (R10); else the cursor user alone (R9)."""
+    from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, open_bulk_credentials
+    from onenet_tui.screens.credentials_scope import CredentialsScopeScreen
+
     if picked.marked or not directory.is_filtered:
         open_bulk_credentials(directory, picked)
         return
@@ -87,6 +92,8 @@ def credentials(directory: DirectoryScreen, picked: Picked) -> None:
 
 
 def audit_log(directory: DirectoryScreen, _picked: Picked) -> None:
+    from onenet_tui.screens.audit_log import AuditLogScreen
+
     directory.app.push_screen(AuditLogScreen(directory.ctx))
 
 
@@ -107,6 +114,9 @@ def export_users(directory: DirectoryScreen, _picked: Picked) -> None:
         # Only the first page is there: the file would silently lack users.
         directory.notify(t("csv_console.export.loading"), severity="warning", markup=False)
         return
+    from onenet_tui.screens.export_users import ExportUsersScreen
+    from onenet_tui.screens.save_file import folder_text
+
     ids = directory.directory.ids()
     screen = ExportUsersScreen(directory.ctx, ids)
 
@@ -122,21 +132,23 @@ def export_users(directory: DirectoryScreen, _picked: Picked) -> None:
 
 
 def import_users(directory: DirectoryScreen, _picked: Picked) -> None:
+    from onenet_tui.screens.import_users import open_import
+
     open_import(directory.app, directory.ctx, _refresh_after(directory))
 
 
 FLOWS: dict[str, Flow] = {
-    "open": _for_cursor_user(UserDetailScreen),
+    "open": _for_cursor_user(_screen("user_detail", "UserDetailScreen")),
     "add": add_user,
-    "edit": _for_cursor_user(EditConfigurationScreen),
-    "profile": _for_cursor_user(ProfileScreen),
-    "groups": _for_cursor_user(GroupAssignmentsScreen),
+    "edit": _for_cursor_user(_screen("edit_configuration", "EditConfigurationScreen")),
+    "profile": _for_cursor_user(_screen("profile", "ProfileScreen")),
+    "groups": _for_cursor_user(_screen("group_assignments", "GroupAssignmentsScreen")),
     "credentials": credentials,
-    "reset_account": _for_cursor_user(AccountResetScreen),
-    "delete": _for_cursor_user(DeleteUserScreen),
+    "reset_account": _for_cursor_user(_screen("account_reset", "AccountResetScreen")),
+    "delete": _for_cursor_user(_screen("delete_user", "DeleteUserScreen")),
     "audit": audit_log,
-    "sites": _tenant_screen(SitesScreen),
-    "all_groups": _tenant_screen(GroupsScreen),
+    "sites": _tenant_screen(_screen("sites", "SitesScreen")),
+    "all_groups": _tenant_screen(_screen("groups", "GroupsScreen")),
     "export": export_users,
     "import": import_users,
 }

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
-from onenet_tui.data.models import DeskPhoneModel, LicenceType, ServiceType
+if TYPE_CHECKING:  # the labels are read at first paint, before the ORM is imported
+    from sqlalchemy.orm import Session
 
 SUPERVISOR_SERVICE = "supervisor"
 
@@ -50,6 +50,8 @@ def label(name: str, code: str | None, lang: str) -> str:
 
 def load_into(session: Session) -> None:
     """Upsert the shipped catalogs; existing rows keep their codes."""
+    from onenet_tui.data.models import DeskPhoneModel, LicenceType, ServiceType
+
     for name, entity in (
         ("desk_phones", DeskPhoneModel),
         ("licences", LicenceType),

@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pydantic_core import PydanticCustomError
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from onenet_tui.data import validation
+
+# Re-exported: they live without the ORM, for the console's first paint (actor.py).
+from onenet_tui.data.actor import CARRIER_NAME as CARRIER_NAME
+from onenet_tui.data.actor import Actor as Actor
+from onenet_tui.data.actor import Context as Context
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.models import Operator, OperatorSite, Role, Site
 from onenet_tui.data.storage import Store
 
-CARRIER_NAME = "carrier"
 # PostgreSQL advisory lock key held while registering an operator, so that two
 # operators arriving at once on an empty tenant cannot both count no one.
 _REGISTRATION_LOCK = int.from_bytes(b"operator", "big") >> 1
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: Role
-    # R25: the ids of a site administrator's sites; None for every other role
-    # (their scope is the whole tenant). Read when the operator is resolved;
-    # an open console reads it again (current_actor) whenever it notices a
-    # change, as it does for a promotion or demotion.
-    sites: frozenset[int] | None = None
-    # The same sites' names, sorted, for the directory header and messages.
-    site_names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Context:
-    """A store and the operator acting on it; every service takes one."""
-
-    store: Store
-    actor: Actor
 
 
 def operator_name(value: str) -> str:
@@ -85,20 +66,31 @@ def _checked_name(name: str) -> str:
         raise InvalidInput.single("operator", err.type, **(err.context or {})) from None
 
 
-def _find(session: Session, name: str) -> Actor | None:
-    operator = session.execute(select(Operator).where(col(Operator.name) == name)).scalar_one_or_none()
-    if operator is None:
-        return None
-    role = Role(operator.role)
-    if role is not Role.SITE_ADMIN:
-        return Actor(operator.name, role)
-    sites = session.execute(
+def _operator_query(name: str) -> Select[int | None, str, str]:
+    # launch.OPERATOR_SQL runs this without the ORM (a test pins them equal).
+    return select(col(Operator.id), col(Operator.name), col(Operator.role)).where(col(Operator.name) == name)
+
+
+def _operator_sites_query(operator_id: int | None) -> Select[int | None, str]:
+    # launch.OPERATOR_SITES_SQL likewise.
+    return (
         select(col(Site.id), col(Site.name))
         .join(OperatorSite, col(OperatorSite.site_id) == Site.id)
-        .where(col(OperatorSite.operator_id) == operator.id)
+        .where(col(OperatorSite.operator_id) == operator_id)
         .order_by(col(Site.name))
-    ).all()
-    return Actor(operator.name, role, frozenset(site_id for site_id, _ in sites), tuple(n for _, n in sites))
+    )
+
+
+def _find(session: Session, name: str) -> Actor | None:
+    found = session.execute(_operator_query(name)).one_or_none()
+    if found is None:
+        return None
+    operator_id, stored_name, role_value = found
+    role = Role(role_value)
+    if role is not Role.SITE_ADMIN:
+        return Actor(stored_name, role)
+    sites = session.execute(_operator_sites_query(operator_id)).all()
+    return Actor(stored_name, role, frozenset(site_id for site_id, _ in sites), tuple(n for _, n in sites))
 
 
 def _register(store: Store, name: str) -> Actor:

@@ -8,11 +8,15 @@ unique), an extension is unique per site, a SIP username is unique.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
+
+# Re-exported: the enumerations live without the ORM (see enums.py).
+from onenet_tui.data.enums import CallCenterRole, CredentialMode, DeviceType, GroupKind, Role, Status
+
+__all__ = ["CallCenterRole", "CredentialMode", "DeviceType", "GroupKind", "Role", "Status"]
 
 
 def utcnow() -> datetime:
@@ -29,45 +33,6 @@ def table_of(entity: type[SQLModel]) -> Table:
 
 def _ts(nullable: bool = False, **kw: Any) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable), **kw)
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    ACTIVATED = "activated"
-    FAILED = "failed"
-
-
-class DeviceType(StrEnum):
-    DESK_PHONE = "desk_phone"
-    NONE = "none"
-
-
-class GroupKind(StrEnum):
-    HUNT_GROUP = "hunt_group"
-    CALL_CENTER = "call_center"
-    PICKUP = "pickup"
-    CALL_PARK = "call_park"
-
-
-class CallCenterRole(StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-
-
-class Role(StrEnum):
-    # The enterprise administrator: every site, operators and sites too.
-    ADMIN = "admin"
-    # R25: an administrator of some sites only (``operator_sites``).
-    SITE_ADMIN = "site_admin"
-    HELPDESK = "helpdesk"
-    # The carrier simulator acts as an operator of its own so its status
-    # changes are audited like any other change (R15).
-    CARRIER = "carrier"
-
-
-class CredentialMode(StrEnum):
-    SYSTEM = "system"
-    ADMIN = "admin"
 
 
 class Tenant(SQLModel, table=True):

@@ -20,8 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from onenet_tui.data.enums import DeviceType, GroupKind, Role, Status
 from onenet_tui.data.errors import RuleRefused
-from onenet_tui.data.models import DeviceType, GroupKind, Role, Status
 
 
 class Action(StrEnum):

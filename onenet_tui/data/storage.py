@@ -20,8 +20,6 @@ from sqlmodel import Session
 from onenet_tui.data import catalogs
 from onenet_tui.data.errors import Busy
 
-APP_NAME = "onenet-tui"
-DB_FILE = "onenet.db"
 # The newest migration; a test keeps it equal to Alembic's head.
 HEAD_REVISION = "0008_registrar"
 # PostgreSQL advisory lock key held while migrating.
@@ -33,9 +31,9 @@ BUSY_TIMEOUT_SECONDS = 30.0
 
 
 def default_url() -> str:
-    from platformdirs import user_data_dir
+    from onenet_tui.config import default_db_url
 
-    return f"sqlite:///{Path(user_data_dir(APP_NAME)) / DB_FILE}"
+    return default_db_url()
 
 
 def normalise_url(url: str) -> str:

@@ -18,8 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic_core import PydanticCustomError
 
 from onenet_tui.data import catalogs, phones
+from onenet_tui.data.enums import DeviceType
 from onenet_tui.data.errors import FieldError
-from onenet_tui.data.models import DeviceType
 
 FIRST_NAME_MAX = 23
 LAST_NAME_MAX = 30

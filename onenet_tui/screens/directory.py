@@ -24,7 +24,7 @@ from textual.worker import WorkerState
 
 from onenet_tui import keys
 from onenet_tui.data import directory as model
-from onenet_tui.data.context import Actor, Context, current_actor
+from onenet_tui.data.actor import Actor, Context
 from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
@@ -34,8 +34,8 @@ from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.visible import visible
-from onenet_tui.widgets.field import refusal_text
 from onenet_tui.widgets.key_footer import KeyFooter
+from onenet_tui.widgets.refusal import refusal_text
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
 
@@ -113,9 +113,14 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
             super().__init__()
             self.actor = actor
 
-    def __init__(self, ctx: Context, *, poll_seconds: float | None = None) -> None:
+    def __init__(
+        self, ctx: Context, *, poll_seconds: float | None = None, first_page: DirectoryData | None = None
+    ) -> None:
         super().__init__(id="directory")
         self.ctx = ctx
+        # Read before the console started, without the ORM (data.launch): shown
+        # at once, and the whole directory is loaded after the first frame.
+        self._first_page = first_page
         self.directory = Directory()
         self.marks: set[int] = set()
         self.poll_seconds = poll_seconds or self.POLL_SECONDS
@@ -158,7 +163,14 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self._show_filter(False)
         self.query_one("#directory-filter-error").display = False
         self._show_state()
-        self._load()
+        first, self._first_page = self._first_page, None
+        if first is None:
+            self._load()
+        else:
+            self._swap_data(self.DataReady(first, self.ctx.actor.sites))  # now: in the first frame
+            # The store opens (and the ORM is imported) in that worker: after
+            # the first frame, which it would otherwise hold up.
+            self.call_after_refresh(self._load, first)
         self.set_interval(self.poll_seconds, self._poll)
 
     def on_language_changed(self, message: LanguageChanged) -> None:
@@ -176,11 +188,13 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     # -- loading and live refresh (database work in threads)
 
     @work(thread=True, exclusive=True, group="directory-load", exit_on_error=False, description="load the directory")
-    def _load(self) -> None:
+    def _load(self, first: DirectoryData | None = None) -> None:
+        """The first page (unless ``first`` is shown already), then everyone."""
         store, sites = self.ctx.store, self.ctx.actor.sites
-        # R25: a site administrator's directory holds their sites' users only.
-        first = model.load_first_page(store, sites=sites)
-        self.post_message(self.DataReady(first, sites))
+        if first is None:
+            # R25: a site administrator's directory holds their sites' users only.
+            first = model.load_first_page(store, sites=sites)
+            self.post_message(self.DataReady(first, sites))
         if not first.complete:
             self.post_message(self.DataReady(model.load(store, sites), sites))
 
@@ -235,6 +249,8 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def _actor_now(self) -> Actor:
         """The operator as the database has them now (runs in the worker)."""
+        from onenet_tui.data.context import current_actor
+
         return current_actor(self.ctx.store, self.ctx.actor)
 
     @on(ActorChanged)

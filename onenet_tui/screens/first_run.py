@@ -11,8 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from onenet_tui import keys
-from onenet_tui.data import sites
-from onenet_tui.data.context import Context
+from onenet_tui.data.actor import Context
 from onenet_tui.i18n import t
 
 
@@ -24,6 +23,8 @@ class FirstSteps:
 
 def first_steps(ctx: Context) -> FirstSteps:
     """Read only (in a worker): how far the tenant is set up."""
+    from onenet_tui.data import sites  # here: the first frame needs no ORM
+
     found = sites.list_sites(ctx)
     return FirstSteps(len(found), sum(site.numbers for site in found))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 
-from onenet_tui.data.models import Status
+from onenet_tui.data.enums import Status
 from onenet_tui.i18n import t
 from onenet_tui.terminal import glyph
 

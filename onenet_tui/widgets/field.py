@@ -31,10 +31,12 @@ from onenet_tui import keys
 from onenet_tui.data import phones, validation
 from onenet_tui.data.errors import FieldError
 from onenet_tui.data.free_numbers import FreeNumbers
-from onenet_tui.data.policy import Decision
 from onenet_tui.data.validation import char_count
 from onenet_tui.i18n import t
 from onenet_tui.visible import visible
+
+# Re-exported: the directory imports it from refusal.py, without these checks.
+from onenet_tui.widgets.refusal import refusal_text as refusal_text
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -50,12 +52,6 @@ def literal_text(text: object) -> Text:
     """:func:`literal` as Rich ``Text``, for widgets that search their
     labels as they are typed (``Select``), which only read Text or str."""
     return Text(literal(text).plain)
-
-
-def refusal_text(decision: Decision) -> str:
-    """``R5: the user is pending: ...`` for a refused decision."""
-    assert decision.rule and decision.reason_key
-    return t("lifecycle.refused", rule=decision.rule, reason=t(decision.reason_key))
 
 
 Check = Callable[[str], FieldError | None]

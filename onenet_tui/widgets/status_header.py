@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from onenet_tui.data.context import Actor
+from onenet_tui.data.actor import Actor
 from onenet_tui.data.directory import STATUSES, Directory
 from onenet_tui.i18n import format_number, t
 from onenet_tui.visible import visible

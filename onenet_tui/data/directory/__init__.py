@@ -27,7 +27,8 @@ them), :mod:`.loading` (reading them from the database) and :mod:`.query`
 (the operator's filter, status filter and sort). Callers import from here.
 """
 
-from onenet_tui.data.directory.loading import FIRST_PAGE, load, load_first_page, refresh
+from typing import TYPE_CHECKING, Any
+
 from onenet_tui.data.directory.query import Directory
 from onenet_tui.data.directory.rows import (
     COLUMNS,
@@ -44,6 +45,22 @@ from onenet_tui.data.directory.rows import (
     status_code,
     strip_accents,
 )
+
+if TYPE_CHECKING:
+    from onenet_tui.data.directory.loading import FIRST_PAGE, load, load_first_page, refresh
+
+# Reading from the database imports the ORM: only when first called, so the
+# console paints its first frame without it (issue 20).
+_LOADING = frozenset({"FIRST_PAGE", "load", "load_first_page", "refresh"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOADING:
+        from onenet_tui.data.directory import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMNS",

@@ -8,8 +8,6 @@ its filter, its marks or what it exports)."""
 
 from __future__ import annotations
 
-import sys
-from array import array
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -17,7 +15,8 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
-from onenet_tui.data.directory.rows import ARRAY_COLUMNS, COLUMNS, DirectoryData, haystack
+from onenet_tui.data.directory.columns import assemble, read_columns
+from onenet_tui.data.directory.rows import DirectoryData
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -80,75 +79,11 @@ def _read(
         site_id: (visible(name), country)
         for site_id, name, country in session.execute(select(col(Site.id), col(Site.name), col(Site.country)))
     }
-    columns = _read_columns(session, queries, sites, fetch_batch)
-    countries = {sys.intern(name): country for name, country in sites.values()}
-    facet_values = frozenset(columns["facets"])
-    if not sort:
-        return DirectoryData(**columns, countries=countries, stamp=stamp, complete=complete, facet_values=facet_values)
-    return DirectoryData.build(columns, countries, stamp, complete=complete, facet_values=facet_values)
-
-
-def _read_columns(
-    session: Session,
-    queries: Iterable[Select[*tuple[Any, ...]]],
-    sites: dict[int, tuple[str, str]],
-    fetch_batch: int | None = FETCH_BATCH,
-) -> dict[str, Any]:
-    # A function of its own: when it returns, the columns are held by the
-    # returned dict only, so build() can let each go as it reorders it.
-    columns: dict[str, Any] = {name: array(ARRAY_COLUMNS[name]) if name in ARRAY_COLUMNS else [] for name in COLUMNS}
-    ids, statuses, names, extensions = columns["ids"], columns["statuses"], columns["names"], columns["extensions"]
-    numbers, site_names, devices, licences = (
-        columns["numbers"],
-        columns["sites"],
-        columns["devices"],
-        columns["licences"],
-    )
-    versions, hays = columns["versions"], columns["haystacks"]
-    departments, locked, facets = columns["departments"], columns["locked"], columns["facets"]
-    combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-    # Strings that repeat (statuses, sites, models, common names) are interned:
-    # one copy each, and a status can be compared by identity.
-    pool = sys.intern
-    for query in queries:
-        # Per statement: set on the connection (as it was), every later query
-        # of the read became a server-side cursor too, four round trips each.
-        result = session.execute(query, execution_options={"yield_per": fetch_batch} if fetch_batch else {})
-        for batch in result.partitions():
-            for (
-                user_id,
-                status,
-                name,
-                username,
-                email,
-                extension,
-                e164,
-                site_id,
-                device,
-                licence,
-                version,
-                department,
-                portal_locked,
-            ) in batch:
-                site, country = sites[site_id]
-                name = pool(visible(name))
-                ids.append(user_id)
-                statuses.append(pool(status))
-                names.append(name)
-                extensions.append(pool(visible(extension)))
-                numbers.append(int(e164[1:]))
-                site_names.append(site)
-                device = pool(device)
-                devices.append(device)
-                licences.append(pool(licence))
-                versions.append(version)
-                department = pool(visible(department or ""))
-                departments.append(department)
-                facet = (site, device, department)
-                facets.append(combinations.setdefault(facet, facet))
-                locked.append(1 if portal_locked else 0)
-                hays.append(haystack(name, username, email, extension, e164, country))
-    return columns
+    # Per statement: set on the connection (as it was), every later query
+    # of the read became a server-side cursor too, four round trips each.
+    options = {"yield_per": fetch_batch} if fetch_batch else {}
+    batches = (batch for query in queries for batch in session.execute(query, execution_options=options).partitions())
+    return assemble(read_columns(batches, sites), sites, stamp, complete=complete, sort=sort)
 
 
 def load(store: Store, sites: Scope = None) -> DirectoryData:

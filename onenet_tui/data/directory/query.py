@@ -26,7 +26,7 @@ from onenet_tui.data.directory.rows import (
     strip_accents,
 )
 from onenet_tui.data.directory.terms import Field, Parsed, Term
-from onenet_tui.data.models import DeviceType, Status
+from onenet_tui.data.enums import DeviceType, Status
 from onenet_tui.i18n import language
 
 

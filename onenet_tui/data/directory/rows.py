@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from onenet_tui.data import catalogs, phones
-from onenet_tui.data.models import DeviceType, Status
+from onenet_tui.data.enums import DeviceType, Status
 from onenet_tui.data.phones import national_digits
 from onenet_tui.i18n import language, t
 from onenet_tui.visible import visible
