@@ -19,7 +19,7 @@ from onenet_tui.data.context import carrier_context
 from onenet_tui.data.directory import Directory, DirectoryData, SortColumn, needles
 from onenet_tui.data.models import Status, User
 from onenet_tui.data.phones import national_number
-from onenet_tui.data.schemas import ConfigChange
+from onenet_tui.data.schemas import ConfigChange, ProfileChange
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
 from tests.helpers import PEOPLE, World, add_person, build_people, plainly_matches
@@ -310,6 +310,29 @@ def test_refresh_sees_a_carrier_status_change_from_another_connection(world: Wor
     assert fresh.statuses[index] == "activated"
     assert fresh.name_order is data.name_order  # a status change keeps the name order
     assert model.refresh(world.store, fresh) is None
+
+
+def test_refresh_asks_who_was_never_handed_credentials_only_after_a_change_that_may_alter_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a long audit trail the hand-over question costs seconds: a change
+    check after a profile edit keeps the answer; one after a hand-over asks."""
+    usernames = build_people(world)
+    credentials.bulk_reset(world.admin, list(model.load(world.store).ids))  # and never exported
+    data = model.load(world.store)
+    assert len(data.unhanded) > 1
+    asked: list[int] = []
+    real = handover.never_handed_over
+    monkeypatch.setattr(handover, "never_handed_over", lambda session: asked.append(1) or real(session))
+    version = users.view(world.admin, usernames[0]).version
+    users.edit_profile(world.admin, usernames[0], ProfileChange(expected_version=version, department="Einkauf"))
+    fresh = model.refresh(world.store, data)
+    assert fresh is not None and asked == [] and fresh.unhanded == data.unhanded
+    handed = min(data.unhanded)
+    handover.record_handed_over(world.admin, users.view_by_id(world.admin, handed).username, handed)
+    again = model.refresh(world.store, fresh)
+    assert again is not None and asked == [1]
+    assert again.unhanded == data.unhanded - {handed}
 
 
 def test_refresh_adds_renames_and_removes_users(world: World) -> None:

@@ -39,6 +39,31 @@ EXPORTED = "credentials.exported"
 BULK_RESET = "credentials.bulk_reset"
 REGENERATE = "credentials.regenerate"
 _CHUNK = 500
+# Changes that never issue, hand over or take away credentials: after events
+# of only these, who holds credentials never handed over is what it was, and
+# the question (which reads every issuing event) need not be asked again.
+_NEUTRAL_ACTIONS = frozenset(
+    {
+        "user.edit_profile",
+        "user.edit_call_services",
+        "user.set_groups",
+        "account.reset",
+        "group.add",
+        "group.rename",
+        "group.delete",
+        "group.set_members",
+        "site.add",
+        "site.rename",
+        "numbers.add",
+        "numbers.remove",
+        "number.flag",
+        "number.unflag",
+        "operator.add",
+        "operator.set_sites",
+        "registrar.create_role",
+    }
+)
+_NEUTRAL_PREFIX = "carrier."  # a status the carrier set (R3)
 # Core columns: typed for SQL expressions, where the model attributes are not.
 _EVENTS = table_of(AuditEvent).c
 _CREDENTIALS = table_of(DeskPhoneCredential).c
@@ -88,6 +113,12 @@ def record_exported(ctx: Context, reset_event: int | None, path: str, count: int
     """A bulk reset's export file is complete (``reset_event``: its audit id)."""
     with change(ctx) as session:
         audit.record(session, ctx.actor, EXPORTED, path, reset_event=reset_event, file=path, count=count)
+
+
+def unchanged_by(actions: Iterable[str]) -> bool:
+    """Whether events of ``actions`` leave :func:`never_handed_over`'s answer
+    as it was (an action not known to be neutral counts as a change)."""
+    return all(action in _NEUTRAL_ACTIONS or action.startswith(_NEUTRAL_PREFIX) for action in actions)
 
 
 def never_handed_over(session: Session) -> frozenset[int]:
