@@ -28,7 +28,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from onenet_tui.data import credentials, registrar  # noqa: E402
 from onenet_tui.data.context import Actor, Context  # noqa: E402
 from onenet_tui.data.models import DeviceType, Role, User  # noqa: E402
 from onenet_tui.data.storage import Store  # noqa: E402
-from tests.sip import _answers, free_udp_port, injection_line  # noqa: E402
+from tests.sip import free_udp_port, injection_line, sip_answers, stop_group  # noqa: E402
 
 ADMIN = Actor("bench", Role.ADMIN)
 # Registrations in flight at once: a closed loop, so that the figure is what
@@ -128,20 +127,10 @@ def kamailio(folder: Path, url: str, role: str, table: str, pgpass: Path) -> tup
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
-    while not _answers(port):
+    while not sip_answers(port):
         if process.poll() is not None or time.monotonic() > deadline:
             sys.exit(f"Kamailio did not start, see {folder / f'{table}.log'}")
     return process, port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def register(folder: Path, port: int, inject: Path, count: int, rate: int) -> tuple[float, int, int]:
@@ -183,7 +172,7 @@ def main() -> None:
                     try:
                         rate, ok, failed = register(folder, port, inject, args.registrations, args.rate)
                     finally:
-                        stop(process)
+                        stop_group(process)
                     print(f"run {run + 1} {table:>20}: {rate:7.0f} registrations/s ({ok:,} ok, {failed:,} failed)")
                     figures[table].append(rate)
         finally:

@@ -83,7 +83,7 @@ class Registrar:
         return (self.work / "kamailio.log").read_text(errors="replace")
 
 
-def _answers(port: int) -> bool:
+def sip_answers(port: int) -> bool:
     """Whether a SIP server answers an OPTIONS on ``port`` (any reply will do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((LOOPBACK, 0))
@@ -135,18 +135,18 @@ def running_registrar(ctx: Context, pg_url: str, work: Path) -> Iterator[Registr
         )
         try:
             deadline = time.monotonic() + START_SECONDS
-            while not _answers(port):
+            while not sip_answers(port):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError("Kamailio did not start:\n" + (work / "kamailio.log").read_text())
             yield Registrar(port, gateway_port, work, process)
         finally:
-            _stop(process)
+            stop_group(process)
             log.close()
     finally:
         drop_role(pg_url, role)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_group(process: subprocess.Popen[bytes]) -> None:
     """Kamailio and its children (its own process group)."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
