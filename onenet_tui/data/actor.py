@@ -6,6 +6,7 @@ re-exports them with the functions that resolve an operator."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,17 @@ class Actor:
     sites: frozenset[int] | None = None
     # The same sites' names, sorted, for the directory header and messages.
     site_names: tuple[str, ...] = ()
+
+
+def stored_actor(name: str, role_value: str, read_sites: Callable[[], Iterable[tuple[int, str]]]) -> Actor:
+    """The operator as the database holds them: ``read_sites`` gives a site
+    administrator's sites as (id, name) in name order, and is asked only for
+    them (one query fewer for everyone else)."""
+    role = Role(role_value)
+    if role is not Role.SITE_ADMIN:
+        return Actor(name, role)
+    sites = list(read_sites())
+    return Actor(name, role, frozenset(site_id for site_id, _ in sites), tuple(site for _, site in sites))
 
 
 @dataclass(frozen=True)

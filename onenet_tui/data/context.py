@@ -12,6 +12,7 @@ from onenet_tui.data import validation
 from onenet_tui.data.actor import CARRIER_NAME as CARRIER_NAME
 from onenet_tui.data.actor import Actor as Actor
 from onenet_tui.data.actor import Context as Context
+from onenet_tui.data.actor import stored_actor
 from onenet_tui.data.errors import InvalidInput
 from onenet_tui.data.models import Operator, OperatorSite, Role, Site
 from onenet_tui.data.storage import Store
@@ -86,11 +87,7 @@ def _find(session: Session, name: str) -> Actor | None:
     if found is None:
         return None
     operator_id, stored_name, role_value = found
-    role = Role(role_value)
-    if role is not Role.SITE_ADMIN:
-        return Actor(stored_name, role)
-    sites = session.execute(_operator_sites_query(operator_id)).all()
-    return Actor(stored_name, role, frozenset(site_id for site_id, _ in sites), tuple(n for _, n in sites))
+    return stored_actor(stored_name, role_value, lambda: session.execute(_operator_sites_query(operator_id)).all())
 
 
 def _register(store: Store, name: str) -> Actor:

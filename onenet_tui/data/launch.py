@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from onenet_tui.data.actor import CARRIER_NAME, Actor
+from onenet_tui.data.actor import CARRIER_NAME, Actor, stored_actor
 from onenet_tui.data.directory.columns import assemble, read_columns
 from onenet_tui.data.directory.rows import DirectoryData
-from onenet_tui.data.enums import DeviceType, Role
+from onenet_tui.data.enums import DeviceType
 from onenet_tui.visible import visible
 
 if TYPE_CHECKING:
@@ -136,11 +136,7 @@ def _actor(conn: sqlite3.Connection, name: str) -> Actor | None:
     if found is None:
         return None
     operator_id, stored_name, role_value = found
-    role = Role(role_value)
-    if role is not Role.SITE_ADMIN:
-        return Actor(stored_name, role)
-    sites = conn.execute(OPERATOR_SITES_SQL, (operator_id,)).fetchall()
-    return Actor(stored_name, role, frozenset(site_id for site_id, _ in sites), tuple(n for _, n in sites))
+    return stored_actor(stored_name, role_value, lambda: conn.execute(OPERATOR_SITES_SQL, (operator_id,)).fetchall())
 
 
 class OpeningStore:
