@@ -32,6 +32,7 @@ from onenet_tui.keys import KeyAction, Scope, Target
 from onenet_tui.screens.first_run import FirstSteps, first_steps, first_steps_hint
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
+from onenet_tui.screens.trail import tell_followers
 from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.visible import visible
 from onenet_tui.widgets.key_footer import KeyFooter
@@ -282,6 +283,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
             return  # an older answer overtaken by a newer one
         if message.sites != self.ctx.actor.sites:
             return  # read for the sites the operator had (R25); the reload for the new ones follows
+        moved = message.data.stamp > self.directory.data.stamp
         keep, where = self._cursor_id(), self.table.cursor
         if self._focus_wanted is not None and message.data.index_of(self._focus_wanted) is not None:
             keep, self._focus_wanted = self._focus_wanted, None
@@ -294,6 +296,10 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         # The cursor stays on its user; if they are gone, on the same line.
         self.table.reload(keep=keep, fallback=where)
         self._after_change()
+        if moved:
+            # Sites, numbers and groups change too: the screens over this one
+            # that show them read again (this look is theirs as well).
+            tell_followers(self.app, message.data.stamp)
         if message.data.complete and len(message.data) >= self.FREEZE_FROM and not self._frozen:
             # Everything made so far (the modules, the first answer) lives as
             # long as the console: moved out of the garbage collector's

@@ -36,6 +36,7 @@ from onenet_tui.screens.lifecycle_base import error_text
 from onenet_tui.screens.relabel import LanguageChanged, RelabelledModal
 from onenet_tui.screens.save_file import ConfirmScreen
 from onenet_tui.screens.tenant_base import PolicyKeys, TenantForm, field_label, literal_lines, on_result
+from onenet_tui.screens.trail import FollowsTrail
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.badges import badge
 from onenet_tui.widgets.cursor_table import CursorTable
@@ -96,7 +97,7 @@ class FilterLine(Input):
 # --- every group ---------------------------------------------------------------------
 
 
-class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
+class GroupsScreen(ReportsWorkerFailures, FollowsTrail, PolicyKeys):
     BINDINGS: ClassVar[list[BindingType]] = [
         keys.binding("group_list.add"),
         keys.binding("group_list.open"),
@@ -159,6 +160,11 @@ class GroupsScreen(ReportsWorkerFailures, PolicyKeys):
 
     def reload(self) -> None:
         self._load()
+
+    def trail_moved(self) -> None:
+        # A group added, renamed or deleted, or members changed, by anyone:
+        # the list again; the filter as typed and the cursor's group stay.
+        self.reload()
 
     @work(thread=True, exclusive=True, group="groups-load", exit_on_error=False, description="load the groups")
     def _load(self) -> None:

@@ -33,6 +33,7 @@ from onenet_tui.screens.first_run import key_shown
 from onenet_tui.screens.lifecycle_base import error_text
 from onenet_tui.screens.relabel import LanguageChanged
 from onenet_tui.screens.tenant_base import PolicyKeys, TenantForm, field_label, literal_lines, on_result
+from onenet_tui.screens.trail import FollowsTrail
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.widgets.cursor_table import CursorTable
 from onenet_tui.widgets.field import literal
@@ -58,7 +59,7 @@ def number_cells(row: NumberRow, national: str) -> tuple[str, str, str]:
     return (national, holder, flag)
 
 
-class SitesScreen(ReportsWorkerFailures, PolicyKeys):
+class SitesScreen(ReportsWorkerFailures, FollowsTrail, PolicyKeys):
     BINDINGS: ClassVar[list[BindingType]] = [
         keys.binding("site.add"),
         keys.binding("site.add_numbers"),
@@ -150,6 +151,10 @@ class SitesScreen(ReportsWorkerFailures, PolicyKeys):
     def reload(self) -> None:
         self._load_sites()
 
+    def trail_moved(self) -> None:
+        # Another administrator's site, number or flag: read both lists again.
+        self.reload()
+
     @work(thread=True, exclusive=True, group="sites-load", exit_on_error=False, description="load the sites")
     def _load_sites(self) -> None:
         post_unless_cancelled(self, self.SitesLoaded(sites.list_sites(self.ctx)))
@@ -197,7 +202,12 @@ class SitesScreen(ReportsWorkerFailures, PolicyKeys):
         site = self.cursor_site
         if site is None or site.name != message.site:
             return  # the cursor moved on meanwhile
-        keep = self.number_table.cursor if self._numbers_of == message.site else 0
+        keep = 0
+        if self._numbers_of == message.site:
+            # On the same number, wherever a number added or removed meanwhile put it.
+            current = self.cursor_number
+            where = [row.e164 for row in message.rows]
+            keep = where.index(current.e164) if current and current.e164 in where else self.number_table.cursor
         self.numbers, self._national, self._numbers_of = message.rows, message.national, message.site
         self._show_numbers(keep=keep)
 

@@ -1,0 +1,95 @@
+"""The sites (``S``) and groups (``G``) screens follow changes another
+administrator makes while they are open, as the directory does (SPEC
+section 11): no key pressed, the cursor on the same site, number or group,
+and what was typed in the filter left as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from onenet_tui.data import groups, numbers
+from onenet_tui.data.actor import Actor
+from onenet_tui.data.context import Context
+from onenet_tui.data.models import Role
+from onenet_tui.data.storage import Store
+from onenet_tui.screens.groups import GroupsScreen
+from onenet_tui.screens.sites import SitesScreen
+from onenet_tui.widgets.cursor_table import CursorTable
+from tests.helpers import SIZE, World, make_app, ready, settle, until
+
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.fixture
+def other(world: World) -> Iterator[Context]:
+    """Another administrator: their own connections to the same database."""
+    store = Store(world.store.url)
+    yield Context(store, Actor("bob", Role.ADMIN))
+    store.dispose()
+
+
+def table_text(table: CursorTable) -> str:
+    return "\n".join("".join(s.text for s in table.render_line(y)) for y in range(table.size.height))
+
+
+async def on_screen(pilot: Pilot[Any], kind: type) -> Any:
+    await until(pilot, lambda: isinstance(pilot.app.screen, kind))
+    await settle(pilot)
+    return pilot.app.screen
+
+
+async def test_a_number_added_by_another_administrator_shows_and_the_cursor_stays(world: World, other: Context) -> None:
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("S")
+        screen: SitesScreen = await on_screen(pilot, SitesScreen)
+        await until(pilot, lambda: screen.number_table.row_count == 40)
+        await pilot.press("tab", "down", "down")
+        assert screen.cursor_number is not None and screen.cursor_number.e164 == "+493012345002"
+        # Sorts before every number shown: the cursor's number moves a line down.
+        numbers.add_numbers(other, "Berlin", ["+493012340000"])
+        await until(pilot, lambda: screen.number_table.row_count == 41)
+        await settle(pilot)
+        assert "30 12340000" in table_text(screen.number_table)
+        assert screen.cursor_number is not None and screen.cursor_number.e164 == "+493012345002"
+        assert screen.cursor_site is not None and screen.cursor_site.name == "Berlin"
+        assert screen.cursor_site.numbers == 41  # the counts followed too
+
+
+async def test_a_group_renamed_by_another_administrator_shows_with_the_filter_kept(
+    world: World, other: Context
+) -> None:
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("G")
+        screen: GroupsScreen = await on_screen(pilot, GroupsScreen)
+        await until(pilot, lambda: len(screen.shown) == 8)
+        await pilot.press("slash", *"ber")
+        await settle(pilot)
+        await pilot.press("down", "down")  # leaves the filter: the list, its second line
+        await settle(pilot)
+        on = screen.cursor_group
+        assert on is not None and len(screen.shown) == 4
+        groups.rename_group(other, on.name, "BER Umbenannt", site=on.site, kind=on.kind)
+        await until(pilot, lambda: "BER Umbenannt" in table_text(screen.table))
+        assert screen.filter_input.value == "ber"
+        assert screen.cursor_group is not None and screen.cursor_group.id == on.id
+        assert screen.cursor_group.name == "BER Umbenannt" and len(screen.shown) == 4
+
+
+async def test_the_groups_list_follows_while_the_filter_is_being_typed(world: World, other: Context) -> None:
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("G")
+        screen: GroupsScreen = await on_screen(pilot, GroupsScreen)
+        await until(pilot, lambda: len(screen.shown) == 8)
+        await pilot.press("slash", *"lon")
+        await settle(pilot)
+        groups.add_group(other, "London", "hunt_group", "LON Nacht")
+        await until(pilot, lambda: len(screen.shown) == 5)
+        assert pilot.app.focused is screen.filter_input and screen.filter_input.value == "lon"
+        assert screen.filter_input.cursor_position == 3
