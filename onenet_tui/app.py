@@ -411,7 +411,10 @@ class OneNetApp(App[None], inherit_bindings=False):
                 self.exit()
 
         self.push_screen(
-            ConfirmScreen(t("app.quit.title"), t("app.quit.unsaved_secrets"), t("app.quit.button")), answered
+            ConfirmScreen(
+                lambda: t("app.quit.title"), lambda: t("app.quit.unsaved_secrets"), lambda: t("app.quit.button")
+            ),
+            answered,
         )
 
     def action_help(self) -> None:

@@ -20,9 +20,11 @@ from onenet_tui.screens.bulk_result import BulkResultScreen
 from onenet_tui.screens.credentials_once import CredentialsOnceScreen
 from onenet_tui.screens.delete_user import DeleteUserScreen
 from onenet_tui.screens.edit_configuration import EditConfigurationScreen
+from onenet_tui.screens.export_users import ExportUsersScreen
 from onenet_tui.screens.group_assignments import GroupAssignmentsScreen
 from onenet_tui.screens.profile import ProfileScreen
 from onenet_tui.screens.regenerate import RegenerateScreen
+from onenet_tui.screens.save_file import ConfirmScreen, SaveTextScreen
 from onenet_tui.screens.user_detail import UserDetailScreen
 from tests.helpers import World, add, add_active, make_app, ready, settle
 
@@ -153,6 +155,12 @@ SCREENS: dict[str, Callable[[World], Opener]] = {
     "all_groups": lambda world: press("G"),
     "group": lambda world: press("G", "enter"),
     "member_picker": lambda world: press("G", "enter", "a", "down"),
+    # Yes/no and file-name prompts, in place too (the README's key table, L).
+    "confirm": lambda world: press("G", "enter", "D"),
+    "save_file": lambda world: push(
+        lambda: SaveTextScreen(lambda: t("lifecycle.detail.save_summary_title"), "support.txt", "text\n")
+    ),
+    "export_prompt": lambda world: push(lambda: ExportUsersScreen(world.admin, [1, 2])),
 }
 
 
@@ -173,6 +181,51 @@ async def test_l_switches_everything_visible_both_ways(world: World, name: str) 
         back = await switch(pilot)
         assert language() == "en"
         assert back == english
+
+
+async def test_l_in_a_file_name_prompt_keeps_the_name_typed_the_focus_and_the_question_over_it(
+    world: World, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONENET_EXPORT_DIR", str(tmp_path))
+    (tmp_path / "taken.txt").write_text("already here")
+    title = lambda: t("lifecycle.detail.save_summary_title")  # noqa: E731
+    async with make_app(world, poll_seconds=None).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        prompt = SaveTextScreen(title, "support.txt", "text\n")
+        await pilot.app.push_screen(prompt)
+        await settle(pilot)
+        path = prompt.query_one("#path", Input)
+        path.value = "mine.txt"
+        await settle(pilot)
+        prompt.query_one("#save").focus()
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "de" and pilot.app.screen is prompt
+        path = prompt.query_one("#path", Input)
+        assert path.value == "mine.txt"
+        assert pilot.app.focused is prompt.query_one("#save")
+        shown = picture(pilot)
+        assert t("lifecycle.detail.save_summary_title", lang="de") in shown
+        assert "Datei:" in shown and "mine.txt" in shown and "Speichern" in shown
+        assert str(prompt.message.render()).startswith("Wird gespeichert unter")  # said again, in German
+        # The yes/no question over it (the file exists) follows L as well, Cancel still focused.
+        path.value = "taken.txt"
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        question = pilot.app.screen
+        assert isinstance(question, ConfirmScreen)
+        assert "gibt es bereits" in str(question.query_one("#question").render())
+        await pilot.press("L")
+        await settle(pilot)
+        assert language() == "en" and pilot.app.screen is question
+        assert "already exists" in str(question.query_one("#question").render()) and "Overwrite" in picture(pilot)
+        assert pilot.app.focused is question.query_one("#cancel")
+        await pilot.press("enter")  # Cancel: back to the prompt, the name kept
+        await settle(pilot)
+        assert pilot.app.screen is prompt and prompt.query_one("#path", Input).value == "taken.txt"
+    assert (tmp_path / "taken.txt").read_text() == "already here"
 
 
 # --- the German words that did not fit -------------------------------------------------

@@ -183,9 +183,9 @@ class BulkResultScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                t("bulk.leave.title"),
-                t("bulk.leave.question", count=len(self.issued)),
-                t("bulk.leave.button"),
+                lambda: t("bulk.leave.title"),
+                lambda: t("bulk.leave.question", count=len(self.issued)),
+                lambda: t("bulk.leave.button"),
             ),
             answered,
         )
@@ -207,7 +207,9 @@ class ExportCsvScreen(PathPromptScreen):
     WORDS = "bulk.export"
 
     def __init__(self, default_name: str, writer: Writer, *, directory: Path | None = None) -> None:
-        super().__init__(t("bulk.export.title"), default_name, note=t("bulk.export.note"), directory=directory)
+        super().__init__(
+            lambda: t("bulk.export.title"), default_name, note=lambda: t("bulk.export.note"), directory=directory
+        )
         self._writer = writer
 
     def write(self, path: Path, overwrite: bool) -> Path:

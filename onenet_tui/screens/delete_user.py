@@ -225,4 +225,4 @@ class DeleteUserScreen(UserActionScreen[DeletionReport | None]):
                 self.notify(t("lifecycle.saved", path=str(path)), markup=False)
 
         name = f"people-to-tell-{file_name_part(self.report.username)}.{suffix}"
-        self.app.push_screen(SaveTextScreen(t("lifecycle.delete.save_title"), name, text), saved)
+        self.app.push_screen(SaveTextScreen(lambda: t("lifecycle.delete.save_title"), name, text), saved)

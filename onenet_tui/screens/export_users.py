@@ -47,9 +47,9 @@ class ExportUsersScreen(PathPromptScreen):
         self, ctx: Context, ids: Sequence[int], *, directory: Path | None = None, now: datetime | None = None
     ) -> None:
         super().__init__(
-            t("csv_console.export.title", count=len(ids)),
+            lambda: t("csv_console.export.title", count=len(ids)),
             default_export_name(now),
-            note=t("csv_console.export.note"),
+            note=lambda: t("csv_console.export.note"),
             directory=directory,
         )
         self.ctx = ctx

@@ -508,14 +508,17 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
         detail = self.detail
         if detail is None:
             return
-        question = literal_lines(delete_question(detail))
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._delete(detail.name, detail.version)
 
         self.app.push_screen(
-            ConfirmScreen(t("tenant_ui.delete.title", group=detail.name), question, t("tenant_ui.delete.button")),
+            ConfirmScreen(
+                lambda: t("tenant_ui.delete.title", group=detail.name),
+                lambda: literal_lines(delete_question(detail)),
+                lambda: t("tenant_ui.delete.button"),
+            ),
             answered,
         )
 

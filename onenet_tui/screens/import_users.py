@@ -60,9 +60,9 @@ class ImportPathScreen(PathPromptScreen):
 
     def __init__(self, default_name: str = "users.csv", *, directory: Path | None = None) -> None:
         super().__init__(
-            t("csv_console.import_path.title"),
+            lambda: t("csv_console.import_path.title"),
             default_name,
-            note=t("csv_console.import_path.note"),
+            note=lambda: t("csv_console.import_path.note"),
             directory=directory,
         )
         self.file: ImportFile | None = None
@@ -308,11 +308,15 @@ class ImportPreviewScreen(ReportsWorkerFailures, Screen[None]):
         counts = planned.counts()
         if not counts[Outcome.ADD.value] + counts[Outcome.CHANGE.value]:
             return
-        question = t("csv_console.confirm.question", None, **counts)
-        if counts[Outcome.FAIL.value]:
-            question += "\n" + t("csv_console.confirm.skipped", count=counts[Outcome.FAIL.value])
-        if planned.credentials_needed:
-            question += "\n" + t("csv_console.confirm.credentials", count=planned.credentials_needed)
+
+        def question() -> str:  # made again on L while the question is open
+            text = t("csv_console.confirm.question", None, **counts)
+            if counts[Outcome.FAIL.value]:
+                text += "\n" + t("csv_console.confirm.skipped", count=counts[Outcome.FAIL.value])
+            if planned.credentials_needed:
+                text += "\n" + t("csv_console.confirm.credentials", count=planned.credentials_needed)
+            return text
+
         skip_invalid = bool(counts[Outcome.FAIL.value])
 
         def answered(yes: bool | None) -> None:
@@ -320,7 +324,12 @@ class ImportPreviewScreen(ReportsWorkerFailures, Screen[None]):
                 self._start(skip_invalid)
 
         self.app.push_screen(
-            ConfirmScreen(t("csv_console.confirm.title"), question, t("csv_console.button.import"), variant="primary"),
+            ConfirmScreen(
+                lambda: t("csv_console.confirm.title"),
+                question,
+                lambda: t("csv_console.button.import"),
+                variant="primary",
+            ),
             answered,
         )
 

@@ -482,7 +482,9 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         # save_file builds on this module (its dialogs share the stylesheet).
         from onenet_tui.screens.save_file import ask_to_discard
 
-        ask_to_discard(self, t("lifecycle.discard.title"), t("lifecycle.discard.question", username=self.username))
+        ask_to_discard(
+            self, lambda: t("lifecycle.discard.title"), lambda: t("lifecycle.discard.question", username=self.username)
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":

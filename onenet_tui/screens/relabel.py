@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import ClassVar, TypeVar
 
 from textual.binding import BindingType
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -34,6 +35,17 @@ class LanguageChanged(Message):
     catalogs (titles, labels, headers, placeholders, formatted dates)."""
 
     bubble = False
+
+
+# What a dialog is handed to show: a function that makes it from the
+# catalogs (``lambda: t("bulk.leave.title")``) is called again on ``L``; a
+# string or Content as it is (text from data, or words in one language only).
+Words = str | Content | Callable[[], str | Content]
+
+
+def in_words(words: Words) -> str | Content:
+    """``words`` in the language now."""
+    return words() if callable(words) else words
 
 
 # What an operator types, ticks and chooses in a dialog.

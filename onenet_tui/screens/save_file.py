@@ -22,7 +22,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 from textual.widgets.button import ButtonVariant
 
@@ -31,6 +31,7 @@ from onenet_tui.data import export_dir
 from onenet_tui.data.errors import Conflict, DomainError, RuleRefused
 from onenet_tui.i18n import t
 from onenet_tui.screens.lifecycle_base import CSS_FILE
+from onenet_tui.screens.relabel import RelabelledModal, Words, in_words
 from onenet_tui.screens.workers import ReportsWorkerFailures
 from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.footer import TranslatedFooter
@@ -52,8 +53,15 @@ def folder_text(path: Path) -> str:
         return str(path)
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """A question with Cancel focused: Enter alone never confirms."""
+def literal_words(words: Words) -> Content:
+    """``words`` in the language now, a string shown literally (it may hold a name from data)."""
+    said = in_words(words)
+    return said if isinstance(said, Content) else literal(said)
+
+
+class ConfirmScreen(RelabelledModal[bool]):
+    """A question with Cancel focused: Enter alone never confirms. Handed
+    its words as functions (``lambda: t(...)``), it follows ``L`` in place."""
 
     CSS_PATH = CSS_FILE
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,12 +70,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(
         self,
-        title: str,
-        question: str | Content,
-        confirm_label: str,
+        title: Words,
+        question: Words,
+        confirm_label: Words,
         *,
         variant: ButtonVariant = "error",
-        cancel_label: str | None = None,
+        cancel_label: Words | None = None,
     ) -> None:
         super().__init__()
         self._title = title
@@ -75,16 +83,15 @@ class ConfirmScreen(ModalScreen[bool]):
         self._confirm_label = confirm_label
         self._variant = variant
         # The wizard's "Keep editing" says what not confirming means there.
-        self._cancel_label = cancel_label or t("lifecycle.button.cancel")
+        self._cancel_label = cancel_label or (lambda: t("lifecycle.button.cancel"))
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="lifecycle-dialog -confirm"):
-            yield Label(literal(self._title), classes="lifecycle-title")
-            question = self._question if isinstance(self._question, Content) else literal(self._question)
-            yield Static(question, id="question", classes="lifecycle-question")
+            yield Label(literal_words(self._title), classes="lifecycle-title")
+            yield Static(literal_words(self._question), id="question", classes="lifecycle-question")
             with Horizontal(classes="lifecycle-buttons"):
-                yield Button(self._cancel_label, id="cancel")
-                yield Button(self._confirm_label, id="confirm", variant=self._variant)
+                yield Button(in_words(self._cancel_label), id="cancel")
+                yield Button(in_words(self._confirm_label), id="confirm", variant=self._variant)
         yield TranslatedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -104,7 +111,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(True)
 
 
-def ask_to_discard(screen: Screen[Any], title: str, question: str) -> None:
+def ask_to_discard(screen: Screen[Any], title: Words, question: Words) -> None:
     """Esc with typed changes: ask before throwing them away ("Keep editing"
     focused), and close ``screen`` only on Discard."""
 
@@ -113,11 +120,14 @@ def ask_to_discard(screen: Screen[Any], title: str, question: str) -> None:
             screen.dismiss(None)
 
     screen.app.push_screen(
-        ConfirmScreen(title, question, t("wizard.discard.discard"), cancel_label=t("wizard.discard.keep")), answer
+        ConfirmScreen(
+            title, question, lambda: t("wizard.discard.discard"), cancel_label=lambda: t("wizard.discard.keep")
+        ),
+        answer,
     )
 
 
-class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
+class PathPromptScreen(ReportsWorkerFailures, RelabelledModal[Path | None]):
     """Ask for a file name in the export directory and write there, off the
     UI thread. The prompt shows the folder; the line under the input shows
     where the file will land, or why the name is refused (the export
@@ -127,7 +137,8 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     path written, or None when the operator gave up.
 
     Subclasses say what to write (:meth:`write`) and in which words: every
-    message key is ``WORDS`` plus a suffix (``.title`` is passed in)."""
+    message key is ``WORDS`` plus a suffix (``.title`` is passed in, as a
+    function to follow ``L`` in place)."""
 
     CSS_PATH = CSS_FILE
     DIALOG_CLASSES = "lifecycle-dialog -confirm"
@@ -158,7 +169,7 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     ]
 
     def __init__(
-        self, title: str, default_name: str, *, note: str | None = None, directory: Path | None = None
+        self, title: Words, default_name: str, *, note: Words | None = None, directory: Path | None = None
     ) -> None:
         super().__init__()
         self._title = title
@@ -177,7 +188,7 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):
-            yield Label(literal(self._title), classes="lifecycle-title")
+            yield Label(literal_words(self._title), classes="lifecycle-title")
             yield Static(
                 literal(t("ssh.export.folder", directory=folder_text(self.directory))),
                 id="path-folder",
@@ -188,7 +199,7 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
                 yield Input(self._default_name, id="path", compact=True)
             yield Static("", id="path-message", classes="lifecycle-message")
             if self._note:
-                yield Static(self._note, id="path-note", classes="lifecycle-message")
+                yield Static(in_words(self._note), id="path-note", classes="lifecycle-message")
             with Horizontal(classes="lifecycle-buttons"):
                 yield Button(self.words("button.cancel"), id="cancel", compact=True)
                 yield Button(self.words("button.save"), id="save", variant="primary", compact=True)
@@ -199,6 +210,16 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
         path_input.cursor_position = len(path_input.value)
         (self.query_one("#cancel", Button) if self.CAREFUL else path_input).focus()
         self._show_target(path_input.value)
+
+    async def relabel(self) -> None:
+        """``L``: composed again in the new language, the name as typed, the
+        line under it said again, and a write under way still shown as one."""
+        await super().relabel()
+        if self.writing:
+            self.query_one("#save", Button).disabled = True
+            self.message.update(self.words("writing"))
+        else:
+            self._show_target(self._typed())
 
     @property
     def message(self) -> Static:
@@ -263,7 +284,11 @@ class PathPromptScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
                 self._start(path, overwrite=True)
 
         self.app.push_screen(
-            ConfirmScreen(self.words("exists_title"), self.words("exists", path=str(path)), self.words("overwrite")),
+            ConfirmScreen(
+                lambda: self.words("exists_title"),
+                lambda: self.words("exists", path=str(path)),
+                lambda: self.words("overwrite"),
+            ),
             answered,
         )
 
@@ -327,7 +352,7 @@ class SaveTextScreen(PathPromptScreen):
     """Save a piece of text that holds no secrets (a support summary, the
     people to tell after a delete)."""
 
-    def __init__(self, title: str, default_name: str, text: str, *, directory: Path | None = None) -> None:
+    def __init__(self, title: Words, default_name: str, text: str, *, directory: Path | None = None) -> None:
         super().__init__(title, default_name, directory=directory)
         self._text = text
 

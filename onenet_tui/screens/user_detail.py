@@ -541,7 +541,7 @@ class UserDetailScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
         self.app.push_screen(
             SaveTextScreen(
-                t("lifecycle.detail.save_summary_title"),
+                lambda: t("lifecycle.detail.save_summary_title"),
                 f"support-{file_name_part(self.username)}.txt",
                 support_summary(self.view),
             ),

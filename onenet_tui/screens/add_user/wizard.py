@@ -362,12 +362,12 @@ class AddUserWizard(ReportsWorkerFailures, ReviewStep):
 
         self.app.push_screen(
             ConfirmScreen(
-                t("wizard.flagged.title"),
+                lambda: t("wizard.flagged.title"),
                 # The reason is the carrier's text: literal, each part its own line.
-                Content("\n\n").join([literal(flag.message()), literal(t("wizard.flagged.question"))]),
-                t("wizard.flagged.create"),
+                lambda: Content("\n\n").join([literal(flag.message()), literal(t("wizard.flagged.question"))]),
+                lambda: t("wizard.flagged.create"),
                 variant="warning",
-                cancel_label=t("wizard.flagged.back"),
+                cancel_label=lambda: t("wizard.flagged.back"),
             ),
             answer,
         )
@@ -490,4 +490,4 @@ class AddUserWizard(ReportsWorkerFailures, ReviewStep):
             self.dismiss(None)
             return
 
-        ask_to_discard(self, t("wizard.discard.title"), t("wizard.discard.question"))
+        ask_to_discard(self, lambda: t("wizard.discard.title"), lambda: t("wizard.discard.question"))
