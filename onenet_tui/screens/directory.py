@@ -12,7 +12,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -29,6 +29,7 @@ from onenet_tui.data.directory import Directory, DirectoryData, DirectoryRow
 from onenet_tui.data.policy import ALLOWED, Action, Decision, decide
 from onenet_tui.i18n import t
 from onenet_tui.keys import KeyAction, Scope, Target
+from onenet_tui.screens.dimmed_keys import ExplainsDimmedKeys
 from onenet_tui.screens.first_run import FirstSteps, first_steps, first_steps_hint
 from onenet_tui.screens.quiet import QuietBeneath
 from onenet_tui.screens.relabel import LanguageChanged
@@ -82,7 +83,7 @@ class FilterInput(Input):
         self.screen.query_one(UserTable).focus()
 
 
-class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
+class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[None]):
     AUTO_FOCUS = "UserTable"
     BINDINGS = keys.bindings(Scope.DIRECTORY)
     # Changes by others show within two seconds: a look every second.
@@ -355,7 +356,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def picked(self) -> Picked:
         return Picked(self.table.cursor_row, frozenset(self.marks), self.directory.data)
 
-    def decision(self, spec: KeyAction) -> Decision:
+    def key_decision(self, spec: KeyAction) -> Decision:
         if spec.target is Target.NONE:
             return ALLOWED if spec.policy is None else decide(spec.policy, self.ctx.actor.role)
         if spec.target is Target.SELECTION and (self.marks or (self.is_filtered and len(self.directory) > 1)):
@@ -380,25 +381,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         if spec is None or spec.scope is not Scope.DIRECTORY or not self.is_mounted:
             return True
         # None: shown dimmed in the footer, and explained when pressed (on_key).
-        return True if self.decision(spec).allowed else None
-
-    def on_key(self, event: events.Key) -> None:
-        active = self.active_bindings.get(event.key)
-        if active is None or active.enabled:
-            return
-        spec = keys.BY_ID.get(active.binding.id or "")
-        if spec is not None:
-            event.stop()
-            event.prevent_default()
-            self.explain(spec)
-
-    def explain(self, spec: KeyAction) -> None:
-        decision = self.decision(spec)
-        if decision.allowed:
-            return
-        assert decision.reason_key is not None
-        reason = refusal_text(decision) if decision.rule else t(decision.reason_key)
-        self.notify(reason, title=t("directory.refused.title", action=spec.label), severity="warning", markup=False)
+        return True if self.key_decision(spec).allowed else None
 
     async def run_key_action(self, key_id: str) -> None:
         """Run an action by its key id, as the command palette does: refused
@@ -406,7 +389,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         spec = keys.BY_ID[key_id]
         if spec.scope is Scope.APP:
             await self.app.run_action(spec.action)
-        elif self.decision(spec).allowed:
+        elif self.key_decision(spec).allowed:
             await self.run_action(spec.action)
         else:
             self.explain(spec)
@@ -532,7 +515,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
 
     def _refresh_footer(self) -> None:
         """Redraw the footer when what it dims changed."""
-        dimmed = tuple(self.decision(spec).allowed for spec in keys.specs(Scope.DIRECTORY))
+        dimmed = tuple(self.key_decision(spec).allowed for spec in keys.specs(Scope.DIRECTORY))
         if dimmed != self._dimmed:
             self._dimmed = dimmed
             self.refresh_bindings()
@@ -542,7 +525,7 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
     def action_open_flow(self, key_id: str) -> None:
         """The keys that open other screens (``open_flow('delete')``)."""
         spec = keys.BY_ID[key_id]
-        if not self.decision(spec).allowed:
+        if not self.key_decision(spec).allowed:
             self.explain(spec)
             return
         flow: Flow = self.app.flows[key_id]  # type: ignore[attr-defined]  # hosted by OneNetApp only

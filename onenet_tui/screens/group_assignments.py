@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import work
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
@@ -27,7 +27,7 @@ from onenet_tui.data import groups, memberships
 from onenet_tui.data.errors import DomainError, StaleData
 from onenet_tui.data.lookup import UserView
 from onenet_tui.i18n import t
-from onenet_tui.screens.lifecycle_base import UserActionScreen, error_text
+from onenet_tui.screens.lifecycle_base import CancelSaveButtons, UserActionScreen, error_text
 from onenet_tui.screens.workers import post_unless_cancelled
 from onenet_tui.widgets.group_panel import GroupOption, GroupPanel
 
@@ -58,7 +58,7 @@ class Outcome:
     error: DomainError | None = None
 
 
-class GroupAssignmentsScreen(UserActionScreen[bool | None]):
+class GroupAssignmentsScreen(CancelSaveButtons, UserActionScreen[bool | None]):
     """Dismisses with True when memberships changed."""
 
     ACTION_ID = "groups"
@@ -112,18 +112,8 @@ class GroupAssignmentsScreen(UserActionScreen[bool | None]):
             return self.panel is not None
         return super().check_action(action, parameters)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_close()
-
     def action_close(self) -> None:
         self.dismiss(self.changed or None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_save()
 
     def action_save(self) -> None:
         panel = self.panel

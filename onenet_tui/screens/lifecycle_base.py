@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Button, Label, Static
 from textual.worker import WorkerState
@@ -133,6 +134,27 @@ class RefusalPanel(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
+
+
+class CancelSaveButtons(MessagePump):
+    """A form's Cancel (``#cancel``) and Save (``#save``) buttons do what its
+    keys do: :meth:`action_close` and :meth:`action_save`, which the form has."""
+
+    if TYPE_CHECKING:
+
+        def action_close(self) -> None: ...
+
+        def action_save(self) -> None: ...
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_close()
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
 
 
 class UserActionScreen(ReportsWorkerFailures, RelabelledModal[ResultT]):
@@ -394,7 +416,7 @@ class UserForm(VerticalScroll):
         return unplaced
 
 
-class UserFormScreen(UserActionScreen[UserView | None]):
+class UserFormScreen(CancelSaveButtons, UserActionScreen[UserView | None]):
     """A form about one user that saves through a service taking the loaded
     version: a stale save is refused, explained, and the form reloaded with
     the fresh data. Dismisses with the new UserView once saved."""
@@ -490,16 +512,6 @@ class UserFormScreen(UserActionScreen[UserView | None]):
         if action == "save":
             return self.form is not None
         return super().check_action(action, parameters)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_close()
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_save()
 
     def action_save(self) -> None:
         form, view = self.form, self.view

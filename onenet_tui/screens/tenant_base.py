@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Label
 
@@ -28,17 +27,18 @@ from onenet_tui.data.context import Context
 from onenet_tui.data.errors import DomainError
 from onenet_tui.data.policy import ALLOWED, Decision, decide
 from onenet_tui.i18n import t
-from onenet_tui.screens.lifecycle_base import CSS_FILE, Banner, error_text
+from onenet_tui.screens.dimmed_keys import ExplainsDimmedKeys
+from onenet_tui.screens.lifecycle_base import CSS_FILE, Banner, CancelSaveButtons, error_text
 from onenet_tui.screens.relabel import RelabelledModal
 from onenet_tui.screens.workers import ReportsWorkerFailures, post_unless_cancelled
 from onenet_tui.visible import visible
-from onenet_tui.widgets.field import literal, refusal_text
+from onenet_tui.widgets.field import literal
 from onenet_tui.widgets.footer import TranslatedFooter
 
 ResultT = TypeVar("ResultT")
 
 
-class PolicyKeys(Screen[Any]):
+class PolicyKeys(ExplainsDimmedKeys):
     """A screen whose change keys carry a policy action in the registry:
     refused ones are dimmed in the footer (``check_action`` says None) and
     explained when pressed, as in the directory."""
@@ -62,33 +62,12 @@ class PolicyKeys(Screen[Any]):
                 return keys.BY_ID[binding.id or ""]
         return None
 
-    def on_key(self, event: events.Key) -> None:
-        active = self.active_bindings.get(event.key)
-        if active is None or active.enabled or active.node is not self:
-            return
-        spec = keys.BY_ID.get(active.binding.id or "")
-        if spec is not None:
-            event.stop()
-            event.prevent_default()
-            self.explain(spec)
-
-    def explain(self, spec: keys.KeyAction) -> None:
-        decision = self.key_decision(spec)
-        if decision.allowed:
-            return
-        self.notify(
-            refusal_text(decision),
-            title=t("directory.refused.title", action=spec.label),
-            severity="warning",
-            markup=False,
-        )
-
     def actor_changed(self) -> None:
         """Promoted or demoted while open (``OneNetApp.change_actor``): the dimmed keys follow."""
         self.refresh_bindings()
 
 
-class TenantForm(ReportsWorkerFailures, RelabelledModal[ResultT]):
+class TenantForm(CancelSaveButtons, ReportsWorkerFailures, RelabelledModal[ResultT]):
     """A dialog of a few fields and Cancel / Save. :meth:`fields` makes the
     fields, :meth:`send` calls the service (in a worker thread) with what
     :meth:`values` read; a DomainError is shown in the banner, naming the
@@ -156,16 +135,6 @@ class TenantForm(ReportsWorkerFailures, RelabelledModal[ResultT]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_close()
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_save()
 
     def action_save(self) -> None:
         if self.saving:
