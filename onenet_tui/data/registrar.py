@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -31,7 +31,9 @@ VIEW = "registrar_subscriber"
 DEFAULT_ROLE = "onenet_registrar"
 DEFAULT_LISTEN = "127.0.0.1:5060"
 DEFAULT_GATEWAY = "sip:127.0.0.1:5070"
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "deploy" / "kamailio" / "kamailio.cfg"
+# Package data, so an installed wheel has it too; deploy/kamailio/kamailio.cfg
+# is a link to this one file (the one copy to edit).
+CONFIG_FILE = "kamailio.cfg"
 # A plain PostgreSQL identifier: nothing to quote, nothing that could end a
 # statement or a line of the configuration.
 _ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -153,8 +155,8 @@ _MARKS = {
 
 
 def shipped_config() -> str:
-    """The configuration shipped in the repository, as it is."""
-    return CONFIG_PATH.read_text(encoding="utf-8")
+    """The configuration shipped with the console, as it is."""
+    return resources.files(__package__ or "onenet_tui.data").joinpath(CONFIG_FILE).read_text(encoding="utf-8")
 
 
 def listen_address(value: str) -> str:
