@@ -77,6 +77,7 @@ class Registrar:
     gateway_port: int
     work: Path
     process: subprocess.Popen[bytes]
+    role: str  # the login role it reads the database with
 
     @property
     def log(self) -> str:
@@ -138,7 +139,7 @@ def running_registrar(ctx: Context, pg_url: str, work: Path) -> Iterator[Registr
             while not sip_answers(port):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError("Kamailio did not start:\n" + (work / "kamailio.log").read_text())
-            yield Registrar(port, gateway_port, work, process)
+            yield Registrar(port, gateway_port, work, process, role)
         finally:
             stop_group(process)
             log.close()

@@ -7,10 +7,14 @@ a pending user."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, bindparam, create_engine, text
 
 from onenet_tui.data import carrier, credentials, users
 from onenet_tui.data.credentials import IssuedCredentials
@@ -154,4 +158,127 @@ def test_r24_a_pending_user_calls_out_but_is_reachable_only_once_activated(world
         carrier.set_status(world.carrier, pending.user.username, "activated")
         # At once: the registrar reads the status from the same database.
         reached = play(kamailio, "invite.xml", call_them)
+        assert reached.passed, reached.out + kamailio.log
+
+
+# --- the database gone, and changes racing each other ----------------------------
+
+
+@contextmanager
+def database_refused(pg_url: str, role: str) -> Iterator[None]:
+    """PostgreSQL refuses the registrar's role: its connections are ended and
+    a new login is refused (what Kamailio meets when the server went away or
+    the role was locked), until the block ends."""
+    admin = create_engine(pg_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"ALTER ROLE {role} NOLOGIN"))
+            ended = conn.execute(
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = :role"),
+                {"role": role},
+            ).scalar_one()
+        assert ended >= 1  # Kamailio was connected: this breaks a live connection
+        yield
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"ALTER ROLE {role} LOGIN"))
+        admin.dispose()
+
+
+def test_r24_without_its_database_the_registrar_answers_500_and_never_200(
+    world: World, kamailio: Registrar, pg_url: str
+) -> None:
+    row = phone(add_active(world).credentials)
+    assert registers(kamailio, row)  # connected, and the phone known
+    with database_refused(pg_url, kamailio.role):
+        unavailable = play(kamailio, "register_unavailable.xml", [row])
+        assert unavailable.passed, unavailable.out + kamailio.log
+        # Asked again (a reconnection is tried each time): still not accepted.
+        assert not registers(kamailio, row)
+    # The database back: Kamailio reconnects by itself, the phone registers again.
+    assert registers(kamailio, row), kamailio.log
+
+
+def _blocked_by(admin: Engine, holder: int) -> int:
+    """How many sessions wait, directly or behind one another, for a lock
+    the session ``holder`` holds (a second waiter for a row waits on the first)."""
+    with admin.connect() as conn:
+        waiting = conn.execute(
+            text("SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0")
+        ).all()
+    behind = {holder}
+    grew = True
+    while grew:
+        before = len(behind)
+        behind |= {pid for pid, blockers in waiting if behind & set(blockers)}
+        grew = len(behind) > before
+    return len(behind) - 1
+
+
+def _wait_blocked(admin: Engine, holder: int, count: int) -> None:
+    deadline = time.monotonic() + 20  # a bound, not an expectation: it takes milliseconds
+    while _blocked_by(admin, holder) < count:
+        assert time.monotonic() < deadline, "the changes never reached the locked row"
+        time.sleep(0.02)
+
+
+def _race(admin: Engine, user_id: int, first: Callable[[], object], second: Callable[[], object]) -> list[object]:
+    """Run ``first`` and ``second`` at the same time, made to meet: both wait
+    on the user's credentials row, locked here, ``first`` ahead in the queue."""
+    with admin.connect() as holder, ThreadPoolExecutor(2) as pool:
+        held = holder.begin()
+        holder.execute(text("SELECT 1 FROM desk_phone_credentials WHERE user_id = :id FOR UPDATE"), {"id": user_id})
+        pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        running = [pool.submit(first)]
+        _wait_blocked(admin, pid, 1)
+        running.append(pool.submit(second))
+        _wait_blocked(admin, pid, 2)
+        held.rollback()
+        return [job.result(timeout=30) for job in running]
+
+
+def test_r24_a_regenerate_racing_the_carriers_activation_both_count_at_the_registrar(
+    world: World, kamailio: Registrar, pg_url: str
+) -> None:
+    colleague = add_active(
+        world, first_name="Anna", last_name="Schmidt", email="anna@example.com", number="030 12345002"
+    )
+    racers = [add(world), add(world, first_name="Eva", last_name="Eng", email="eva@example.com", number="030 12345003")]
+    old = [phone(r.credentials) for r in racers]
+    admin = create_engine(pg_url)
+    try:
+        issued: list[IssuedCredentials] = []
+        for i, racer in enumerate(racers):
+            assert racer.user.id is not None
+            name = racer.user.username
+
+            def regenerate(name: str = name) -> IssuedCredentials:
+                return credentials.regenerate(world.admin, name)
+
+            def activate(name: str = name) -> object:
+                return carrier.set_status(world.carrier, name, "activated")
+
+            # Both orders: the regenerate first, then the activation first.
+            done = (
+                _race(admin, racer.user.id, regenerate, activate)
+                if i == 0
+                else _race(admin, racer.user.id, activate, regenerate)
+            )
+            issued.append(next(d for d in done if isinstance(d, IssuedCredentials)))
+        with admin.connect() as conn:
+            seen = conn.execute(
+                text("SELECT username, status FROM registrar_subscriber WHERE username IN :names").bindparams(
+                    bindparam("names", expanding=True)
+                ),
+                {"names": [i.sip_username for i in issued]},
+            ).all()
+        assert sorted(status for _, status in seen) == ["activated", "activated"]
+    finally:
+        admin.dispose()
+    # On the wire: the old passwords are refused, the new ones accepted, and
+    # both users are reachable (an activated user's phone rings, R24).
+    assert refused(kamailio, *old)
+    with answering_phone(kamailio, calls=2) as desk:
+        assert registers(kamailio, *(phone(i, f"{LOOPBACK}:{desk}") for i in issued)), kamailio.log
+        reached = play(kamailio, "invite.xml", [caller(colleague.credentials, i.sip_username) for i in issued])
         assert reached.passed, reached.out + kamailio.log
