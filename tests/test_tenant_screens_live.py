@@ -60,16 +60,22 @@ async def test_a_number_added_by_another_administrator_shows_and_the_cursor_stay
         assert screen.cursor_site.numbers == 41  # the counts followed too
 
 
+async def groups_filtered(pilot: Pilot[Any], typed: str) -> GroupsScreen:
+    """From the directory: ``G``, the eight groups, then ``/`` and ``typed``."""
+    await ready(pilot)
+    await pilot.press("G")
+    screen: GroupsScreen = await on_screen(pilot, GroupsScreen)
+    await until(pilot, lambda: len(screen.shown) == 8)
+    await pilot.press("slash", *typed)
+    await settle(pilot)
+    return screen
+
+
 async def test_a_group_renamed_by_another_administrator_shows_with_the_filter_kept(
     world: World, other: Context
 ) -> None:
     async with make_app(world).run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("G")
-        screen: GroupsScreen = await on_screen(pilot, GroupsScreen)
-        await until(pilot, lambda: len(screen.shown) == 8)
-        await pilot.press("slash", *"ber")
-        await settle(pilot)
+        screen = await groups_filtered(pilot, "ber")
         await pilot.press("down", "down")  # leaves the filter: the list, its second line
         await settle(pilot)
         on = screen.cursor_group
@@ -83,12 +89,7 @@ async def test_a_group_renamed_by_another_administrator_shows_with_the_filter_ke
 
 async def test_the_groups_list_follows_while_the_filter_is_being_typed(world: World, other: Context) -> None:
     async with make_app(world).run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("G")
-        screen: GroupsScreen = await on_screen(pilot, GroupsScreen)
-        await until(pilot, lambda: len(screen.shown) == 8)
-        await pilot.press("slash", *"lon")
-        await settle(pilot)
+        screen = await groups_filtered(pilot, "lon")
         groups.add_group(other, "London", "hunt_group", "LON Nacht")
         await until(pilot, lambda: len(screen.shown) == 5)
         assert pilot.app.focused is screen.filter_input and screen.filter_input.value == "lon"
