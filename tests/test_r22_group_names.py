@@ -74,6 +74,17 @@ def test_r22_the_same_name_site_and_kind_is_refused_naming_site_and_kind(world: 
     ]
 
 
+def test_r22_a_group_read_again_by_its_id_follows_a_rename_and_is_gone_once_deleted(world: World) -> None:
+    shown = groups.group_detail(world.admin, "BER Hunt")
+    groups.rename_group(world.admin, "BER Hunt", "Zentrale", site="Berlin", kind="hunt_group")
+    again = groups.group_detail_by_id(world.admin, shown.id, shown.name)
+    assert (again.id, again.name, again.site, again.kind) == (shown.id, "Zentrale", "Berlin", "hunt_group")
+    groups.delete_group(world.admin, "Zentrale", site="Berlin", kind="hunt_group")
+    with pytest.raises(NotFound) as gone:
+        groups.group_detail_by_id(world.admin, shown.id, "Zentrale")
+    assert "Zentrale" in gone.value.message()
+
+
 def test_r22_an_ambiguous_name_is_refused_listing_the_candidates(world: World) -> None:
     two_receptions(world)
     with pytest.raises(InvalidInput) as caught:

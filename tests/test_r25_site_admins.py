@@ -231,6 +231,8 @@ def test_r25_another_sites_user_is_refused_like_no_user(world: World, sabine: Co
     refused_r25(lambda: listing.number_rows(sabine, site="London"))
     refused_r25(lambda: groups.list_groups(sabine, site="London"))
     refused_r25(lambda: groups.group_detail(sabine, "LON Hunt"))
+    london_hunt = groups.group_detail(world.admin, "LON Hunt").id
+    refused_r25(lambda: groups.group_detail_by_id(sabine, london_hunt, "LON Hunt"))
     refused_r25(lambda: groups.candidates(sabine, "LON Pickup"))
     refused_r25(lambda: numbers.number_page(sabine, "London"))
     refused_r25(lambda: user_csv.export_users(sabine, site="London"))

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from onenet_tui.data import groups, numbers
+from onenet_tui.data import groups, memberships, numbers
 from onenet_tui.data.actor import Actor
 from onenet_tui.data.context import Context
 from onenet_tui.data.models import Role
 from onenet_tui.data.storage import Store
-from onenet_tui.screens.groups import GroupsScreen
+from onenet_tui.screens.groups import GroupScreen, GroupsScreen
 from onenet_tui.screens.sites import SitesScreen
 from onenet_tui.widgets.cursor_table import CursorTable
-from tests.helpers import SIZE, World, make_app, ready, settle, until
+from tests.helpers import SIZE, World, add_active, make_app, ready, settle, until
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -94,3 +94,29 @@ async def test_the_groups_list_follows_while_the_filter_is_being_typed(world: Wo
         await until(pilot, lambda: len(screen.shown) == 5)
         assert pilot.app.focused is screen.filter_input and screen.filter_input.value == "lon"
         assert screen.filter_input.cursor_position == 3
+
+
+async def test_one_group_follows_members_and_a_rename_by_another_administrator(world: World, other: Context) -> None:
+    anna = add_active(world, first_name="Anna", last_name="Berg", email="anna@example.com").user.username
+    eva = add_active(
+        world, first_name="Eva", last_name="Zorn", email="eva@example.com", number="030 12345002"
+    ).user.username
+    memberships.set_group_members(world.admin, "BER Pickup", [(eva, None)])
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await groups_filtered(pilot, "pickup")
+        await pilot.press("down", "enter")  # the list, then open BER Pickup
+        group: GroupScreen = await on_screen(pilot, GroupScreen)
+        await until(pilot, lambda: group.detail is not None and len(group.members) == 1)
+        assert screen.cursor_group is not None and group.cursor_member is not None
+        # Another administrator adds Anna (sorted before Eva) and renames the group.
+        memberships.set_group_members(other, "BER Pickup", [(anna, None), (eva, None)])
+        groups.rename_group(other, "BER Pickup", "Abholen Berlin", site="Berlin", kind="pickup")
+        await until(pilot, lambda: group.detail is not None and group.detail.name == "Abholen Berlin")
+        await settle(pilot)
+        assert [m.username for m in group.members] == [anna, eva]
+        assert "Abholen Berlin" in str(group.query_one("#group-title").render())
+        assert group.cursor_member is not None and group.cursor_member.username == eva  # still on Eva
+        # Its keys act on the group as it is now: removing Eva saves (no stale refusal).
+        await pilot.press("d")
+        await until(pilot, lambda: not group.saving and [m.username for m in group.members] == [anna])
+    assert [m.username for m in groups.group_detail(world.admin, "Abholen Berlin").members] == [anna]

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import audit, checks, tenant_checks, versions
 from onenet_tui.data.context import Context
-from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, StaleData
+from onenet_tui.data.errors import FieldError, InvalidInput, NotFound, RuleRefused, StaleData
 from onenet_tui.data.lookup import group_by_ref, site_by_name, user_by_ref
 from onenet_tui.data.memberships import MEMBER, membership_word
 from onenet_tui.data.models import CallCenterRole, Group, GroupKind, GroupMember, Site, User
@@ -368,6 +368,20 @@ def group_detail(ctx: Context, name: str, *, site: str | None = None, kind: str 
     """Read only: a group and its members by name (2,000 members in one query)."""
     with ctx.store.read() as session:
         return _detail(session, group_by_ref(session, name, site=site, kind=kind, sites=ctx.actor.sites))
+
+
+def group_detail_by_id(ctx: Context, group_id: int, shown_as: str) -> GroupDetail:
+    """Read only: a group shown on a screen, read again by its id, so a
+    rename by someone else meanwhile is followed (``shown_as``, the name the
+    screen knew it by, names it in a refusal): NotFound once it is deleted,
+    R25 for a site administrator when it is not of their sites."""
+    with ctx.store.read() as session:
+        group = session.get(Group, group_id)
+        if group is None:
+            raise NotFound("group", shown_as)
+        if ctx.actor.sites is not None and group.site_id not in ctx.actor.sites:
+            raise RuleRefused("R25", "site_admin.group_not_yours", group=shown_as)
+        return _detail(session, group)
 
 
 def group_summaries(ctx: Context, *, site: str | None = None) -> list[GroupSummary]:

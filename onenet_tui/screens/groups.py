@@ -254,7 +254,7 @@ def member_note(member: GroupMemberRow) -> str:
     return t("tenant_ui.members.r6_note") if member.notice else ""
 
 
-class GroupScreen(ReportsWorkerFailures, PolicyKeys):
+class GroupScreen(ReportsWorkerFailures, FollowsTrail, PolicyKeys):
     """One group: its members (status badge, name, username, role), and the
     changes an administrator may make to them and to the group."""
 
@@ -338,7 +338,15 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
         banner.display = bool(text)
 
     def reload(self) -> None:
-        self._load(self.group_name)
+        # Once shown, by its id: renamed by someone else meanwhile, it is still this group.
+        self._load(self.group_name, self.detail.id if self.detail is not None else None)
+
+    def trail_moved(self) -> None:
+        # Members added, removed or given another role, or the group renamed,
+        # by anyone: read again, the cursor staying on its member. Not in the
+        # middle of this screen's own save, whose answer reloads anyway.
+        if not self.saving:
+            self.reload()
 
     class LoadRefused(Message):
         """The group is gone (deleted, or renamed by someone else)."""
@@ -348,9 +356,12 @@ class GroupScreen(ReportsWorkerFailures, PolicyKeys):
             self.error = error
 
     @work(thread=True, exclusive=True, group="group-load", exit_on_error=False, description="load the group")
-    def _load(self, name: str) -> None:
+    def _load(self, name: str, group_id: int | None) -> None:
         try:
-            detail = groups.group_detail(self.ctx, name, site=self.group_site, kind=self.group_kind)
+            if group_id is not None:
+                detail = groups.group_detail_by_id(self.ctx, group_id, name)
+            else:
+                detail = groups.group_detail(self.ctx, name, site=self.group_site, kind=self.group_kind)
         except DomainError as error:
             post_unless_cancelled(self, self.LoadRefused(error))
             return
