@@ -195,6 +195,11 @@ async def test_l_in_a_file_name_prompt_keeps_the_name_typed_the_focus_and_the_qu
         await pilot.app.push_screen(prompt)
         await settle(pilot)
         path = prompt.query_one("#path", Input)
+        path.value = "mine"
+        await settle(pilot)
+        await pilot.press("L", *".txt")  # in the name, L is a letter
+        await settle(pilot)
+        assert path.value == "mineL.txt" and language() == "en"
         path.value = "mine.txt"
         await settle(pilot)
         prompt.query_one("#save").focus()
