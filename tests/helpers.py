@@ -6,6 +6,7 @@ never from one another."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -28,12 +29,13 @@ from textual.widgets import Input, Select, Static
 
 from onenet_tui import cli
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import carrier, handover, phones, users
+from onenet_tui.data import carrier, handover, phones, user_csv, users
 from onenet_tui.data.context import Actor, Context, carrier_context
 from onenet_tui.data.directory import Directory, DirectoryData
 from onenet_tui.data.models import GroupKind, Role
 from onenet_tui.data.storage import Store
 from onenet_tui.data.tenant import create_group, create_site, create_tenant
+from onenet_tui.data.user_csv import ImportFile
 from onenet_tui.data.users import AddedUser
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen
@@ -678,3 +680,13 @@ class TableApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one(UserTable).reload()
+
+
+def import_file(*rows: dict[str, str]) -> ImportFile:
+    """A users CSV (R23) of ``rows`` (column -> cell; absent columns empty), as read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(user_csv.COLUMNS)
+    for cells in rows:
+        writer.writerow([cells.get(c, "") for c in user_csv.COLUMNS])
+    return user_csv.read_text(buffer.getvalue(), "in.csv")

@@ -1,0 +1,173 @@
+"""credentials say whether they were ever handed over (SPEC R8-R10)
+
+Revision ID: 0009_handed_over
+Revises: 0008_registrar
+Create Date: 2026-12-01 19:00:00
+
+Which users hold credentials nobody received was decided by reading every
+issuing audit event (0.8 s at a million events, asked by each directory
+load). The credentials row now says it: ``handed_over``, written in the same
+transaction as every issue (False) and every hand-over (True), and
+``reset_event``, the bulk reset that issued the row (its export receipt hands
+over exactly those rows). A partial index holds the rows never handed over.
+
+Backfill with the audit trail's rule as it stood: a user's latest issue
+(``user.add`` with a desk phone, ``user.change_configuration`` that changed
+the number or gave a desk phone, ``credentials.regenerate``, a
+``credentials.bulk_reset`` naming them by id or, before ids were recorded,
+by username) with no ``credentials.handed_over`` of theirs after it and, for
+a bulk reset, no ``credentials.exported`` naming that reset. Every other row
+was handed over. The rule is copied here, not imported: a migration must
+keep meaning what it meant when the code it came with has moved on.
+
+The 0008 triggers fire on INSERT and on UPDATE OF user_id alone, so setting
+these columns leaves ``registrar_status`` and the registrar's view alone.
+"""
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_handed_over"
+down_revision = "0008_registrar"
+branch_labels = None
+depends_on = None
+
+INDEX = "ix_desk_phone_credentials_unhanded"
+# As SQLAlchemy renders ``~handed_over`` on each backend (models.py says why).
+WHERE_SQLITE = "handed_over = 0"
+WHERE_PG = "NOT handed_over"
+_CHUNK = 500
+
+_events = sa.table(
+    "audit_events",
+    sa.column("id", sa.Integer),
+    sa.column("action", sa.String),
+    sa.column("details", sa.JSON),
+)
+_credentials = sa.table(
+    "desk_phone_credentials",
+    sa.column("user_id", sa.Integer),
+    sa.column("handed_over", sa.Boolean),
+    sa.column("reset_event", sa.Integer),
+)
+_users = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String))
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    # Existing rows start as handed over; on PostgreSQL a constant default
+    # fills them without rewriting the table, then new rows default to False.
+    # SQLite cannot change a column's default in place: it gets False and
+    # one UPDATE.
+    op.add_column(
+        "desk_phone_credentials",
+        sa.Column("handed_over", sa.Boolean(), nullable=False, server_default=sa.true() if postgres else sa.false()),
+    )
+    op.add_column("desk_phone_credentials", sa.Column("reset_event", sa.Integer(), nullable=True))
+    if postgres:
+        op.alter_column("desk_phone_credentials", "handed_over", server_default=sa.false())
+    else:
+        op.execute(sa.update(_credentials).values(handed_over=True))
+    unhanded = _unhanded(bind)
+    singles = sorted(uid for uid, (_, bulk) in unhanded.items() if not bulk)
+    for chunk in _chunks(singles):
+        op.execute(sa.update(_credentials).where(_credentials.c.user_id.in_(chunk)).values(handed_over=False))
+    by_reset: dict[int, list[int]] = {}
+    for uid, (event_id, bulk) in unhanded.items():
+        if bulk:
+            by_reset.setdefault(event_id, []).append(uid)
+    for event_id, uids in sorted(by_reset.items()):
+        for chunk in _chunks(sorted(uids)):
+            op.execute(
+                sa.update(_credentials)
+                .where(_credentials.c.user_id.in_(chunk))
+                .values(handed_over=False, reset_event=event_id)
+            )
+    op.create_index(
+        INDEX,
+        "desk_phone_credentials",
+        ["user_id", "reset_event"],
+        sqlite_where=sa.text(WHERE_SQLITE),
+        postgresql_where=sa.text(WHERE_PG),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(INDEX, table_name="desk_phone_credentials")
+    with op.batch_alter_table("desk_phone_credentials") as batch_op:
+        batch_op.drop_column("reset_event")
+        batch_op.drop_column("handed_over")
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _single_issues() -> Any:
+    details = _events.c.details
+    return sa.or_(
+        _events.c.action == "credentials.regenerate",
+        sa.and_(_events.c.action == "user.add", details["device_type"].as_string() == "desk_phone"),
+        sa.and_(
+            _events.c.action == "user.change_configuration",
+            sa.or_(
+                details[("changed", "number", 1)].as_string().is_not(None),
+                details[("changed", "device_type", 1)].as_string() == "desk_phone",
+            ),
+        ),
+    )
+
+
+def _newest_per_user(bind: sa.Connection, condition: Any) -> dict[int, int]:
+    uid = _events.c.details["user_id"].as_integer()
+    query = sa.select(uid, sa.func.max(_events.c.id)).where(condition, uid.is_not(None)).group_by(uid)
+    return {user: event_id for user, event_id in bind.execute(query)}
+
+
+def _unhanded(bind: sa.Connection) -> dict[int, tuple[int, bool]]:
+    """User id -> (the issue never handed over, whether a bulk reset made it)."""
+    latest = {uid: (event_id, False) for uid, event_id in _newest_per_user(bind, _single_issues()).items()}
+    handed = _newest_per_user(bind, _events.c.action == "credentials.handed_over")
+    exported: set[int] = set()
+    bulk: list[tuple[int, dict[str, Any]]] = []
+    rows = bind.execute(
+        sa.select(_events.c.id, _events.c.action, _events.c.details)
+        .where(_events.c.action.in_(("credentials.bulk_reset", "credentials.exported")))
+        .order_by(_events.c.id)
+    )
+    for event_id, action, details in rows:
+        if action == "credentials.exported":
+            if isinstance(details.get("reset_event"), int):
+                exported.add(details["reset_event"])
+        else:
+            bulk.append((event_id, details))
+    for uid, event_id in _bulk_issues(bind, bulk):
+        if latest.get(uid, (0, False))[0] < event_id:
+            latest[uid] = (event_id, True)
+    return {
+        uid: (event_id, is_bulk)
+        for uid, (event_id, is_bulk) in latest.items()
+        if handed.get(uid, 0) < event_id and event_id not in exported
+    }
+
+
+def _bulk_issues(bind: sa.Connection, bulk: list[tuple[int, dict[str, Any]]]) -> Iterable[tuple[int, int]]:
+    """(user, reset) for every user each bulk reset named, oldest first."""
+    names = sorted({name for _, d in bulk if d.get("user_ids") is None for name in d.get("usernames", [])})
+    ids: dict[str, int] = {}
+    for chunk in _chunks(names):
+        query = sa.select(_users.c.username, _users.c.id).where(_users.c.username.in_(chunk))
+        ids.update({name: uid for name, uid in bind.execute(query)})
+    for event_id, details in bulk:
+        named = details.get("user_ids")
+        if named is None:
+            # Events written before the ids were recorded name the users.
+            named = [ids[name] for name in details.get("usernames", []) if name in ids]
+        for uid in named:
+            if isinstance(uid, int):
+                yield uid, event_id
