@@ -600,11 +600,12 @@ async def choose_admin_mode(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
+def plainly_matches(data: DirectoryData, index: int, query: str, groups: dict[int, list[str]] | None = None) -> bool:
     """The filter's meaning written plainly, row by row, without the
     directory's shortcuts: every free word in the haystack, the site, the
     desk phone model's code or label, or the department; every term on its
-    field. What the directory answers must equal it."""
+    field (``groups``: user id -> the names of their groups). What the
+    directory answers must equal it."""
     from onenet_tui.data.directory import device_label, licence_label, strip_accents, terms
 
     parsed = terms.parse(query)
@@ -635,6 +636,8 @@ def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
             ok = data.statuses[index] in terms.statuses(value)
         elif field is terms.Field.LOCKED:
             ok = bool(data.locked[index]) in terms.locked_values(value)
+        elif field is terms.Field.GROUP:
+            ok = any(value in strip_accents(name) for name in (groups or {}).get(data.ids[index], []))
         elif field is terms.Field.DEVICE:
             forms = [device, *(strip_accents(device_label(device, lang)) for lang in ("en", "de"))]
             if device == "none":
