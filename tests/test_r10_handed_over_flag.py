@@ -283,16 +283,18 @@ def test_r9_migration_marks_an_old_add_by_its_hand_over(db_url: str, handed: boo
                 " 'alice', 'system')"
             )
         )
-        events = [("user.add", '{"user_id": 7, "device_type": "desk_phone"}')]
+        events = [("user.add", 7, '{"user_id": 7, "device_type": "desk_phone"}')]
         if handed:
-            events.append(("credentials.handed_over", '{"user_id": 7}'))
-        for action, details in events:
+            events.append(("credentials.handed_over", 7, '{"user_id": 7}'))
+        # Details no code of ours wrote (0006 left the column empty): ignored, never an error.
+        events.append(("credentials.regenerate", None, '{"user_id": "7; not a number"}'))
+        for action, user, details in events:
             conn.execute(
                 text(
                     "INSERT INTO audit_events (at, operator, action, target, user_id, details)"
-                    " VALUES ('2026-01-01', 'alice', :action, 'anna', 7, :details)"
+                    " VALUES ('2026-01-01', 'alice', :action, 'anna', :user, :details)"
                 ),
-                {"action": action, "details": details},
+                {"action": action, "user": user, "details": details},
             )
     old.dispose()
     store = Store(db_url)
