@@ -288,6 +288,12 @@ def test_r9_migration_marks_an_old_add_by_its_hand_over(db_url: str, handed: boo
             events.append(("credentials.handed_over", 7, '{"user_id": 7}'))
         # Details no code of ours wrote (0006 left the column empty): ignored, never an error.
         events.append(("credentials.regenerate", None, '{"user_id": "7; not a number"}'))
+        events += [
+            ("credentials.bulk_reset", None, '["not", "an", "object"]'),
+            ("credentials.bulk_reset", None, '{"user_ids": "7"}'),
+            ("credentials.bulk_reset", None, '{"usernames": [{"a": 1}, 5, null]}'),
+            ("credentials.exported", None, '{"reset_event": "all of them"}'),
+        ]
         for action, user, details in events:
             conn.execute(
                 text(

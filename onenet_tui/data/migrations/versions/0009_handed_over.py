@@ -154,6 +154,8 @@ def _unhanded(bind: sa.Connection) -> dict[int, tuple[int, bool]]:
         .order_by(_events.c.id)
     )
     for event_id, action, details in rows:
+        if not isinstance(details, dict):
+            continue  # no event of ours: nothing it could say
         if action == "credentials.exported":
             if isinstance(details.get("reset_event"), int):
                 exported.add(details["reset_event"])
@@ -171,7 +173,7 @@ def _unhanded(bind: sa.Connection) -> dict[int, tuple[int, bool]]:
 
 def _bulk_issues(bind: sa.Connection, bulk: list[tuple[int, dict[str, Any]]]) -> Iterable[tuple[int, int]]:
     """(user, reset) for every user each bulk reset named, oldest first."""
-    names = sorted({name for _, d in bulk if d.get("user_ids") is None for name in d.get("usernames", [])})
+    names = sorted({n for _, d in bulk if d.get("user_ids") is None for n in _list(d.get("usernames")) if _text(n)})
     ids: dict[str, int] = {}
     for chunk in _chunks(names):
         query = sa.select(_users.c.username, _users.c.id).where(_users.c.username.in_(chunk))
@@ -180,7 +182,15 @@ def _bulk_issues(bind: sa.Connection, bulk: list[tuple[int, dict[str, Any]]]) ->
         named = details.get("user_ids")
         if named is None:
             # Events written before the ids were recorded name the users.
-            named = [ids[name] for name in details.get("usernames", []) if name in ids]
-        for uid in named:
-            if isinstance(uid, int):
+            named = [ids[name] for name in _list(details.get("usernames")) if _text(name) and name in ids]
+        for uid in _list(named):
+            if isinstance(uid, int) and not isinstance(uid, bool):
                 yield uid, event_id
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
