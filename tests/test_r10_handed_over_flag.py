@@ -128,9 +128,19 @@ def test_r9_every_issue_says_never_handed_over_as_the_audit_trail_does(world: Wo
     imported = {item.user_id for item in done.issued}
     assert len(imported) == 2
     assert set(agree(world)) == {carla, anna, juergen} | imported
+    # An import row giving an existing user a desk phone issues too.
+    weiss = users.view(world.admin, names[5])
+    row = {
+        "username": weiss.username, "first_name": weiss.first_name, "last_name": weiss.last_name,
+        "email": weiss.email, "site": "Berlin", "number": weiss.number, "extension": weiss.extension,
+        "device_type": "desk_phone", "desk_phone_model": "yealink-t54w", "licence": weiss.licence,
+    }  # fmt: skip
+    changed = import_users.apply(world.admin, import_file(row))
+    assert [item.user_id for item in changed.issued] == [weiss.id]
+    assert set(agree(world)) == {carla, anna, juergen, weiss.id} | imported
     # Deleting a user deletes their row and so their mark.
     users.delete_user(world.admin, names[0])  # Jürgen, activated: R7 lets him go
-    assert set(agree(world)) == {carla, anna} | imported
+    assert set(agree(world)) == {carla, anna, weiss.id} | imported
 
 
 def test_r8_every_hand_over_says_handed_over_as_the_audit_trail_does(world: World, tmp_path: Path) -> None:
