@@ -6,6 +6,7 @@ never from one another."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -28,12 +29,13 @@ from textual.widgets import Input, Select, Static
 
 from onenet_tui import cli
 from onenet_tui.app import OneNetApp
-from onenet_tui.data import carrier, handover, phones, users
+from onenet_tui.data import carrier, handover, phones, user_csv, users
 from onenet_tui.data.context import Actor, Context, carrier_context
 from onenet_tui.data.directory import Directory, DirectoryData
 from onenet_tui.data.models import GroupKind, Role
 from onenet_tui.data.storage import Store
 from onenet_tui.data.tenant import create_group, create_site, create_tenant
+from onenet_tui.data.user_csv import ImportFile
 from onenet_tui.data.users import AddedUser
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.bulk_credentials import BulkCredentialsScreen, ConfirmResetScreen
@@ -598,11 +600,12 @@ async def choose_admin_mode(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
+def plainly_matches(data: DirectoryData, index: int, query: str, groups: dict[int, list[str]] | None = None) -> bool:
     """The filter's meaning written plainly, row by row, without the
     directory's shortcuts: every free word in the haystack, the site, the
     desk phone model's code or label, or the department; every term on its
-    field. What the directory answers must equal it."""
+    field (``groups``: user id -> the names of their groups). What the
+    directory answers must equal it."""
     from onenet_tui.data.directory import device_label, licence_label, strip_accents, terms
 
     parsed = terms.parse(query)
@@ -633,6 +636,8 @@ def plainly_matches(data: DirectoryData, index: int, query: str) -> bool:
             ok = data.statuses[index] in terms.statuses(value)
         elif field is terms.Field.LOCKED:
             ok = bool(data.locked[index]) in terms.locked_values(value)
+        elif field is terms.Field.GROUP:
+            ok = any(value in strip_accents(name) for name in (groups or {}).get(data.ids[index], []))
         elif field is terms.Field.DEVICE:
             forms = [device, *(strip_accents(device_label(device, lang)) for lang in ("en", "de"))]
             if device == "none":
@@ -678,3 +683,13 @@ class TableApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one(UserTable).reload()
+
+
+def import_file(*rows: dict[str, str]) -> ImportFile:
+    """A users CSV (R23) of ``rows`` (column -> cell; absent columns empty), as read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(user_csv.COLUMNS)
+    for cells in rows:
+        writer.writerow([cells.get(c, "") for c in user_csv.COLUMNS])
+    return user_csv.read_text(buffer.getvalue(), "in.csv")

@@ -81,6 +81,13 @@ elif _point == "published":
         _stop()
 
     handover.record_exported = _record_exported
+elif _point == "handing_over":
+    from onenet_tui.data import handover
+
+    def _record_handed_over(*args, **kwargs):
+        _stop()
+
+    handover.record_handed_over = _record_handed_over
 """
 
 # Where the reset stands when the process dies there.
@@ -142,11 +149,13 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def kill_at(tmp_path: Path, db_url: str, point: str, sig: signal.Signals, export: Path) -> int:
+def kill_at(
+    tmp_path: Path, db_url: str, point: str, sig: signal.Signals, export: Path, command: tuple[str, ...] = ()
+) -> int:
     flag = tmp_path / f"flag-{point}-{sig.name}"
     env = env_for(tmp_path, db_url, CRASH_HOOK_AT=point, CRASH_HOOK_FLAG=str(flag))
     process = subprocess.Popen(
-        [sys.executable, "-m", "onenet_tui", "credentials", "reset", "--all", "--export", str(export)],
+        [sys.executable, "-m", "onenet_tui", *(command or ("credentials", "reset", "--all", "--export", str(export)))],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -235,6 +244,22 @@ def test_r8_credentials_printed_by_users_add_count_as_handed_over(world: World, 
         assert handover.never_handed_over(session) == frozenset()
         handed = session.execute(select(AuditEvent).where(AuditEvent.action == "credentials.handed_over")).scalar_one()
     assert handed.target == "juergen.mueller" and "password" not in str(handed.details)
+
+
+def test_r8_users_add_killed_after_printing_before_the_hand_over_leaves_never_handed_over(
+    world: World, db_url: str, tmp_path: Path
+) -> None:
+    """The flag is written by the add's own transaction: a process killed
+    between the commit (the password printed) and the hand-over's leaves
+    the user marked, on both backends."""
+    command = users_add("030 12345001", email="juergen@example.com")
+    code = kill_at(tmp_path, db_url, "handing_over", signal.SIGKILL, tmp_path / "unused", tuple(command))
+    assert code == -signal.SIGKILL
+    with world.store.read() as session:
+        user_id = session.execute(select(DeskPhoneCredential.user_id)).scalar_one()
+        assert handover.never_handed_over(session) == {user_id}
+        handed = session.execute(select(AuditEvent).where(AuditEvent.action == "credentials.handed_over")).all()
+    assert handed == []
 
 
 def console_notices(app: OneNetApp) -> list[str]:

@@ -254,3 +254,188 @@ def test_a_department_a_change_brings_is_found_after_the_refresh(tenant: World) 
     assert names(directory) == ["Smith, Oliver"]
     directory.set_query("dept:kunden")
     assert names(directory) == ["Smith, Oliver"]
+
+
+# --- group: (members of a group whose name holds the value) ---------------------------------
+
+
+def test_group_terms_parse_in_english_and_german() -> None:
+    assert parse("group:Hotline").terms == (Term(Field.GROUP, "hotline"),)
+    assert parse("Gruppe:EMPFÄNG").terms == (Term(Field.GROUP, "empfang"),)
+    assert parse('group:"BER Pick"').terms == (Term(Field.GROUP, "ber pick"),)
+    assert covers(parse("group:emp").keys, parse("group:empfang").keys)
+    assert not covers(parse("group:emp").keys, parse("site:empfang").keys)
+
+
+def group_names(store: Store, sites: set[int] | None = None) -> dict[int, list[str]]:
+    """User id -> the names of their groups, read plainly (of ``sites``)."""
+    from onenet_tui.data.models import Group, GroupMember
+
+    with store.read() as session:
+        query = select(GroupMember.user_id, Group.name, Group.site_id).join(Group, Group.id == GroupMember.group_id)
+        found: dict[int, list[str]] = {}
+        for user_id, name, site_id in session.exec(query):
+            if sites is None or site_id in sites:
+                found.setdefault(user_id, []).append(name)
+    return found
+
+
+def grouped_directory(store: Store, sites: set[int] | None = None) -> Directory:
+    from onenet_tui.data.directory.groups import GroupIndex
+
+    directory = Directory(model.load(store, sites))
+    directory.groups = GroupIndex(store, sites)
+    return directory
+
+
+@pytest.fixture
+def grouped(tenant: World) -> World:
+    """Reception groups of one name at both sites (R22 allows it), and Berlin's pickup."""
+    from onenet_tui.data import groups, memberships
+
+    groups.add_group(tenant.admin, "Berlin", "pickup", "Empfang")
+    groups.add_group(tenant.admin, "London", "pickup", "Empfang")
+    memberships.set_group_members(
+        tenant.admin, "Empfang", [("juergen.mueller", None), ("anna.schmidt", None)], site="Berlin"
+    )
+    memberships.set_group_members(tenant.admin, "Empfang", [("grace.jones", None)], site="London")
+    memberships.set_group_members(tenant.admin, "BER Pickup", [("anna.schmidt", None), ("lukasz.nowak", None)])
+    return tenant
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("group:empfang", ["Jones, Grace", "Müller, Jürgen", "Schmidt, Anna"]),
+        ("gruppe:EMPFÄNG site:lon", ["Jones, Grace"]),
+        ("group:pick", ["Nowak, Łukasz", "Schmidt, Anna"]),
+        ('group:"ber pickup" status:pending', ["Nowak, Łukasz", "Schmidt, Anna"]),
+        ("group:fang müller", ["Müller, Jürgen"]),  # the middle of a name, beside a free word
+        ("group:hunt", []),  # a group without members
+        ("group:nowhere", []),
+    ],
+)
+def test_group_terms_find_the_members_of_every_group_so_named(grouped: World, query: str, expected: list[str]) -> None:
+    directory = grouped_directory(grouped.store)
+    directory.set_query(query)
+    assert names(directory) == expected
+    data, held = directory.data, group_names(grouped.store)
+    assert sorted(expected) == sorted(data.names[i] for i in range(len(data)) if plainly_matches(data, i, query, held))
+
+
+def test_typing_a_group_term_key_by_key_equals_a_plain_search(grouped: World) -> None:
+    directory = grouped_directory(grouped.store)
+    directory.KEEP_HAYSTACKS = 0
+    data, held = directory.data, group_names(grouped.store)
+    typed = ""
+    for key in [*"gruppe:empf", *"\b" * 3, *"pick", " ", *"s", *"\b" * 2, *"ang", *" status:p"]:
+        typed = typed[:-1] if key == "\b" else typed + key
+        directory.set_query(typed)
+        directory.ensure(1)
+        expected = sorted(
+            (data.names[i] for i in range(len(data)) if plainly_matches(data, i, typed, held)), key=model.strip_accents
+        )
+        assert names(directory) == expected, typed
+
+
+def test_group_answers_follow_every_membership_change(grouped: World) -> None:
+    """A group: answer kept by the directory is made again once the data is
+    newer than a change of members, a user's groups, a rename or a delete."""
+    from onenet_tui.data import groups, memberships
+
+    directory = grouped_directory(grouped.store)
+    directory.set_query("group:empfang")
+    assert names(directory) == ["Jones, Grace", "Müller, Jürgen", "Schmidt, Anna"]
+
+    def refreshed() -> list[str]:
+        fresh = model.refresh(grouped.store, directory.data)
+        assert fresh is not None
+        directory.replace_data(fresh)
+        assert names(directory) == sorted(
+            (fresh.names[i] for i in range(len(fresh)) if plainly_matches(fresh, i, directory.query, held())),
+            key=model.strip_accents,
+        )
+        return names(directory)
+
+    def held() -> dict[int, list[str]]:
+        return group_names(grouped.store)
+
+    memberships.set_group_members(grouped.admin, "Empfang", [("juergen.mueller", None)], site="Berlin")
+    assert refreshed() == ["Jones, Grace", "Müller, Jürgen"]
+    memberships.set_user_groups(grouped.admin, "lukasz.nowak", {"BER Pickup": None, "Empfang": None})
+    assert refreshed() == ["Jones, Grace", "Müller, Jürgen", "Nowak, Łukasz"]
+    groups.rename_group(grouped.admin, "Empfang", "Rezeption", site="London")
+    assert refreshed() == ["Müller, Jürgen", "Nowak, Łukasz"]
+    directory.set_query("group:rezeption")
+    assert names(directory) == ["Jones, Grace"]
+    directory.set_query("group:empfang")
+    groups.delete_group(grouped.admin, "Empfang", site="Berlin")
+    assert refreshed() == []
+    # Back to an answer kept from before the delete: made again, not reused.
+    directory.set_query("group:rezeption")
+    assert names(directory) == ["Jones, Grace"]
+
+
+def test_a_group_term_without_memberships_to_ask_finds_nobody(grouped: World) -> None:
+    directory = Directory(model.load(grouped.store))  # no GroupIndex: a directory of data alone
+    directory.set_query("group:empfang")
+    assert names(directory) == []
+
+
+def test_r25_a_site_admins_group_term_sees_their_sites_groups_only(grouped: World) -> None:
+    from onenet_tui.data.models import Site
+
+    with grouped.store.read() as session:
+        berlin = {session.exec(select(Site.id).where(Site.name == "Berlin")).one()}
+    directory = grouped_directory(grouped.store, berlin)
+    directory.set_query("group:empfang")
+    assert names(directory) == ["Müller, Jürgen", "Schmidt, Anna"]
+    directory.set_query("group:lon")  # London's groups are not theirs to name
+    assert names(directory) == []
+    data, held = directory.data, group_names(grouped.store, berlin)
+    directory.set_query("group:p")
+    assert names(directory) == sorted(
+        (data.names[i] for i in range(len(data)) if plainly_matches(data, i, "group:p", held)),
+        key=model.strip_accents,
+    )
+
+
+@pytest.mark.sqlite_only
+async def test_group_typed_in_the_directory_filter_shows_the_members_and_help_lists_it(grouped: World) -> None:
+    from onenet_tui.screens.help import HelpScreen
+    from tests.helpers import SIZE, header, make_app, ready, settle
+
+    async with make_app(grouped).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("slash", *"gruppe:empfang")
+        await settle(pilot)
+        screen.directory.finish()
+        assert names(screen.directory) == ["Jones, Grace", "Müller, Jürgen", "Schmidt, Anna"]
+        assert "3 of 8 users" in header(screen)
+        await pilot.press("escape", "question_mark")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HelpScreen)
+        listed = dict(pilot.app.screen.term_lines())
+        assert "group:hotline" in listed["group: gruppe:"]
+
+
+def test_a_group_term_with_the_database_gone_finds_nobody_then_recovers(
+    grouped: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked on a key press: a failing read never reaches the screen."""
+    from sqlalchemy.exc import OperationalError
+
+    from onenet_tui.data.directory import groups
+
+    real = groups.read
+
+    def gone(*args: object, **kwargs: object) -> groups.Memberships:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    directory = grouped_directory(grouped.store)
+    monkeypatch.setattr(groups, "read", gone)
+    directory.set_query("group:empfang")
+    assert names(directory) == []
+    monkeypatch.setattr(groups, "read", real)
+    directory.set_query("group:empfan")
+    assert names(directory) == ["Jones, Grace", "Müller, Jürgen", "Schmidt, Anna"]

@@ -44,7 +44,6 @@ from onenet_tui.data.models import AuditEvent, DeskPhoneCredential, Role, Site
 from onenet_tui.data.policy import Action
 from onenet_tui.data.schemas import CallServicesChange, ConfigChange, NewOperator, ProfileChange
 from onenet_tui.data.storage import Store
-from onenet_tui.data.user_csv import ImportFile
 from onenet_tui.screens.add_user import AddUserWizard
 from onenet_tui.screens.export_users import ExportUsersScreen
 from onenet_tui.screens.first_run import first_steps
@@ -58,6 +57,7 @@ from tests.helpers import (
     cli_env,
     confirm_reset,
     header,
+    import_file,
     lines,
     make_app,
     new_user_data,
@@ -345,18 +345,6 @@ def test_r25_a_site_admin_takes_every_administrator_action_at_their_site(world: 
 # --- imports and exports -------------------------------------------------------------
 
 
-def _import_file(*rows: dict[str, str]) -> ImportFile:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(user_csv.COLUMNS)
-    for cells in rows:
-        writer.writerow([cells.get(c, "") for c in user_csv.COLUMNS])
-    return user_csv.read_text(buffer.getvalue(), "in.csv")
-
-
 def _person(username: str, site: str, number: str) -> dict[str, str]:
     return {
         "username": username, "first_name": "Neu", "last_name": "Person", "email": f"{username}@example.com",
@@ -367,7 +355,7 @@ def _person(username: str, site: str, number: str) -> dict[str, str]:
 
 def test_r25_an_import_row_for_another_site_fails_naming_r25(world: World, sabine: Context) -> None:
     london = users.view(world.admin, "oliver.smith")
-    file = _import_file(
+    file = import_file(
         _person("neu.berlin", "Berlin", "030 12345021"),
         _person("neu.london", "London", "020 7946 0011"),
         # An existing London user, changed by name: refused, not added anew.
@@ -388,7 +376,7 @@ def test_r25_an_import_row_for_another_site_fails_naming_r25(world: World, sabin
     assert "neu.berlin" in names and "neu.london" not in names
     assert users.view(world.admin, "oliver.smith").first_name == "Oliver"
     # The enterprise admin may import the same London row.
-    assert not import_users.plan(world.admin, _import_file(_person("neu.london", "London", "020 7946 0011"))).failed
+    assert not import_users.plan(world.admin, import_file(_person("neu.london", "London", "020 7946 0011"))).failed
 
 
 def test_r25_site_lookups_leak_nothing(world: World, sabine: Context) -> None:
@@ -658,7 +646,7 @@ def test_r25_other_sites_group_names_are_not_told(world: World, sabine: Context)
     with pytest.raises(InvalidInput) as adding:
         users.add_user_from(sabine, new_user_data(number="030 12345022", groups=[{"group": "LON Pickup"}]))
     assert [e.key for e in adding.value.errors] == ["group.unknown"]
-    file = _import_file({**_person("neu.berlin", "Berlin", "030 12345021"), "groups": "LON Pickup"})
+    file = import_file({**_person("neu.berlin", "Berlin", "030 12345021"), "groups": "LON Pickup"})
     assert [f.key for f in import_users.plan(sabine, file).failures] == ["group.unknown"]
 
 

@@ -96,6 +96,9 @@ def issue(
     row.generated_at = utcnow()
     row.generated_by = actor.name
     row.mode = mode.value
+    # Nobody has them yet (R8): in this transaction, as the digests are.
+    row.handed_over = False
+    row.reset_event = None
     for key, value in _digests(sip_user, site.sip_domain, password).items():
         setattr(row, key, value)
     return IssuedCredentials(
@@ -139,6 +142,8 @@ def issue_many(session: Session, actor: Actor, holders: Iterable[NewHolder]) -> 
                 "generated_at": now,
                 "generated_by": actor.name,
                 "mode": CredentialMode.SYSTEM.value,
+                "handed_over": False,  # until the import's file is written (R8)
+                "reset_event": None,
                 **_digests(sip_user, holder.realm, password),
             }
         )
@@ -231,6 +236,7 @@ def bulk_reset(
                 "generated_at": now,
                 "generated_by": ctx.actor.name,
                 "mode": mode.value,
+                "handed_over": False,  # until exported or shown (R10); reset_event below
                 **_digests(sip_user, row.realm, secret),
             }
             (updates if row.has_credentials else inserts).append(values)
@@ -239,10 +245,8 @@ def bulk_reset(
             )
             if progress and done % 500 == 0:
                 progress(done, len(rows))
-        if updates:
-            session.execute(update(DeskPhoneCredential), updates)
-        if inserts:
-            session.execute(insert(DeskPhoneCredential), inserts)
+        # The event first: every row it issued carries its id, which the
+        # export's receipt hands over (data.handover), in this transaction.
         event = audit.record(
             session,
             ctx.actor,
@@ -258,6 +262,12 @@ def bulk_reset(
         )
         session.flush()
         receipt.reset_event = event.id
+        for values in (*updates, *inserts):
+            values["reset_event"] = event.id
+        if updates:
+            session.execute(update(DeskPhoneCredential), updates)
+        if inserts:
+            session.execute(insert(DeskPhoneCredential), inserts)
     if progress:
         progress(len(rows), len(rows))
     return BulkResult(issued, skipped)

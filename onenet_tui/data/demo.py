@@ -612,6 +612,7 @@ _CREDENTIAL_COLUMNS = (
     "generated_at",
     "generated_by",
     "mode",
+    "handed_over",
 )
 _SYSTEM = CredentialMode.SYSTEM.value
 
@@ -868,4 +869,7 @@ def _credential_row(b: _Builder, user_id: int, e164: str, realm: str, generated_
         generated_at,
         b.operator,
         _SYSTEM,
+        # A simulated tenant's throw-away passwords are nobody's to receive:
+        # not "never handed over", or every demo user would be marked (R8).
+        True,
     )

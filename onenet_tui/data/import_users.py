@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, bulk_insert, checks, credentials, phones, validation, versions
+from onenet_tui.data import audit, bulk_insert, checks, credentials, handover, phones, validation, versions
 from onenet_tui.data.context import Context
 from onenet_tui.data.credentials import IssuedCredentials
 from onenet_tui.data.errors import DomainError, FieldError, InvalidInput
@@ -1045,8 +1045,10 @@ def record_exported(ctx: Context, issued: Iterable[IssuedCredentials], path: str
     """The import's new credentials are in a complete file: handed over
     (until then the directory marks those users, as after a bulk reset)."""
     with change(ctx) as session:
+        issued = list(issued)
         events = ((HANDED_OVER, item.username, {"user_id": item.user_id, "file": path}) for item in issued)
         audit.record_many(session, ctx.actor, events)
+        handover.handed_over(session, [item.user_id for item in issued if item.user_id is not None])
 
 
 def error_rows(planned: Plan) -> tuple[list[str], list[list[object]]]:

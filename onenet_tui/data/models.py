@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table, UniqueConstraint, func
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, Table, UniqueConstraint, false, func, text
 from sqlmodel import Field, SQLModel
 
 # Re-exported: the enumerations live without the ORM (see enums.py).
@@ -150,10 +150,29 @@ class GroupMember(SQLModel, table=True):
     role: str | None = None
 
 
+UNHANDED_INDEX = "ix_desk_phone_credentials_unhanded"
+# The index's condition as SQLAlchemy renders ``~handed_over`` on each
+# backend (SQLite has no boolean type): a planner uses a partial index only
+# for a query whose condition it recognises as the index's.
+UNHANDED_WHERE_SQLITE = "handed_over = 0"
+UNHANDED_WHERE_PG = "NOT handed_over"
+
+
 class DeskPhoneCredential(SQLModel, table=True):
     """Digests only: the password itself is never stored (SPEC section 10)."""
 
     __tablename__ = "desk_phone_credentials"
+    # Who holds credentials nobody received is asked on every directory load:
+    # the index holds those rows alone, a handful among a million.
+    __table_args__ = (
+        Index(
+            UNHANDED_INDEX,
+            "user_id",
+            "reset_event",
+            sqlite_where=text(UNHANDED_WHERE_SQLITE),
+            postgresql_where=text(UNHANDED_WHERE_PG),
+        ),
+    )
     user_id: int = Field(foreign_key="users.id", primary_key=True)
     sip_username: str = Field(unique=True)
     realm: str
@@ -166,6 +185,19 @@ class DeskPhoneCredential(SQLModel, table=True):
     # they may register, else NULL. Kept by PostgreSQL triggers (migration
     # 0008_registrar), never written by the console; always NULL on SQLite.
     registrar_status: str | None = None
+    # R8-R10 (data.handover): whether these credentials reached anybody (the
+    # one-time screen left with Next, printed, or in a completed export file).
+    # Written with the credentials themselves, so a new password counts as
+    # never handed over from the commit that put it in force; a writer that
+    # does not say gets False, the answer that makes someone regenerate
+    # rather than one that hides lost passwords (migration 0009_handed_over).
+    handed_over: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false())
+    )
+    # The bulk reset (its audit event id) that issued these credentials, NULL
+    # for any other issue: its export receipt hands over exactly its rows,
+    # and a reset never exported is reported per reset (pending_exports).
+    reset_event: int | None = None
 
 
 class Operator(SQLModel, table=True):

@@ -193,6 +193,11 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
     def _load(self, first: DirectoryData | None = None) -> None:
         """The first page (unless ``first`` is shown already), then everyone."""
         store, sites = self.ctx.store, self.ctx.actor.sites
+        # Here, in the worker: the module imports the ORM. Per load, as the
+        # scope (R25) may have changed; read on a group: term's first use.
+        from onenet_tui.data.directory.groups import GroupIndex
+
+        self.directory.groups = GroupIndex(store, sites)
         if first is None:
             # R25: a site administrator's directory holds their sites' users only.
             first = model.load_first_page(store, sites=sites)
@@ -242,6 +247,9 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         fresh = model.refresh(self.ctx.store, data, sites)
         if fresh is None:
             return
+        groups = self.directory.groups
+        if groups is not None:
+            groups.catch_up(fresh.stamp)  # here, not on the next key press
         # A promotion or demotion is a change like any other (it is audited):
         # looked for only when something changed, so an idle check stays one query.
         actor = self._actor_now()

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import contains, eq, methodcaller, or_
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from onenet_tui.data.directory import terms
 from onenet_tui.data.directory.rows import (
@@ -162,6 +162,31 @@ _NO_DEVICE = DeviceType.NONE.value
 _ANY_DESK_PHONE = DeviceType.DESK_PHONE.value
 
 
+class GroupMembers(Protocol):
+    def members(self, value: str) -> frozenset[int]: ...
+
+
+class GroupSource(Protocol):
+    """Who is in which group (data.directory.groups.GroupIndex), asked only
+    by a ``group:`` term: the memberships current at an audit id."""
+
+    def current(self, stamp: int) -> GroupMembers: ...
+
+    def catch_up(self, stamp: int) -> None: ...
+
+
+class _NoGroups:
+    def members(self, value: str) -> frozenset[int]:
+        return frozenset()
+
+
+_NO_GROUPS = _NoGroups()
+
+
+def _uses_groups(parsed: Parsed) -> bool:
+    return any(term.field is Field.GROUP for term in parsed.terms)
+
+
 def _forms(text: str) -> tuple[str, ...]:
     folded, lowered = strip_accents(text), text.casefold()
     return (folded,) if folded == lowered else (folded, lowered)
@@ -178,8 +203,9 @@ class _Values:
     forms, found once per data: terms and free words are matched against a
     handful of sites, models and departments, never against every row."""
 
-    def __init__(self, data: DirectoryData) -> None:
+    def __init__(self, data: DirectoryData, groups: Callable[[], GroupMembers] = lambda: _NO_GROUPS) -> None:
         self.data = data
+        self.groups = groups
         self._forms: dict[str, dict[Any, tuple[str, ...]]] = {}
 
     def forms(self, column: str) -> dict[Any, tuple[str, ...]]:
@@ -236,6 +262,9 @@ class _Values:
         value = term.value
         if term.field is Field.STATUS:
             return _Test(term.key, None, (("codes", frozenset(map(status_code, terms.statuses(value)))),))
+        if term.field is Field.GROUP:
+            # Members by user id: the data's ids column holds them.
+            return _Test(term.key, None, (("ids", self.groups().members(value)),))
         if term.field is Field.LOCKED:
             return _Test(term.key, None, (("locked", frozenset(int(v) for v in terms.locked_values(value))),))
         column = _TERM_COLUMNS[term.field]
@@ -330,6 +359,9 @@ class Directory:
         self._parsed_of: dict[tuple[str, ...], Parsed] = {}
         self._values: _Values | None = None
         self.parsed: Parsed = terms.parse("")
+        # For group: terms (set by the screen); the memberships the kept answers used.
+        self.groups: GroupSource | None = None
+        self._memberships: GroupMembers = _NO_GROUPS
         self._scan = self._start()
 
     # -- parameters
@@ -341,7 +373,12 @@ class Directory:
         answers kept instead (:meth:`_patch`)."""
         if self._patchable(data):
             self._patch(data)
-            return
+        else:
+            self._replace(data)
+        if _uses_groups(self.parsed) and self._groups_moved():
+            self._scan = self._start()  # memberships changed: the group answer is made again
+
+    def _replace(self, data: DirectoryData) -> None:
         keep_order = (
             self._ascending is not None
             and data.name_order is self.data.name_order
@@ -631,8 +668,22 @@ class Directory:
             self._base = ascending.reversed() if self.descending else ascending
         return self._base
 
+    def _groups_moved(self) -> bool:
+        """Whether the memberships are newer than those the kept answers
+        used (their answers are then dropped)."""
+        current = _NO_GROUPS if self.groups is None else self.groups.current(self.data.stamp)
+        if current is self._memberships:
+            return False
+        self._memberships = current
+        for wanted in [w for w, parsed in self._parsed_of.items() if _uses_groups(parsed)]:
+            self._results.pop(wanted, None)
+            self._parsed_of.pop(wanted)
+        return True
+
     def _start(self) -> _Scan:
         parsed = self.parsed = terms.parse(self.query)
+        if _uses_groups(parsed):
+            self._groups_moved()
         if parsed.errors:
             # A term that cannot be used finds nobody: never the whole list
             # as if the term were not there.
@@ -656,7 +707,7 @@ class Directory:
 
     def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
         if self._values is None or self._values.data is not self.data:
-            self._values = _Values(self.data)
+            self._values = _Values(self.data, lambda: self._memberships)
         values = self._values
         tests = [values.term(term) for term in parsed.terms if term.key not in done]
         tests += [values.free(word) for word in parsed.words if word not in done]

@@ -1,5 +1,5 @@
 """The directory filter's terms: ``site:berlin device:none status:failed
-locked:yes licence:premium dept:einkauf`` beside free words, parsed in this
+locked:yes licence:premium dept:einkauf group:hotline`` beside free words, parsed in this
 one place (no Textual here).
 
 A token ``name:value`` whose name is letters only is a term; a name this
@@ -36,6 +36,7 @@ class Field(StrEnum):
     DEPARTMENT = "dept"
     EXTENSION = "ext"
     NUMBER = "number"
+    GROUP = "group"
 
 
 # Every name a term may be written with (folded: "gerät" is "gerat"), the
@@ -49,6 +50,7 @@ ALIASES: dict[Field, tuple[str, ...]] = {
     Field.DEPARTMENT: ("dept", "department", "abteilung", "abt"),
     Field.EXTENSION: ("ext", "extension", "durchwahl", "dw"),
     Field.NUMBER: ("number", "nummer", "rufnummer"),
+    Field.GROUP: ("group", "gruppe"),
 }
 BY_NAME: dict[str, Field] = {name: term for term, names in ALIASES.items() for name in names}
 

@@ -1,0 +1,136 @@
+"""Who is in which group, for the directory's ``group:`` term (no Textual).
+
+Read by one query the first time a ``group:`` term is used, not with every
+directory load: most operators never filter by group, and a large tenant
+has many memberships. Kept current by the audit trail (R15): when the
+directory's data has moved past an event that may change memberships (a
+group's members saved, a user's groups saved, a group renamed or deleted,
+a user added, moved or deleted, an import, a demo tenant), the next use
+reads them again.
+
+R25: only the groups of the operator's sites are read, so a site
+administrator's ``group:`` names no other site's group. A group's name is
+unique per site and kind (R22), not across sites: a term matches every
+group whose name holds its value, and finds the members of all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from onenet_tui.data.directory.rows import strip_accents
+from onenet_tui.data.errors import DomainError
+from onenet_tui.data.models import AuditEvent, Group, GroupMember, table_of
+from onenet_tui.data.storage import Store
+
+# Events after which memberships may differ. Prefixes end in a dot.
+MEMBERSHIP_ACTIONS = (
+    "group.",
+    "user.set_groups",
+    "user.add",
+    "user.change_configuration",  # a move to another site leaves its groups
+    "user.delete",
+    "users.import",
+    "tenant.",
+    "site.delete",
+)
+_EVENTS = table_of(AuditEvent).c
+_GROUPS = table_of(Group).c
+_MEMBERS_TABLE = table_of(GroupMember)
+_MEMBERS = _MEMBERS_TABLE.c
+
+
+def changes_memberships(action: str) -> bool:
+    return any(action.startswith(p) if p.endswith(".") else action == p for p in MEMBERSHIP_ACTIONS)
+
+
+@dataclass(frozen=True)
+class Memberships:
+    """The groups as read at audit id ``stamp``: folded name -> member ids
+    (groups of one name at several sites are one entry: a term finds them all)."""
+
+    stamp: int
+    groups: dict[str, frozenset[int]]
+    _found: dict[str, frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def members(self, value: str) -> frozenset[int]:
+        """The users in any group whose folded name holds ``value`` (folded)."""
+        found = self._found.get(value)
+        if found is None:
+            held = [members for name, members in self.groups.items() if value in name]
+            found = self._found[value] = frozenset().union(*held)
+        return found
+
+
+NO_GROUPS = Memberships(0, {})
+
+
+def read(session: Session, sites: Collection[int] | None = None) -> Memberships:
+    """The memberships of the groups of ``sites`` (None: every site), and the
+    audit id they are current at (read first: a change committed meanwhile
+    is seen again, never missed)."""
+    stamp = session.execute(select(func.coalesce(func.max(_EVENTS.id), 0))).scalar_one()
+    query = select(_GROUPS.name, _MEMBERS.user_id).join(_MEMBERS_TABLE, _MEMBERS.group_id == _GROUPS.id, isouter=True)
+    if sites is not None:
+        query = query.where(_GROUPS.site_id.in_(sorted(sites)))
+    groups: dict[str, set[int]] = {}
+    for name, user_id in session.execute(query):
+        members = groups.setdefault(strip_accents(name), set())
+        if user_id is not None:
+            members.add(user_id)
+    return Memberships(int(stamp), {name: frozenset(ids) for name, ids in groups.items()})
+
+
+def changed_between(session: Session, after: int, upto: int) -> bool:
+    """Whether an event with an id in (``after``, ``upto``] may have changed
+    memberships: one indexed query, the newest events only."""
+    actions = select(_EVENTS.action).where(_EVENTS.id > after, _EVENTS.id <= upto).distinct()
+    return any(changes_memberships(action) for (action,) in session.execute(actions))
+
+
+class GroupIndex:
+    """The memberships one directory filters by: read on first use, read
+    again once the data is newer than a membership change. Used from the
+    screen's thread and its refresh worker alike, hence the lock."""
+
+    def __init__(self, store: Store, sites: Collection[int] | None = None) -> None:
+        self.store = store
+        self.sites = None if sites is None else frozenset(sites)
+        self._lock = threading.Lock()
+        self._memberships: Memberships | None = None
+        self._checked = 0  # the newest audit id looked at for changes
+
+    @property
+    def loaded(self) -> bool:
+        return self._memberships is not None
+
+    def current(self, stamp: int) -> Memberships:
+        """The memberships, current at least at audit id ``stamp`` (the
+        directory data's): read on first use, and again after a change."""
+        with self._lock:
+            held = self._memberships
+            if held is not None and stamp <= self._checked:
+                return held
+            try:
+                with self.store.quick_read() as session:
+                    if held is None or changed_between(session, self._checked, stamp):
+                        held = self._memberships = read(session, self.sites)
+                    self._checked = max(stamp, held.stamp)
+            except (SQLAlchemyError, DomainError):
+                # The database is gone or busy: asked on a key press, so
+                # never raised into the screen. What was read stands (none:
+                # the term finds nobody) and the next use asks again.
+                return held or NO_GROUPS
+            return held
+
+    def catch_up(self, stamp: int) -> None:
+        """In a worker: bring loaded memberships up to ``stamp``, so that the
+        screen's next use needs no database (nothing happens before first use)."""
+        if self.loaded:
+            self.current(stamp)
