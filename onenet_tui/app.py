@@ -42,6 +42,7 @@ from onenet_tui.visible import visible
 from onenet_tui.widgets.choices import toggle_mark
 
 if TYPE_CHECKING:
+    from onenet_tui.data.launch import LookAhead
     from onenet_tui.data.storage import Store
 
 ANSI_THEME = Theme(
@@ -449,17 +450,19 @@ def _theme_setting(settings: Settings) -> str | None:
     return str(value) if value else None
 
 
-def run_console(settings: Settings) -> int:
+def run_console(settings: Settings, ahead: LookAhead | None = None) -> int:
     """Run the console; its exit code (1 after an unexpected error, which
-    :func:`~onenet_tui.console_guard.report_crash` has put in one line)."""
+    :func:`~onenet_tui.console_guard.report_crash` has put in one line).
+    ``ahead``: the first look, started before this module was imported."""
     from onenet_tui.console_guard import GuardedConsole, report_crash
-    from onenet_tui.data.launch import OpeningStore, first_look
+    from onenet_tui.data.launch import LookAhead, OpeningStore
 
     set_language(settings.lang)
-    # An SQLite tenant at the current schema: the first frame is painted
-    # before the ORM is imported, which the store's first worker does.
-    look = first_look(settings.db_url, settings.operator)
-    store = OpeningStore(settings.db_url)
+    # A tenant at the current schema (SQLite, or PostgreSQL through psycopg):
+    # the first frame is painted before the ORM is imported, which the
+    # store's first worker does.
+    look = (ahead or LookAhead(settings.db_url, settings.operator)).result()
+    store = OpeningStore(settings.db_url, look.handover if look is not None else None)
     try:
         if look is None:
             from onenet_tui.data.context import resolve_actor

@@ -446,9 +446,14 @@ def _open_console(settings: Any) -> int:
     if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
         _print_error(t("ssh.needs_terminal"))
         return EXIT_USAGE
+    from onenet_tui.data.launch import LookAhead
+
+    # Started before Textual is imported: on PostgreSQL its round trips
+    # overlap that import instead of following it.
+    ahead = LookAhead(settings.db_url, settings.operator)
     from onenet_tui.app import run_console
 
-    return run_console(settings)
+    return run_console(settings, ahead)
 
 
 class Terminated(KeyboardInterrupt):

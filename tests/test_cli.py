@@ -146,7 +146,7 @@ def test_no_command_opens_the_console_with_the_resolved_settings(
             return True
 
     opened = []
-    monkeypatch.setattr(onenet_tui.app, "run_console", lambda settings: opened.append(settings) or 0)
+    monkeypatch.setattr(onenet_tui.app, "run_console", lambda settings, ahead=None: opened.append(settings) or 0)
     # The console opens only on a terminal (tests/test_ssh.py runs it without one).
     monkeypatch.setattr(sys, "stdin", Tty())
     monkeypatch.setattr(sys, "stdout", Tty())

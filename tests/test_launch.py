@@ -173,7 +173,7 @@ def first_frame(app, screen, renderable):
 App._display = first_frame
 
 async def run():
-    app = OneNetApp(Context(OpeningStore(url), look.actor), theme="textual-dark", first_page=look.page)
+    app = OneNetApp(Context(OpeningStore(url, look.handover), look.actor), theme="textual-dark", first_page=look.page)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(200):
             if "at_frame" in seen:
