@@ -136,13 +136,16 @@ def _look(psycopg: Any, connection: Any, operator: str, params: dict[str, Any]) 
             connection.execute(STAMP_SQL, (0,)),
             connection.execute(SITES_SQL),
         ]
-        (schema, isolation, revision), found, operator_sites, (stamp,), site_rows = (
-            asked[0].fetchone(),
-            asked[1].fetchone(),
-            asked[2].fetchall(),
-            asked[3].fetchone(),
-            asked[4].fetchall(),
-        )
+    # Read once the pipeline has ended: its end (a sync) brings every answer.
+    # A fetch inside would ask for the answers so far (a flush), a round trip
+    # of its own before the sync's.
+    (schema, isolation, revision), found, operator_sites, (stamp,), site_rows = (
+        asked[0].fetchone(),
+        asked[1].fetchone(),
+        asked[2].fetchall(),
+        asked[3].fetchone(),
+        asked[4].fetchall(),
+    )
     if revision != SCHEMA_REVISION or found is None:
         return None
     _operator_id, stored_name, role_value = found
