@@ -3,6 +3,7 @@ line starts fast without Textual."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import sys
@@ -227,6 +228,7 @@ class OneNetApp(App[None], inherit_bindings=False):
         poll_seconds: float | None = None,
         far_end: terminal.Terminal | None = None,
         first_page: DirectoryData | None = None,
+        resume_gc: bool = False,
     ) -> None:
         chosen = choose_theme(theme, os.environ)
         # Before Textual picks its driver, which writes for this terminal.
@@ -245,6 +247,8 @@ class OneNetApp(App[None], inherit_bindings=False):
         # The directory's first page read before the ORM (data.launch), or None.
         self.first_page = first_page
         self._without_orm = first_page is not None
+        # The garbage collector was paused for the start (cli._open_console).
+        self._resume_gc = resume_gc
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
@@ -290,6 +294,8 @@ class OneNetApp(App[None], inherit_bindings=False):
                 markup=False,
             )
         self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
+        if self._resume_gc:
+            self.call_after_refresh(gc.enable)
         if not self._without_orm:
             self._background()
         else:
@@ -479,6 +485,7 @@ def run_console(settings: Settings, ahead: LookAhead | None = None) -> int:
             theme=_theme_setting(settings),
             config_file=settings.config_file,
             first_page=look.page if look is not None else None,
+            resume_gc=not gc.isenabled(),
         )
         app.run()
     finally:

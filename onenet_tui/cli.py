@@ -446,14 +446,24 @@ def _open_console(settings: Any) -> int:
     if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
         _print_error(t("ssh.needs_terminal"))
         return EXIT_USAGE
-    from onenet_tui.data.launch import LookAhead
+    import gc
 
-    # Started before Textual is imported: on PostgreSQL its round trips
-    # overlap that import instead of following it.
-    ahead = LookAhead(settings.db_url, settings.operator)
-    from onenet_tui.app import run_console
+    # Importing Textual and the console makes some hundred thousand objects,
+    # nearly all for good; the collector's hundred-odd passes over them before
+    # the first frame (30-60 ms, more on a busy machine) find next to nothing.
+    # The console resumes it once that frame is painted (resume_gc).
+    gc.disable()
+    try:
+        from onenet_tui.data.launch import LookAhead
 
-    return run_console(settings, ahead)
+        # Started before Textual is imported: on PostgreSQL its round trips
+        # overlap that import instead of following it.
+        ahead = LookAhead(settings.db_url, settings.operator)
+        from onenet_tui.app import run_console
+
+        return run_console(settings, ahead)
+    finally:
+        gc.enable()  # however the console ended (or never started)
 
 
 class Terminated(KeyboardInterrupt):

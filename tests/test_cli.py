@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gc
 import io
 import json
 import stat
@@ -154,6 +155,7 @@ def test_no_command_opens_the_console_with_the_resolved_settings(
     monkeypatch.setenv("ONENET_OPERATOR", "from-env")
     assert cli.main(["--db", "sqlite:///x.db", "--lang", "de"]) == 0
     assert [(s.db_url, s.lang, s.operator) for s in opened] == [("sqlite:///x.db", "de", "from-env")]
+    assert gc.isenabled()  # paused for the console's start only
 
 
 def test_cli_messages_exist_in_both_languages() -> None:

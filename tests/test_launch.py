@@ -6,6 +6,7 @@ before its first frame."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -146,6 +147,21 @@ async def test_a_console_started_from_the_first_look_shows_it_then_everyone(worl
         assert screen.directory.data.complete and screen.directory.total == len(PEOPLE)
         assert opening._store is not None  # opened by the load, in its worker
     opening.dispose()
+
+
+async def test_the_garbage_collector_paused_for_the_start_resumes_after_the_first_frame(world: World) -> None:
+    build_people(world)
+    gc.disable()  # as cli._open_console does before importing Textual
+    try:
+        async with make_app(world, resume_gc=True).run_test(size=(120, 40)) as pilot:
+            await ready(pilot)
+            assert gc.isenabled()
+        gc.disable()
+        async with make_app(world).run_test(size=(120, 40)) as pilot:
+            await ready(pilot)
+            assert not gc.isenabled()  # not paused by the console, not its to resume
+    finally:
+        gc.enable()
 
 
 # The console's start in a process of its own: the first frame is written
