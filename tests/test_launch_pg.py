@@ -22,11 +22,13 @@ from sqlalchemy.dialects.postgresql import psycopg as pg
 
 from onenet_tui.data import context, launch, launch_pg, pg_connect, pg_dialect, storage
 from onenet_tui.data import directory as model
+from onenet_tui.data.actor import Context
 from onenet_tui.data.context import resolve_actor
 from onenet_tui.data.directory import loading
 from onenet_tui.data.models import AuditEvent, Operator, Role, Site
 from onenet_tui.data.storage import Store
-from tests.helpers import PEOPLE, World, build_people, build_world
+from onenet_tui.screens.directory import DirectoryScreen
+from tests.helpers import PEOPLE, World, build_people, build_world, make_app, ready
 from tests.test_launch import FIRST_FRAME, one_line
 from tests.test_r25_site_admins import site_admin
 
@@ -228,6 +230,28 @@ def test_first_look_on_postgresql_stands_aside_for_the_usual_start(pg_world: Wor
 
 def test_a_new_database_on_postgresql_takes_the_usual_start(pg_url: str) -> None:
     assert launch.first_look(pg_url, "alice") is None
+
+
+async def test_a_console_started_from_the_first_look_on_postgresql_shows_it_then_everyone(pg_world: World) -> None:
+    build_people(pg_world)
+    actor = resolve_actor(pg_world.store, "alice")
+    look = looked(pg_world)
+    handed = cast(launch_pg.Handover, look.handover)._connection
+    opening = launch.OpeningStore(pg_world.store.url, look.handover)
+    app = make_app(pg_world, actor, first_page=look.page)
+    app.ctx = Context(cast(Store, opening), actor)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready(pilot)
+            assert isinstance(screen, DirectoryScreen)
+            assert screen.directory.data.complete and screen.directory.total == len(PEOPLE)
+            # Opened by the load, in its worker, which took the light start's
+            # connection (a connection not taken is closed at once).
+            assert opening._store is not None
+            assert cast(launch_pg.Handover, look.handover)._connection is None and not handed.closed
+    finally:
+        opening.dispose()
+    assert handed.closed
 
 
 def test_the_first_frame_on_postgresql_is_painted_before_sqlalchemy_is_imported(pg_world: World) -> None:
