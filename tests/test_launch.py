@@ -202,24 +202,33 @@ print(json.dumps(seen))
 """
 
 
+def first_frame_seen(url: str) -> dict[str, bool]:
+    """What FIRST_FRAME saw of SQLAlchemy, started in a process of its own on ``url``."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME, url], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return cast(dict[str, bool], json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def test_the_first_frame_is_painted_before_sqlalchemy_is_imported(world: World) -> None:
     build_people(world)
     resolve_actor(world.store, "alice")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_FRAME, world.store.url], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"at_start": False, "looked": True, "at_frame": False}
+    assert first_frame_seen(world.store.url) == {"at_start": False, "looked": True, "at_frame": False}
+
+
+def write_hostile_name(store: Store) -> None:
+    """Jones renamed by another tool, past the checks: markup and a terminal escape."""
+    with store.transaction() as session:
+        hostile = {"name": "[bold]J\x1b[2J"}
+        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
 
 
 def test_hostile_names_are_shown_literally_in_the_first_look(world: World) -> None:
     build_people(world)
     resolve_actor(world.store, "alice")
-    # Written by another tool, past the checks: markup and a terminal escape.
-    with world.store.transaction() as session:
-        hostile = {"name": "[bold]J\x1b[2J"}
-        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
+    write_hostile_name(world.store)
     look = launch.first_look(world.store.url, "alice")
     assert look is not None
     assert look.page.columns() == model.load_first_page(world.store).columns()

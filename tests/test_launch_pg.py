@@ -8,10 +8,6 @@ paints its first rows before SQLAlchemy is imported."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -29,7 +25,7 @@ from onenet_tui.data.models import AuditEvent, Operator, Role, Site
 from onenet_tui.data.storage import Store
 from onenet_tui.screens.directory import DirectoryScreen
 from tests.helpers import PEOPLE, World, build_people, build_world, make_app, ready
-from tests.test_launch import FIRST_FRAME, one_line
+from tests.test_launch import first_frame_seen, one_line, write_hostile_name
 from tests.test_r25_site_admins import site_admin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,20 +253,13 @@ async def test_a_console_started_from_the_first_look_on_postgresql_shows_it_then
 def test_the_first_frame_on_postgresql_is_painted_before_sqlalchemy_is_imported(pg_world: World) -> None:
     build_people(pg_world)
     resolve_actor(pg_world.store, "alice")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_FRAME, pg_world.store.url], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"at_start": False, "looked": True, "at_frame": False}
+    assert first_frame_seen(pg_world.store.url) == {"at_start": False, "looked": True, "at_frame": False}
 
 
 def test_hostile_names_are_shown_literally_in_the_first_look_on_postgresql(pg_world: World) -> None:
     build_people(pg_world)
     resolve_actor(pg_world.store, "alice")
-    with pg_world.store.transaction() as session:
-        hostile = {"name": "[bold]J\x1b[2J"}
-        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
+    write_hostile_name(pg_world.store)
     look = looked(pg_world)
     try:
         assert look.page.columns() == model.load_first_page(pg_world.store).columns()
