@@ -137,6 +137,41 @@ def test_usage_errors_exit_2(env: dict[str, str]) -> None:
     assert german.code == 2 and "keine Auswahl" in german.err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--db", "sqlite:///x.db"],
+        ["--db=postgresql://u@h/db", "--lang", "de", "--operator", "ann"],
+        ["--op", "ann", "--la=en"],  # abbreviated, as argparse allows
+    ],
+)
+def test_the_console_options_are_read_as_the_whole_parser_reads_them(argv: list[str]) -> None:
+    quick = cli.console_args(argv)
+    assert quick is not None and vars(quick) == vars(cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["users", "list"],
+        ["--db", "x", "users", "show", "ann"],
+        ["-h"],
+        ["--help"],
+        ["--h"],
+        ["--version"],
+        ["--lang", "xx"],
+        ["--db"],
+        ["--dbx", "y"],
+        ["stray"],
+        ["--operator", "--db"],
+        ["--"],
+    ],
+)
+def test_anything_but_the_console_is_left_to_the_whole_parser(argv: list[str]) -> None:
+    assert cli.console_args(argv) is None
+
+
 def test_no_command_opens_the_console_with_the_resolved_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
