@@ -205,6 +205,24 @@ def test_a_connection_made_otherwise_is_not_taken(pg_world: World) -> None:
     assert cast(launch_pg.Handover, look.handover)._connection is None
 
 
+def test_a_handed_connection_long_idle_is_pinged_and_replaced_when_the_server_dropped_it(pg_world: World) -> None:
+    build_people(pg_world)
+    resolve_actor(pg_world.store, "alice")
+    look = looked(pg_world)
+    handover = cast(launch_pg.Handover, look.handover)
+    backend = handover._connection.info.backend_pid
+    with pg_world.store.transaction() as session:  # the server (an administrator, a restart) drops it
+        session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    handover.idle_since -= storage.IDLE_PING_SECONDS + 1  # the console was slow to open its store
+    store = Store(pg_world.store.url, handover=handover)
+    try:
+        assert len(model.load(store)) == len(PEOPLE)
+        with store.engine.connect() as conn:
+            assert conn.connection.dbapi_connection.info.backend_pid != backend
+    finally:
+        store.dispose()
+
+
 def test_first_look_on_postgresql_stands_aside_for_the_usual_start(pg_world: World, pg_url: str) -> None:
     store = pg_world.store
     resolve_actor(store, "alice")

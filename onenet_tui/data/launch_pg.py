@@ -18,6 +18,7 @@ not registered yet or of a role this code does not know, any error.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection
 from contextlib import nullcontext
 from typing import Any
@@ -77,6 +78,9 @@ class Handover:
     def __init__(self, connection: Any, params: dict[str, Any], facts: tuple[tuple[str | None, str], Any]) -> None:
         self.params = params
         self.facts = facts
+        # Idle from now on (time.monotonic()): the engine pings it before its
+        # first use if that was long ago, as any connection idle in its pool.
+        self.idle_since = time.monotonic()
         self._connection: Any = connection
         self._lock = threading.Lock()
 

@@ -157,12 +157,15 @@ def _first_connection_from(engine: Engine, handover: Handover | None) -> None:
         return
 
     @event.listens_for(engine, "do_connect")
-    def _handed(dialect: Any, _record: object, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    def _handed(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
         connection = handover.take(cargs, {k: v for k, v in cparams.items() if k != "context"})
         if connection is not None:
             from onenet_tui.data import pg_dialect
 
             pg_dialect.remember_facts(connection, handover.facts)
+            # Idle since the light start read on it: pinged first if that was
+            # long ago (the server may have dropped it meanwhile), see _ping_after_idle.
+            record.info["idle_since"] = handover.idle_since
         return connection
 
 
