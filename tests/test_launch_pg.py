@@ -157,6 +157,16 @@ def test_r25_first_look_on_postgresql_of_a_site_admin_reads_their_sites_only(pg_
         cast(launch_pg.Handover, look.handover).close()
 
 
+def test_the_look_ahead_reads_in_a_thread_of_its_own_on_postgresql(pg_world: World) -> None:
+    actor = resolve_actor(pg_world.store, "alice")
+    ahead = launch.LookAhead(pg_world.store.url, "alice")
+    assert ahead._thread is not None  # started, not waited for
+    look = ahead.result()
+    assert look is not None and look.actor == actor
+    cast(launch_pg.Handover, look.handover).close()
+    assert launch.LookAhead("postgresql://nobody@127.0.0.1:1/x", "alice").result() is None
+
+
 def test_the_store_takes_the_light_start_connection_and_asks_nothing_again(
     pg_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -162,6 +162,12 @@ class LookAhead:
             self._look = first_look(url, operator)
             return
 
+        # Imported here first, as Textual would import it next anyway: psycopg
+        # and Textual share it, and two threads importing one module graph
+        # from two ends can meet in a circular import, which Python breaks by
+        # raising in one of them.
+        import asyncio  # noqa: F401
+
         def look() -> None:
             self._look = first_look(url, operator)
 
