@@ -395,7 +395,7 @@ class _ConsoleParser(argparse.ArgumentParser):
 
 def console_args(argv: Sequence[str]) -> argparse.Namespace | None:
     """The options of a start that names no command (the console), read
-    without building every command's parser first, which costs 40-80 ms of
+    without building every command's parser first, which costs 35-80 ms of
     the launch (argparse looks for its own translations on disk for each
     one). None for anything else (a command, --help, --version, an unknown
     or a wrong option): :func:`build_parser` reads those."""

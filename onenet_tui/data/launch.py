@@ -10,7 +10,7 @@ running the very SQL SQLAlchemy compiles from the directory's own queries
 loads the whole directory as usual.
 
 On PostgreSQL :mod:`onenet_tui.data.launch_pg` does the same with psycopg,
-and hands its connection to the store; :func:`look_ahead` starts it in a
+and hands its connection to the store; :class:`LookAhead` starts it in a
 thread while Textual is imported, so the connect's round trips overlap it.
 
 Anything else falls back to the usual start (``first_look`` answers None):
