@@ -63,18 +63,23 @@ def test_the_light_start_knows_the_current_schema() -> None:
     assert launch.SCHEMA_REVISION == HEAD_REVISION
 
 
+def assert_reads_the_first_page(look: launch.FirstLook, store: Store) -> None:
+    """``look`` holds what the usual first page of ``store`` holds, in its order."""
+    usual = model.load_first_page(store)
+    assert look.page.columns() == usual.columns()
+    assert look.page.stamp == usual.stamp
+    assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
+    # Never complete: the whole load follows, with who was never handed their credentials.
+    assert not look.page.complete and len(look.page) == len(PEOPLE)
+
+
 def test_first_look_reads_what_the_first_page_reads(world: World) -> None:
     build_people(world)
     actor = resolve_actor(world.store, "alice")
     look = launch.first_look(world.store.url, "alice")
     assert look is not None
     assert look.actor == actor
-    usual = model.load_first_page(world.store)
-    assert look.page.columns() == usual.columns()
-    assert look.page.stamp == usual.stamp
-    assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
-    # Never complete: the whole load follows, with who was never handed their credentials.
-    assert not look.page.complete and len(look.page) == len(PEOPLE)
+    assert_reads_the_first_page(look, world.store)
 
 
 def test_r25_first_look_of_a_site_admin_reads_their_sites_only(world: World) -> None:

@@ -25,7 +25,7 @@ from onenet_tui.data.models import AuditEvent, Operator, Role, Site
 from onenet_tui.data.storage import Store
 from onenet_tui.screens.directory import DirectoryScreen
 from tests.helpers import PEOPLE, World, build_people, build_world, make_app, ready
-from tests.test_launch import first_frame_seen, one_line, write_hostile_name
+from tests.test_launch import assert_reads_the_first_page, first_frame_seen, one_line, write_hostile_name
 from tests.test_r25_site_admins import site_admin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,11 +135,7 @@ def test_first_look_on_postgresql_reads_what_the_first_page_reads(pg_world: Worl
     look = looked(pg_world)
     try:
         assert look.actor == actor
-        usual = model.load_first_page(pg_world.store)
-        assert look.page.columns() == usual.columns()
-        assert look.page.stamp == usual.stamp
-        assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
-        assert not look.page.complete and len(look.page) == len(PEOPLE)
+        assert_reads_the_first_page(look, pg_world.store)
     finally:
         cast(launch_pg.Handover, look.handover).close()
 
