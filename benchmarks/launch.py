@@ -18,7 +18,9 @@ stripped), then kills it. Measured:
 - floors: ``python -c pass`` (to its exit) and a bare Textual app painting
   one word (``launch_reference.py bare``).
 
-Prints median and p95 per command, and the console's ratio to each;
+Prints median and p95 per command, the median CPU time the process used
+until it was killed (user + system: on a shared machine the wall clock also
+counts waiting for a core, this does not), and the console's ratio to each;
 ``--compare DIR`` adds the console of another checkout (the code before a
 change), run the same way in the same run. Each command runs once first,
 uncounted, so Python's bytecode caches exist as after an installation.
@@ -61,6 +63,13 @@ def launch(
 ) -> float:
     """Seconds from exec to ``done`` seen on the terminal (None: to exit), run in ``cwd``
     (``python -c`` imports from there first)."""
+    return launch_with_cpu(command, env, done, cwd)[0]
+
+
+def launch_with_cpu(
+    command: list[str], env: dict[str, str], done: re.Pattern[str] | frozenset[str] | None, cwd: Path = ROOT
+) -> tuple[float, float]:
+    """As :func:`launch`, and the CPU seconds the process used until it was killed."""
     started = time.perf_counter()
     pid, fd = os.forkpty()
     if pid == 0:  # the child: a 120x40 terminal, then the command
@@ -81,7 +90,7 @@ def launch(
                 chunk = b""
             if not chunk:
                 if done is None:
-                    return time.perf_counter() - started
+                    return time.perf_counter() - started, reap(pid)
                 raise RuntimeError(f"{command} exited before a row: {seen[-400:]!r}")
             seen += chunk
             if done is None:
@@ -89,16 +98,25 @@ def launch(
             text = ESCAPES.sub(b"", seen).decode("utf-8", "replace")
             if isinstance(done, frozenset):
                 if any(found in done for found in CANDIDATE.findall(text)):
-                    return time.perf_counter() - started
+                    return time.perf_counter() - started, reap(pid)
             elif done.search(text):
-                return time.perf_counter() - started
+                return time.perf_counter() - started, reap(pid)
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        reap(pid)
         os.close(fd)
+
+
+def reap(pid: int) -> float:
+    """Kill ``pid`` (once), wait for it and return the CPU seconds it used (user + system)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        _, _, usage = os.wait4(pid, 0)
+    except ChildProcessError:  # reaped already: the figure was taken then
+        return 0.0
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -131,6 +149,7 @@ def main() -> None:
         commands["datatable"] = ([python, reference, "datatable", url], marker)
     env["ONENET_OPERATOR"] = "benchmark"
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for name, (command, done) in commands.items():  # warm-up: caches, not counted
         tree = args.compare.resolve() if name == "console (--compare)" else ROOT
         launch(command, dict(env, PYTHONPATH=str(tree)), done, tree)
@@ -138,14 +157,17 @@ def main() -> None:
     for _ in range(args.runs):
         for name, (command, done) in commands.items():
             tree = args.compare.resolve() if name == "console (--compare)" else ROOT
-            times[name].append(launch(command, dict(env, PYTHONPATH=str(tree)), done, tree))
+            wall, cpu = launch_with_cpu(command, dict(env, PYTHONPATH=str(tree)), done, tree)
+            times[name].append(wall)
+            cpus[name].append(cpu)
     print(f"launch to first rows in a 120x40 pty, {args.users:,} users, {args.runs} runs")
-    print(f"{'command':<22} {'median':>8} {'p95':>8}  console / this (median)")
+    print(f"{'command':<22} {'median':>8} {'p95':>8} {'CPU':>8}  console / this (median)")
     console = statistics.median(times["console"])
     for name, values in times.items():
         median = statistics.median(values)
         p95 = statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
-        print(f"{name:<22} {median * 1000:7.0f}ms {p95 * 1000:7.0f}ms  {console / median:.2f}")
+        cpu = statistics.median(cpus[name])
+        print(f"{name:<22} {median * 1000:7.0f}ms {p95 * 1000:7.0f}ms {cpu * 1000:6.0f}ms  {console / median:.2f}")
 
 
 if __name__ == "__main__":

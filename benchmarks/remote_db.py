@@ -11,7 +11,9 @@ questions included); the reference is ``psql -c 'select 1'`` through the
 same proxy: one connect and one query, the floor for any command. Each
 command runs as a user runs it, a new process; the console in a
 pseudo-terminal (120x40), timed to the first directory rows on screen.
-Times are medians of ``--runs`` runs. The schema is dropped at the end.
+Times are medians of ``--runs`` runs. ``--compare DIR`` adds the console of
+another checkout (the code before a change), launched the same way in the
+same run. The schema is dropped at the end.
 """
 
 from __future__ import annotations
@@ -96,12 +98,19 @@ def _subprocess(args: list[str], env: dict[str, str]) -> Callable[[], None]:
     return run
 
 
-def _console_to_first_rows(url: str, env: dict[str, str], names: list[str], proxy: LatencyProxy) -> Callable[[], float]:
-    """The console in a pty, until a directory row (a user's name) is on screen."""
+def _console_to_first_rows(
+    url: str, env: dict[str, str], names: list[bytes], proxy: LatencyProxy, tree: Path | None = None
+) -> Callable[[], float]:
+    """The console in a pty, until a directory row (a user's name) is on screen;
+    the one of checkout ``tree`` if given."""
+    if tree is not None:
+        env = dict(env, PYTHONPATH=str(tree))
 
     def run() -> float:
         pid, fd = pty.fork()
         if pid == 0:
+            if tree is not None:
+                os.chdir(tree)
             os.execvpe(sys.executable, _onenet("--db", url), env)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
         seen, shown, deadline = b"", None, time.monotonic() + 30
@@ -163,6 +172,7 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=250)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--compare", type=Path, help="also the console of another checkout (e.g. before a change)")
     options = parser.parse_args()
 
     base = make_url(options.pg).set(drivername="postgresql+psycopg")
@@ -183,7 +193,10 @@ def main() -> None:
         people = json.loads(listed.stdout)
         names = [f"{p['last_name']}, {p['first_name']}".encode() for p in people]
         username = people[0]["username"]
-        table = {delay: measure_all(url, env, names, username, delay, options.runs) for delay in (0.0, ONE_WAY)}
+        table = {
+            delay: measure_all(url, env, names, username, delay, options.runs, options.compare)
+            for delay in (0.0, ONE_WAY)
+        }
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -192,7 +205,7 @@ def main() -> None:
 
 
 def measure_all(
-    url: str, env: dict[str, str], names: list[bytes], username: str, delay: float, runs: int
+    url: str, env: dict[str, str], names: list[bytes], username: str, delay: float, runs: int, compare: Path | None
 ) -> dict[str, tuple[int, int, float, float]]:
     target = make_url(url)
     with LatencyProxy((target.host or "127.0.0.1", target.port or 5432), delay=delay) as proxy:
@@ -207,10 +220,14 @@ def measure_all(
         rows["users list --format json"] = measure(
             _subprocess(_onenet("--db", via, "users", "list", "--format", "json"), env)
         )
-        launch = _console_to_first_rows(via, env, names, proxy)
-        _, _, wall, cpu = measure(launch)
-        at_rows = launch.rows_counts[-1]  # type: ignore[attr-defined]
-        rows["console: launch to first rows"] = (at_rows.round_trips, at_rows.connections, wall, cpu)
+        consoles = {"console: launch to first rows": None}
+        if compare is not None:
+            consoles["console before (--compare)"] = compare.resolve()
+        for name, tree in consoles.items():
+            launch = _console_to_first_rows(via, env, names, proxy, tree)
+            _, _, wall, cpu = measure(launch)
+            at_rows = launch.rows_counts[-1]  # type: ignore[attr-defined]
+            rows[name] = (at_rows.round_trips, at_rows.connections, wall, cpu)
         page = _user_page(via, username)
         try:
             rows["console: open a user's page"] = measure(page)

@@ -3,6 +3,7 @@ line starts fast without Textual."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import sys
@@ -42,6 +43,7 @@ from onenet_tui.visible import visible
 from onenet_tui.widgets.choices import toggle_mark
 
 if TYPE_CHECKING:
+    from onenet_tui.data.launch import LookAhead
     from onenet_tui.data.storage import Store
 
 ANSI_THEME = Theme(
@@ -226,6 +228,7 @@ class OneNetApp(App[None], inherit_bindings=False):
         poll_seconds: float | None = None,
         far_end: terminal.Terminal | None = None,
         first_page: DirectoryData | None = None,
+        resume_gc: bool = False,
     ) -> None:
         chosen = choose_theme(theme, os.environ)
         # Before Textual picks its driver, which writes for this terminal.
@@ -244,6 +247,8 @@ class OneNetApp(App[None], inherit_bindings=False):
         # The directory's first page read before the ORM (data.launch), or None.
         self.first_page = first_page
         self._without_orm = first_page is not None
+        # The garbage collector was paused for the start (cli._open_console).
+        self._resume_gc = resume_gc
         # The actions other screens provide, by key id (see DirectoryScreen.action_open_flow).
         self.flows: dict[str, Flow] = dict(FLOWS)
         self._carrier_stop = threading.Event()
@@ -289,6 +294,8 @@ class OneNetApp(App[None], inherit_bindings=False):
                 markup=False,
             )
         self.set_keymap({k: v for k, v in self.keys.items() if k not in unknown})
+        if self._resume_gc:
+            self.call_after_refresh(gc.enable)
         if not self._without_orm:
             self._background()
         else:
@@ -452,17 +459,19 @@ def _theme_setting(settings: Settings) -> str | None:
     return str(value) if value else None
 
 
-def run_console(settings: Settings) -> int:
+def run_console(settings: Settings, ahead: LookAhead | None = None) -> int:
     """Run the console; its exit code (1 after an unexpected error, which
-    :func:`~onenet_tui.console_guard.report_crash` has put in one line)."""
+    :func:`~onenet_tui.console_guard.report_crash` has put in one line).
+    ``ahead``: the first look, started before this module was imported."""
     from onenet_tui.console_guard import GuardedConsole, report_crash
-    from onenet_tui.data.launch import OpeningStore, first_look
+    from onenet_tui.data.launch import LookAhead, OpeningStore
 
     set_language(settings.lang)
-    # An SQLite tenant at the current schema: the first frame is painted
-    # before the ORM is imported, which the store's first worker does.
-    look = first_look(settings.db_url, settings.operator)
-    store = OpeningStore(settings.db_url)
+    # A tenant at the current schema (SQLite, or PostgreSQL through psycopg):
+    # the first frame is painted before the ORM is imported, which the
+    # store's first worker does.
+    look = (ahead or LookAhead(settings.db_url, settings.operator)).result()
+    store = OpeningStore(settings.db_url, look.handover if look is not None else None)
     try:
         if look is None:
             from onenet_tui.data.context import resolve_actor
@@ -479,6 +488,7 @@ def run_console(settings: Settings) -> int:
             theme=_theme_setting(settings),
             config_file=settings.config_file,
             first_page=look.page if look is not None else None,
+            resume_gc=not gc.isenabled(),
         )
         app.run()
     finally:

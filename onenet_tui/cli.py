@@ -384,6 +384,33 @@ def build_parser() -> Parser:
     return parser
 
 
+class _NotTheConsole(Exception):
+    pass
+
+
+class _ConsoleParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise _NotTheConsole  # the whole parser reads it again, and says what is wrong in its words
+
+
+def console_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The options of a start that names no command (the console), read
+    without building every command's parser first, which costs 35-80 ms of
+    the launch (argparse looks for its own translations on disk for each
+    one). None for anything else (a command, --help, --version, an unknown
+    or a wrong option): :func:`build_parser` reads those."""
+    quick = _ConsoleParser(prog="onenet-tui", add_help=False)
+    _global_options(quick, top=True)
+    try:
+        args, rest = quick.parse_known_args(argv)
+    except _NotTheConsole:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 # --- running ------------------------------------------------------------------
 
 
@@ -423,7 +450,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     set_language(early_language(argv))
     try:
-        args = build_parser().parse_args(argv)
+        args = console_args(argv)
+        if args is None:
+            args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a usage error (2)
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 
@@ -446,9 +475,24 @@ def _open_console(settings: Any) -> int:
     if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
         _print_error(t("ssh.needs_terminal"))
         return EXIT_USAGE
-    from onenet_tui.app import run_console
+    import gc
 
-    return run_console(settings)
+    # Importing Textual and the console makes some hundred thousand objects,
+    # nearly all for good; the collector's hundred-odd passes over them before
+    # the first frame (30-60 ms, more on a busy machine) find next to nothing.
+    # The console resumes it once that frame is painted (resume_gc).
+    gc.disable()
+    try:
+        from onenet_tui.data.launch import LookAhead
+
+        # Started before Textual is imported: on PostgreSQL its round trips
+        # overlap that import instead of following it.
+        ahead = LookAhead(settings.db_url, settings.operator)
+        from onenet_tui.app import run_console
+
+        return run_console(settings, ahead)
+    finally:
+        gc.enable()  # however the console ended (or never started)
 
 
 class Terminated(KeyboardInterrupt):

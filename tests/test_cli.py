@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gc
 import io
 import json
 import stat
@@ -136,6 +137,41 @@ def test_usage_errors_exit_2(env: dict[str, str]) -> None:
     assert german.code == 2 and "keine Auswahl" in german.err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--db", "sqlite:///x.db"],
+        ["--db=postgresql://u@h/db", "--lang", "de", "--operator", "ann"],
+        ["--op", "ann", "--la=en"],  # abbreviated, as argparse allows
+    ],
+)
+def test_the_console_options_are_read_as_the_whole_parser_reads_them(argv: list[str]) -> None:
+    quick = cli.console_args(argv)
+    assert quick is not None and vars(quick) == vars(cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["users", "list"],
+        ["--db", "x", "users", "show", "ann"],
+        ["-h"],
+        ["--help"],
+        ["--h"],
+        ["--version"],
+        ["--lang", "xx"],
+        ["--db"],
+        ["--dbx", "y"],
+        ["stray"],
+        ["--operator", "--db"],
+        ["--"],
+    ],
+)
+def test_anything_but_the_console_is_left_to_the_whole_parser(argv: list[str]) -> None:
+    assert cli.console_args(argv) is None
+
+
 def test_no_command_opens_the_console_with_the_resolved_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -146,7 +182,7 @@ def test_no_command_opens_the_console_with_the_resolved_settings(
             return True
 
     opened = []
-    monkeypatch.setattr(onenet_tui.app, "run_console", lambda settings: opened.append(settings) or 0)
+    monkeypatch.setattr(onenet_tui.app, "run_console", lambda settings, ahead=None: opened.append(settings) or 0)
     # The console opens only on a terminal (tests/test_ssh.py runs it without one).
     monkeypatch.setattr(sys, "stdin", Tty())
     monkeypatch.setattr(sys, "stdout", Tty())
@@ -154,6 +190,7 @@ def test_no_command_opens_the_console_with_the_resolved_settings(
     monkeypatch.setenv("ONENET_OPERATOR", "from-env")
     assert cli.main(["--db", "sqlite:///x.db", "--lang", "de"]) == 0
     assert [(s.db_url, s.lang, s.operator) for s in opened] == [("sqlite:///x.db", "de", "from-env")]
+    assert gc.isenabled()  # paused for the console's start only
 
 
 def test_cli_messages_exist_in_both_languages() -> None:

@@ -6,6 +6,7 @@ before its first frame."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -62,18 +63,23 @@ def test_the_light_start_knows_the_current_schema() -> None:
     assert launch.SCHEMA_REVISION == HEAD_REVISION
 
 
+def assert_reads_the_first_page(look: launch.FirstLook, store: Store) -> None:
+    """``look`` holds what the usual first page of ``store`` holds, in its order."""
+    usual = model.load_first_page(store)
+    assert look.page.columns() == usual.columns()
+    assert look.page.stamp == usual.stamp
+    assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
+    # Never complete: the whole load follows, with who was never handed their credentials.
+    assert not look.page.complete and len(look.page) == len(PEOPLE)
+
+
 def test_first_look_reads_what_the_first_page_reads(world: World) -> None:
     build_people(world)
     actor = resolve_actor(world.store, "alice")
     look = launch.first_look(world.store.url, "alice")
     assert look is not None
     assert look.actor == actor
-    usual = model.load_first_page(world.store)
-    assert look.page.columns() == usual.columns()
-    assert look.page.stamp == usual.stamp
-    assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
-    # Never complete: the whole load follows, with who was never handed their credentials.
-    assert not look.page.complete and len(look.page) == len(PEOPLE)
+    assert_reads_the_first_page(look, world.store)
 
 
 def test_r25_first_look_of_a_site_admin_reads_their_sites_only(world: World) -> None:
@@ -148,6 +154,21 @@ async def test_a_console_started_from_the_first_look_shows_it_then_everyone(worl
     opening.dispose()
 
 
+async def test_the_garbage_collector_paused_for_the_start_resumes_after_the_first_frame(world: World) -> None:
+    build_people(world)
+    gc.disable()  # as cli._open_console does before importing Textual
+    try:
+        async with make_app(world, resume_gc=True).run_test(size=(120, 40)) as pilot:
+            await ready(pilot)
+            assert gc.isenabled()
+        gc.disable()
+        async with make_app(world).run_test(size=(120, 40)) as pilot:
+            await ready(pilot)
+            assert not gc.isenabled()  # not paused by the console, not its to resume
+    finally:
+        gc.enable()
+
+
 # The console's start in a process of its own: the first frame is written
 # while SQLAlchemy is still not imported.
 FIRST_FRAME = """
@@ -173,7 +194,7 @@ def first_frame(app, screen, renderable):
 App._display = first_frame
 
 async def run():
-    app = OneNetApp(Context(OpeningStore(url), look.actor), theme="textual-dark", first_page=look.page)
+    app = OneNetApp(Context(OpeningStore(url, look.handover), look.actor), theme="textual-dark", first_page=look.page)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(200):
             if "at_frame" in seen:
@@ -186,24 +207,33 @@ print(json.dumps(seen))
 """
 
 
+def first_frame_seen(url: str) -> dict[str, bool]:
+    """What FIRST_FRAME saw of SQLAlchemy, started in a process of its own on ``url``."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME, url], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return cast(dict[str, bool], json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def test_the_first_frame_is_painted_before_sqlalchemy_is_imported(world: World) -> None:
     build_people(world)
     resolve_actor(world.store, "alice")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_FRAME, world.store.url], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"at_start": False, "looked": True, "at_frame": False}
+    assert first_frame_seen(world.store.url) == {"at_start": False, "looked": True, "at_frame": False}
+
+
+def write_hostile_name(store: Store) -> None:
+    """Jones renamed by another tool, past the checks: markup and a terminal escape."""
+    with store.transaction() as session:
+        hostile = {"name": "[bold]J\x1b[2J"}
+        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
 
 
 def test_hostile_names_are_shown_literally_in_the_first_look(world: World) -> None:
     build_people(world)
     resolve_actor(world.store, "alice")
-    # Written by another tool, past the checks: markup and a terminal escape.
-    with world.store.transaction() as session:
-        hostile = {"name": "[bold]J\x1b[2J"}
-        session.execute(text("UPDATE users SET last_name = :name WHERE last_name = 'Jones'"), hostile)
+    write_hostile_name(world.store)
     look = launch.first_look(world.store.url, "alice")
     assert look is not None
     assert look.page.columns() == model.load_first_page(world.store).columns()

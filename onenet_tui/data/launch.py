@@ -9,8 +9,12 @@ running the very SQL SQLAlchemy compiles from the directory's own queries
 (:class:`OpeningStore`) opens in the first worker that needs it, which then
 loads the whole directory as usual.
 
+On PostgreSQL :mod:`onenet_tui.data.launch_pg` does the same with psycopg,
+and hands its connection to the store; :class:`LookAhead` starts it in a
+thread while Textual is imported, so the connect's round trips overlap it.
+
 Anything else falls back to the usual start (``first_look`` answers None):
-PostgreSQL, a database that is missing, empty, locked, of an older schema
+a database that is missing, empty, locked, of an older schema
 (it needs the migration the store runs), an operator not yet registered (the
 store registers them), or any error, which the usual start then reports in
 today's words.
@@ -33,6 +37,7 @@ from onenet_tui.data.enums import DeviceType
 from onenet_tui.visible import visible
 
 if TYPE_CHECKING:
+    from onenet_tui.data.launch_pg import Handover
     from onenet_tui.data.storage import Store
 
 # The schema these statements were written for: storage.HEAD_REVISION (a
@@ -81,6 +86,8 @@ class FirstLook:
 
     actor: Actor
     page: DirectoryData
+    # PostgreSQL: the connection it was read on, for the store to take.
+    handover: Handover | None = None
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -97,6 +104,10 @@ def sqlite_file(url: str) -> Path | None:
 
 def first_look(url: str, operator: str) -> FirstLook | None:
     """The operator and the first page, read without the ORM; None: take the usual start."""
+    if url.startswith("postgres"):
+        from onenet_tui.data import launch_pg
+
+        return launch_pg.first_look(url, operator)
     file = sqlite_file(url)
     if file is None or operator.strip().casefold() == CARRIER_NAME:
         return None
@@ -139,29 +150,64 @@ def _actor(conn: sqlite3.Connection, name: str) -> Actor | None:
     return stored_actor(stored_name, role_value, lambda: conn.execute(OPERATOR_SITES_SQL, (operator_id,)).fetchall())
 
 
+class LookAhead:
+    """:func:`first_look` in a thread of its own, started now: on PostgreSQL
+    its connect and questions (five round trips) wait on the network while
+    the main thread imports Textual. SQLite's look is read at once."""
+
+    def __init__(self, url: str, operator: str) -> None:
+        self._look: FirstLook | None = None
+        self._thread: threading.Thread | None = None
+        if not url.startswith("postgres"):
+            self._look = first_look(url, operator)
+            return
+
+        # Imported here first, as Textual would import it next anyway: psycopg
+        # and Textual share it, and two threads importing one module graph
+        # from two ends can meet in a circular import, which Python breaks by
+        # raising in one of them.
+        import asyncio  # noqa: F401
+
+        def look() -> None:
+            self._look = first_look(url, operator)
+
+        self._thread = threading.Thread(target=look, name="first-look", daemon=True)
+        self._thread.start()
+
+    def result(self) -> FirstLook | None:
+        if self._thread is not None:
+            self._thread.join()
+        return self._look
+
+
 class OpeningStore:
     """A :class:`~onenet_tui.data.storage.Store` opened on first use, by the
     first worker that needs it (the ORM is imported then, in that thread);
-    every attribute is the opened store's."""
+    every attribute is the opened store's. On PostgreSQL it takes the light
+    start's connection (``handover``) as its first."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, handover: Handover | None = None) -> None:
         self.url = url
         self._lock = threading.Lock()
         self._store: Store | None = None
+        self._handover = handover
 
     def opened(self) -> Store:
         with self._lock:
             if self._store is None:
                 from onenet_tui.data.storage import Store
 
-                self._store = Store(self.url)
+                self._store = Store(self.url, handover=self._handover)
             return self._store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)
 
     def dispose(self) -> None:
-        """Close the store's connections, if it was ever opened."""
+        """Close the store's connections, if it was ever opened, and one handed
+        to it that it never took."""
         with self._lock:
             if self._store is not None:
                 self._store.dispose()
+            if self._handover is not None:
+                self._handover.close()

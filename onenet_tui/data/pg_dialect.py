@@ -14,16 +14,21 @@ Registered as ``postgresql+onenet_psycopg``; :func:`storage.make_engine` uses it
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
+from onenet_tui.data.pg_connect import FACTS_AND_REVISION_SQL as _FACTS_AND_REVISION
+from onenet_tui.data.pg_connect import FACTS_SQL as _FACTS
+
 DRIVER = "onenet_psycopg"
 # PostgreSQL's undefined_table: no alembic_version yet (a new database).
 _UNDEFINED_TABLE = "42P01"
-_FACTS = "SELECT current_schema(), current_setting('transaction_isolation')"
-_FACTS_AND_REVISION = _FACTS + ", (SELECT version_num FROM alembic_version LIMIT 1)"
+# What _ask would answer, asked already on a connection handed to the engine
+# (the console's light start, data/launch_pg.py): ((schema, isolation), revision).
+_KNOWN: weakref.WeakKeyDictionary[Any, tuple[tuple[str | None, str], Any]] = weakref.WeakKeyDictionary()
 
 
 class _Unset:
@@ -44,7 +49,9 @@ class OnenetPGDialect(PGDialect_psycopg):
         self.revision_at_connect: Any = UNSET
 
     def initialize(self, connection: Any) -> None:
-        self._facts, self.revision_at_connect = _ask(connection.connection.dbapi_connection)
+        dbapi_connection = connection.connection.dbapi_connection
+        known = _KNOWN.pop(dbapi_connection, None)
+        self._facts, self.revision_at_connect = known if known is not None else _ask(dbapi_connection)
         super().initialize(connection)  # type: ignore[no-untyped-call]
 
     def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
@@ -83,6 +90,12 @@ def _ask(dbapi_connection: Any) -> tuple[tuple[str | None, str], Any]:
     finally:
         dbapi_connection.autocommit = autocommit
     return (schema, str(isolation).upper()), revision
+
+
+def remember_facts(dbapi_connection: Any, facts: tuple[tuple[str | None, str], Any]) -> None:
+    """``facts``, as :func:`_ask` answers them, were read on ``dbapi_connection``
+    already: the dialect takes them instead of asking again."""
+    _KNOWN[dbapi_connection] = facts
 
 
 def take_revision(dialect: Any) -> Any:

@@ -10,24 +10,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from onenet_tui.data import catalogs
+from onenet_tui.data import catalogs, pg_connect
 from onenet_tui.data.errors import Busy
+
+if TYPE_CHECKING:
+    from onenet_tui.data.launch_pg import Handover
 
 # The newest migration; a test keeps it equal to Alembic's head.
 HEAD_REVISION = "0009_handed_over"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
 # How long a writer waits for another process's lock (SQLite's write lock,
-# a PostgreSQL row lock) before the change is refused as busy; long enough for
-# any one save, tests shorten it.
-BUSY_TIMEOUT_SECONDS = 30.0
+# a PostgreSQL row lock) before the change is refused as busy; tests shorten it.
+BUSY_TIMEOUT_SECONDS = pg_connect.BUSY_TIMEOUT_SECONDS
 
 
 def default_url() -> str:
@@ -85,11 +87,13 @@ def busy_as_conflict() -> Iterator[None]:
 IDLE_PING_SECONDS = 10.0
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, handover: Handover | None = None) -> Engine:
+    """The engine for ``url``; on PostgreSQL its first connection may be
+    ``handover``'s, opened by the console's light start (data/launch_pg.py)."""
     url = normalise_url(url)
     path = sqlite_path(url)
     if path is None:
-        return _server_engine(url)
+        return _server_engine(url, handover)
     create_private_file(path)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
@@ -113,7 +117,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _server_engine(url: str) -> Engine:
+def _server_engine(url: str, handover: Handover | None = None) -> Engine:
     """A PostgreSQL engine that costs few round trips: nothing is asked on
     connect that the connection did not already tell (see pg_dialect), the
     lock timeout travels in the start-up packet, and a connection is pinged
@@ -130,9 +134,11 @@ def _server_engine(url: str) -> Engine:
         # is kept: the argument given here would replace it.
         given = parsed.query.get("options", os.environ.get("PGOPTIONS", ""))
         given = " ".join(given) if isinstance(given, tuple) else given
-        connect_args["options"] = f"{given} -c lock_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}ms".strip()
+        connect_args["options"] = pg_connect.lock_timeout_options(given, BUSY_TIMEOUT_SECONDS)
     engine = create_engine(parsed, connect_args=connect_args)
     _ping_after_idle(engine)
+    if handover is not None:
+        _first_connection_from(engine, handover if ours else None)
     if ours:
         # Whatever runs after the first connect may change the schema: the
         # revision read then is only good until the first statement.
@@ -140,6 +146,27 @@ def _server_engine(url: str) -> Engine:
     else:
         _lock_timeout_on_connect(engine)
     return engine
+
+
+def _first_connection_from(engine: Engine, handover: Handover | None) -> None:
+    """The engine's first connection is ``handover``'s when it was made with
+    the very keywords the engine would use (else it is closed, and the engine
+    connects as usual): the console's light start has paid that connect, three
+    round trips to a remote database, and asked what the dialect asks on it."""
+    if handover is None:
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _handed(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        connection = handover.take(cargs, {k: v for k, v in cparams.items() if k != "context"})
+        if connection is not None:
+            from onenet_tui.data import pg_dialect
+
+            pg_dialect.remember_facts(connection, handover.facts)
+            # Idle since the light start read on it: pinged first if that was
+            # long ago (the server may have dropped it meanwhile), see _ping_after_idle.
+            record.info["idle_since"] = handover.idle_since
+        return connection
 
 
 def _lock_timeout_on_connect(engine: Engine) -> None:
@@ -177,9 +204,9 @@ def _ping_after_idle(engine: Engine) -> None:
 class Store:
     """One tenant database: engine plus transactions for the services."""
 
-    def __init__(self, url: str, *, upgrade: bool = True):
+    def __init__(self, url: str, *, upgrade: bool = True, handover: Handover | None = None):
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, handover)
         self._writer = self.engine.execution_options(write=True)
         self._outside_transaction = (
             self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self.engine
