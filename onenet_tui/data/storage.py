@@ -21,7 +21,7 @@ from onenet_tui.data import catalogs
 from onenet_tui.data.errors import Busy
 
 # The newest migration; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0008_registrar"
+HEAD_REVISION = "0010_audit_speed"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
 # How long a writer waits for another process's lock (SQLite's write lock,
