@@ -3,29 +3,28 @@ visible lines drawn) whose rows are audit events read a page at a time, with
 fixed column widths so that appending a page measures nothing, and the
 event id of each row for ``enter``.
 
-Drawn as the directory's table is (widgets/user_table.py): lines cached by
-(event, cursor), styles looked up once per focus or theme change, a cursor
-step repainting its two lines only, the pages either side of the one shown
-drawn while the console waits for the next key, and a new answer's length
-set without a layout pass of the whole screen. Drawing every line anew
+Drawn as the directory's table is (widgets/cached_lines.py): lines cached
+by (event, cursor), styles looked up once per focus or theme change, a
+cursor step repainting its two lines only, the pages either side of the one
+shown drawn while the console waits for the next key, and a new answer's
+length set without a layout pass of the whole screen. Drawing every line anew
 (each asking the DOM for its style) cost about 0.5 ms a line: 20 ms a
 filter keystroke or page down at 120x40, twice the directory's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rich.style import Style
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from onenet_tui.visible import visible
-from onenet_tui.widgets.lines import LineScrollBar, filtered
+from onenet_tui.widgets.cached_lines import CachedLines
+from onenet_tui.widgets.lines import filtered
 from onenet_tui.widgets.plain_table import GAP, PlainTable
 
 # Lines kept drawn: a few pages either side of the cursor, and the rows of
@@ -33,8 +32,9 @@ from onenet_tui.widgets.plain_table import GAP, PlainTable
 _CACHED_LINES = 1024
 
 
-class EventTable(PlainTable):
+class EventTable(CachedLines, PlainTable):
     BINDINGS = [Binding("enter", "open", show=False)]
+    STYLE_PREFIX = "plain-table--"
     # The scrollbar always there, as the directory's: one coming and going
     # with the rows of each keystroke laid out the screen again.
     DEFAULT_CSS = """
@@ -59,20 +59,9 @@ class EventTable(PlainTable):
         super().__init__(titles, id=id)
         self.ids: list[int] = []
         self.fixed: list[int] = []
-        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(_CACHED_LINES)
-        self._styles: dict[str, Style] = {}
+        self._start_caches(_CACHED_LINES)
         self._width = self._height = 0
         self._measured: tuple[object, ...] = ()
-        self._drawing_ahead = False
-
-    @property
-    def vertical_scrollbar(self) -> ScrollBar:
-        # As UserTable's: the scrollbar that draws directly, redrawn on every page.
-        if self._vertical_scrollbar is None:
-            bar = self._vertical_scrollbar = LineScrollBar(thickness=self.scrollbar_size_vertical)
-            bar.display = False
-            self.app._start_widget(self, bar)
-        return self._vertical_scrollbar
 
     # -- widths ------------------------------------------------------------
 
@@ -142,23 +131,13 @@ class EventTable(PlainTable):
         return max(1, (self._height or self.scrollable_content_region.height) - 1)
 
     def move_cursor(self, position: int) -> None:
-        if not self.rows:
-            return
-        previous = self.cursor
-        self.cursor = max(0, min(position, len(self.rows) - 1))
-        top, page = int(self.scroll_offset.y), self._page()
-        if self.cursor < top:
-            top = self.cursor
-        elif self.cursor >= top + page:
-            top = self.cursor - page + 1
-        if top != self.scroll_offset.y:
-            self.scroll_to(y=top, animate=False, immediate=True)
-            self.refresh()
-            self._draw_ahead_later()
-        else:
-            # A step repaints the two lines it changes, not the table.
-            self.refresh(*(Region(0, row - top + 1, self.size.width, 1) for row in {previous, self.cursor}))
-        self.post_message(self.CursorMoved(self.cursor, len(self.rows)))
+        if self.rows:
+            super().move_cursor(position)
+            self.post_message(self.CursorMoved(self.cursor, len(self.rows)))
+
+    def _scrolled(self) -> None:
+        super()._scrolled()
+        self._draw_ahead_later()
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
@@ -177,33 +156,12 @@ class EventTable(PlainTable):
     def on_resize(self) -> None:
         self._lines.clear()
 
-    def on_focus(self) -> None:
-        self._restyle()
-
-    def on_blur(self) -> None:
-        self._restyle()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._restyle()
-
-    def _restyle(self) -> None:
-        self._styles.clear()
-        self._lines.clear()
-        self.refresh()
-
-    def _style(self, name: str) -> Style:
-        """The widget's style, with a component's on top; cached, as each walks the DOM."""
-        style = self._styles.get(name)
+    def _line_style(self, name: str) -> Style:
+        """A line's style: the widget's, with component ``name``'s on top."""
+        key = f"line:{name}"
+        style = self._style_cache.get(key)
         if style is None:
-            base = self._styles.get("")
-            if base is None:
-                base = self._styles[""] = self.rich_style
-            if name:
-                style = base + self.get_component_rich_style(f"plain-table--{name}", partial=True)
-            else:
-                style = base
-            self._styles[name] = style
+            style = self._style_cache[key] = self._style("") + self._style(name) if name else self._style("")
         return style
 
     def render_line(self, y: int) -> Strip:
@@ -213,7 +171,7 @@ class EventTable(PlainTable):
             return self._cached(("header", width, scroll_x), lambda: self._draw(self.titles, "header", width, scroll_x))
         index = int(self.scroll_offset.y) + y - 1
         if index >= len(self.rows):
-            return self._cached(("blank", width), lambda: Strip.blank(width, self._style("")))
+            return self._cached(("blank", width), lambda: Strip.blank(width, self._line_style("")))
         return self._row_line(index, width, scroll_x)
 
     def _row_line(self, index: int, width: int, scroll_x: int) -> Strip:
@@ -221,25 +179,13 @@ class EventTable(PlainTable):
         key = (self.ids[index] if index < len(self.ids) else -index, cursor, width, scroll_x)
         return self._cached(key, lambda: self._draw(self.rows[index], "cursor" if cursor else "", width, scroll_x))
 
-    def _cached(self, key: tuple[object, ...], draw: Callable[[], Strip]) -> Strip:
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = self._lines[key] = draw()
-        return strip
-
     def _draw(self, cells: Sequence[str], style_name: str, width: int, scroll_x: int) -> Strip:
-        style = self._style(style_name)
+        style = self._line_style(style_name)
         return self._line(cells, style, style).crop_extend(scroll_x, scroll_x + width, style)
-
-    def _draw_ahead_later(self) -> None:
-        if not self._drawing_ahead:
-            self._drawing_ahead = True
-            self.call_after_refresh(self._draw_ahead)
 
     def _draw_ahead(self) -> None:
         """The page above and the page below the one on screen, and the
         cursor's line a page on, drawn while the console waits for a key."""
-        self._drawing_ahead = False
         width, top, page = self._width, int(self.scroll_offset.y), self._page()
         if not width or not self.is_mounted:
             return
