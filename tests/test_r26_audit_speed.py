@@ -31,6 +31,12 @@ WORDS = [
     "edit_pro",  # part of an action
     "nowhere",
     "zz",  # shorter than a trigram: read for
+    # FTS5's query syntax, taken as text:
+    'x"*:^',
+    "NEAR(abc",
+    "{operator}:bob",
+    "-not",
+    "a AND OR b",
 ]
 
 
@@ -72,7 +78,8 @@ def test_r26_free_words_found_in_their_index_answer_as_reading_every_event(
 ) -> None:
     quick, read = _pages(trail, typed, monkeypatch)
     assert quick == read
-    assert bool(read) is (typed not in ("nowhere", "zz"))
+    nowhere = ("nowhere", "zz", 'x"*:^', "NEAR(abc", "{operator}:bob", "-not", "a AND OR b")
+    assert bool(read) is (typed not in nowhere)
 
 
 def test_r26_free_words_use_the_index_where_there_is_one(trail: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,3 +154,51 @@ def test_r26_an_action_prefix_names_each_of_its_actions(trail: Store) -> None:
         assert audit_log.actions_of(session, "zzz") == []
         found = audit_log.page(session, AuditFilter(action="credentials."), limit=3)
     assert [e.action for e in found] == ["credentials.handed_over", "credentials.regenerate", "credentials.regenerate"]
+
+
+# --- the typed filter answered in the keystroke's frame, or in the background ------
+
+
+def _many(store: Store, count: int) -> None:
+    with store.transaction() as session:
+        audit.record_many(session, _actor(), [("user.edit_profile", f"u{n}", {"n": n}) for n in range(count)])
+
+
+def test_r26_a_typed_filter_is_read_at_once_only_within_its_time(world: World) -> None:
+    _many(world.store, 600)
+    wanted = audit_log.parse("zq")  # found nowhere, too short for the index: every event is read
+    at_once = audit_log.read_page_at_once(world.admin, wanted, seconds=60, limit=5)
+    stopped = audit_log.read_page_at_once(world.admin, wanted, seconds=-1, limit=5)
+    if world.store.engine.dialect.name == "sqlite":
+        assert at_once == audit_log.read_page(world.admin, wanted, limit=5)
+        assert stopped is None  # stopped, not an error: the background read answers
+        # The connection is as before: the next read is not stopped.
+        assert audit_log.read_page(world.admin, audit_log.parse("u599"), limit=5).events
+    else:
+        assert at_once is None and stopped is None  # over the network: always in the background
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("seconds", [60.0, -1.0])
+async def test_r26_typed_filter_shows_the_latest_text_at_once_or_from_the_background(
+    world: World, seconds: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onenet_tui.screens import audit_log as screen_module
+    from onenet_tui.screens.audit_log import AuditLogScreen
+    from onenet_tui.widgets.event_table import EventTable
+    from tests.helpers import opened, settle, type_text
+
+    monkeypatch.setattr(screen_module, "AT_ONCE_SECONDS", seconds)
+    _many(world.store, 30)
+    async with opened(lambda: AuditLogScreen(world.admin, poll_seconds=0)) as (app, pilot):
+        await pilot.press("slash")
+        await type_text(pilot, "u29")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditLogScreen)
+        assert screen.shown_filter == "u29"
+        assert [row[3] for row in screen.query_one(EventTable).rows] == ["u29"]
+        for _ in range(3):
+            await pilot.press("backspace")
+        await settle(pilot)
+        assert screen.shown_filter == "" and len(screen.query_one(EventTable).rows) == 30

@@ -15,9 +15,11 @@ import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter as clock
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, audit_sites, audit_words, queries, validation
@@ -345,6 +347,42 @@ def read_page(
     with ctx.store.read() as session:
         latest = audit.latest_id(session)
         found = page(session, wanted, before=before, limit=limit + 1, site_ids=scope(ctx, site_ids))
+    return Page(latest, found[:limit], len(found) > limit)
+
+
+def read_page_at_once(
+    ctx: Context,
+    wanted: AuditFilter,
+    *,
+    seconds: float,
+    limit: int = PAGE,
+    site_ids: Collection[int] | None = None,
+) -> Page | None:
+    """:func:`read_page` from the newest, if the database answers within
+    ``seconds``; None if it did not (the read was stopped) or would not be
+    asked (a database over the network: ask in the background). For the
+    console's typed filter: a local SQLite database answers most filters in
+    a few milliseconds, in the keystroke's own frame, where a worker thread
+    and its message back cost more than the read (the whole keystroke took
+    twice the directory's); a read that would hold up the screen (a short
+    word found nowhere) is stopped at ``seconds``."""
+    if ctx.store.engine.dialect.name != "sqlite":
+        return None
+    deadline = clock() + seconds
+    with ctx.store.read() as session:
+        raw = session.connection().connection.driver_connection
+        assert raw is not None  # a connection checked out holds its driver's
+        # SQLite calls this every thousand steps of a statement; true stops it.
+        raw.set_progress_handler(lambda: clock() > deadline, 1000)
+        try:
+            latest = audit.latest_id(session)
+            found = page(session, wanted, limit=limit + 1, site_ids=scope(ctx, site_ids))
+        except OperationalError as stopped:
+            if "interrupted" not in str(stopped.orig):
+                raise
+            return None
+        finally:
+            raw.set_progress_handler(None, 0)
     return Page(latest, found[:limit], len(found) > limit)
 
 
