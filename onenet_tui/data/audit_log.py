@@ -177,9 +177,9 @@ def actions_of(session: Session, prefix: str) -> list[str]:
 
 
 # A time range's bound is found in the time index when this many entries
-# of it or fewer lie beyond it (about 5 ms to read), else only when the
-# events it would skip are more than that too.
-_BOUND_SCAN = 20_000
+# of it or fewer lie beyond it (1-2 ms to read), else only when the events
+# it would skip are more than that too.
+_BOUND_SCAN = 5_000
 
 
 def _time_range(session: Session, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
