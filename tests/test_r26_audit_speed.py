@@ -95,6 +95,22 @@ def test_r26_free_words_use_the_index_where_there_is_one(trail: Store, monkeypat
     assert len(after) == 1
 
 
+@pytest.mark.sqlite_only
+def test_r26_without_the_words_index_free_words_are_read_for(trail: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on an SQLite without FTS5's trigram tokenizer, where migration 0010 makes none.
+    with trail.engine.begin() as conn:
+        for trigger in ("insert", "delete", "update"):
+            conn.exec_driver_sql(f"DROP TRIGGER audit_words_{trigger}")
+        conn.exec_driver_sql("DROP TABLE audit_words")
+    with trail.read() as session:
+        assert audit_words.indexed(session, "porting", "porting") is None
+    quick, read = _pages(trail, "porting", monkeypatch)
+    assert len(quick) == 3 and quick == read
+    with trail.transaction() as session:
+        audit.record(session, _actor(), "carrier.failed", "neu", reason="porting again")
+    assert len(_pages(trail, "again", monkeypatch)[0]) == 1
+
+
 def _actor():  # type: ignore[no-untyped-def]
     from onenet_tui.data.context import Actor
     from onenet_tui.data.models import Role

@@ -71,6 +71,8 @@ def upgrade() -> None:
 
 
 def _sqlite_words() -> None:
+    if not _has_fts5_trigram():
+        return  # the audit log reads for free words, as before
     op.execute(
         f"CREATE VIRTUAL TABLE {_WORDS} USING fts5({_COLUMNS},"
         " content='audit_events', content_rowid='id', tokenize='trigram', detail='none')"
@@ -92,6 +94,14 @@ def _sqlite_words() -> None:
         f" INSERT INTO {_WORDS} (rowid, {_COLUMNS}) VALUES (new.id, {new}); END"
     )
     op.execute(f"INSERT INTO {_WORDS} ({_WORDS}) VALUES ('rebuild')")
+
+
+def _has_fts5_trigram() -> bool:
+    """Whether this SQLite has FTS5 and its trigram tokenizer (3.34 on)."""
+    bind = op.get_bind()
+    version = tuple(int(part) for part in str(bind.exec_driver_sql("SELECT sqlite_version()").scalar()).split("."))
+    fts5 = bind.exec_driver_sql("SELECT sqlite_compileoption_used('ENABLE_FTS5')").scalar()
+    return version >= (3, 34, 0) and fts5 == 1
 
 
 _TRGM_SCHEMA = (
