@@ -77,6 +77,7 @@ TERMS = [
     "since:2026-11-01 until:2026-11-30",
     "operator:alice action:account since:2026-06-01",
     "porting",  # free text, in the details
+    "qzxv",  # free text found nowhere
 ]
 BATCH = 50_000
 

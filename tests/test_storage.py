@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 import onenet_tui.data
 from onenet_tui.data import accounts, catalogs, credentials
-from onenet_tui.data.migrations.config import alembic_config
+from onenet_tui.data.migrations.config import alembic_config, include_object
 from onenet_tui.data.models import CredentialMode, DeskPhoneModel
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
 from tests.helpers import add, build_world, open_at_once
@@ -68,7 +68,8 @@ def test_head_revision_constant_matches_alembic() -> None:
 
 def test_migrations_match_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
+        opts = {"compare_type": False, "include_object": include_object}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), SQLModel.metadata)
     assert diff == []
 
 

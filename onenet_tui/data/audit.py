@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from onenet_tui.data import bulk_insert
+from onenet_tui.data import audit_sites, bulk_insert
 from onenet_tui.data.context import Actor, Context
 from onenet_tui.data.models import AuditEvent, AuditEventUser, table_of, utcnow
 
@@ -66,7 +66,7 @@ def record(
     """One event. ``user_id``: the user it is about, also kept in the details
     as before; ``site_id``: the site of the change (R25's scope);
     ``about_users``: the users of a change of many, each of whose histories
-    shows it (R26)."""
+    shows it (R26), and whose sites are the event's when it names none (R25)."""
     if user_id is not None:
         details["user_id"] = user_id
     _refuse_secrets(details)
@@ -75,6 +75,10 @@ def record(
     )
     session.add(event)
     if about_users:
+        if site_id is None:
+            # A change of many users names their sites (R25): one, as any
+            # event's; several, each, for the administrators of them all.
+            audit_sites.record_sites(session, event, audit_sites.sites_of_users(session, about_users))
         session.flush()
         rows = [{"user_id": uid, "event_id": event.id} for uid in dict.fromkeys(about_users)]
         bulk_insert.insert_rows(session, table_of(AuditEventUser), rows)

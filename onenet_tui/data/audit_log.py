@@ -15,11 +15,14 @@ import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter as clock
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from onenet_tui.data import audit, queries, validation
+from onenet_tui.data import audit, audit_sites, audit_words, queries, validation
 from onenet_tui.data.context import Context
 from onenet_tui.data.errors import InvalidInput, NotFound
 from onenet_tui.data.models import AuditEvent, AuditEventUser, User
@@ -30,7 +33,6 @@ TERMS = ("user", "operator", "action", "since", "until")
 PAGE = 200
 # Longer filter text is refused rather than searched.
 MAX_FILTER = 500
-_LIKE_ESCAPE = "!"
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,6 @@ def parse(text: str) -> AuditFilter:
     return build(words=words, **fields)
 
 
-def _like(word: str) -> str:
-    escaped = word.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
-
-
 def _user_ids(session: Session, ref: str) -> list[int]:
     """The ids a user term means: a number is an id; a name is the user of
     that name today and any deleted user whose events carry it as target."""
@@ -163,13 +160,15 @@ def actions_of(session: Session, prefix: str) -> list[str]:
     prefix = prefix.lower()
     found: list[str] = []
     column = col(AuditEvent.action)
-    bounds = [column >= prefix]
-    if ord(prefix[-1]) < sys.maxunicode:
-        bounds.append(column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    upper = [column < prefix[:-1] + chr(ord(prefix[-1]) + 1)] if ord(prefix[-1]) < sys.maxunicode else []
     last: str | None = None
     while True:
-        after = [column > last] if last is not None else []
-        nxt: str | None = session.execute(select(func.min(column)).where(*bounds, *after)).scalar_one_or_none()
+        # The next action in index order, one seek: one lower bound only (of
+        # two, SQLite seeks by one and reads the whole prefix's entries), and
+        # not min() over a range, which reads every entry of it.
+        lower = column > last if last is not None else column >= prefix
+        query = select(column).where(lower, *upper).order_by(column).limit(1)
+        nxt: str | None = session.execute(query).scalar_one_or_none()
         if nxt is None:
             return found
         if nxt.startswith(prefix):  # a collation may sort others into the range
@@ -177,27 +176,54 @@ def actions_of(session: Session, prefix: str) -> list[str]:
         last = nxt
 
 
+# A time range's bound is found in the time index when this many entries
+# of it or fewer lie beyond it (1-2 ms to read), else only when the events
+# it would skip are more than that too.
+_BOUND_SCAN = 5_000
+
+
 def _time_range(session: Session, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    """The time range, and the id range its events lie in. Pages are read
-    newest first by id: with the ids bounded, a page of a month is read from
-    its newest end and stops when full, where the time index would have had
-    every event of the month sorted first (0.3 s of a million). The ids are
-    found in the time index alone (min and max of the range); the time
-    itself is then compared through an expression no index serves, so that
-    the id order is the one used, and exactly (ids and times need not agree
-    in order: two writers stamp their events a moment apart)."""
+    """The time range, compared exactly, and where it pays the id range its
+    events lie in. Pages are read newest first by id: with the ids bounded,
+    a page of last year is read from its newest end and stops at its oldest,
+    where the time index would have had every event of the range sorted
+    first (0.3 s of a million). A bound is the min or max id of the events
+    on its side of the moment, read in the time index (ids and times need
+    not agree in order: two writers stamp their events a moment apart), so
+    for "until last month" that is nearly the whole index (0.2 s). Each is
+    read only as far as :data:`_BOUND_SCAN` entries; beyond that, the events
+    a bound would skip are few beside what reading it costs, and the page
+    read passes them comparing the time, unless they are as many."""
     at = col(AuditEvent.at)
-    window = [at >= since] if since is not None else []
-    if until is not None:
-        window.append(at < until)
-    low, high = session.execute(select(func.min(col(AuditEvent.id)), func.max(col(AuditEvent.id))).where(*window)).one()
-    if low is None:
-        return [false()]
     stamped = func.coalesce(at, at)
-    exact = [stamped >= since] if since is not None else []
+    where = [stamped >= since] if since is not None else []
     if until is not None:
-        exact.append(stamped < until)
-    return [col(AuditEvent.id) >= low, col(AuditEvent.id) <= high, *exact]
+        where.append(stamped < until)
+    if since is not None:
+        found, low = _bound(session, at >= since, at.asc(), func.min)
+        if found == 0:
+            return [false()]  # no event is that late
+        if low is not None:
+            where.insert(0, col(AuditEvent.id) >= low)
+    if until is not None:
+        found, high = _bound(session, at < until, at.desc(), func.max)
+        if found == 0:
+            return [false()]  # no event is that early
+        if high is None and _bound(session, at >= until, at.asc(), func.max)[1] is None:
+            # As many events after the range as in it and before: skipping them by id pays.
+            high = session.execute(select(func.max(col(AuditEvent.id) + 0)).where(at < until)).scalar_one()
+        if high is not None:
+            where.insert(0, col(AuditEvent.id) <= high)
+    return where
+
+
+def _bound(session: Session, side: ColumnElement[bool], order: Any, extreme: Any) -> tuple[int, int | None]:
+    """How many events (up to :data:`_BOUND_SCAN` + 1) are on ``side`` of a
+    moment, nearest first in the time index, and their ``extreme`` id if
+    that is all of them (None if more)."""
+    near = select(col(AuditEvent.id).label("id")).where(side).order_by(order).limit(_BOUND_SCAN + 1).subquery()
+    count, value = session.execute(select(func.count(), extreme(near.c.id))).one()
+    return count, (value if count <= _BOUND_SCAN else None)
 
 
 def conditions(
@@ -205,9 +231,21 @@ def conditions(
 ) -> list[ColumnElement[bool]]:
     """The filter as SQL conditions; ``site_ids`` scopes to those sites'
     events (None: every event, also those of no site)."""
+    return _conditions(session, wanted, site_ids, actions_of(session, wanted.action) if wanted.action else [])
+
+
+def _conditions(
+    session: Session,
+    wanted: AuditFilter,
+    site_ids: Collection[int] | None,
+    actions: list[str],
+    *,
+    by_index: bool = False,
+) -> list[ColumnElement[bool]]:
+    """:func:`conditions`; ``by_index``: free words found in their index."""
     where: list[ColumnElement[bool]] = []
     if site_ids is not None:
-        where.append(col(AuditEvent.site_id).in_(sorted(site_ids)) if site_ids else false())
+        where.append(audit_sites.visible_to(site_ids))
     if wanted.user is not None:
         ids = _user_ids(session, wanted.user)
         of_many = select(col(AuditEventUser.event_id)).where(col(AuditEventUser.user_id).in_(ids))
@@ -215,18 +253,15 @@ def conditions(
     if wanted.operator is not None:
         where.append(col(AuditEvent.operator) == wanted.operator)
     if wanted.action is not None:
-        where.append(col(AuditEvent.action).in_(actions_of(session, wanted.action)))
+        where.append(col(AuditEvent.action).in_(actions))
     if wanted.since is not None or wanted.until is not None:
         where += _time_range(session, wanted.since, wanted.until)
     for word in wanted.words:
         # Details are stored as JSON, non-ASCII letters escaped: the word is
         # looked for as typed and as JSON writes it.
         escaped = json.dumps(word)[1:-1]
-        text_columns = (col(AuditEvent.operator), col(AuditEvent.action), col(AuditEvent.target))
-        matches = [func.lower(c).like(_like(word), escape=_LIKE_ESCAPE) for c in text_columns]
-        details = func.lower(cast(col(AuditEvent.details), String))
-        matches.append(details.like(_like(escaped), escape=_LIKE_ESCAPE))
-        where.append(or_(*matches))
+        found = audit_words.indexed(session, word, escaped) if by_index else None
+        where.append(found if found is not None else audit_words.scanned(word, escaped))
     return where
 
 
@@ -246,13 +281,31 @@ def page(
     a time, each newest first in its index, and the pages merged: one query
     over all of them would sort every matching event (a million-event
     trail's ``credentials`` events took half a second) to return the first."""
-    where = conditions(session, wanted, site_ids)
-    if before is not None:
-        where.append(col(AuditEvent.id) < before)
-    if after is not None:
-        where.append(col(AuditEvent.id) > after)
-    order = col(AuditEvent.id).desc() if newest_first else col(AuditEvent.id).asc()
     actions = actions_of(session, wanted.action) if wanted.action is not None else []
+    keyset = []
+    if before is not None:
+        keyset.append(col(AuditEvent.id) < before)
+    if after is not None:
+        keyset.append(col(AuditEvent.id) > after)
+    where = [*_conditions(session, wanted, site_ids, actions), *keyset]
+    if not (wanted.words and limit is not None and newest_first and after is None and wanted.user is None):
+        # A user's events are few: their index bounds the read, words or not.
+        return _read(session, where, actions, limit, newest_first)
+    # Free words: the newest events first, read row by row; if they hold a
+    # page, it is the page (any other match is older). Else the words' index.
+    top = before if before is not None else audit.latest_id(session) + 1
+    window = [col(AuditEvent.id) >= top - audit_words.WINDOW]
+    found = _read(session, [*where, *window], actions, limit, newest_first)
+    if len(found) >= limit:
+        return found
+    where = [*_conditions(session, wanted, site_ids, actions, by_index=True), *keyset]
+    return _read(session, where, actions, limit, newest_first)
+
+
+def _read(
+    session: Session, where: list[ColumnElement[bool]], actions: list[str], limit: int | None, newest_first: bool
+) -> list[AuditEvent]:
+    order = col(AuditEvent.id).desc() if newest_first else col(AuditEvent.id).asc()
     if limit is None or len(actions) < 2:
         query = select(AuditEvent).where(*where).order_by(order)
         return list(session.execute(query if limit is None else query.limit(limit)).scalars())
@@ -294,6 +347,42 @@ def read_page(
     with ctx.store.read() as session:
         latest = audit.latest_id(session)
         found = page(session, wanted, before=before, limit=limit + 1, site_ids=scope(ctx, site_ids))
+    return Page(latest, found[:limit], len(found) > limit)
+
+
+def read_page_at_once(
+    ctx: Context,
+    wanted: AuditFilter,
+    *,
+    seconds: float,
+    limit: int = PAGE,
+    site_ids: Collection[int] | None = None,
+) -> Page | None:
+    """:func:`read_page` from the newest, if the database answers within
+    ``seconds``; None if it did not (the read was stopped) or would not be
+    asked (a database over the network: ask in the background). For the
+    console's typed filter: a local SQLite database answers most filters in
+    a few milliseconds, in the keystroke's own frame, where a worker thread
+    and its message back cost more than the read (the whole keystroke took
+    twice the directory's); a read that would hold up the screen (a short
+    word found nowhere) is stopped at ``seconds``."""
+    if ctx.store.engine.dialect.name != "sqlite":
+        return None
+    deadline = clock() + seconds
+    with ctx.store.read() as session:
+        raw = session.connection().connection.driver_connection
+        assert raw is not None  # a connection checked out holds its driver's
+        # SQLite calls this every thousand steps of a statement; true stops it.
+        raw.set_progress_handler(lambda: clock() > deadline, 1000)
+        try:
+            latest = audit.latest_id(session)
+            found = page(session, wanted, limit=limit + 1, site_ids=scope(ctx, site_ids))
+        except OperationalError as stopped:
+            if "interrupted" not in str(stopped.orig):
+                raise
+            return None
+        finally:
+            raw.set_progress_handler(None, 0)
     return Page(latest, found[:limit], len(found) > limit)
 
 

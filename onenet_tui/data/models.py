@@ -251,6 +251,18 @@ class AuditEventUser(SQLModel, table=True):
     event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
 
 
+class AuditEventSite(SQLModel, table=True):
+    """The sites an event about several is of (a bulk reset over two
+    sites), so that a site administrator of all of them sees it (R25); an
+    event of one site keeps it in ``audit_events.site_id`` alone. Keyed
+    event first (is each of its sites theirs?), and by site for "mine"."""
+
+    __tablename__ = "audit_event_sites"
+    __table_args__ = (Index("ix_audit_event_sites_site_id_event_id", "site_id", "event_id"),)
+    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
+    site_id: int = Field(primary_key=True)
+
+
 class DeskPhoneModel(SQLModel, table=True):
     __tablename__ = "catalog_desk_phones"
     code: str = Field(primary_key=True)

@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from onenet_tui.visible import visible
@@ -139,6 +139,7 @@ class PlainTable(RowCursor):
     def move_cursor(self, position: int) -> None:
         if not self.rows:
             return
+        previous = self.cursor
         self.cursor = max(0, min(position, len(self.rows) - 1))
         top, page = int(self.scroll_offset.y), self._page()
         if self.cursor < top:
@@ -147,6 +148,13 @@ class PlainTable(RowCursor):
             top = self.cursor - page + 1
         if top != self.scroll_offset.y:
             self.scroll_to(y=top, animate=False, immediate=True)
+            self._scrolled()
+        else:
+            # A step repaints the two lines it changes, not the table.
+            self.refresh(*(Region(0, row - top + 1, self.size.width, 1) for row in {previous, self.cursor}))
+
+    def _scrolled(self) -> None:
+        """The cursor took the table to other lines: all of them are painted."""
         self.refresh()
 
     # -- painting ------------------------------------------------------------------

@@ -13,16 +13,13 @@ waits for the next key, so paging shows lines that are already drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from onenet_tui.data.directory import (
@@ -37,7 +34,8 @@ from onenet_tui.data.phones import national_number
 from onenet_tui.i18n import language, t
 from onenet_tui.terminal import glyph
 from onenet_tui.widgets.badges import SYMBOLS, badge, badge_width
-from onenet_tui.widgets.lines import LineScrollBar, filtered, fit
+from onenet_tui.widgets.cached_lines import CachedLines
+from onenet_tui.widgets.lines import filtered, fit
 from onenet_tui.widgets.row_cursor import RowCursor
 
 MARK = "▌"
@@ -138,8 +136,10 @@ def _content_widths(data: DirectoryData) -> dict[str, int]:
     }
 
 
-class UserTable(RowCursor):
+class UserTable(CachedLines, RowCursor):
     """Users of a :class:`Directory`, one line each, under a fixed header line."""
+
+    STYLE_PREFIX = "user-table--"
 
     DEFAULT_CSS = """
     UserTable {
@@ -186,27 +186,15 @@ class UserTable(RowCursor):
         self.cursor = 0
         self.empty_message = ""
         self._cursor_id: int | None = None
-        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._columns: list[tuple[ColumnSpec, int]] = []
         self._columns_width: object = None
         self._specs = column_specs()
         self._content: dict[str, int] = {}
         self._content_version = 0
         self._content_of: tuple[object, ...] = ()
-        self._style_cache: dict[str, Style] = {}
         self._width = self._height = 0
         self._measured: tuple[object, ...] = ()
-        self._drawing_ahead = False
-
-    @property
-    def vertical_scrollbar(self) -> ScrollBar:
-        # Widget.vertical_scrollbar, with the scrollbar that draws directly:
-        # it is redrawn on every page. (Textual offers no hook for the class.)
-        if self._vertical_scrollbar is None:
-            bar = self._vertical_scrollbar = LineScrollBar(thickness=self.scrollbar_size_vertical)
-            bar.display = False
-            self.app._start_widget(self, bar)
-        return self._vertical_scrollbar
+        self._start_caches()
 
     # -- what other code calls
 
@@ -324,34 +312,6 @@ class UserTable(RowCursor):
             self._measure()
         return super().render_lines(crop)
 
-    def on_focus(self) -> None:
-        self._restyle()
-
-    def on_blur(self) -> None:
-        self._restyle()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._restyle()
-
-    def _restyle(self) -> None:
-        self._style_cache.clear()
-        self._lines.clear()
-        self.refresh()
-
-    def _style(self, name: str) -> Style:
-        """The widget's own style, or a component style on top of it; cached,
-        as computing either walks the DOM."""
-        style = self._style_cache.get(name)
-        if style is None:
-            base = self._style_cache.get("")
-            if base is None:
-                base = self._style_cache[""] = self.rich_style
-            # Partial: only what the component sets, layered on what is below.
-            style = base if not name else self.get_component_rich_style(f"user-table--{name}", partial=True)
-            self._style_cache[name] = style
-        return style
-
     def _line_style(self, is_cursor: bool, marked: bool) -> Style:
         key = f"line:{is_cursor}:{marked}:{self.has_focus}"
         style = self._style_cache.get(key)
@@ -402,34 +362,24 @@ class UserTable(RowCursor):
     def render_line(self, y: int) -> Strip:
         width = self._width
         if y == 0:
-            return self._cached(("header", width, self.directory.sort, self.directory.descending), self._header)
+            return self._cached(
+                ("header", width, self.directory.sort, self.directory.descending), lambda: self._header(width)
+            )
         position = self.scroll_offset.y + y - 1
         row = self.directory.row(position)
         if row is None:
             if y == 1 and not len(self.directory):
-                return self._cached(("empty", width, self.empty_message), self._empty)
-            return self._cached(("blank", width), lambda width: Strip.blank(width, self._style("")))
+                return self._cached(("empty", width, self.empty_message), lambda: self._empty(width))
+            return self._cached(("blank", width), lambda: Strip.blank(width, self._style("")))
         return self._row_line(row, width, position == self.cursor)
-
-    def _cached(self, key: tuple[object, ...], draw: Callable[[int], Strip]) -> Strip:
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = self._lines[key] = draw(self._width)
-        return strip
 
     def _row_line(self, row: DirectoryRow, width: int, is_cursor: bool) -> Strip:
         marked = row.id in self.marks
-        return self._cached((row, is_cursor, marked, width), lambda width: self._row(row, width, is_cursor, marked))
-
-    def _draw_ahead_later(self) -> None:
-        if not self._drawing_ahead:
-            self._drawing_ahead = True
-            self.call_after_refresh(self._draw_ahead)
+        return self._cached((row, is_cursor, marked, width), lambda: self._row(row, width, is_cursor, marked))
 
     def _draw_ahead(self) -> None:
         """Draw the page above and the page below the one on screen, and the
         cursor line a page on, so the next page key finds them drawn."""
-        self._drawing_ahead = False
         width, top, page = self._width, self.scroll_offset.y, self._page()
         if not width or not self.is_mounted:
             return

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import onenet_tui.data.models  # noqa: F401  (registers the tables)
+from onenet_tui.data.migrations.config import include_object
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -18,6 +19,7 @@ context.configure(
     # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     render_as_batch=True,
     compare_type=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()
