@@ -8,7 +8,6 @@ table decides) and explained when pressed.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -126,7 +125,6 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         self.poll_seconds = poll_seconds or self.POLL_SECONDS
         self._stepping = False
         self._dimmed: tuple[bool, ...] = ()
-        self._frozen = False
         # A user the cursor should go to once a refresh brings their row.
         self._focus_wanted: int | None = None
         # An empty tenant says what to do first (SPEC section 11).
@@ -294,14 +292,13 @@ class DirectoryScreen(ReportsWorkerFailures, QuietBeneath[None]):
         # The cursor stays on its user; if they are gone, on the same line.
         self.table.reload(keep=keep, fallback=where)
         self._after_change()
-        if message.data.complete and len(message.data) >= self.FREEZE_FROM and not self._frozen:
-            # Everything made so far (the modules, the first answer) lives as
-            # long as the console: moved out of the garbage collector's
-            # generations, its full passes stop walking them, which removed
+        if message.data.complete and len(message.data) >= self.FREEZE_FROM and message.data.touched is None:
+            # Read afresh (not patched, whose columns are the frozen ones
+            # changed in place): what it made lives as long as the console,
+            # so the collector's full passes stop walking it, which removed
             # pauses of tens of milliseconds from keystrokes at 100,000 users
             # (benchmark). Small tenants (and test runs) do not need it.
-            self._frozen = True
-            gc.freeze()
+            model.keep_long_lived()
 
     def show_worker_failure(self, group: str | None, reason: str) -> None:
         if group == "directory-load":

@@ -104,9 +104,10 @@ class _Slice(NamedTuple):
         return len(self.indexes)
 
     @classmethod
-    def of(cls, data: DirectoryData, order: array[int]) -> _Slice:
-        """Every row of ``data`` in ``order``, haystacks gathered."""
-        return cls(order, array("b", map(data.codes.__getitem__, order)), None).with_haystacks(data)
+    def of(cls, data: DirectoryData, order: array[int], keep_haystacks: int) -> _Slice:
+        """Every row of ``data`` in ``order``, haystacks gathered if at most ``keep_haystacks``."""
+        every = cls(order, array("b", map(data.codes.__getitem__, order)), None)
+        return every if every.size > keep_haystacks else every.with_haystacks(data)
 
     def with_haystacks(self, data: DirectoryData) -> _Slice:
         """The same rows with their haystacks gathered from ``data`` (once, a tuple)."""
@@ -313,6 +314,12 @@ class Directory:
     # fast per row as narrowing everyone. Larger ones are narrowed by reading
     # the data's haystacks (slower per row, but they are rarely narrowed).
     KEEP_HAYSTACKS = 25_000
+    # Every row's haystacks gathered in display order, up to this many rows:
+    # a scan of them runs faster than through the data's, but a tuple of a
+    # million strings takes tens of milliseconds to let go, the first time a
+    # change by another admin patches the answer (see :meth:`_moved`); the
+    # strings lie in name order in memory anyway (rows._made_in_order).
+    BASE_HAYSTACKS = 250_000
     # Data patched in at most this many rows moves just those rows in every
     # answer kept (see :meth:`_patch`); more, and the answers are made again.
     PATCH_ROWS = 1_000
@@ -352,7 +359,7 @@ class Directory:
         if keep_order:
             assert self._ascending is not None
             order = self._ascending.indexes
-            self._ascending = _Slice.of(data, order)
+            self._ascending = _Slice.of(data, order, self.BASE_HAYSTACKS)
         self._forget(keep_order=keep_order)
 
     def _patchable(self, data: DirectoryData) -> bool:
@@ -373,16 +380,15 @@ class Directory:
         every row's status and haystack again took about a hundred."""
         old, touched = self.data, new.touched
         assert touched is not None and self._ascending is not None
+        self._keep_values(new)
         if not touched:
             # Nothing shown changed (a handover mark, say): the answers stand.
             self.data = new
-            self._values = None
             self._scan.data = new
             return
         lang = language()
         keys = (_row_key(self.sort, old, lang), _row_key(self.sort, new, lang))
         self.data = new
-        self._values = None
         done: dict[int, _Slice] = {}
 
         def patch(answer: _Slice, member: Callable[[int], bool], descending: bool) -> _Slice:
@@ -418,6 +424,17 @@ class Directory:
             scan.visible = self._moved_indexes(
                 scan.visible, keys, touched, lambda i: codes[i] == status and member(i), self.descending
             )
+
+    def _keep_values(self, new: DirectoryData) -> None:
+        """The distinct values found for the current data serve ``new`` too
+        when its sites, models and departments are the same (and no licence
+        changed, whose values are not among them): found again, they cost
+        milliseconds on the interface thread per change by another admin."""
+        values = self._values
+        if values is not None and new.facet_values is values.data.facet_values and "licences" not in new.changed:
+            values.data = new
+        else:
+            self._values = None
 
     def _moved_indexes(
         self,
@@ -626,7 +643,7 @@ class Directory:
                     keys = _sort_keys(self.sort, data, language())
                     # Stable: rows with equal keys stay in name order.
                     order = array("i", sorted(order, key=keys.__getitem__))
-                self._ascending = _Slice.of(data, order)
+                self._ascending = _Slice.of(data, order, self.BASE_HAYSTACKS)
             ascending = self._ascending
             self._base = ascending.reversed() if self.descending else ascending
         return self._base
