@@ -83,6 +83,27 @@ def _place(indexes: Sequence[int], key: Any, key_of: Callable[[int], Any], desce
     return low
 
 
+def _recounted(
+    counts: dict[str, int],
+    before: _Slice,
+    old_key: Callable[[int], Any],
+    touched: Sequence[int],
+    member: Callable[[int], bool],
+    codes: Sequence[int],
+    descending: bool,
+) -> dict[str, int]:
+    """``counts`` of the rows of ``before`` (sorted by ``old_key``) after the
+    ``touched`` rows left it and those that are ``member`` came back with their ``codes``."""
+    counts = dict(counts)
+    for i in touched:
+        at = _find(before.indexes, i, old_key, descending)
+        if at is not None and before.codes[at] < len(STATUSES):
+            counts[STATUSES[before.codes[at]]] -= 1
+        if member(i) and codes[i] < len(STATUSES):
+            counts[STATUSES[codes[i]]] += 1
+    return counts
+
+
 def _find(indexes: Sequence[int], index: int, key_of: Callable[[int], Any], descending: bool) -> int | None:
     """The position of row ``index`` in ``indexes`` (sorted by ``key_of``), None when absent."""
     at = _place(indexes, key_of(index), key_of, descending)
@@ -261,6 +282,9 @@ class _Scan:
         self.apply = apply  # tests the source is not yet filtered by
         self.key = key  # every needle of the query: the cache key of the answer
         self.status = status  # a status code, or None for every status
+        # Directory.counts() of ``counted``, the matched rows they were counted in.
+        self.counts: dict[str, int] | None = None
+        self.counted: _Slice | None = None
         if not apply:
             # The source already answers the query: only the status filter is left.
             self.examined = source.size
@@ -413,7 +437,12 @@ class Directory:
         if self.parsed.errors:
             return  # finds nobody, whatever changed
         member = self._member(self.parsed)
-        scan.matched = patch(scan.matched, member, self.descending)
+        before = scan.matched
+        scan.matched = patch(before, member, self.descending)
+        if scan.counts is not None and scan.counted is before:
+            # The counts follow the moved rows: no count over a million codes on this thread.
+            scan.counts = _recounted(scan.counts, before, keys[0], touched, member, new.codes, self.descending)
+            scan.counted = scan.matched
         # Finished: what it read from is not read again.
         scan.source, scan.examined = scan.matched, scan.matched.size
         if scan.status is None:
@@ -573,9 +602,14 @@ class Directory:
         None until the answer is complete."""
         if not self.complete:
             return None
-        # As bytes: counting one byte value runs at memory speed.
-        codes = self._scan.matched.codes.tobytes()
-        return {status: codes.count(code) for code, status in enumerate(STATUSES)}
+        scan = self._scan
+        if scan.counts is None or scan.counted is not scan.matched:
+            # As bytes: counting one byte value runs at memory speed. Kept
+            # with the answer they count: the header asks on every change.
+            codes = scan.matched.codes.tobytes()
+            scan.counts = {status: codes.count(code) for code, status in enumerate(STATUSES)}
+            scan.counted = scan.matched
+        return dict(scan.counts)
 
     def position_of(self, user_id: int) -> int | None:
         index = self.data.index_of(user_id)
