@@ -9,6 +9,8 @@ from array import array
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from onenet_tui.data import directory as model
 from onenet_tui.data import phones, users
@@ -262,3 +264,13 @@ def test_a_change_by_another_admin_is_patched_in_place_and_equals_a_fresh_load(w
     reloaded = model.load(world.store)
     for name in (*COLUMNS, "name_order", "codes"):
         assert list(getattr(fresh, name)) == list(getattr(reloaded, name)), name
+
+
+def test_a_database_error_of_the_drivers_cursor_is_raised_as_sqlalchemy_raises_it(world: World) -> None:
+    """Read through the driver's own cursor, a failure still comes as the
+    errors the services know (a locked SQLite becomes Busy from them)."""
+    build_people(world)
+    with world.store.transaction() as session:
+        session.execute(text("ALTER TABLE phone_numbers RENAME TO phone_numbers_gone"))
+    with pytest.raises(DBAPIError):
+        model.load(world.store)

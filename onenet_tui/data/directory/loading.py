@@ -8,11 +8,13 @@ its filter, its marks or what it exports)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
@@ -100,21 +102,35 @@ def _driver_batches(
         parameters = tuple(parameters[name] for name in compiled.positiontup)
     driver = connection.connection.dbapi_connection
     assert driver is not None
-    if fetch_batch and connection.dialect.name == "postgresql":
-        # A server-side cursor (inside the read's transaction): the rows come
-        # a batch at a time instead of a million at once into memory.
-        cursor = driver.cursor(name=f"directory_{next(_CURSORS)}")
-    else:
-        cursor = driver.cursor()
+    dialect = connection.dialect
+    statement = str(compiled)
+    cursor = None
     try:
-        cursor.execute(str(compiled), parameters)
+        if fetch_batch and dialect.name == "postgresql":
+            # A server-side cursor (inside the read's transaction): the rows come
+            # a batch at a time instead of a million at once into memory.
+            cursor = driver.cursor(name=f"directory_{next(_CURSORS)}")
+        else:
+            cursor = driver.cursor()
+        cursor.execute(statement, parameters)
         if not fetch_batch:
             yield cursor.fetchall()
             return
         while batch := cursor.fetchmany(fetch_batch):
             yield batch
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy raises it (a locked SQLite is Busy, storage.busy_as_conflict),
+        # and a connection the server dropped is not handed out again.
+        disconnected = dialect.is_disconnect(exc, driver, cursor)
+        if disconnected:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, parameters, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnected, dialect=dialect
+        ) from exc
     finally:
-        cursor.close()
+        if cursor is not None:
+            with contextlib.suppress(Exception):  # the error above, if any, is the one to report
+                cursor.close()
 
 
 def load(store: Store, sites: Scope = None) -> DirectoryData:
