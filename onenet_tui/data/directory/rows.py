@@ -328,7 +328,7 @@ class DirectoryData:
         candidates = range(len(hays)) if order is None else order
         # The haystack starts with the folded "last, first": its order is the name order.
         name_order = array("i", sorted(candidates, key=hays.__getitem__))
-        if order is None:
+        if order is None and isinstance(hays, list):
             columns["haystacks"] = _made_in_order(hays, name_order)
         return cls(
             **columns,
