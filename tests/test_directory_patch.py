@@ -124,6 +124,7 @@ def test_a_patched_answer_is_the_answer_made_afresh(
                 before.set_query(query)
                 before.set_status(status)
                 before.finish()
+                before.counts()  # counted before: the patch moves the counts with the rows
                 with _nothing_gathered_again(monkeypatch):
                     before.replace_data(new)
                     patched = _shown(before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import phonenumbers
@@ -68,6 +69,19 @@ def national_digits(e164: str, country: str) -> str:
     if code and international.startswith(code):
         return prefix + international[len(code) :]
     return international
+
+
+def national_digits_many(e164s: Sequence[str], country: str) -> list[str]:
+    """:func:`national_digits` of many numbers of one country, by string
+    operations on them joined (a million numbers: C loops, no call per number)."""
+    code, prefix = _dialling(country)
+    joined = "\n" + "\n".join(e164s)
+    count = len(e164s)
+    if not count or not joined.count("\n") == joined.count("\n+") == joined.count("+") == count:
+        return [national_digits(e164, country) for e164 in e164s]  # none, or an odd one: one by one
+    if code:
+        joined = joined.replace("\n+" + code, "\n" + prefix)
+    return joined.replace("\n+", "\n")[1:].split("\n")
 
 
 # Display layouts learnt from phonenumbers, by country, leading digits and

@@ -8,7 +8,6 @@ table decides) and explained when pressed.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -128,7 +127,6 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         self.poll_seconds = poll_seconds or self.POLL_SECONDS
         self._stepping = False
         self._dimmed: tuple[bool, ...] = ()
-        self._frozen = False
         # A user the cursor should go to once a refresh brings their row.
         self._focus_wanted: int | None = None
         # An empty tenant says what to do first (SPEC section 11).
@@ -309,14 +307,13 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
             # Sites, numbers and groups change too: the screens over this one
             # that show them read again (this look is theirs as well).
             tell_followers(self.app, message.data.stamp)
-        if message.data.complete and len(message.data) >= self.FREEZE_FROM and not self._frozen:
-            # Everything made so far (the modules, the first answer) lives as
-            # long as the console: moved out of the garbage collector's
-            # generations, its full passes stop walking them, which removed
+        if message.data.complete and len(message.data) >= self.FREEZE_FROM and message.data.touched is None:
+            # Read afresh (not patched, whose columns are the frozen ones
+            # changed in place): what it made lives as long as the console,
+            # so the collector's full passes stop walking it, which removed
             # pauses of tens of milliseconds from keystrokes at 100,000 users
             # (benchmark). Small tenants (and test runs) do not need it.
-            self._frozen = True
-            gc.freeze()
+            model.keep_long_lived()
 
     def show_worker_failure(self, group: str | None, reason: str) -> None:
         if group == "directory-load":

@@ -15,10 +15,11 @@ Built for 100,000 users:
 - a query is answered lazily, as far as the screen needs (see
   :class:`Directory`); a query that grows is filtered from the previous
   answer, and recent answers are kept, so typing and backspace stay cheap;
-- what lives long is kept in containers Python's garbage collector skips
-  (arrays, and tuples of strings, which it stops tracking): a full
-  collection pass does not walk 100,000 rows, which held up keystrokes for
-  tens of milliseconds (benchmark);
+- what lives long is kept where Python's garbage collector does not walk
+  it: arrays, tuples of strings (which it stops tracking), and the string
+  columns, lists a patch changes in place, moved out of its generations
+  once loaded (:func:`keep_long_lived`); a full collection pass over
+  100,000 rows held up keystrokes for tens of milliseconds (benchmark);
 - change detection asks the audit trail (every change writes an event, R15)
   for what happened since the data was read and reloads only those users.
 
@@ -40,6 +41,7 @@ from onenet_tui.data.directory.rows import (
     DirectoryRow,
     SortColumn,
     device_label,
+    keep_long_lived,
     licence_label,
     needles,
     status_code,
@@ -74,6 +76,7 @@ __all__ = [
     "DirectoryRow",
     "SortColumn",
     "device_label",
+    "keep_long_lived",
     "licence_label",
     "load",
     "load_first_page",

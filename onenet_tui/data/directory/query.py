@@ -83,6 +83,27 @@ def _place(indexes: Sequence[int], key: Any, key_of: Callable[[int], Any], desce
     return low
 
 
+def _recounted(
+    counts: dict[str, int],
+    before: _Slice,
+    old_key: Callable[[int], Any],
+    touched: Sequence[int],
+    member: Callable[[int], bool],
+    codes: Sequence[int],
+    descending: bool,
+) -> dict[str, int]:
+    """``counts`` of the rows of ``before`` (sorted by ``old_key``) after the
+    ``touched`` rows left it and those that are ``member`` came back with their ``codes``."""
+    counts = dict(counts)
+    for i in touched:
+        at = _find(before.indexes, i, old_key, descending)
+        if at is not None and before.codes[at] < len(STATUSES):
+            counts[STATUSES[before.codes[at]]] -= 1
+        if member(i) and codes[i] < len(STATUSES):
+            counts[STATUSES[codes[i]]] += 1
+    return counts
+
+
 def _find(indexes: Sequence[int], index: int, key_of: Callable[[int], Any], descending: bool) -> int | None:
     """The position of row ``index`` in ``indexes`` (sorted by ``key_of``), None when absent."""
     at = _place(indexes, key_of(index), key_of, descending)
@@ -104,9 +125,10 @@ class _Slice(NamedTuple):
         return len(self.indexes)
 
     @classmethod
-    def of(cls, data: DirectoryData, order: array[int]) -> _Slice:
-        """Every row of ``data`` in ``order``, haystacks gathered."""
-        return cls(order, array("b", map(data.codes.__getitem__, order)), None).with_haystacks(data)
+    def of(cls, data: DirectoryData, order: array[int], keep_haystacks: int) -> _Slice:
+        """Every row of ``data`` in ``order``, haystacks gathered if at most ``keep_haystacks``."""
+        every = cls(order, array("b", map(data.codes.__getitem__, order)), None)
+        return every if every.size > keep_haystacks else every.with_haystacks(data)
 
     def with_haystacks(self, data: DirectoryData) -> _Slice:
         """The same rows with their haystacks gathered from ``data`` (once, a tuple)."""
@@ -289,6 +311,9 @@ class _Scan:
         self.apply = apply  # tests the source is not yet filtered by
         self.key = key  # every needle of the query: the cache key of the answer
         self.status = status  # a status code, or None for every status
+        # Directory.counts() of ``counted``, the matched rows they were counted in.
+        self.counts: dict[str, int] | None = None
+        self.counted: _Slice | None = None
         if not apply:
             # The source already answers the query: only the status filter is left.
             self.examined = source.size
@@ -342,6 +367,12 @@ class Directory:
     # fast per row as narrowing everyone. Larger ones are narrowed by reading
     # the data's haystacks (slower per row, but they are rarely narrowed).
     KEEP_HAYSTACKS = 25_000
+    # Every row's haystacks gathered in display order, up to this many rows:
+    # a scan of them runs faster than through the data's, but a tuple of a
+    # million strings takes tens of milliseconds to let go, the first time a
+    # change by another admin patches the answer (see :meth:`_moved`); the
+    # strings lie in name order in memory anyway (rows._made_in_order).
+    BASE_HAYSTACKS = 250_000
     # Data patched in at most this many rows moves just those rows in every
     # answer kept (see :meth:`_patch`); more, and the answers are made again.
     PATCH_ROWS = 1_000
@@ -389,7 +420,7 @@ class Directory:
         if keep_order:
             assert self._ascending is not None
             order = self._ascending.indexes
-            self._ascending = _Slice.of(data, order)
+            self._ascending = _Slice.of(data, order, self.BASE_HAYSTACKS)
         self._forget(keep_order=keep_order)
 
     def _patchable(self, data: DirectoryData) -> bool:
@@ -410,16 +441,15 @@ class Directory:
         every row's status and haystack again took about a hundred."""
         old, touched = self.data, new.touched
         assert touched is not None and self._ascending is not None
+        self._keep_values(new)
         if not touched:
             # Nothing shown changed (a handover mark, say): the answers stand.
             self.data = new
-            self._values = None
             self._scan.data = new
             return
         lang = language()
         keys = (_row_key(self.sort, old, lang), _row_key(self.sort, new, lang))
         self.data = new
-        self._values = None
         done: dict[int, _Slice] = {}
 
         def patch(answer: _Slice, member: Callable[[int], bool], descending: bool) -> _Slice:
@@ -444,7 +474,12 @@ class Directory:
         if self.parsed.errors:
             return  # finds nobody, whatever changed
         member = self._member(self.parsed)
-        scan.matched = patch(scan.matched, member, self.descending)
+        before = scan.matched
+        scan.matched = patch(before, member, self.descending)
+        if scan.counts is not None and scan.counted is before:
+            # The counts follow the moved rows: no count over a million codes on this thread.
+            scan.counts = _recounted(scan.counts, before, keys[0], touched, member, new.codes, self.descending)
+            scan.counted = scan.matched
         # Finished: what it read from is not read again.
         scan.source, scan.examined = scan.matched, scan.matched.size
         if scan.status is None:
@@ -455,6 +490,17 @@ class Directory:
             scan.visible = self._moved_indexes(
                 scan.visible, keys, touched, lambda i: codes[i] == status and member(i), self.descending
             )
+
+    def _keep_values(self, new: DirectoryData) -> None:
+        """The distinct values found for the current data serve ``new`` too
+        when its sites, models and departments are the same (and no licence
+        changed, whose values are not among them): found again, they cost
+        milliseconds on the interface thread per change by another admin."""
+        values = self._values
+        if values is not None and new.facet_values is values.data.facet_values and "licences" not in new.changed:
+            values.data = new
+        else:
+            self._values = None
 
     def _moved_indexes(
         self,
@@ -593,9 +639,14 @@ class Directory:
         None until the answer is complete."""
         if not self.complete:
             return None
-        # As bytes: counting one byte value runs at memory speed.
-        codes = self._scan.matched.codes.tobytes()
-        return {status: codes.count(code) for code, status in enumerate(STATUSES)}
+        scan = self._scan
+        if scan.counts is None or scan.counted is not scan.matched:
+            # As bytes: counting one byte value runs at memory speed. Kept
+            # with the answer they count: the header asks on every change.
+            codes = scan.matched.codes.tobytes()
+            scan.counts = {status: codes.count(code) for code, status in enumerate(STATUSES)}
+            scan.counted = scan.matched
+        return dict(scan.counts)
 
     def position_of(self, user_id: int) -> int | None:
         index = self.data.index_of(user_id)
@@ -663,7 +714,7 @@ class Directory:
                     keys = _sort_keys(self.sort, data, language())
                     # Stable: rows with equal keys stay in name order.
                     order = array("i", sorted(order, key=keys.__getitem__))
-                self._ascending = _Slice.of(data, order)
+                self._ascending = _Slice.of(data, order, self.BASE_HAYSTACKS)
             ascending = self._ascending
             self._base = ascending.reversed() if self.descending else ascending
         return self._base

@@ -3,6 +3,7 @@ the labels shown, and :class:`DirectoryData`, every user as compact columns."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import unicodedata
 from array import array
@@ -180,6 +181,34 @@ def _take(column: Any, indexes: Iterable[int]) -> Any:
     return list(map(column.__getitem__, indexes))
 
 
+# Rows whose haystacks are made again at once (a few megabytes of text at a time).
+_REMADE_ROWS = 65_536
+
+
+def _made_in_order(hays: list[str], order: Sequence[int]) -> list[str]:
+    """The haystacks, each made again, in ``order``: the strings then lie in
+    memory in the order the filter walks them, and a search touching every
+    row ran about four times faster than over strings made in id order
+    (benchmark, a million users). ``hays`` is emptied first, so the new
+    strings take the old ones' place instead of adding to the memory used."""
+    count = len(order)
+    texts: list[str] = []
+    for start in range(0, count, _REMADE_ROWS):
+        part = list(map(hays.__getitem__, order[start : start + _REMADE_ROWS]))
+        text = "\x00".join(part)
+        if text.count("\x00") != len(part) - 1:
+            return hays  # a haystack holds the separator: kept as they are
+        texts.append(text)
+    part = []
+    hays.clear()
+    by_row: list[str] = [""] * count
+    for n, start in enumerate(range(0, count, _REMADE_ROWS)):
+        for made, row in zip(texts[n].split("\x00"), order[start : start + _REMADE_ROWS], strict=True):
+            by_row[row] = made
+        texts[n] = ""  # each joined text goes once split
+    return by_row
+
+
 def _editable(column: Any) -> Any:
     """A copy of a column that can be changed in place."""
     return column[:] if isinstance(column, array) else list(column)
@@ -209,8 +238,13 @@ ARRAY_COLUMNS = {"ids": "q", "numbers": "q", "versions": "q", "locked": "b"}
 
 @dataclass(frozen=True, eq=False, repr=False)
 class DirectoryData:
-    """All users as read at one moment, by column, in user id order; never
-    changed, only replaced."""
+    """All users as read at one moment, by column, in user id order. Its
+    values never change: a patch (:meth:`patched`) that changes a string
+    column in place leaves this instance an overlay of its old values.
+
+    The string columns are lists, so a patch can change them in place; the
+    console moves them out of the garbage collector's generations once
+    loaded (``gc.freeze``), so its passes do not walk them."""
 
     ids: array[int] = field(default_factory=lambda: array("q"))  # ascending: found by bisection
     statuses: Sequence[str] = ()
@@ -253,13 +287,11 @@ class DirectoryData:
     # Which instance this is, in this process: a patch names the one it was
     # made from (two loads may share a stamp; their row indexes need not agree).
     serial: int = field(init=False)
+    # Set once a patch changed this instance's columns in place: a later
+    # patch of it (stale data) copies instead of changing the newer one's.
+    superseded: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        # Built as lists, kept as tuples (see the module's notes on the collector).
-        for name in COLUMNS:
-            column = getattr(self, name)
-            if isinstance(column, list):
-                object.__setattr__(self, name, tuple(column))
         object.__setattr__(self, "serial", next(_SERIALS))
         if len(self.codes) != len(self.statuses):
             object.__setattr__(self, "codes", array("b", map(status_code, self.statuses)))
@@ -287,8 +319,7 @@ class DirectoryData:
             # Column by column, in place (build owns ``columns``), so each old
             # one is let go before the next is copied.
             for name, column in columns.items():
-                taken = _take(column, by_id)
-                columns[name] = taken if isinstance(taken, array) else tuple(taken)
+                columns[name] = _take(column, by_id)
             moved_to = array("i", bytes(4 * len(by_id)))
             for new, old in enumerate(by_id):
                 moved_to[old] = new
@@ -297,6 +328,8 @@ class DirectoryData:
         candidates = range(len(hays)) if order is None else order
         # The haystack starts with the folded "last, first": its order is the name order.
         name_order = array("i", sorted(candidates, key=hays.__getitem__))
+        if order is None and isinstance(hays, list):
+            columns["haystacks"] = _made_in_order(hays, name_order)
         return cls(
             **columns,
             countries=countries,
@@ -343,58 +376,75 @@ class DirectoryData:
         return None if index is None else self.row(index)
 
     def patched(self, changes: DirectoryData, removed: set[int], stamp: int) -> DirectoryData:
-        """A copy with the rows of ``changes`` replaced or added and ``removed`` ids gone.
+        """The data with the rows of ``changes`` replaced or added and ``removed`` ids gone.
 
         When no row is added or removed, the work is proportional to the
-        changes, not to the directory: a column is copied only when one of
-        its values changed, the name order is kept or has its renamed rows
-        moved, and the result names its :attr:`touched` rows. (At a million
-        users, rebuilding every column held the interpreter, and with it the
-        interface, for tens of milliseconds per change by another admin.)"""
+        changes, not to the directory: the string columns are changed in
+        place and shared with the result, this instance keeps reading its
+        old values through a small overlay (:class:`_Before`), an array is
+        copied only when one of its values changed, the name order has its
+        renamed rows moved, and the result names its :attr:`touched` rows.
+        (At a million users, copying a changed column and letting the old
+        one go held the interpreter, and with it the interface, for tens of
+        milliseconds per change by another admin: benchmark.)"""
         countries = {**self.countries, **changes.countries}
-        facet_values = self.facet_values | changes.facet_values
+        # The same set when nothing new came: what is found from it is kept (query._keep_values).
+        facet_values = (
+            self.facet_values if changes.facet_values <= self.facet_values else self.facet_values | changes.facet_values
+        )
         where = [(j, self.index_of(user_id)) for j, user_id in enumerate(changes.ids)]
         if removed or any(i is None for _, i in where):
             return self._rebuilt(changes, removed, stamp, countries, facet_values)
-        columns: dict[str, Any] = self.columns()
-        copied: set[str] = set()
-        touched: set[int] = set()
-        renamed: list[int] = []
-        old_hays = self.haystacks
+        # What changes, worked out before anything is written.
+        writes: dict[str, dict[int, Any]] = {}
         for j, i in where:
             assert i is not None
             for name in COLUMNS:
                 value = getattr(changes, name)[j]
-                column = columns[name]
-                if column[i] == value:
-                    continue
-                if name not in copied:
-                    column = columns[name] = _editable(column)
-                    copied.add(name)
+                if getattr(self, name)[i] != value:
+                    writes.setdefault(name, {})[i] = value
+        columns: dict[str, Any] = self.columns()
+        # Lists are shared with the result, changed in place below; the
+        # rest (arrays: a memory copy; a tuple, once) copied where written.
+        shared = [name for name, column in columns.items() if isinstance(column, list) and not self.superseded]
+        for name in writes.keys() - shared:
+            column = columns[name] = _editable(columns[name])
+            for i, value in writes[name].items():
                 column[i] = value
-                touched.add(i)
-            if old_hays[i] != columns["haystacks"][i]:
-                renamed.append(i)
+        touched = sorted({i for changed in writes.values() for i in changed})
         codes = self.codes
-        if "statuses" in copied:
+        if "statuses" in writes:
             codes = codes[:]
-            for i in touched:
-                codes[i] = status_code(columns["statuses"][i])
-        name_order = self.name_order
-        if renamed:
-            name_order = _moved(name_order, renamed, old_hays, columns["haystacks"])
-        return DirectoryData(
+            for i, status in writes["statuses"].items():
+                codes[i] = status_code(status)
+        new = DirectoryData(
             **columns,
             countries=countries,
-            name_order=name_order,
+            name_order=self.name_order,
             stamp=stamp,
-            changed=frozenset(copied),
+            changed=frozenset(writes),
             facet_values=facet_values,
             unhanded=self.unhanded,
-            touched=tuple(sorted(touched)),
+            touched=tuple(touched),
             patched_from=self.serial,
             codes=codes,
         )
+        # This instance reads every shared column through an overlay first
+        # (a later patch of the result may change any of them), then the
+        # shared columns change: whoever still reads it never sees a new value.
+        object.__setattr__(self, "superseded", True)
+        for name in shared:
+            column = columns[name]
+            object.__setattr__(self, name, _Before(new, name, {i: column[i] for i in writes.get(name, ())}))
+        for name in shared:
+            column = columns[name]
+            for i, value in writes.get(name, {}).items():
+                column[i] = value
+        renamed = sorted(writes.get("haystacks", ()))
+        if renamed:
+            name_order = _moved(self.name_order, renamed, self.haystacks, new.haystacks)
+            object.__setattr__(new, "name_order", name_order)
+        return new
 
     def _rebuilt(
         self,
@@ -442,6 +492,40 @@ def _moved(order: array[int], rows: Sequence[int], old: Sequence[str], new: Sequ
     for i in rows:
         order.insert(bisect_left(order, new[i], key=new.__getitem__), i)
     return order
+
+
+def keep_long_lived() -> None:
+    """Everything made so far, the loaded columns above all, out of the
+    garbage collector's generations (``gc.freeze``): its passes stop walking
+    a list of a million strings per column, which held up keystrokes for
+    tens of milliseconds. For data that lives about as long as the console:
+    it is still freed when let go (reference counting), only cycles among
+    what was frozen would stay. Patches change those lists in place, so
+    nothing new needs freezing until the next full load."""
+    gc.freeze()
+
+
+class _Before(Sequence[Any]):
+    """A column as it was before a patch changed it in place: the old values
+    of the rows the patch wrote, the rest read through the patched data (and
+    so through its own overlay, should it be patched in turn). Slower per row
+    than a list: only data that was replaced meanwhile reads through it."""
+
+    __slots__ = ("_name", "_newer", "_old")
+
+    def __init__(self, newer: DirectoryData, name: str, old: dict[int, Any]) -> None:
+        self._newer, self._name, self._old = newer, name, old
+
+    def __len__(self) -> int:
+        return len(getattr(self._newer, self._name))
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        old = self._old
+        return old[index] if index in old else getattr(self._newer, self._name)[index]
 
 
 EMPTY = DirectoryData()
