@@ -274,3 +274,30 @@ def test_a_database_error_of_the_drivers_cursor_is_raised_as_sqlalchemy_raises_i
         session.execute(text("ALTER TABLE phone_numbers RENAME TO phone_numbers_gone"))
     with pytest.raises(DBAPIError):
         model.load(world.store)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_full_load_reads_with_the_collector_paused_and_leaves_it_as_it_found_it(
+    world: World, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """Its full passes walk every list built so far and held the screen for
+    up to 125 ms each in a load of a million users."""
+    import gc
+
+    build_people(world)
+    seen: list[bool] = []
+    read_columns_then = loading.read_columns
+
+    def watched(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(gc.isenabled())
+        return read_columns_then(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "read_columns", watched)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        data = loading.load(world.store)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+    assert seen == [False] and len(data) > 2

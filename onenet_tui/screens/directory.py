@@ -107,6 +107,9 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
             super().__init__()
             self.steps = steps
 
+    class GroupsRead(Message):
+        """The memberships a ``group:`` term filters by were read (data.directory.groups)."""
+
     class ActorChanged(Message):
         """The operator's role in the database is not the one acted with."""
 
@@ -195,13 +198,17 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         # scope (R25) may have changed; read on a group: term's first use.
         from onenet_tui.data.directory.groups import GroupIndex
 
-        self.directory.groups = GroupIndex(store, sites)
+        groups = self.directory.groups = GroupIndex(store, sites)
         if first is None:
             # R25: a site administrator's directory holds their sites' users only.
             first = model.load_first_page(store, sites=sites)
             self.post_message(self.DataReady(first, sites))
         if not first.complete:
-            self.post_message(self.DataReady(model.load(store, sites), sites))
+            first = model.load(store, sites)
+            self.post_message(self.DataReady(first, sites))
+        # Here, after the rows: a group: term's key press never waits for them.
+        groups.catch_up(first.stamp)
+        self.post_message(self.GroupsRead())
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):
@@ -260,6 +267,12 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         from onenet_tui.data.context import current_actor
 
         return current_actor(self.ctx.store, self.ctx.actor)
+
+    @on(GroupsRead)
+    def _groups_read(self) -> None:
+        if self.directory.groups_read():
+            self.table.reload(keep=self._cursor_id(), fallback=self.table.cursor)
+            self._after_change()
 
     @on(ActorChanged)
     def _actor_changed(self, message: ActorChanged) -> None:

@@ -1,12 +1,10 @@
 """Who is in which group, for the directory's ``group:`` term (no Textual).
 
-Read by one query the first time a ``group:`` term is used, not with every
-directory load: most operators never filter by group, and a large tenant
-has many memberships. Kept current by the audit trail (R15): when the
-directory's data has moved past an event that may change memberships (a
-group's members saved, a user's groups saved, a group renamed or deleted,
-a user added, moved or deleted, an import, a demo tenant), the next use
-reads them again.
+Read by the directory's workers, never on a key press: once after each load
+(one query, after the rows, so the first rows do not wait for it), and again
+when the directory's data has moved past an event that may change
+memberships (a group's members saved, a user's groups saved, a group renamed
+or deleted, a user added, moved or deleted, an import, a demo tenant; R15).
 
 R25: only the groups of the operator's sites are read, so a site
 administrator's ``group:`` names no other site's group. A group's name is
@@ -95,9 +93,11 @@ def changed_between(session: Session, after: int, upto: int) -> bool:
 
 
 class GroupIndex:
-    """The memberships one directory filters by: read on first use, read
-    again once the data is newer than a membership change. Used from the
-    screen's thread and its refresh worker alike, hence the lock."""
+    """The memberships one directory filters by. Read and kept current by
+    the directory's workers (:meth:`catch_up`, after each load and each
+    change found); the screen's thread only takes what they read
+    (:meth:`current`), so a ``group:`` key press never waits for the database,
+    however slow or gone it is. Hence the lock: two workers may catch up."""
 
     def __init__(self, store: Store, sites: Collection[int] | None = None) -> None:
         self.store = store
@@ -110,27 +110,24 @@ class GroupIndex:
     def loaded(self) -> bool:
         return self._memberships is not None
 
-    def current(self, stamp: int) -> Memberships:
-        """The memberships, current at least at audit id ``stamp`` (the
-        directory data's): read on first use, and again after a change."""
+    def current(self) -> Memberships:
+        """The memberships as last read (none before the first read: a term
+        then finds nobody until it arrives). Never asks the database."""
+        return self._memberships or NO_GROUPS
+
+    def catch_up(self, stamp: int) -> None:
+        """In a worker: the memberships current at least at audit id ``stamp``
+        (the directory data's), read on the first call and again after a
+        change of members. A database gone or busy leaves what was read
+        (the next change found asks again)."""
         with self._lock:
             held = self._memberships
             if held is not None and stamp <= self._checked:
-                return held
+                return
             try:
                 with self.store.quick_read() as session:
                     if held is None or changed_between(session, self._checked, stamp):
                         held = self._memberships = read(session, self.sites)
                     self._checked = max(stamp, held.stamp)
             except (SQLAlchemyError, DomainError):
-                # The database is gone or busy: asked on a key press, so
-                # never raised into the screen. What was read stands (none:
-                # the term finds nobody) and the next use asks again.
-                return held or NO_GROUPS
-            return held
-
-    def catch_up(self, stamp: int) -> None:
-        """In a worker: bring loaded memberships up to ``stamp``, so that the
-        screen's next use needs no database (nothing happens before first use)."""
-        if self.loaded:
-            self.current(stamp)
+                return

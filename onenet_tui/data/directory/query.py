@@ -190,9 +190,9 @@ class GroupMembers(Protocol):
 
 class GroupSource(Protocol):
     """Who is in which group (data.directory.groups.GroupIndex), asked only
-    by a ``group:`` term: the memberships current at an audit id."""
+    by a ``group:`` term: the memberships its workers last read."""
 
-    def current(self, stamp: int) -> GroupMembers: ...
+    def current(self) -> GroupMembers: ...
 
     def catch_up(self, stamp: int) -> None: ...
 
@@ -719,10 +719,19 @@ class Directory:
             self._base = ascending.reversed() if self.descending else ascending
         return self._base
 
+    def groups_read(self) -> bool:
+        """After the memberships were read again (by a worker): whether the
+        answer shown changed with them (a ``group:`` term is in the query)."""
+        moved = self._groups_moved()
+        if moved and _uses_groups(self.parsed):
+            self._scan = self._start()
+            return True
+        return False
+
     def _groups_moved(self) -> bool:
         """Whether the memberships are newer than those the kept answers
         used (their answers are then dropped)."""
-        current = _NO_GROUPS if self.groups is None else self.groups.current(self.data.stamp)
+        current = _NO_GROUPS if self.groups is None else self.groups.current()
         if current is self._memberships:
             return False
         self._memberships = current
