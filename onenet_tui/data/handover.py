@@ -118,14 +118,6 @@ def handed_over(session: Session, user_ids: Iterable[int]) -> None:
         )
 
 
-def unchanged_by(actions: Iterable[str]) -> bool:
-    """Whether events of ``actions`` leave :func:`never_handed_over`'s answer
-    as it was: never assumed any more, since asking reads a small index
-    (milliseconds) where guessing from action names could miss a change."""
-    del actions
-    return False
-
-
 def never_handed_over(session: Session) -> frozenset[int]:
     """The ids of users whose latest credentials were never handed over."""
     return frozenset(session.execute(select(_CREDENTIALS.user_id).where(_UNHANDED)).scalars())

@@ -207,13 +207,16 @@ def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> Directory
             return None
         if not data.complete:
             return _load(session, sites)
-        events = session.execute(
-            select(col(AuditEvent.action), col(AuditEvent.details))
-            .where(col(AuditEvent.id) > data.stamp)
-            .order_by(col(AuditEvent.id))
-            .limit(PATCH_LIMIT + 1)
-        ).all()
-        details = [event.details for event in events]
+        details = (
+            session.execute(
+                select(col(AuditEvent.details))
+                .where(col(AuditEvent.id) > data.stamp)
+                .order_by(col(AuditEvent.id))
+                .limit(PATCH_LIMIT + 1)
+            )
+            .scalars()
+            .all()
+        )
         if len(details) > PATCH_LIMIT:
             return _load(session, sites)
         ids = {d["user_id"] for d in details if isinstance(d.get("user_id"), int)}
@@ -231,10 +234,8 @@ def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> Directory
         changes = _read(session, queries, latest, sort=False)
         found = set(changes.ids)
         removed = {user_id for user_id in ids - found if data.index_of(user_id) is not None}
-        # With a long audit trail the question costs seconds: asked again only
-        # when a change may have issued, handed over or removed credentials.
-        unchanged = handover.unchanged_by(event.action for event in events)
-        unhanded = data.unhanded if unchanged else handover.never_handed_over(session)
+        # Asked after every change: an indexed read of the rows never handed over.
+        unhanded = handover.never_handed_over(session)
     return _with_unhanded(data.patched(changes, removed, latest), unhanded)
 
 
