@@ -106,10 +106,6 @@ class GroupIndex:
         self._memberships: Memberships | None = None
         self._checked = 0  # the newest audit id looked at for changes
 
-    @property
-    def loaded(self) -> bool:
-        return self._memberships is not None
-
     def current(self) -> Memberships:
         """The memberships as last read (none before the first read: a term
         then finds nobody until it arrives). Never asks the database."""
