@@ -214,3 +214,31 @@ def test_a_patch_is_taken_only_by_the_data_it_was_made_from() -> None:
     afresh = Directory(new)
     afresh.set_query("a")
     assert _shown(directory) == _shown(afresh)
+
+
+def test_a_patch_changes_every_column_in_place_and_the_old_data_keeps_its_values() -> None:
+    """Arrays (versions, numbers, locked) are shared and changed in place like
+    the string columns: no copy of a million-entry column per change; the
+    data patched keeps reading its own values through its overlay, and a
+    stale patch of it (copying, as it no longer owns the columns) keeps each
+    column's type."""
+    rng = random.Random(11)
+    people = [_person(rng, user_id) for user_id in range(1, 51)]
+    old = _data(people, stamp=1)
+    before = {name: list(column) for name, column in old.columns().items()}
+    versions = old.versions
+    changed = dict(people[7], version=5, number=493099990000, locked=not people[7]["locked"], name="Aalto, Bo")
+    new = old.patched(_data([changed], stamp=2), set(), 2)
+    assert new.versions is versions  # shared, not copied
+    assert {name: list(column) for name, column in old.columns().items()} == before
+    index = new.index_of(changed["id"])
+    assert index is not None
+    assert (new.versions[index], new.numbers[index], new.locked[index]) == (5, 493099990000, int(changed["locked"]))
+    assert old.versions[index] == 1 and old.numbers[index] == people[7]["number"]
+    stale = old.patched(_data([dict(people[8], version=9)], stamp=3), set(), 3)
+    for name, code in model.rows.ARRAY_COLUMNS.items():
+        column = getattr(stale, name)
+        assert isinstance(column, array) and column.typecode == code, name
+    assert stale.versions[stale.index_of(people[8]["id"]) or 0] == 9
+    assert stale.versions[index] == 1  # the stale patch starts from the old values, not the newer data's
+    assert new.versions[index] == 5

@@ -209,9 +209,12 @@ def _made_in_order(hays: list[str], order: Sequence[int]) -> list[str]:
     return by_row
 
 
-def _editable(column: Any) -> Any:
-    """A copy of a column that can be changed in place."""
-    return column[:] if isinstance(column, array) else list(column)
+def _editable(name: str, column: Any) -> Any:
+    """A copy of column ``name`` that can be changed in place, of its own
+    type (the column may be an overlay, :class:`_Before`, of an array)."""
+    if isinstance(column, array):
+        return column[:]
+    return array(ARRAY_COLUMNS[name], column) if name in ARRAY_COLUMNS else list(column)
 
 
 _SERIALS = itertools.count(1)
@@ -239,8 +242,8 @@ ARRAY_COLUMNS = {"ids": "q", "numbers": "q", "versions": "q", "locked": "b"}
 @dataclass(frozen=True, eq=False, repr=False)
 class DirectoryData:
     """All users as read at one moment, by column, in user id order. Its
-    values never change: a patch (:meth:`patched`) that changes a string
-    column in place leaves this instance an overlay of its old values.
+    values never change: a patch (:meth:`patched`) that changes a column in
+    place leaves this instance an overlay of its old values.
 
     The string columns are lists, so a patch can change them in place; the
     console moves them out of the garbage collector's generations once
@@ -379,10 +382,9 @@ class DirectoryData:
         """The data with the rows of ``changes`` replaced or added and ``removed`` ids gone.
 
         When no row is added or removed, the work is proportional to the
-        changes, not to the directory: the string columns are changed in
-        place and shared with the result, this instance keeps reading its
-        old values through a small overlay (:class:`_Before`), an array is
-        copied only when one of its values changed, the name order has its
+        changes, not to the directory: the columns are changed in place and
+        shared with the result, this instance keeps reading its old values
+        through a small overlay (:class:`_Before`), the name order has its
         renamed rows moved, and the result names its :attr:`touched` rows.
         (At a million users, copying a changed column and letting the old
         one go held the interpreter, and with it the interface, for tens of
@@ -404,12 +406,17 @@ class DirectoryData:
                 if getattr(self, name)[i] != value:
                     writes.setdefault(name, {})[i] = value
         columns: dict[str, Any] = self.columns()
-        # Lists are shared with the result, changed in place below; the
-        # rest (arrays: a memory copy; a tuple, once) copied where written.
-        shared = [name for name, column in columns.items() if isinstance(column, list) and not self.superseded]
-        for name in writes.keys() - shared:
-            column = columns[name] = _editable(columns[name])
-            for i, value in writes[name].items():
+        # Lists and arrays are shared with the result, changed in place
+        # below; the rest (a tuple, once) copied where written. (Copying the
+        # versions array, which every change writes, held the interpreter
+        # for 3-6 ms per change by another admin at a million users.)
+        shared = [name for name, column in columns.items() if isinstance(column, list | array) and not self.superseded]
+        # Stale data (superseded) reads its arrays through overlays: the
+        # result gets arrays of its own again, which C code and lookups expect.
+        copied = writes.keys() - shared if not self.superseded else writes.keys() | ARRAY_COLUMNS.keys()
+        for name in copied:
+            column = columns[name] = _editable(name, columns[name])
+            for i, value in writes.get(name, {}).items():
                 column[i] = value
         touched = sorted({i for changed in writes.values() for i in changed})
         codes = self.codes
@@ -455,7 +462,7 @@ class DirectoryData:
         facet_values: frozenset[tuple[str, str, str]],
     ) -> DirectoryData:
         """:meth:`patched` when users were added or removed: row indexes move, so every column is made again."""
-        columns = {name: _editable(column) for name, column in self.columns().items()}
+        columns = {name: _editable(name, column) for name, column in self.columns().items()}
         added: list[int] = []
         for j, user_id in enumerate(changes.ids):
             i = self.index_of(user_id)
