@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects import sqlite
 
-from onenet_tui.data import context, launch
+from onenet_tui.data import context, credentials, handover, launch
 from onenet_tui.data import directory as model
 from onenet_tui.data.context import Context, resolve_actor
 from onenet_tui.data.directory import loading
@@ -56,6 +56,7 @@ def test_the_operator_sql_is_what_sqlalchemy_compiles() -> None:
     # audit.latest_id and the sites loading._read reads.
     assert (launch.STAMP_SQL, (0,)) == compiled(select(func.coalesce(func.max(AuditEvent.id), 0)))
     assert (launch.SITES_SQL, ()) == compiled(select(Site.id, Site.name, Site.country))
+    assert (launch.UNHANDED_SQL, ()) == compiled(handover.never_handed_over_query())
 
 
 def test_the_light_start_knows_the_current_schema() -> None:
@@ -69,7 +70,9 @@ def assert_reads_the_first_page(look: launch.FirstLook, store: Store) -> None:
     assert look.page.columns() == usual.columns()
     assert look.page.stamp == usual.stamp
     assert [look.page.names[i] for i in look.page.name_order] == [usual.names[i] for i in usual.name_order]
-    # Never complete: the whole load follows, with who was never handed their credentials.
+    # R9: who was never handed their latest credentials is marked from the first frame.
+    assert look.page.unhanded == usual.unhanded
+    # Never complete: the whole load follows.
     assert not look.page.complete and len(look.page) == len(PEOPLE)
 
 
@@ -80,6 +83,19 @@ def test_first_look_reads_what_the_first_page_reads(world: World) -> None:
     assert look is not None
     assert look.actor == actor
     assert_reads_the_first_page(look, world.store)
+
+
+def test_r9_first_look_marks_users_never_handed_their_credentials(world: World) -> None:
+    build_people(world)
+    resolve_actor(world.store, "alice")
+    issued = credentials.regenerate(world.admin, "juergen.mueller")
+    look = launch.first_look(world.store.url, "alice")
+    assert look is not None
+    assert [look.page.row(i).name for i in range(len(look.page)) if look.page.row(i).unhanded] == ["Müller, Jürgen"]
+    assert_reads_the_first_page(look, world.store)
+    handover.record_handed_over(world.admin, issued.username, issued.user_id)
+    again = launch.first_look(world.store.url, "alice")
+    assert again is not None and not again.page.unhanded
 
 
 def test_r25_first_look_of_a_site_admin_reads_their_sites_only(world: World) -> None:

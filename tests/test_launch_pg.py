@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects.postgresql import psycopg as pg
 
-from onenet_tui.data import context, launch, launch_pg, pg_connect, pg_dialect, storage
+from onenet_tui.data import context, credentials, handover, launch, launch_pg, pg_connect, pg_dialect, storage
 from onenet_tui.data import directory as model
 from onenet_tui.data.actor import Context
 from onenet_tui.data.context import resolve_actor
@@ -51,6 +51,7 @@ def test_the_operator_sql_is_what_sqlalchemy_compiles_for_postgresql() -> None:
     assert (launch_pg.OPERATOR_SITES_SQL, ("ann",)) == compiled(context._operator_sites_query(cast(int, by_name)))
     assert (launch_pg.STAMP_SQL, (0,)) == compiled(select(func.coalesce(func.max(AuditEvent.id), 0)))
     assert (launch_pg.SITES_SQL, ()) == compiled(select(Site.id, Site.name, Site.country))
+    assert (launch_pg.UNHANDED_SQL, ()) == compiled(handover.never_handed_over_query())
 
 
 def engine_keywords(url: str) -> tuple[list[Any], dict[str, Any]]:
@@ -138,6 +139,16 @@ def test_first_look_on_postgresql_reads_what_the_first_page_reads(pg_world: Worl
         assert_reads_the_first_page(look, pg_world.store)
     finally:
         cast(launch_pg.Handover, look.handover).close()
+
+
+def test_r9_first_look_on_postgresql_marks_users_never_handed_their_credentials(pg_world: World) -> None:
+    build_people(pg_world)
+    resolve_actor(pg_world.store, "alice")
+    credentials.regenerate(pg_world.admin, "juergen.mueller")
+    look = looked(pg_world)
+    cast(launch_pg.Handover, look.handover).close()
+    assert [look.page.row(i).name for i in range(len(look.page)) if look.page.row(i).unhanded] == ["Müller, Jürgen"]
+    assert look.page.unhanded == model.load_first_page(pg_world.store).unhanded
 
 
 def test_r25_first_look_on_postgresql_of_a_site_admin_reads_their_sites_only(pg_world: World) -> None:

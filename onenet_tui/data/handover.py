@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlmodel import Session
 
 from onenet_tui.data import audit
@@ -118,9 +118,16 @@ def handed_over(session: Session, user_ids: Iterable[int]) -> None:
         )
 
 
+def never_handed_over_query() -> Select[tuple[int]]:
+    """The ids of users whose latest credentials were never handed over: an
+    indexed read (the partial index of those rows). The console's light
+    starts run the SQL it compiles to (data/launch.py, data/launch_pg.py)."""
+    return select(_CREDENTIALS.user_id).where(_UNHANDED)
+
+
 def never_handed_over(session: Session) -> frozenset[int]:
     """The ids of users whose latest credentials were never handed over."""
-    return frozenset(session.execute(select(_CREDENTIALS.user_id).where(_UNHANDED)).scalars())
+    return frozenset(session.execute(never_handed_over_query()).scalars())
 
 
 def user_never_handed_over(ctx: Context, view: UserView) -> bool:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from onenet_tui.data.actor import CARRIER_NAME, Actor, stored_actor
 from onenet_tui.data.directory.columns import assemble, read_columns
-from onenet_tui.data.directory.rows import DirectoryData
+from onenet_tui.data.directory.rows import DirectoryData, with_unhanded
 from onenet_tui.data.enums import DeviceType
 from onenet_tui.visible import visible
 
@@ -59,6 +59,10 @@ OPERATOR_SITES_SQL = (
 # audit.latest_id and the sites of loading._read
 STAMP_SQL = "SELECT coalesce(max(audit_events.id), ?) AS coalesce_1 FROM audit_events"
 SITES_SQL = "SELECT sites.id, sites.name, sites.country FROM sites"
+# handover.never_handed_over_query: the users the directory marks
+UNHANDED_SQL = (
+    "SELECT desk_phone_credentials.user_id FROM desk_phone_credentials WHERE desk_phone_credentials.handed_over = 0"
+)
 # loading._by_name(loading._rows_query(sites)).limit(n)
 _PAGE_SELECT = (
     "SELECT users.id, users.status, users.last_name || ? || users.first_name AS anon_1, users.username,"
@@ -136,9 +140,9 @@ def _look(conn: sqlite3.Connection, operator: str) -> FirstLook | None:
     sites = {site_id: (visible(name), country) for site_id, name, country in conn.execute(SITES_SQL)}
     statement, parameters = first_page_sql(actor.sites)
     columns = read_columns([conn.execute(statement, parameters).fetchall()], sites)
-    # Never complete: the whole load follows, with what a page leaves out
-    # (who never got their credentials handed over).
-    return FirstLook(actor, assemble(columns, sites, stamp, complete=False))
+    unhanded = frozenset(user_id for (user_id,) in conn.execute(UNHANDED_SQL))
+    # Never complete: the whole load follows.
+    return FirstLook(actor, with_unhanded(assemble(columns, sites, stamp, complete=False), unhanded))
 
 
 def _actor(conn: sqlite3.Connection, name: str) -> Actor | None:

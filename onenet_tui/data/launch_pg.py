@@ -25,6 +25,7 @@ from typing import Any
 
 from onenet_tui.data.actor import CARRIER_NAME, stored_actor
 from onenet_tui.data.directory.columns import assemble, read_columns
+from onenet_tui.data.directory.rows import with_unhanded
 from onenet_tui.data.enums import DeviceType
 from onenet_tui.data.launch import FIRST_PAGE, SCHEMA_REVISION, FirstLook
 from onenet_tui.data.pg_connect import FACTS_AND_REVISION_SQL, connect_params
@@ -41,6 +42,10 @@ OPERATOR_SITES_SQL = (
 )
 STAMP_SQL = "SELECT coalesce(max(audit_events.id), %s::INTEGER) AS coalesce_1 FROM audit_events"
 SITES_SQL = "SELECT sites.id, sites.name, sites.country FROM sites"
+# handover.never_handed_over_query
+UNHANDED_SQL = (
+    "SELECT desk_phone_credentials.user_id FROM desk_phone_credentials WHERE NOT desk_phone_credentials.handed_over"
+)
 _PAGE_SELECT = (
     "SELECT users.id, users.status, users.last_name || %s::VARCHAR || users.first_name AS anon_1, users.username,"
     " users.email, users.extension, phone_numbers.e164, users.site_id,"
@@ -128,7 +133,7 @@ def first_look(url: str, operator: str) -> FirstLook | None:
 
 
 def _look(psycopg: Any, connection: Any, operator: str, params: dict[str, Any]) -> FirstLook | None:
-    # One round trip for five statements; each sees what was committed when
+    # One round trip for six statements; each sees what was committed when
     # it began (as in load_first_page, outside a transaction), the stamp
     # before the page: a change committed meanwhile is seen again later.
     together = connection.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
@@ -139,16 +144,18 @@ def _look(psycopg: Any, connection: Any, operator: str, params: dict[str, Any]) 
             connection.execute(OPERATOR_SITES_SQL, (operator,)),
             connection.execute(STAMP_SQL, (0,)),
             connection.execute(SITES_SQL),
+            connection.execute(UNHANDED_SQL),
         ]
     # Read once the pipeline has ended: its end (a sync) brings every answer.
     # A fetch inside would ask for the answers so far (a flush), a round trip
     # of its own before the sync's.
-    (schema, isolation, revision), found, operator_sites, (stamp,), site_rows = (
+    (schema, isolation, revision), found, operator_sites, (stamp,), site_rows, unhanded_rows = (
         asked[0].fetchone(),
         asked[1].fetchone(),
         asked[2].fetchall(),
         asked[3].fetchone(),
         asked[4].fetchall(),
+        asked[5].fetchall(),
     )
     if revision != SCHEMA_REVISION or found is None:
         return None
@@ -157,7 +164,8 @@ def _look(psycopg: Any, connection: Any, operator: str, params: dict[str, Any]) 
     sites = {site_id: (visible(name), country) for site_id, name, country in site_rows}
     statement, parameters = first_page_sql(actor.sites)
     rows = connection.execute(statement, parameters).fetchall()
-    page = assemble(read_columns([rows], sites), sites, stamp, complete=False)
+    unhanded = frozenset(user_id for (user_id,) in unhanded_rows)
+    page = with_unhanded(assemble(read_columns([rows], sites), sites, stamp, complete=False), unhanded)
     # As the engine uses it: transactions of its own making.
     connection.autocommit = False
     facts = ((schema, str(isolation).upper()), revision)

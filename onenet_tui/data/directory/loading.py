@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
 from onenet_tui.data.directory.columns import assemble, read_columns
-from onenet_tui.data.directory.rows import DirectoryData
+from onenet_tui.data.directory.rows import DirectoryData, with_unhanded
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -149,7 +149,7 @@ def _load(session: Session, sites: Scope = None) -> DirectoryData:
     # makes the strings again in that order, the order the filter walks them.
     with collector_paused():
         data = _read(session, [_rows_query(sites)], stamp)
-    return _with_unhanded(data, handover.never_handed_over(session))
+    return with_unhanded(data, handover.never_handed_over(session))
 
 
 @contextlib.contextmanager
@@ -170,13 +170,6 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryData:
-    """``data`` marking ``unhanded``. Set in place: the instance is new and not
-    shared yet, and a copy would rebuild every column for one small set."""
-    object.__setattr__(data, "unhanded", unhanded)
-    return data
-
-
 def load_first_page(store: Store, limit: int = FIRST_PAGE, sites: Scope = None) -> DirectoryData:
     """The first users by name, cheap through the name index: something to
     show within milliseconds while :func:`load` reads the rest. Complete by
@@ -191,7 +184,7 @@ def load_first_page(store: Store, limit: int = FIRST_PAGE, sites: Scope = None) 
         unhanded = handover.never_handed_over(session)
     if len(first) < limit:
         first = DirectoryData.build(first.columns(), first.countries, stamp, facet_values=first.facet_values)
-    return _with_unhanded(first, unhanded)
+    return with_unhanded(first, unhanded)
 
 
 def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> DirectoryData | None:
@@ -236,7 +229,7 @@ def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> Directory
         removed = {user_id for user_id in ids - found if data.index_of(user_id) is not None}
         # Asked after every change: an indexed read of the rows never handed over.
         unhanded = handover.never_handed_over(session)
-    return _with_unhanded(data.patched(changes, removed, latest), unhanded)
+    return with_unhanded(data.patched(changes, removed, latest), unhanded)
 
 
 def _by_name(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:

@@ -501,6 +501,14 @@ def _moved(order: array[int], rows: Sequence[int], old: Sequence[str], new: Sequ
     return order
 
 
+def with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryData:
+    """``data`` marking ``unhanded`` (data.handover). Set in place: the
+    instance is new and not shared yet, and a copy would rebuild every
+    column for one small set."""
+    object.__setattr__(data, "unhanded", unhanded)
+    return data
+
+
 def keep_long_lived() -> None:
     """Everything made so far, the loaded columns above all, out of the
     garbage collector's generations (``gc.freeze``): its passes stop walking
