@@ -160,6 +160,41 @@ class _Slice(NamedTuple):
         return array("i", compress(self.indexes, map(eq, self.codes, repeat(code))))
 
 
+def _by_index(source: _Slice, test: _Test, data: DirectoryData) -> _Slice | None:
+    """The rows of ``source`` that pass ``test``, all at once through the
+    data's gram index (directory.grams): a mask over the rows, gathered into
+    the source's order, verified by the substring test where the index gives
+    a superset. None when the index cannot answer (the scan does)."""
+    grams = data.grams
+    if grams is None or test.needle is None or any(column != "facets" for column, _ in test.columns):
+        return None
+    found = grams.candidates(test.needle, data.haystacks)
+    if found is None:
+        return None
+    import numpy as np  # with the index: never on the launch path
+
+    mask, exact = found
+    indexes = np.frombuffer(source.indexes, np.int32)
+    passed = mask[indexes]
+    if not exact:
+        maybe = np.flatnonzero(passed)
+        hays = data.haystacks.__getitem__
+        held = map(
+            contains,
+            map(hays, indexes[maybe].tolist()) if source.hays is None else map(source.hays.__getitem__, maybe.tolist()),
+            repeat(test.needle),
+        )
+        passed[maybe] = np.fromiter(held, bool, len(maybe))
+    for _, accepted in test.columns:
+        # Few combinations of site, model and department: a lookup table over them.
+        facets = np.fromiter(map(accepted.__contains__, data.facets), bool, len(data))
+        passed |= facets[indexes]
+    kept_indexes, kept_codes = array("i"), array("b")
+    kept_indexes.frombytes(indexes[passed].tobytes())
+    kept_codes.frombytes(np.frombuffer(source.codes, np.int8)[passed].tobytes())
+    return _Slice(kept_indexes, kept_codes, None)
+
+
 class _Test(NamedTuple):
     """One needle of a query, ready to run: a row passes if its haystack holds
     ``needle`` or the value of one of ``columns`` is among the accepted ones
@@ -376,6 +411,9 @@ class Directory:
     # Data patched in at most this many rows moves just those rows in every
     # answer kept (see :meth:`_patch`); more, and the answers are made again.
     PATCH_ROWS = 1_000
+    # Sources larger than this are filtered through the data's gram index,
+    # when it has one, in one step; smaller ones are scanned lazily.
+    INDEXED_SOURCE = 20_000
 
     def __init__(self, data: DirectoryData = EMPTY) -> None:
         self.data = data
@@ -763,7 +801,22 @@ class Directory:
                 size = result.size if result.hays is not None else 2 * result.size
                 if _covers(previous, wanted) and size < source.size:
                     source, done = result, previous
-        return _Scan(self.data, source, self._tests(parsed, done), wanted, status)
+        tests = self._tests(parsed, done)
+        if source.size <= self.INDEXED_SOURCE or self.data.grams is None:
+            return _Scan(self.data, source, tests, wanted, status)
+        # A large source: the tests the gram index answers, at once.
+        scanned: list[_Test] = []
+        for test in tests:
+            narrowed = _by_index(source, test, self.data)
+            if narrowed is None:
+                scanned.append(test)
+            else:
+                source = narrowed
+        scan = _Scan(self.data, source, tuple(scanned), wanted, status)
+        if len(scanned) < len(tests) and scan.complete:
+            scan.matched = scan.answer(self.KEEP_HAYSTACKS)
+            self._remember(wanted, scan.matched)
+        return scan
 
     def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
         if self._values is None or self._values.data is not self.data:
