@@ -139,7 +139,9 @@ def _answers(data: DirectoryData, status: Status | None = None) -> list[Any]:
     found = []
     for query in (*QUERIES, *reversed(QUERIES)):  # narrowing, then backspacing into cached answers
         directory.set_query(query)
+        first = directory.rows(0, 5)  # a screenful scanned first, then the rest at once
         directory.finish()
+        assert first == directory.rows(0, 5)
         found.append((query, directory.ids(), directory.counts()))
     return found
 

@@ -349,6 +349,8 @@ class _Scan:
         # Directory.counts() of ``counted``, the matched rows they were counted in.
         self.counts: dict[str, int] | None = None
         self.counted: _Slice | None = None
+        # Whether the data's gram index was asked for it (Directory._by_index).
+        self.indexed = False
         if not apply:
             # The source already answers the query: only the status filter is left.
             self.examined = source.size
@@ -729,7 +731,10 @@ class Directory:
 
     def _step(self, rows: int | None = None) -> None:
         scan = self._scan
-        scan.step(rows or self.STEP)
+        if rows is None:
+            scan = self._scan = self._by_index(scan)
+        if not scan.complete:
+            scan.step(rows or self.STEP)
         if scan.complete:
             scan.matched = scan.answer(self.KEEP_HAYSTACKS)
             self._remember(scan.key, scan.matched)
@@ -801,22 +806,30 @@ class Directory:
                 size = result.size if result.hays is not None else 2 * result.size
                 if _covers(previous, wanted) and size < source.size:
                     source, done = result, previous
-        tests = self._tests(parsed, done)
-        if source.size <= self.INDEXED_SOURCE or self.data.grams is None:
-            return _Scan(self.data, source, tests, wanted, status)
-        # A large source: the tests the gram index answers, at once.
-        scanned: list[_Test] = []
-        for test in tests:
+        return _Scan(self.data, source, self._tests(parsed, done), wanted, status)
+
+    def _by_index(self, scan: _Scan) -> _Scan:
+        """``scan`` with the tests the data's gram index answers done at once,
+        over its whole source when it is large; the same scan when none is.
+        Asked between frames (:meth:`advance`, :meth:`finish`), not by
+        :meth:`ensure`: the first screenful is found by scanning the first
+        rows, sooner than a whole answer is."""
+        if scan.indexed or scan.source.size <= self.INDEXED_SOURCE or self.data.grams is None:
+            return scan
+        scan.indexed = True  # asked once: what it cannot answer it never will for this scan
+        source, scanned = scan.source, []
+        for test in scan.apply:
             narrowed = _by_index(source, test, self.data)
             if narrowed is None:
                 scanned.append(test)
             else:
                 source = narrowed
-        scan = _Scan(self.data, source, tuple(scanned), wanted, status)
-        if len(scanned) < len(tests) and scan.complete:
-            scan.matched = scan.answer(self.KEEP_HAYSTACKS)
-            self._remember(wanted, scan.matched)
-        return scan
+        if len(scanned) == len(scan.apply):
+            return scan
+        # Started again from the narrowed rows: the rows found so far come first in it too.
+        narrowed_scan = _Scan(self.data, source, tuple(scanned), scan.key, scan.status)
+        narrowed_scan.indexed = True
+        return narrowed_scan
 
     def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
         if self._values is None or self._values.data is not self.data:
