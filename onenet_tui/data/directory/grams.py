@@ -203,6 +203,17 @@ def build(haystacks: Sequence[str]) -> GramIndex:
     if pair_bits is None:
         pair_bits = np.zeros((0, nbytes), np.uint8)
     pairs = {names[slot]: k for k, slot in enumerate(frequent if frequent is not None else ())}
+    # Postings longer than a bitmap (the first step was only a sample) become bitmaps.
+    longer = [pair for pair, rows in postings.items() if len(rows) > n * _FREQUENT]
+    if longer:
+        extra: list[Any] = []
+        for pair in longer:
+            held = np.zeros(n, bool)
+            held[postings.pop(pair)] = True
+            pairs[pair] = len(pair_bits) + len(extra)
+            extra.append(np.packbits(held))
+        pair_bits = np.concatenate([pair_bits, np.stack(extra)])
+    postings = {pair: rows.copy() for pair, rows in postings.items()}  # not views of the whole temporary
     return GramIndex(
         n,
         chars,
