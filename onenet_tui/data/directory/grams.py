@@ -117,6 +117,15 @@ class GramIndex:
         return np.unpackbits(bits, count=self.size).view(bool)
 
 
+def _numbered(table: Any, new: Any, used: int, limit: int, left_out: int) -> int:
+    """The ``new`` keys of ``table`` numbered from ``used`` on, below ``limit``;
+    the rest marked ``left_out``. How many got a number."""
+    room = min(len(new), limit - used)
+    table[new[:room]] = np.arange(used, used + room)
+    table[new[room:]] = left_out
+    return room
+
+
 def build(haystacks: Sequence[str]) -> GramIndex:
     """The index of ``haystacks`` (row order), in steps of :data:`_CHUNK` rows."""
     n = len(haystacks)
@@ -140,9 +149,7 @@ def build(haystacks: Sequence[str]) -> GramIndex:
         ids = char_of[points]
         if (ids < 0).any():  # new characters get the next ids, up to the last one indexed
             new = np.unique(points[ids < 0])
-            room = min(len(new), _UNINDEXED - chars_used)
-            char_of[new[:room]] = np.arange(chars_used, chars_used + room)
-            char_of[new[room:]] = _UNINDEXED
+            room = _numbered(char_of, new, chars_used, _UNINDEXED, _UNINDEXED)
             every_char &= room == len(new)
             chars_used += room
             ids = char_of[points]
@@ -153,13 +160,11 @@ def build(haystacks: Sequence[str]) -> GramIndex:
         bytes_at = slice(start // 8, start // 8 + (rows + 7) // 8)
         char_bits[:, bytes_at] = np.packbits(present.reshape(_UNINDEXED + 1, rows), axis=1)
         # Bigrams: neighbours, never across the separator nor with an unindexed character.
-        slots = pair_of[(ids[:-1] << 8) | ids[1:]]
+        keys = (ids[:-1] << 8) | ids[1:]
+        slots = pair_of[keys]
         if (slots == _UNSEEN).any():
-            keys = (ids[:-1] << 8) | ids[1:]
             new = np.unique(keys[slots == _UNSEEN])
-            room = min(len(new), _MAX_PAIRS - pairs_used)
-            pair_of[new[:room]] = np.arange(pairs_used, pairs_used + room)
-            pair_of[new[room:]] = _NEVER
+            room = _numbered(pair_of, new, pairs_used, _MAX_PAIRS, _NEVER)
             every_pair &= room == len(new)
             pairs_used += room
             slots = pair_of[keys]

@@ -186,7 +186,7 @@ def _by_index(source: _Slice, test: _Test, data: DirectoryData) -> _Slice | None
         )
         passed[maybe] = np.fromiter(held, bool, len(maybe))
     for _, accepted in test.columns:
-        # Few combinations of site, model and department: a lookup table over them.
+        # One set lookup a row among the few combinations of site, model and department that hold the word.
         facets = np.fromiter(map(accepted.__contains__, data.facets), bool, len(data))
         passed |= facets[indexes]
     kept_indexes, kept_codes = array("i"), array("b")
