@@ -34,6 +34,8 @@ PATCH_LIMIT = 2_000
 ID_CHUNK = 500
 # Rows fetched from the driver per batch: keeps the transient memory small.
 FETCH_BATCH = 5_000
+# Directories larger than this get a gram index (query.INDEXED_SOURCE uses it).
+INDEXED_ROWS = 20_000
 # Names for server-side cursors, unique in the process.
 _CURSORS = itertools.count(1)
 
@@ -149,7 +151,17 @@ def _load(session: Session, sites: Scope = None) -> DirectoryData:
     # makes the strings again in that order, the order the filter walks them.
     with collector_paused():
         data = _read(session, [_rows_query(sites)], stamp)
-    return with_unhanded(data, handover.never_handed_over(session))
+    return _indexed(with_unhanded(data, handover.never_handed_over(session)))
+
+
+def _indexed(data: DirectoryData) -> DirectoryData:
+    """``data`` with its gram index (directory.grams), built here in the
+    worker, when large enough for the filter to use one and it has none."""
+    if data.grams is None and len(data) > INDEXED_ROWS:
+        from onenet_tui.data.directory import grams  # numpy: only once a large directory is loaded
+
+        object.__setattr__(data, "grams", grams.view(data.haystacks))
+    return data
 
 
 @contextlib.contextmanager
@@ -229,7 +241,8 @@ def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> Directory
         removed = {user_id for user_id in ids - found if data.index_of(user_id) is not None}
         # Asked after every change: an indexed read of the rows never handed over.
         unhanded = handover.never_handed_over(session)
-    return with_unhanded(data.patched(changes, removed, latest), unhanded)
+    # Users added or removed: the rows moved, the index is built again.
+    return _indexed(with_unhanded(data.patched(changes, removed, latest), unhanded))
 
 
 def _by_name(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:

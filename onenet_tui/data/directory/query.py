@@ -160,6 +160,41 @@ class _Slice(NamedTuple):
         return array("i", compress(self.indexes, map(eq, self.codes, repeat(code))))
 
 
+def _by_index(source: _Slice, test: _Test, data: DirectoryData) -> _Slice | None:
+    """The rows of ``source`` that pass ``test``, all at once through the
+    data's gram index (directory.grams): a mask over the rows, gathered into
+    the source's order, verified by the substring test where the index gives
+    a superset. None when the index cannot answer (the scan does)."""
+    grams = data.grams
+    if grams is None or test.needle is None or any(column != "facets" for column, _ in test.columns):
+        return None
+    found = grams.candidates(test.needle, data.haystacks)
+    if found is None:
+        return None
+    import numpy as np  # with the index: never on the launch path
+
+    mask, exact = found
+    indexes = np.frombuffer(source.indexes, np.int32)
+    passed = mask[indexes]
+    if not exact:
+        maybe = np.flatnonzero(passed)
+        hays = data.haystacks.__getitem__
+        held = map(
+            contains,
+            map(hays, indexes[maybe].tolist()) if source.hays is None else map(source.hays.__getitem__, maybe.tolist()),
+            repeat(test.needle),
+        )
+        passed[maybe] = np.fromiter(held, bool, len(maybe))
+    for _, accepted in test.columns:
+        # One set lookup a row among the few combinations of site, model and department that hold the word.
+        facets = np.fromiter(map(accepted.__contains__, data.facets), bool, len(data))
+        passed |= facets[indexes]
+    kept_indexes, kept_codes = array("i"), array("b")
+    kept_indexes.frombytes(indexes[passed].tobytes())
+    kept_codes.frombytes(np.frombuffer(source.codes, np.int8)[passed].tobytes())
+    return _Slice(kept_indexes, kept_codes, None)
+
+
 class _Test(NamedTuple):
     """One needle of a query, ready to run: a row passes if its haystack holds
     ``needle`` or the value of one of ``columns`` is among the accepted ones
@@ -314,6 +349,8 @@ class _Scan:
         # Directory.counts() of ``counted``, the matched rows they were counted in.
         self.counts: dict[str, int] | None = None
         self.counted: _Slice | None = None
+        # Whether the data's gram index was asked for it (Directory._by_index).
+        self.indexed = False
         if not apply:
             # The source already answers the query: only the status filter is left.
             self.examined = source.size
@@ -376,6 +413,9 @@ class Directory:
     # Data patched in at most this many rows moves just those rows in every
     # answer kept (see :meth:`_patch`); more, and the answers are made again.
     PATCH_ROWS = 1_000
+    # Sources larger than this are filtered through the data's gram index,
+    # when it has one, in one step; smaller ones are scanned lazily.
+    INDEXED_SOURCE = 20_000
 
     def __init__(self, data: DirectoryData = EMPTY) -> None:
         self.data = data
@@ -691,7 +731,10 @@ class Directory:
 
     def _step(self, rows: int | None = None) -> None:
         scan = self._scan
-        scan.step(rows or self.STEP)
+        if rows is None:
+            scan = self._scan = self._by_index(scan)
+        if not scan.complete:
+            scan.step(rows or self.STEP)
         if scan.complete:
             scan.matched = scan.answer(self.KEEP_HAYSTACKS)
             self._remember(scan.key, scan.matched)
@@ -764,6 +807,29 @@ class Directory:
                 if _covers(previous, wanted) and size < source.size:
                     source, done = result, previous
         return _Scan(self.data, source, self._tests(parsed, done), wanted, status)
+
+    def _by_index(self, scan: _Scan) -> _Scan:
+        """``scan`` with the tests the data's gram index answers done at once,
+        over its whole source when it is large; the same scan when none is.
+        Asked between frames (:meth:`advance`, :meth:`finish`), not by
+        :meth:`ensure`: the first screenful is found by scanning the first
+        rows, sooner than a whole answer is."""
+        if scan.indexed or scan.source.size <= self.INDEXED_SOURCE or self.data.grams is None:
+            return scan
+        scan.indexed = True  # asked once: what it cannot answer it never will for this scan
+        source, scanned = scan.source, []
+        for test in scan.apply:
+            narrowed = _by_index(source, test, self.data)
+            if narrowed is None:
+                scanned.append(test)
+            else:
+                source = narrowed
+        if len(scanned) == len(scan.apply):
+            return scan
+        # Started again from the narrowed rows: the rows found so far come first in it too.
+        narrowed_scan = _Scan(self.data, source, tuple(scanned), scan.key, scan.status)
+        narrowed_scan.indexed = True
+        return narrowed_scan
 
     def _tests(self, parsed: Parsed, done: tuple[str, ...]) -> tuple[_Test, ...]:
         if self._values is None or self._values.data is not self.data:

@@ -12,13 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from onenet_tui.data import catalogs, phones
 from onenet_tui.data.enums import DeviceType, Status
 from onenet_tui.data.phones import national_digits
 from onenet_tui.i18n import language, t
 from onenet_tui.visible import visible
+
+if TYPE_CHECKING:
+    from onenet_tui.data.directory.grams import GramView
 
 # The order in which ``f`` cycles the status filter; None shows everyone.
 STATUS_CYCLE: tuple[Status | None, ...] = (None, Status.PENDING, Status.ACTIVATED, Status.FAILED)
@@ -293,6 +296,10 @@ class DirectoryData:
     # Set once a patch changed this instance's columns in place: a later
     # patch of it (stale data) copies instead of changing the newer one's.
     superseded: bool = field(default=False, init=False)
+    # Which rows may hold a needle (directory.grams), set by the loader's
+    # worker after a full load; None until then, for small data and after
+    # users were added or removed (the filter then scans every row).
+    grams: GramView | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serial", next(_SERIALS))
@@ -435,6 +442,8 @@ class DirectoryData:
             touched=tuple(touched),
             patched_from=self.serial,
             codes=codes,
+            # Its own view: this instance's keeps answering for the old haystacks.
+            grams=None if self.grams is None else self.grams.with_changed(touched),
         )
         # This instance reads every shared column through an overlay first
         # (a later patch of the result may change any of them), then the

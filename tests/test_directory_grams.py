@@ -1,0 +1,181 @@
+"""The directory's gram index (issue 20.2): which rows may hold a needle.
+Its answer always equals the plain substring test, on hostile text, after
+patches and rebuilds, for old data still read after a patch, and through
+the directory (answers and counts with and without it, loaded from SQLite
+and PostgreSQL). No timed assertions: benchmarks/filter_counts.py times it."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+from onenet_tui.data import carrier, users
+from onenet_tui.data import directory as model
+from onenet_tui.data.context import carrier_context
+from onenet_tui.data.directory import Directory, DirectoryData, grams, loading
+from onenet_tui.data.models import Status
+from onenet_tui.data.schemas import ConfigChange
+from onenet_tui.data.storage import Store
+from tests.helpers import World, build_people
+from tests.test_directory_patch import _data, _person
+
+HOSTILE = [
+    "Müller\u0301, Zoë",  # a combining mark
+    "👩\u200d💻 emoji, 🇩🇪",  # astral characters, a joiner
+    "\x00\x01\x02\x03 controls",
+    "x" * 5000 + "needle" + "y" * 5000,  # very long
+    "",
+    "ﬁ ligature, ß, İstanbul",
+    "\ud800 lone surrogate",
+    "tab\tand\nnewline",
+]
+
+
+def _hostile_haystacks(rng: random.Random, count: int) -> list[str]:
+    pieces = [*HOSTILE, "schmidt", "anna", "030 1234", "4930", "müller", "mü", "a", "s"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 5))) for _ in range(count)]
+
+
+def _needles(haystacks: list[str], rng: random.Random) -> list[str]:
+    """Substrings of the haystacks (found) and text from nowhere (not found)."""
+    found = []
+    for hay in rng.sample(haystacks, min(60, len(haystacks))):
+        if hay:
+            start = rng.randrange(len(hay))
+            found.append(hay[start : start + rng.randrange(1, 6)])
+    return [*found, "", "s", "sc", "schm", "zz", "qx", "\x00", "\x02", "🇩", "\u0301", "€", "ü", "ß", "needle"]
+
+
+def _assert_index_answers(view: grams.GramView, haystacks: Any, needles: list[str]) -> None:
+    for needle in needles:
+        truth = np.fromiter((needle in hay for hay in haystacks), bool, len(haystacks))
+        found = view.candidates(needle, haystacks)
+        if found is None:
+            continue  # the index cannot tell: the directory scans
+        mask, exact = found
+        assert (mask == truth).all() if exact else (mask >= truth).all(), repr(needle)
+
+
+def test_the_index_answer_is_the_substring_test_on_hostile_text() -> None:
+    rng = random.Random(20_2)
+    haystacks = _hostile_haystacks(rng, 3_000)
+    view = grams.view(haystacks)
+    _assert_index_answers(view, haystacks, _needles(haystacks, rng))
+    # A needle of a known character is answered exactly, not left to a scan.
+    assert view.candidates("s", haystacks) is not None and view.candidates("s", haystacks)[1]  # type: ignore[index]
+
+
+def test_the_index_answers_demo_like_data_exactly_for_short_needles() -> None:
+    rng = random.Random(3)
+    data = _data([_person(rng, user_id) for user_id in range(1, 2_001)], stamp=1)
+    view = grams.view(data.haystacks)
+    _assert_index_answers(view, data.haystacks, _needles(list(data.haystacks), rng))
+    for needle in ("s", "sc", "03", "mü"):
+        found = view.candidates(needle, data.haystacks)
+        assert found is not None and found[1], needle
+
+
+def test_characters_beyond_the_alphabet_it_keeps_are_left_to_the_scan() -> None:
+    haystacks = [chr(0x4E00 + i) * 2 for i in range(400)]  # 400 characters, more than it indexes
+    view = grams.view(haystacks)
+    assert not view.index.every_char
+    assert view.candidates(chr(0x4E00 + 399), haystacks) is None
+    _assert_index_answers(view, haystacks, [chr(0x4E00 + i) for i in range(0, 400, 7)] + ["\x00"])
+
+
+def _patched(old: DirectoryData, people: list[dict[str, Any]], changed: dict[int, dict[str, Any]]) -> DirectoryData:
+    for index, fields in changed.items():
+        people[index] = dict(people[index], **fields, version=people[index]["version"] + 1)
+    changes = _data([people[i] for i in sorted(changed)], stamp=old.stamp + 1)
+    return old.patched(changes, set(), old.stamp + 1)
+
+
+def test_patched_data_answers_with_its_changed_rows_and_old_data_as_before() -> None:
+    rng = random.Random(7)
+    people = [_person(rng, user_id) for user_id in range(1, 1_001)]
+    old = _data(people, stamp=1)
+    object.__setattr__(old, "grams", grams.view(old.haystacks))
+    old_haystacks = list(old.haystacks)
+    # A rename, a status change, an email change (the haystack holds the username and email).
+    new = _patched(old, people, {0: {"name": "Qxyz, Quentin"}, 1: {"status": "failed"}, 2: {"name": "Zz, Ab"}})
+    assert new.grams is not None and new.grams is not old.grams
+    needles = ["qx", "qxyz", "quentin", "zz", "s", "sc", *_needles(list(new.haystacks), rng)]
+    _assert_index_answers(new.grams, new.haystacks, needles)
+    # The old data reads its old haystacks (the overlay) with its own view: as before.
+    assert list(old.haystacks) == old_haystacks
+    _assert_index_answers(old.grams, old.haystacks, needles)  # type: ignore[arg-type]
+    newer = _patched(new, people, {0: {"name": "Back, Again"}})
+    assert newer.grams is not None
+    _assert_index_answers(newer.grams, newer.haystacks, ["qx", "back", "again", *needles])
+    _assert_index_answers(new.grams, new.haystacks, ["qx", "back", *needles])
+
+
+def test_data_rebuilt_with_users_added_goes_without_the_index() -> None:
+    rng = random.Random(8)
+    people = [_person(rng, user_id) for user_id in range(1, 101)]
+    old = _data(people, stamp=1)
+    object.__setattr__(old, "grams", grams.view(old.haystacks))
+    added = old.patched(_data([_person(rng, 500)], stamp=2), set(), 2)
+    assert added.grams is None  # the rows moved: the scan answers until a worker builds it again
+
+
+def test_too_many_changed_rows_drop_the_view() -> None:
+    view = grams.view(["a", "b"])
+    assert view.with_changed(()) is view
+    assert view.with_changed(range(grams.MAX_CHANGED + 1)) is None
+
+
+QUERIES = ("", "s", "sc", "schm", "müll", "mü", "03", "4930", "030 1234", "+4930", "an", "anna", "zz", "qx")
+QUERIES += ("site:ber s", "dept:ein m", "status:fail s", "ber", "einkauf", "ext:1", "number:+49")
+
+
+def _answers(data: DirectoryData, status: Status | None = None) -> list[Any]:
+    directory = Directory(data)
+    directory.set_status(status)
+    found = []
+    for query in (*QUERIES, *reversed(QUERIES)):  # narrowing, then backspacing into cached answers
+        directory.set_query(query)
+        first = directory.rows(0, 5)  # a screenful scanned first, then the rest at once
+        directory.finish()
+        assert first == directory.rows(0, 5)
+        found.append((query, directory.ids(), directory.counts()))
+    return found
+
+
+@pytest.fixture
+def indexed_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index built and used for a directory of any size (tests are small)."""
+    monkeypatch.setattr(loading, "INDEXED_ROWS", 0)
+    monkeypatch.setattr(Directory, "INDEXED_SOURCE", 0)
+
+
+@pytest.mark.parametrize("status", [None, Status.PENDING])
+def test_the_directory_answers_and_counts_the_same_with_and_without_the_index(
+    indexed_small: None, status: Status | None
+) -> None:
+    rng = random.Random(9)
+    data = _data([_person(rng, user_id) for user_id in range(1, 1_501)], stamp=1)
+    indexed = dataclasses.replace(data, grams=grams.view(data.haystacks))
+    assert _answers(indexed, status) == _answers(data, status)
+
+
+def test_loaded_data_has_its_index_and_answers_as_the_scan_after_a_refresh(world: World, indexed_small: None) -> None:
+    usernames = build_people(world)
+    data = model.load(world.store)
+    assert data.grams is not None  # built in the loader (a worker in the console)
+    assert _answers(data) == _answers(dataclasses.replace(data, grams=None))
+    other = Store(world.store.url)  # another console's connection
+    try:
+        carrier.set_status(carrier_context(other), usernames[1], "activated")
+    finally:
+        other.dispose()
+    version = users.view(world.admin, usernames[0]).version
+    users.change_configuration(world.admin, usernames[0], ConfigChange(expected_version=version, last_name="Sander"))
+    fresh = model.refresh(world.store, data)
+    assert fresh is not None and fresh.touched and fresh.grams is not None
+    assert _answers(fresh) == _answers(dataclasses.replace(fresh, grams=None))
+    assert any("Sander" in fresh.names[i] for i in range(len(fresh)))
