@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ from onenet_tui.data import carrier, users
 from onenet_tui.data import directory as model
 from onenet_tui.data.context import carrier_context
 from onenet_tui.data.directory import Directory, DirectoryData, grams, loading
+from onenet_tui.data.directory.rows import with_grams
 from onenet_tui.data.models import Status
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.helpers import World, build_people
+from tests.helpers import SIZE, World, build_people, lines, make_app, until
 from tests.test_directory_patch import _data, _person
 
 HOSTILE = [
@@ -166,7 +168,9 @@ def test_the_directory_answers_and_counts_the_same_with_and_without_the_index(
 def test_loaded_data_has_its_index_and_answers_as_the_scan_after_a_refresh(world: World, indexed_small: None) -> None:
     usernames = build_people(world)
     data = model.load(world.store)
-    assert data.grams is not None  # built in the loader (a worker in the console)
+    assert data.grams is None  # built after the rows are handed over (the console's load worker)
+    view = model.gram_index(data)
+    assert view is not None and model.gram_index(with_grams(data, view)) is None  # once
     assert _answers(data) == _answers(dataclasses.replace(data, grams=None))
     other = Store(world.store.url)  # another console's connection
     try:
@@ -179,3 +183,49 @@ def test_loaded_data_has_its_index_and_answers_as_the_scan_after_a_refresh(world
     assert fresh is not None and fresh.touched and fresh.grams is not None
     assert _answers(fresh) == _answers(dataclasses.replace(fresh, grams=None))
     assert any("Sander" in fresh.names[i] for i in range(len(fresh)))
+
+
+async def test_the_console_shows_every_row_first_then_filters_with_the_index_and_changes_wait_for_it(
+    world: World, indexed_small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usernames = build_people(world)
+    building, go_on = threading.Event(), threading.Event()
+    build = loading.gram_index
+
+    def held_build(data: DirectoryData) -> Any:
+        building.set()
+        go_on.wait(10)  # the seconds of a million users
+        return build(data)
+
+    monkeypatch.setattr(loading, "gram_index", held_build)
+    refresh, looks = loading.refresh, []
+
+    def counted_refresh(*args: Any) -> Any:
+        looks.append(building.is_set() and not go_on.is_set())
+        return refresh(*args)
+
+    monkeypatch.setattr(loading, "refresh", counted_refresh)
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = pilot.app.screen
+        await until(pilot, lambda: building.is_set() and screen.directory.data.complete)
+        # Every row shown and counted while the index is built.
+        assert screen.directory.data.grams is None and screen.directory.counts() is not None
+        stamp = screen.directory.data.stamp
+        version = users.view(world.admin, usernames[0]).version
+        users.change_configuration(
+            world.admin, usernames[0], ConfigChange(expected_version=version, last_name="Sander")
+        )
+        await pilot.pause(0.5)  # five change polls' time
+        # No change check while the rows shown are being indexed: they stay the rows shown.
+        assert screen.directory.data.stamp == stamp and not any(looks)
+        go_on.set()
+        await until(pilot, lambda: screen.directory.data.grams is not None)
+        await until(pilot, lambda: screen.directory.data.stamp > stamp)  # then the change comes in
+        assert screen.directory.data.grams is not None  # patched, with its own view
+        await pilot.press("slash", *"sand")
+        await until(pilot, lambda: screen.directory.complete)
+        assert any("Sander" in line for line in lines(screen))
+        plain = Directory(dataclasses.replace(screen.directory.data, grams=None))
+        plain.set_query("sand")
+        plain.finish()
+        assert (screen.directory.ids(), screen.directory.counts()) == (plain.ids(), plain.counts())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,6 +40,9 @@ from onenet_tui.widgets.key_footer import KeyFooter
 from onenet_tui.widgets.refusal import refusal_text
 from onenet_tui.widgets.status_header import StatusHeader
 from onenet_tui.widgets.user_table import UserTable
+
+if TYPE_CHECKING:
+    from onenet_tui.data.directory.grams import GramView
 
 NO_USER = Decision(False, None, "directory.no_user")
 
@@ -106,6 +110,14 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         def __init__(self, steps: FirstSteps) -> None:
             super().__init__()
             self.steps = steps
+
+    class IndexBuilt(Message):
+        """The gram index of the loaded rows (data.directory.grams), for the filter."""
+
+        def __init__(self, serial: int, grams: GramView) -> None:
+            super().__init__()
+            self.serial = serial
+            self.grams = grams
 
     class GroupsRead(Message):
         """The memberships a ``group:`` term filters by were read (data.directory.groups)."""
@@ -209,10 +221,18 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         # Here, after the rows: a group: term's key press never waits for them.
         groups.catch_up(first.stamp)
         self.post_message(self.GroupsRead())
+        # Last, after the rows are shown and counted (seconds at a million
+        # users): the filter scans until it is there. No change poll runs
+        # meanwhile (_poll), so these rows are the ones it indexes.
+        grams = model.gram_index(first)
+        if grams is not None:
+            self.post_message(self.IndexBuilt(first.serial, grams))
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):
             return
+        if self._worker_running("directory-load"):
+            return  # the gram index is being built from the rows shown: changes wait for it
         self._check_for_changes(self.directory.data)
 
     def refresh_now(self) -> None:
@@ -267,6 +287,11 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         from onenet_tui.data.context import current_actor
 
         return current_actor(self.ctx.store, self.ctx.actor)
+
+    @on(IndexBuilt)
+    def _index_built(self, message: IndexBuilt) -> None:
+        self.directory.index_built(message.serial, message.grams)
+        self._after_change()  # an answer under way finishes from the index
 
     @on(GroupsRead)
     def _groups_read(self) -> None:

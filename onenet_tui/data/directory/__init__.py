@@ -49,11 +49,11 @@ from onenet_tui.data.directory.rows import (
 )
 
 if TYPE_CHECKING:
-    from onenet_tui.data.directory.loading import FIRST_PAGE, load, load_first_page, refresh
+    from onenet_tui.data.directory.loading import FIRST_PAGE, gram_index, load, load_first_page, refresh
 
 # Reading from the database imports the ORM: only when first called, so the
 # console paints its first frame without it (issue 20).
-_LOADING = frozenset({"FIRST_PAGE", "load", "load_first_page", "refresh"})
+_LOADING = frozenset({"FIRST_PAGE", "gram_index", "load", "load_first_page", "refresh"})
 
 
 def __getattr__(name: str) -> Any:
@@ -76,6 +76,7 @@ __all__ = [
     "DirectoryRow",
     "SortColumn",
     "device_label",
+    "gram_index",
     "keep_long_lived",
     "licence_label",
     "load",

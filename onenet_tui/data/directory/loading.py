@@ -12,7 +12,7 @@ import contextlib
 import gc
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.exc import DBAPIError
@@ -20,10 +20,13 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
 from onenet_tui.data.directory.columns import assemble, read_columns
-from onenet_tui.data.directory.rows import DirectoryData, with_unhanded
+from onenet_tui.data.directory.rows import DirectoryData, with_grams, with_unhanded
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
+
+if TYPE_CHECKING:
+    from onenet_tui.data.directory.grams import GramView
 
 # How many rows the first, quick query brings, so the screen has rows to
 # paint while the whole directory loads.
@@ -154,17 +157,25 @@ def _load(session: Session, sites: Scope = None) -> DirectoryData:
     # makes the strings again in that order, the order the filter walks them.
     with collector_paused():
         data = _read(session, [_rows_query(sites)], stamp)
-    return _indexed(with_unhanded(data, handover.never_handed_over(session)))
+    return with_unhanded(data, handover.never_handed_over(session))
+
+
+def gram_index(data: DirectoryData) -> GramView | None:
+    """The gram index (directory.grams) of ``data`` when it is large enough
+    for the filter to need one and has none; seconds at a million users, so
+    run it in a worker. The console's load worker builds it after handing the
+    loaded rows over: they are shown and counted meanwhile (the filter scans)."""
+    if data.grams is not None or len(data) <= INDEXED_ROWS:
+        return None
+    from onenet_tui.data.directory import grams  # numpy: only once a large directory is loaded
+
+    return grams.view(data.haystacks)
 
 
 def _indexed(data: DirectoryData) -> DirectoryData:
-    """``data`` with its gram index (directory.grams), built here in the
-    worker, when large enough for the filter to use one and it has none."""
-    if data.grams is None and len(data) > INDEXED_ROWS:
-        from onenet_tui.data.directory import grams  # numpy: only once a large directory is loaded
-
-        object.__setattr__(data, "grams", grams.view(data.haystacks))
-    return data
+    """``data`` with its gram index, if it needs one (data of a refresh: not shared yet)."""
+    view = gram_index(data)
+    return data if view is None else with_grams(data, view)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import contains, eq, methodcaller, or_
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from onenet_tui.data.directory import terms
 from onenet_tui.data.directory.rows import (
@@ -24,10 +24,14 @@ from onenet_tui.data.directory.rows import (
     licence_label,
     status_code,
     strip_accents,
+    with_grams,
 )
 from onenet_tui.data.directory.terms import Field, Parsed, Term
 from onenet_tui.data.enums import DeviceType, Status
 from onenet_tui.i18n import language
+
+if TYPE_CHECKING:
+    from onenet_tui.data.directory.grams import GramView
 
 
 def _value_key(column: SortColumn, lang: str) -> Callable[[Any], Any]:
@@ -761,6 +765,15 @@ class Directory:
             ascending = self._ascending
             self._base = ascending.reversed() if self.descending else ascending
         return self._base
+
+    def index_built(self, serial: int, grams: GramView) -> bool:
+        """The gram index of the data of ``serial`` (built by a worker), taken
+        if that is still the data shown; the answer under way uses it from its
+        next step."""
+        if self.data.serial != serial:
+            return False
+        with_grams(self.data, grams)
+        return True
 
     def groups_read(self) -> bool:
         """After the memberships were read again (by a worker): whether the

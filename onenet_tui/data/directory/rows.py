@@ -518,6 +518,14 @@ def with_unhanded(data: DirectoryData, unhanded: frozenset[int]) -> DirectoryDat
     return data
 
 
+def with_grams(data: DirectoryData, grams: GramView) -> DirectoryData:
+    """``data`` with its gram index, set in place: the index answers as a scan
+    of the same rows would, so whoever reads ``data`` meanwhile sees the same
+    answers, only sooner."""
+    object.__setattr__(data, "grams", grams)
+    return data
+
+
 def keep_long_lived() -> None:
     """Everything made so far, the loaded columns above all, out of the
     garbage collector's generations (``gc.freeze``): its passes stop walking
