@@ -209,6 +209,10 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         # Here, after the rows: a group: term's key press never waits for them.
         groups.catch_up(first.stamp)
         self.post_message(self.GroupsRead())
+        # Last, in this worker: the next console's load reads it (issue 20.2).
+        from onenet_tui.data.directory import snapshot
+
+        snapshot.keep(store, first, sites)
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):

@@ -1,0 +1,326 @@
+"""The loaded directory kept in the database (issue 20.2): a console reads
+one row of columns and catches up with the audit trail, instead of reading
+and rebuilding a million users.
+
+In the database, not a cache file: the same access control as the data, no
+personal data left in a home directory, and stamped with the audit event it
+was read at, so what changed since is found as :func:`loading.refresh` finds
+it. One row per operator scope (R25): a site administrator's snapshot holds
+their sites only, and a load never reads another scope's.
+
+The payload is parsed from a database that may be hostile: no pickle, no
+marshal. A JSON header, then raw sections: integer columns as ``array``
+bytes, little-endian; string columns as UTF-8 joined by NUL (no value holds
+one: columns._JOIN); the haystacks in name order, so they are made in memory
+in the order the filter walks them (rows._made_in_order) and the name order
+needs no sort. Everything is checked on reading; any doubt and the caller
+loads normally. A cache: never audited, written by any operator who loads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import weakref
+import zlib
+from array import array
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from operator import le, lt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session, col
+
+from onenet_tui.data import audit
+from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData
+from onenet_tui.data.models import DirectorySnapshot, Site, Tenant
+from onenet_tui.data.storage import Store
+from onenet_tui.visible import visible
+
+log = logging.getLogger(__name__)
+
+# Bumped whenever the payload's layout or a column's meaning changes: an
+# older snapshot is then ignored (and replaced after the normal load).
+FORMAT = 1
+# A snapshot this many audit events behind what it was caught up to is
+# written again. A snapshot more than loading.PATCH_LIMIT behind is useless
+# (the catch-up reads everything again); well before that, each launch pays
+# for the catch-up (the changed users re-read, and for an event naming no
+# user every user's version compared), while a rewrite costs seconds of a
+# background worker: about once per five hundred changes.
+STALE_AFTER = 500
+# Rows per piece when writing: one join or compression of this many values
+# holds the interpreter for a few milliseconds, so the interface never
+# stalls for long while a snapshot is written (benchmark: heartbeat).
+PIECE_ROWS = 16_384
+# zlib level 1: about a quarter of the size in the database for a fraction
+# of the read time (README, issue 20.2); zlib releases the interpreter lock.
+COMPRESS_LEVEL = 1
+
+_SEP = "\x00"
+# The string columns, as stored (haystacks in name order), and those interned
+# as columns.py interns them: they repeat, and statuses are compared by identity.
+_TEXTS = ("statuses", "names", "extensions", "sites", "devices", "licences", "departments", "haystacks")
+_INTERNED = frozenset(_TEXTS) - {"haystacks"}
+# Shown on screen as they are: must be display-safe as visible() makes them.
+_DISPLAYED = ("statuses", "names", "extensions", "sites", "devices", "licences", "departments")
+_ARRAYS = (*ARRAY_COLUMNS, "name_order")
+_TYPECODES = {**ARRAY_COLUMNS, "name_order": "i"}
+
+Scope = Collection[int] | None
+
+
+def scope_key(sites: Scope) -> str:
+    """The row a scope reads and writes: ``all``, or its sorted site ids."""
+    return "all" if sites is None else ",".join(map(str, sorted(sites)))
+
+
+def tenant_identity(session: Session) -> str:
+    """Which tenant the data is of: a rebuilt one (``demo --force``) keeps the
+    audit trail, and SQLite may give its users the old ids, so the stamp
+    alone would not tell."""
+    found = session.execute(select(col(Tenant.id), col(Tenant.created_at)).order_by(col(Tenant.id))).first()
+    return "none" if found is None else f"{found[0]}@{found[1].isoformat()}"
+
+
+@dataclass(frozen=True)
+class _Origin:
+    tenant: str
+    # The stamp of the snapshot the data was caught up from; None: read in full.
+    basis: int | None
+
+
+# How each loaded DirectoryData came about, for keep() to decide on writing.
+_ORIGINS: weakref.WeakKeyDictionary[DirectoryData, _Origin] = weakref.WeakKeyDictionary()
+
+
+def remember(data: DirectoryData, tenant: str, basis: int | None) -> DirectoryData:
+    _ORIGINS[data] = _Origin(tenant, basis)
+    return data
+
+
+def due(data: DirectoryData) -> bool:
+    """Whether ``data`` (as :func:`loading.load` returned it) should be kept:
+    read in full, or caught up over more than STALE_AFTER events."""
+    origin = _ORIGINS.get(data)
+    if origin is None or not data.complete:
+        return False  # not from a load (a patch, a first page): nothing known of it
+    return origin.basis is None or data.stamp - origin.basis > STALE_AFTER
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def read(session: Session, sites: Scope) -> DirectoryData | None:
+    """The snapshot of ``sites``' scope as DirectoryData, or None when there
+    is none or it is of another tenant, format or stamp, or fails any check."""
+    try:
+        # In a savepoint: on PostgreSQL a failed statement (no such table, a
+        # database not migrated yet) would abort the load's whole transaction.
+        with session.begin_nested():
+            found = session.execute(
+                select(
+                    col(DirectorySnapshot.stamp),
+                    col(DirectorySnapshot.format),
+                    col(DirectorySnapshot.tenant),
+                    col(DirectorySnapshot.rows),
+                    col(DirectorySnapshot.payload),
+                ).where(col(DirectorySnapshot.scope) == scope_key(sites))
+            ).first()
+    except Exception:  # noqa: BLE001 - a cache: a database without the table loads normally
+        log.debug("directory snapshot not readable", exc_info=True)
+        return None
+    if found is None:
+        return None
+    stamp, format_, tenant, rows, payload = found
+    if format_ != FORMAT or tenant != tenant_identity(session) or not 0 <= stamp <= audit.latest_id(session):
+        return None
+    known = {
+        sys.intern(visible(name)): country
+        for name, country in session.execute(select(col(Site.name), col(Site.country)))
+    }
+    try:
+        return _parsed(bytes(payload), rows, stamp, known)
+    except (ValueError, TypeError, KeyError, OverflowError, zlib.error, UnicodeDecodeError, MemoryError):
+        log.debug("directory snapshot of scope %s rejected", scope_key(sites), exc_info=True)
+        return None
+
+
+def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) -> DirectoryData | None:
+    sections = _sections(payload, rows)
+    if sections is None:
+        return None
+    columns: dict[str, Any] = {}
+    for name in _ARRAYS:
+        column = array(_TYPECODES[name])
+        column.frombytes(sections[name])
+        if sys.byteorder == "big":
+            column.byteswap()
+        if len(column) != rows:
+            return None
+        columns[name] = column
+    for name in _TEXTS:
+        values = sections[name].decode("utf-8").split(_SEP) if rows else []
+        if len(values) != rows:
+            return None
+        columns[name] = list(map(sys.intern, values)) if name in _INTERNED else values
+    order = columns.pop("name_order")
+    if not _valid(columns, order, countries):
+        return None
+    columns["haystacks"] = _by_row(columns["haystacks"], order)
+    if columns["haystacks"] is None:
+        return None
+    # One shared tuple per combination, as columns.py makes them.
+    combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    facets = list(zip(columns["sites"], columns["devices"], columns["departments"], strict=True))
+    columns["facets"] = list(map(combinations.setdefault, facets, facets))
+    return DirectoryData(
+        **columns,
+        countries=countries,
+        name_order=order,
+        stamp=stamp,
+        complete=True,
+        facet_values=frozenset(combinations),
+    )
+
+
+def _sections(payload: bytes, rows: int) -> dict[str, bytes] | None:
+    """The payload's sections by name, once its header says what this format expects."""
+    size = int.from_bytes(payload[:4], "little")
+    header = json.loads(payload[4 : 4 + size].decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("rows") != rows:
+        return None
+    body = payload[4 + size :]
+    if header.get("zlib"):
+        body = zlib.decompress(body)
+    lengths = header.get("lengths")
+    names = (*_ARRAYS, *_TEXTS)
+    if not isinstance(lengths, list) or len(lengths) != len(names) or sum(lengths) != len(body):
+        return None
+    if not all(type(n) is int and n >= 0 for n in lengths):
+        return None
+    sections, at = {}, 0
+    view = memoryview(body)
+    for name, length in zip(names, lengths, strict=True):
+        sections[name] = view[at : at + length].tobytes()
+        at += length
+    return sections
+
+
+def _valid(columns: dict[str, Any], order: array[int], countries: dict[str, str]) -> bool:
+    """What the normal load guarantees, checked of a payload from anyone."""
+    ids, hays = columns["ids"], columns["haystacks"]
+    if not all(map(lt, ids, islice(ids, 1, None))):
+        return False  # found by bisection: strictly ascending
+    if not all(map(le, hays, islice(hays, 1, None))):
+        return False  # stored in name order, which the sort and bisection in patches rely on
+    if columns["locked"].tobytes().strip(b"\x00\x01"):
+        return False
+    if not set(columns["sites"]) <= countries.keys():
+        return False  # a site renamed or gone since: its users read afresh
+    # A hostile writer must not get escapes onto the screen.
+    return all(_display_safe(columns[name]) for name in _DISPLAYED)
+
+
+def _display_safe(values: Sequence[str]) -> bool:
+    """Each value as visible() leaves it: checked at once, one by one only if needed (columns._visible)."""
+    return "".join(values).isprintable() or all(visible(value) == value for value in values)
+
+
+def _by_row(in_order: list[str], order: array[int]) -> list[str] | None:
+    """The haystacks by row from the haystacks in name order, made in that
+    order; None unless ``order`` is a permutation of the rows."""
+    count = len(in_order)
+    if count and (min(order) < 0 or max(order) >= count):
+        return None
+    by_row: list[Any] = [None] * count
+    for row, hay in zip(order, in_order, strict=True):
+        by_row[row] = hay
+    # In range and every row set: each index came once, the order is a permutation.
+    return None if by_row.count(None) else by_row
+
+
+# --- writing --------------------------------------------------------------------
+
+
+def keep(store: Store, data: DirectoryData, sites: Scope) -> bool:
+    """Write ``data`` as its scope's snapshot when :func:`due` and newer than
+    the one stored; run in a worker. Never raises: a read-only database or a
+    failing write leaves the console as it was (logged at debug)."""
+    origin = _ORIGINS.get(data)
+    if origin is None or not due(data) or data.superseded:
+        return False
+    try:
+        payload = _payload(data)
+        if data.superseded:
+            return False  # a patch changed its columns in place meanwhile: the payload may mix both
+        key = scope_key(sites)
+        with store.transaction() as session:
+            stored = session.execute(
+                select(col(DirectorySnapshot.stamp), col(DirectorySnapshot.tenant)).where(
+                    col(DirectorySnapshot.scope) == key
+                )
+            ).first()
+            if origin.tenant != tenant_identity(session):
+                return False  # the tenant was rebuilt since the load
+            if stored is not None and stored[1] == origin.tenant and stored[0] >= data.stamp:
+                return False  # another console kept a newer one (or this one)
+            session.execute(delete(DirectorySnapshot).where(col(DirectorySnapshot.scope) == key))
+            session.add(
+                DirectorySnapshot(
+                    scope=key, stamp=data.stamp, format=FORMAT, tenant=origin.tenant, rows=len(data), payload=payload
+                )
+            )
+    except Exception:  # noqa: BLE001 - a cache: whatever went wrong, the console goes on
+        log.debug("directory snapshot not written", exc_info=True)
+        return False
+    return True
+
+
+def _payload(data: DirectoryData) -> bytes:
+    """``data`` in the snapshot's format, made a piece at a time."""
+    order = data.name_order
+    count = len(data)
+    arrays: list[bytes] = []
+    for name in _ARRAYS:
+        column = array(_TYPECODES[name], order if name == "name_order" else getattr(data, name))
+        if sys.byteorder == "big":
+            column.byteswap()
+        arrays.append(column.tobytes())
+    texts = [_text_pieces(getattr(data, name), count) for name in _TEXTS[:-1]]
+    texts.append(_text_pieces(data.haystacks, count, order))
+    lengths = [len(b) for b in arrays] + [sum(map(len, pieces)) for pieces in texts]
+    header = json.dumps({"format": FORMAT, "rows": count, "zlib": bool(COMPRESS_LEVEL), "lengths": lengths})
+    head = header.encode("utf-8")
+    pieces = [piece for column in arrays for piece in _split(column)]
+    pieces += [piece for column in texts for piece in column]
+    if COMPRESS_LEVEL:
+        packer = zlib.compressobj(COMPRESS_LEVEL)
+        body = [packer.compress(piece) for piece in pieces]
+        body.append(packer.flush())
+    else:
+        body = pieces
+    return len(head).to_bytes(4, "little") + head + b"".join(body)
+
+
+def _text_pieces(column: Sequence[str], count: int, order: Sequence[int] | None = None) -> list[bytes]:
+    """A string column as UTF-8 joined by NUL, in pieces of PIECE_ROWS values."""
+    pieces = []
+    for start in range(0, count, PIECE_ROWS):
+        if order is None:
+            values = column[start : start + PIECE_ROWS]
+        else:
+            values = list(map(column.__getitem__, order[start : start + PIECE_ROWS]))
+        text = _SEP.join(values)
+        if text.count(_SEP) != len(values) - 1:
+            raise ValueError("a value holds the separator")  # never from a load: not kept
+        pieces.append((_SEP if start else "").encode() + text.encode("utf-8"))
+    return pieces
+
+
+def _split(raw: bytes) -> Iterator[bytes]:
+    step = PIECE_ROWS * 8
+    for start in range(0, len(raw), step):
+        yield raw[start : start + step]
