@@ -167,7 +167,7 @@ def _with_column(data: DirectoryData, name: str, values: list[Any]) -> bytes:
 
 def _section_swapped(payload: bytes, name: str, new: bytes) -> bytes:
     header, body = _header_and_body(payload)
-    names = (*snapshot._ARRAYS, *snapshot._TEXTS)
+    names = snapshot._SECTIONS
     at = sum(header["lengths"][: names.index(name)])
     old = header["lengths"][names.index(name)]
     header["lengths"][names.index(name)] = len(new)

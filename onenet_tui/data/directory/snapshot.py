@@ -34,7 +34,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit
-from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData
+from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData, status_code
 from onenet_tui.data.models import DirectorySnapshot, Site, Tenant
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -60,14 +60,17 @@ PIECE_ROWS = 16_384
 COMPRESS_LEVEL = 1
 
 _SEP = "\x00"
-# The string columns, as stored (haystacks in name order), and those interned
-# as columns.py interns them: they repeat, and statuses are compared by identity.
-_TEXTS = ("statuses", "names", "extensions", "sites", "devices", "licences", "departments", "haystacks")
-_INTERNED = frozenset(_TEXTS) - {"haystacks"}
-# Shown on screen as they are: must be display-safe as visible() makes them.
-_DISPLAYED = ("statuses", "names", "extensions", "sites", "devices", "licences", "departments")
-_ARRAYS = (*ARRAY_COLUMNS, "name_order")
-_TYPECODES = {**ARRAY_COLUMNS, "name_order": "i"}
+# The string columns that repeat, interned as columns.py interns them (a
+# status is compared by identity), stored as their distinct values and each
+# row's index into them: a load makes each distinct string once instead of a
+# million (measured: splitting a million strings per column was most of the
+# snapshot's load). All are shown on screen as they are: each distinct value
+# must be display-safe as visible() makes it.
+_CODED = ("statuses", "names", "extensions", "sites", "devices", "licences", "departments")
+_ARRAYS = (*ARRAY_COLUMNS, "name_order", *(f"{name}.index" for name in _CODED))
+_TYPECODES = {**ARRAY_COLUMNS, "name_order": "i", **{f"{name}.index": "i" for name in _CODED}}
+# In the payload's order; the haystacks (distinct, one per user) in name order.
+_SECTIONS = (*_ARRAYS, *(f"{name}.values" for name in _CODED), "haystacks")
 
 Scope = Collection[int] | None
 
@@ -161,13 +164,18 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
         if len(column) != rows:
             return None
         columns[name] = column
-    for name in _TEXTS:
-        values = sections[name].decode("utf-8").split(_SEP) if rows else []
-        if len(values) != rows:
+    distinct: dict[str, list[str]] = {}
+    for name in _CODED:
+        values = distinct[name] = list(map(sys.intern, _texts(sections[f"{name}.values"])))
+        index = columns.pop(f"{name}.index")
+        if rows and (min(index) < 0 or max(index) >= len(values)):
             return None
-        columns[name] = list(map(sys.intern, values)) if name in _INTERNED else values
+        columns[name] = list(map(values.__getitem__, index))
+    columns["haystacks"] = _texts(sections["haystacks"]) if rows else []
+    if len(columns["haystacks"]) != rows:
+        return None
     order = columns.pop("name_order")
-    if not _valid(columns, order, countries):
+    if not _valid(columns, distinct, countries):
         return None
     columns["haystacks"] = _by_row(columns["haystacks"], order)
     if columns["haystacks"] is None:
@@ -176,8 +184,11 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
     combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     facets = list(zip(columns["sites"], columns["devices"], columns["departments"], strict=True))
     columns["facets"] = list(map(combinations.setdefault, facets, facets))
+    # status_code() per distinct status, not per row.
+    codes = {status: status_code(status) for status in distinct["statuses"]}
     return DirectoryData(
         **columns,
+        codes=array("b", map(codes.__getitem__, columns["statuses"])),
         countries=countries,
         name_order=order,
         stamp=stamp,
@@ -196,7 +207,7 @@ def _sections(payload: bytes, rows: int) -> dict[str, bytes] | None:
     if header.get("zlib"):
         body = zlib.decompress(body)
     lengths = header.get("lengths")
-    names = (*_ARRAYS, *_TEXTS)
+    names = _SECTIONS
     if not isinstance(lengths, list) or len(lengths) != len(names) or sum(lengths) != len(body):
         return None
     if not all(type(n) is int and n >= 0 for n in lengths):
@@ -209,7 +220,12 @@ def _sections(payload: bytes, rows: int) -> dict[str, bytes] | None:
     return sections
 
 
-def _valid(columns: dict[str, Any], order: array[int], countries: dict[str, str]) -> bool:
+def _texts(raw: bytes) -> list[str]:
+    # b"" is one empty value: a column of departments all "" has one distinct value.
+    return raw.decode("utf-8").split(_SEP)
+
+
+def _valid(columns: dict[str, Any], distinct: dict[str, list[str]], countries: dict[str, str]) -> bool:
     """What the normal load guarantees, checked of a payload from anyone."""
     ids, hays = columns["ids"], columns["haystacks"]
     if not all(map(lt, ids, islice(ids, 1, None))):
@@ -218,10 +234,10 @@ def _valid(columns: dict[str, Any], order: array[int], countries: dict[str, str]
         return False  # stored in name order, which the sort and bisection in patches rely on
     if columns["locked"].tobytes().strip(b"\x00\x01"):
         return False
-    if not set(columns["sites"]) <= countries.keys():
+    if not set(distinct["sites"]) <= countries.keys():
         return False  # a site renamed or gone since: its users read afresh
     # A hostile writer must not get escapes onto the screen.
-    return all(_display_safe(columns[name]) for name in _DISPLAYED)
+    return all(map(_display_safe, distinct.values()))
 
 
 def _display_safe(values: Sequence[str]) -> bool:
@@ -283,13 +299,16 @@ def _payload(data: DirectoryData) -> bytes:
     """``data`` in the snapshot's format, made a piece at a time."""
     order = data.name_order
     count = len(data)
+    coded = {name: _coded(getattr(data, name), count) for name in _CODED}
+    numeric = {**{name: getattr(data, name) for name in ARRAY_COLUMNS}, "name_order": order}
+    numeric |= {f"{name}.index": index for name, (_, index) in coded.items()}
     arrays: list[bytes] = []
     for name in _ARRAYS:
-        column = array(_TYPECODES[name], order if name == "name_order" else getattr(data, name))
+        column = array(_TYPECODES[name], numeric[name])
         if sys.byteorder == "big":
             column.byteswap()
         arrays.append(column.tobytes())
-    texts = [_text_pieces(getattr(data, name), count) for name in _TEXTS[:-1]]
+    texts = [_text_pieces(values, len(values)) for values, _ in coded.values()]
     texts.append(_text_pieces(data.haystacks, count, order))
     lengths = [len(b) for b in arrays] + [sum(map(len, pieces)) for pieces in texts]
     header = json.dumps({"format": FORMAT, "rows": count, "zlib": bool(COMPRESS_LEVEL), "lengths": lengths})
@@ -303,6 +322,18 @@ def _payload(data: DirectoryData) -> bytes:
     else:
         body = pieces
     return len(head).to_bytes(4, "little") + head + b"".join(body)
+
+
+def _coded(column: Sequence[str], count: int) -> tuple[list[str], array[int]]:
+    """A column's distinct values, and each row's index into them."""
+    positions: dict[str, int] = {}
+    index = array("i")
+    for start in range(0, count, PIECE_ROWS):
+        part = column[start : start + PIECE_ROWS]
+        for value in dict.fromkeys(part).keys() - positions.keys():
+            positions[value] = len(positions)
+        index.extend(map(positions.__getitem__, part))
+    return list(positions), index
 
 
 def _text_pieces(column: Sequence[str], count: int, order: Sequence[int] | None = None) -> list[bytes]:
