@@ -321,7 +321,7 @@ def _payload(data: DirectoryData) -> bytes:
         body.append(packer.flush())
     else:
         body = pieces
-    return len(head).to_bytes(4, "little") + head + b"".join(body)
+    return b"".join([len(head).to_bytes(4, "little"), head, *body])  # one copy of the whole
 
 
 def _coded(column: Sequence[str], count: int) -> tuple[list[str], array[int]]:
