@@ -5,6 +5,7 @@ the console."""
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from onenet_tui.data.migrations.config import alembic_config
 from onenet_tui.data.models import DirectorySnapshot, Role, Site, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
-from tests.helpers import World, add_person, build_people
+from tests.helpers import HELPDESK, SIZE, World, add_person, build_people, make_app, ready
 
 
 def normal_load(store: Store, sites: snapshot.Scope = None) -> DirectoryData:
@@ -280,3 +281,23 @@ def test_migration_up_and_down(world: World) -> None:
     assert stored(world.store) is None
     kept_load(world.store)
     assert stored(world.store) is not None
+
+
+@pytest.mark.parametrize("operator", ["admin", "helpdesk"])
+async def test_the_console_keeps_a_snapshot_after_a_full_load(
+    world: World, monkeypatch: pytest.MonkeyPatch, operator: str
+) -> None:
+    """The load worker writes it, helpdesk too (a cache, not a business change);
+    the next console loads from it."""
+    build_people(world)
+    # A first page that is not the whole tenant, as at a million users: the full load follows.
+    monkeypatch.setattr(model, "load_first_page", functools.partial(loading.load_first_page, limit=3))
+    actor = HELPDESK if operator == "helpdesk" else None
+    app = make_app(world) if actor is None else make_app(world, actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+    kept = stored(world.store)
+    assert kept is not None and len(kept) == len(normal_load(world.store))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert_same(screen.directory.data, normal_load(world.store))
