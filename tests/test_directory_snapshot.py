@@ -33,7 +33,7 @@ def normal_load(store: Store, sites: snapshot.Scope = None) -> DirectoryData:
 
 def stored(store: Store, sites: snapshot.Scope = None) -> DirectoryData | None:
     with store.read() as session:
-        return snapshot.read(session, sites)
+        return snapshot.read(session, sites, snapshot.tenant_identity(session))
 
 
 def assert_same(got: DirectoryData, expected: DirectoryData) -> None:

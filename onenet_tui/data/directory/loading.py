@@ -141,10 +141,10 @@ def load(store: Store, sites: Scope = None) -> DirectoryData:
     a valid one (issue 20.2: snapshot.keep writes it after the load)."""
     with store.read() as session:
         tenant = snapshot.tenant_identity(session)
-        kept = snapshot.read(session, sites)
+        kept = snapshot.read(session, sites, tenant)
         if kept is None:
             return snapshot.remember(_load(session, sites), tenant, None)
-        kept = _with_unhanded(kept, handover.never_handed_over(session))
+        kept = with_unhanded(kept, handover.never_handed_over(session))
     return snapshot.remember(refresh(store, kept, sites) or kept, tenant, kept.stamp)
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit
+from onenet_tui.data.directory.columns import _visible as columns_visible
 from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData, status_code
 from onenet_tui.data.models import DirectorySnapshot, Site, Tenant
 from onenet_tui.data.storage import Store
@@ -116,9 +117,10 @@ def due(data: DirectoryData) -> bool:
 # --- reading --------------------------------------------------------------------
 
 
-def read(session: Session, sites: Scope) -> DirectoryData | None:
+def read(session: Session, sites: Scope, tenant: str) -> DirectoryData | None:
     """The snapshot of ``sites``' scope as DirectoryData, or None when there
-    is none or it is of another tenant, format or stamp, or fails any check."""
+    is none or it is of another ``tenant`` (:func:`tenant_identity`), format
+    or stamp, or fails any check."""
     try:
         # In a savepoint: on PostgreSQL a failed statement (no such table, a
         # database not migrated yet) would abort the load's whole transaction.
@@ -137,8 +139,8 @@ def read(session: Session, sites: Scope) -> DirectoryData | None:
         return None
     if found is None:
         return None
-    stamp, format_, tenant, rows, payload = found
-    if format_ != FORMAT or tenant != tenant_identity(session) or not 0 <= stamp <= audit.latest_id(session):
+    stamp, format_, stored_tenant, rows, payload = found
+    if format_ != FORMAT or tenant != stored_tenant or not 0 <= stamp <= audit.latest_id(session):
         return None
     known = {
         sys.intern(visible(name)): country
@@ -240,9 +242,10 @@ def _valid(columns: dict[str, Any], distinct: dict[str, list[str]], countries: d
     return all(map(_display_safe, distinct.values()))
 
 
-def _display_safe(values: Sequence[str]) -> bool:
-    """Each value as visible() leaves it: checked at once, one by one only if needed (columns._visible)."""
-    return "".join(values).isprintable() or all(visible(value) == value for value in values)
+def _display_safe(values: list[str]) -> bool:
+    """Each value as the normal load makes it display-safe (columns._visible) leaves it."""
+    made = columns_visible(values)
+    return made is values or made == values
 
 
 def _by_row(in_order: list[str], order: array[int]) -> list[str] | None:
