@@ -179,6 +179,7 @@ HOSTILE: dict[str, Callable[[DirectoryData, bytes], bytes]] = {
     "truncated": lambda data, payload: payload[: len(payload) // 2],
     "empty": lambda data, payload: b"",
     "garbage": lambda data, payload: b"\xff" * 64,
+    "deep json": lambda data, payload: (20_000).to_bytes(4, "little") + b"[" * 20_000 + payload[40:],
     "not json": lambda data, payload: (5).to_bytes(4, "little") + b"{nope" + payload[40:],
     "bad zlib": lambda data, payload: payload[:-8] + b"\x00" * 8,
     "wrong format": lambda data, payload: _packed(
