@@ -199,13 +199,14 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
     )
 
 
-def _sections(payload: bytes, rows: int) -> dict[str, bytes] | None:
+def _sections(payload: bytes, rows: int) -> dict[str, memoryview] | None:
     """The payload's sections by name, once its header says what this format expects."""
     size = int.from_bytes(payload[:4], "little")
     header = json.loads(payload[4 : 4 + size].decode("utf-8"))
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("rows") != rows:
         return None
-    body = payload[4 + size :]
+    # Views, not copies: the decompressed body alone is 180 MB at a million users.
+    body: bytes | memoryview = memoryview(payload)[4 + size :]
     if header.get("zlib"):
         body = zlib.decompress(body)
     lengths = header.get("lengths")
@@ -217,14 +218,14 @@ def _sections(payload: bytes, rows: int) -> dict[str, bytes] | None:
     sections, at = {}, 0
     view = memoryview(body)
     for name, length in zip(names, lengths, strict=True):
-        sections[name] = view[at : at + length].tobytes()
+        sections[name] = view[at : at + length]
         at += length
     return sections
 
 
-def _texts(raw: bytes) -> list[str]:
+def _texts(raw: memoryview) -> list[str]:
     # b"" is one empty value: a column of departments all "" has one distinct value.
-    return raw.decode("utf-8").split(_SEP)
+    return str(raw, "utf-8").split(_SEP)
 
 
 def _valid(columns: dict[str, Any], distinct: dict[str, list[str]], countries: dict[str, str]) -> bool:
