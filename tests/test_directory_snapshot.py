@@ -152,7 +152,13 @@ def _header_and_body(payload: bytes) -> tuple[dict[str, Any], bytes]:
     size = int.from_bytes(payload[:4], "little")
     header = json.loads(payload[4 : 4 + size])
     body = payload[4 + size :]
-    return header, zlib.decompress(body) if header["zlib"] else body
+    if not header["zlib"]:
+        return header, body
+    parts, at = [], 0
+    for length in header["lengths"]:  # a zlib stream per section
+        parts.append(zlib.decompress(body[at : at + length]))
+        at += length
+    return {**header, "zlib": False, "lengths": list(map(len, parts))}, b"".join(parts)
 
 
 def _packed(header: dict[str, Any], body: bytes) -> bytes:

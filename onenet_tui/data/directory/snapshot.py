@@ -154,9 +154,10 @@ def read(session: Session, sites: Scope, tenant: str) -> DirectoryData | None:
 
 
 def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) -> DirectoryData | None:
-    sections = _sections(payload, rows)
-    if sections is None:
+    stored = _sections(payload, rows)
+    if stored is None:
         return None
+    sections = _Unpacked(*stored)
     columns: dict[str, Any] = {}
     for name in _ARRAYS:
         column = array(_TYPECODES[name])
@@ -199,16 +200,27 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
     )
 
 
-def _sections(payload: bytes, rows: int) -> dict[str, memoryview] | None:
-    """The payload's sections by name, once its header says what this format expects."""
+class _Unpacked:
+    """The sections by name, each decompressed when asked for and let go once
+    used: at most one section's bytes at a time in memory (the whole body
+    decompressed at once was 180 MB beside the columns being made)."""
+
+    def __init__(self, sections: dict[str, memoryview], compressed: bool) -> None:
+        self._sections, self._compressed = sections, compressed
+
+    def __getitem__(self, name: str) -> bytes | memoryview:
+        stored = self._sections.pop(name)
+        return zlib.decompress(stored) if self._compressed else stored
+
+
+def _sections(payload: bytes, rows: int) -> tuple[dict[str, memoryview], bool] | None:
+    """The payload's sections as stored, by name, once its header says what
+    this format expects; and whether each is a zlib stream of its own."""
     size = int.from_bytes(payload[:4], "little")
     header = json.loads(payload[4 : 4 + size].decode("utf-8"))
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("rows") != rows:
         return None
-    # Views, not copies: the decompressed body alone is 180 MB at a million users.
-    body: bytes | memoryview = memoryview(payload)[4 + size :]
-    if header.get("zlib"):
-        body = zlib.decompress(body)
+    body = memoryview(payload)[4 + size :]  # views, not copies
     lengths = header.get("lengths")
     names = _SECTIONS
     if not isinstance(lengths, list) or len(lengths) != len(names) or sum(lengths) != len(body):
@@ -216,14 +228,13 @@ def _sections(payload: bytes, rows: int) -> dict[str, memoryview] | None:
     if not all(type(n) is int and n >= 0 for n in lengths):
         return None
     sections, at = {}, 0
-    view = memoryview(body)
     for name, length in zip(names, lengths, strict=True):
-        sections[name] = view[at : at + length]
+        sections[name] = body[at : at + length]
         at += length
-    return sections
+    return sections, bool(header.get("zlib"))
 
 
-def _texts(raw: memoryview) -> list[str]:
+def _texts(raw: bytes | memoryview) -> list[str]:
     # b"" is one empty value: a column of departments all "" has one distinct value.
     return str(raw, "utf-8").split(_SEP)
 
@@ -314,18 +325,22 @@ def _payload(data: DirectoryData) -> bytes:
         arrays.append(column.tobytes())
     texts = [_text_pieces(values, len(values)) for values, _ in coded.values()]
     texts.append(_text_pieces(data.haystacks, count, order))
-    lengths = [len(b) for b in arrays] + [sum(map(len, pieces)) for pieces in texts]
+    sections = [list(_split(column)) for column in arrays] + texts
+    if COMPRESS_LEVEL:
+        # A zlib stream per section: a load decompresses one at a time (_Unpacked).
+        sections = [_compressed(pieces) for pieces in sections]
+    lengths = [sum(map(len, pieces)) for pieces in sections]
     header = json.dumps({"format": FORMAT, "rows": count, "zlib": bool(COMPRESS_LEVEL), "lengths": lengths})
     head = header.encode("utf-8")
-    pieces = [piece for column in arrays for piece in _split(column)]
-    pieces += [piece for column in texts for piece in column]
-    if COMPRESS_LEVEL:
-        packer = zlib.compressobj(COMPRESS_LEVEL)
-        body = [packer.compress(piece) for piece in pieces]
-        body.append(packer.flush())
-    else:
-        body = pieces
+    body = [piece for pieces in sections for piece in pieces]
     return b"".join([len(head).to_bytes(4, "little"), head, *body])  # one copy of the whole
+
+
+def _compressed(pieces: list[bytes]) -> list[bytes]:
+    packer = zlib.compressobj(COMPRESS_LEVEL)
+    packed = [packer.compress(piece) for piece in pieces]
+    packed.append(packer.flush())
+    return packed
 
 
 def _coded(column: Sequence[str], count: int) -> tuple[list[str], array[int]]:
