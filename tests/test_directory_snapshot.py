@@ -219,7 +219,8 @@ def test_a_hostile_or_corrupt_snapshot_is_ignored(world: World, how: str) -> Non
     assert stored(world.store) is None
     got = model.load(world.store)
     assert_same(got, normal_load(world.store))
-    assert snapshot.due(got)  # read in full: written anew
+    assert snapshot.due(got)  # read in full: written anew, over the one of the same stamp
+    assert snapshot.keep(world.store, got, None) and stored(world.store) is not None
 
 
 def test_a_snapshot_of_the_tenant_before_demo_force_is_ignored(store: Store) -> None:

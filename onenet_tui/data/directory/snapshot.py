@@ -296,7 +296,7 @@ def keep(store: Store, data: DirectoryData, sites: Scope) -> bool:
             ).first()
             if origin.tenant != tenant_identity(session):
                 return False  # the tenant was rebuilt since the load
-            if stored is not None and stored[1] == origin.tenant and stored[0] >= data.stamp:
+            if stored is not None and stored[1] == origin.tenant and _newer(stored[0], data.stamp, origin):
                 return False  # another console kept a newer one (or this one)
             session.execute(delete(DirectorySnapshot).where(col(DirectorySnapshot.scope) == key))
             session.add(
@@ -308,6 +308,13 @@ def keep(store: Store, data: DirectoryData, sites: Scope) -> bool:
         log.debug("directory snapshot not written", exc_info=True)
         return False
     return True
+
+
+def _newer(stored: int, stamp: int, origin: _Origin) -> bool:
+    """Whether the stored snapshot is to be kept rather than ``stamp``'s. One of
+    the same stamp is replaced after a full load: that load found it unusable
+    (another format, corrupt), or a racing console wrote the same data."""
+    return stored > stamp or (stored == stamp and origin.basis is not None)
 
 
 def _payload(data: DirectoryData) -> bytes:
