@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # The schema these statements were written for: storage.HEAD_REVISION (a
 # test keeps them equal). Any other revision takes the usual start.
-SCHEMA_REVISION = "0010_audit_speed"
+SCHEMA_REVISION = "0011_directory_snapshot"
 # As the first page of loading.load_first_page.
 FIRST_PAGE = 200
 # A writer holding SQLite's lock (not in WAL mode) is not waited for long:

@@ -10,7 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, Table, UniqueConstraint, false, func, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 # Re-exported: the enumerations live without the ORM (see enums.py).
@@ -282,3 +295,21 @@ class ServiceType(SQLModel, table=True):
     code: str = Field(primary_key=True)
     name_en: str
     name_de: str
+
+
+class DirectorySnapshot(SQLModel, table=True):
+    """The directory's loaded columns for one operator scope, kept so the next
+    console's load reads one row instead of a million (issue 20.2,
+    data/directory/snapshot.py). A cache: never audited, dropped at will."""
+
+    __tablename__ = "directory_snapshots"
+    # "all" for every site, else the sorted site ids ("1,3"): R25, never shared across scopes.
+    scope: str = Field(primary_key=True)
+    # The newest audit event id when the columns were read: changes after it are caught up.
+    stamp: int
+    format: int
+    # The tenant they were read from ("id@created_at"): a rebuilt tenant (demo --force) is another.
+    tenant: str
+    rows: int
+    made_at: datetime = _ts(default_factory=utcnow)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from onenet_tui.data.launch_pg import Handover
 
 # The newest migration; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0010_audit_speed"
+HEAD_REVISION = "0011_directory_snapshot"
 # PostgreSQL advisory lock key held while migrating.
 _MIGRATION_LOCK = int.from_bytes(b"onenet", "big")
 # How long a writer waits for another process's lock (SQLite's write lock,

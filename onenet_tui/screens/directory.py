@@ -141,6 +141,8 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         self.marks: set[int] = set()
         self.poll_seconds = poll_seconds or self.POLL_SECONDS
         self._stepping = False
+        # Set by the load worker while it builds the gram index (see _load).
+        self._indexing = False
         self._dimmed: tuple[bool, ...] = ()
         # A user the cursor should go to once a refresh brings their row.
         self._focus_wanted: int | None = None
@@ -221,17 +223,26 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
         # Here, after the rows: a group: term's key press never waits for them.
         groups.catch_up(first.stamp)
         self.post_message(self.GroupsRead())
-        # Last, after the rows are shown and counted (seconds at a million
-        # users): the filter scans until it is there. No change poll runs
-        # meanwhile (_poll), so these rows are the ones it indexes.
-        grams = model.gram_index(first)
+        # After the rows are shown and counted (seconds at a million users):
+        # the filter scans until it is there. No change poll runs meanwhile
+        # (_poll), so these rows are the ones it indexes.
+        self._indexing = True
+        try:
+            grams = model.gram_index(first)
+        finally:
+            self._indexing = False
         if grams is not None:
             self.post_message(self.IndexBuilt(first.serial, grams))
+        # Last, in this worker: the next console's load reads it (issue 20.2).
+        # Changes are polled meanwhile; one patched in gives the write up.
+        from onenet_tui.data.directory import snapshot
+
+        snapshot.keep(store, first, sites)
 
     def _poll(self) -> None:
         if not self.directory.data.complete or self._worker_running("directory-refresh"):
             return
-        if self._worker_running("directory-load"):
+        if self._indexing:
             return  # the gram index is being built from the rows shown: changes wait for it
         self._check_for_changes(self.directory.data)
 

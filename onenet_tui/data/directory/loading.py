@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
+from onenet_tui.data.directory import snapshot
 from onenet_tui.data.directory.columns import assemble, read_columns
 from onenet_tui.data.directory.rows import DirectoryData, with_grams, with_unhanded
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
@@ -143,9 +144,16 @@ def _driver_batches(
 
 
 def load(store: Store, sites: Scope = None) -> DirectoryData:
-    """Every user (of ``sites``), in one query (run it in a worker thread)."""
+    """Every user (of ``sites``), in one query (run it in a worker thread);
+    from the scope's snapshot caught up with the audit trail when there is
+    a valid one (issue 20.2: snapshot.keep writes it after the load)."""
     with store.read() as session:
-        return _load(session, sites)
+        tenant = snapshot.tenant_identity(session)
+        kept = snapshot.read(session, sites, tenant)
+        if kept is None:
+            return snapshot.remember(_load(session, sites), tenant, None)
+        kept = with_unhanded(kept, handover.never_handed_over(session))
+    return snapshot.remember(refresh(store, kept, sites) or kept, tenant, kept.stamp)
 
 
 def _load(session: Session, sites: Scope = None) -> DirectoryData:
