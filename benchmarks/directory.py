@@ -217,6 +217,17 @@ def cpu_seconds() -> float:
     return time.process_time()
 
 
+async def _index_built(pilot: Any, app: Any) -> None:
+    from onenet_tui.data.directory import loading
+
+    directory = app.screen.directory
+    deadline = time.perf_counter() + FRAME_TIMEOUT
+    while len(directory.data) > loading.INDEXED_ROWS and directory.data.grams is None:
+        if time.perf_counter() > deadline:
+            raise SystemExit("the directory's gram index never came")
+        await pilot.pause(0.01)
+
+
 async def _idle_cpu(pilot: Any, seconds: float) -> float:
     """Percent of one core used while nothing happens for ``seconds``."""
     await pilot.pause(1.0)  # the last frames and workers of loading
@@ -309,6 +320,12 @@ async def measure(
         result["first_rows"] = (first_rows or time.perf_counter()) - started
         result["all_rows"] = (all_rows or time.perf_counter()) - started
         result["rss_loaded"] = rss_mb()
+        if impl == "directory":
+            # A large directory's filter gets its gram index seconds after the
+            # rows (the console's load worker builds it); until then it scans.
+            # Typed into once it is there, and the wait is a figure of its own.
+            await _index_built(pilot, app)
+            result["index_built"] = time.perf_counter() - started
 
         await pilot.press("slash")
         await _settle(pilot)
@@ -480,6 +497,7 @@ def report(results: dict[str, dict[str, Any]], users: int, keystroke_counts: dic
     rows = [
         ("launch to first rows painted (s)", lambda r: r["first_rows"], "{:.3f}", "<= 0.5 s"),
         ("launch to all rows loaded and counted (s)", lambda r: r["all_rows"], "{:.3f}", ""),
+        ("launch to the filter's gram index built (s)", lambda r: r["index_built"], "{:.3f}", ""),
         ("filter keystroke to rows repainted p50 (ms)", lambda r: p(r["filter_rows_ms"], 50), "{:.1f}", ""),
         ("filter keystroke to rows repainted p95 (ms)", lambda r: p(r["filter_rows_ms"], 95), "{:.1f}", "<= 25 ms"),
         ("filter keystroke to settled (counts) p95 (ms)", lambda r: p(r["filter_settled_ms"], 95), "{:.1f}", ""),

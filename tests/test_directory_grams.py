@@ -22,7 +22,7 @@ from onenet_tui.data.directory.rows import with_grams
 from onenet_tui.data.models import Status
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import Store
-from tests.helpers import SIZE, World, build_people, lines, make_app, until
+from tests.helpers import SIZE, World, add_person, build_people, lines, make_app, until
 from tests.test_directory_patch import _data, _person
 
 HOSTILE = [
@@ -197,14 +197,14 @@ async def test_the_console_shows_every_row_first_then_filters_with_the_index_and
         go_on.wait(10)  # the seconds of a million users
         return build(data)
 
-    monkeypatch.setattr(loading, "gram_index", held_build)
+    monkeypatch.setattr(model, "gram_index", held_build)
     refresh, looks = loading.refresh, []
 
     def counted_refresh(*args: Any) -> Any:
         looks.append(building.is_set() and not go_on.is_set())
         return refresh(*args)
 
-    monkeypatch.setattr(loading, "refresh", counted_refresh)
+    monkeypatch.setattr(model, "refresh", counted_refresh)
     async with make_app(world).run_test(size=SIZE) as pilot:
         screen = pilot.app.screen
         await until(pilot, lambda: building.is_set() and screen.directory.data.complete)
@@ -229,3 +229,17 @@ async def test_the_console_shows_every_row_first_then_filters_with_the_index_and
         plain.set_query("sand")
         plain.finish()
         assert (screen.directory.ids(), screen.directory.counts()) == (plain.ids(), plain.counts())
+
+
+def test_a_refresh_indexes_again_only_data_that_had_an_index(world: World, indexed_small: None) -> None:
+    build_people(world)
+    data = model.load(world.store)
+    add_person(world, "Nora", "Neu", "Berlin", "030 12345030", None, "pending")
+    unindexed = model.refresh(world.store, data)  # a snapshot caught up in the load, say
+    assert unindexed is not None and unindexed.grams is None
+    indexed = with_grams(data, grams.view(data.haystacks))
+    add_person(world, "Otto", "Neu", "Berlin", "030 12345031", None, "pending")
+    rebuilt = model.refresh(world.store, indexed)
+    assert rebuilt is not None and rebuilt.touched is None  # users added: the rows moved
+    assert rebuilt.grams is not None
+    assert _answers(rebuilt) == _answers(dataclasses.replace(rebuilt, grams=None))

@@ -23,7 +23,7 @@ from onenet_tui.data.migrations.config import alembic_config
 from onenet_tui.data.models import DirectorySnapshot, Role, Site, User
 from onenet_tui.data.schemas import ConfigChange
 from onenet_tui.data.storage import HEAD_REVISION, Store, current_revision, upgrade_schema
-from tests.helpers import HELPDESK, SIZE, World, add_person, build_people, make_app, ready
+from tests.helpers import HELPDESK, SIZE, World, add_person, build_people, make_app, ready, until
 
 
 @pytest.fixture(autouse=True)
@@ -323,3 +323,30 @@ async def test_the_console_keeps_a_snapshot_after_a_full_load(
     async with make_app(world).run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         assert_same(screen.directory.data, normal_load(world.store))
+
+
+async def test_a_load_caught_up_from_the_snapshot_is_kept_out_of_the_collectors_passes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load from a snapshot returns a patch (caught up with the trail) of
+    columns nobody held: frozen like a load's (gc.freeze), where a change by
+    another admin's patch of the frozen columns is not."""
+    from onenet_tui.screens.directory import DirectoryScreen
+
+    usernames = build_people(world)
+    assert snapshot.keep(world.store, model.load(world.store), None)
+    _rename(world, usernames)
+    frozen: list[int] = []
+    # A first page of two rows: the whole load follows it, as in a large tenant.
+    monkeypatch.setattr(model, "load_first_page", functools.partial(loading.load_first_page, limit=2))
+    monkeypatch.setattr(DirectoryScreen, "FREEZE_FROM", 0)
+    monkeypatch.setattr(model, "keep_long_lived", lambda: frozen.append(1))
+    async with make_app(world).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.directory.data.touched is not None  # caught up: a patch
+        assert frozen
+        frozen.clear()
+        stamp = screen.directory.data.stamp
+        _status(world, usernames)  # another admin's change, patched in
+        await until(pilot, lambda: screen.directory.data.stamp > stamp)
+        assert screen.directory.data.touched is not None and not frozen

@@ -97,12 +97,15 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
     class DataReady(Message):
         """Users read by a worker: the first page, everything, or the changes."""
 
-        def __init__(self, data: DirectoryData, sites: frozenset[int] | None) -> None:
+        def __init__(self, data: DirectoryData, sites: frozenset[int] | None, *, loaded: bool = False) -> None:
             super().__init__()
             self.data = data
             # The scope it was read for (R25): an answer for other sites than
             # the operator's now is dropped, whatever its stamp.
             self.sites = sites
+            # Made by a whole load (a snapshot caught up is a patch of data
+            # nobody holds): its columns are new, whatever ``touched`` says.
+            self.loaded = loaded
 
     class FirstStepsKnown(Message):
         """An empty directory: what the tenant lacks (sites, numbers, users)."""
@@ -219,7 +222,7 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
             self.post_message(self.DataReady(first, sites))
         if not first.complete:
             first = model.load(store, sites)
-            self.post_message(self.DataReady(first, sites))
+            self.post_message(self.DataReady(first, sites, loaded=True))
         # Here, after the rows: a group: term's key press never waits for them.
         groups.catch_up(first.stamp)
         self.post_message(self.GroupsRead())
@@ -356,7 +359,8 @@ class DirectoryScreen(ReportsWorkerFailures, ExplainsDimmedKeys, QuietBeneath[No
             # Sites, numbers and groups change too: the screens over this one
             # that show them read again (this look is theirs as well).
             tell_followers(self.app, message.data.stamp)
-        if message.data.complete and len(message.data) >= self.FREEZE_FROM and message.data.touched is None:
+        fresh = message.loaded or message.data.touched is None
+        if message.data.complete and len(message.data) >= self.FREEZE_FROM and fresh:
             # Read afresh (not patched, whose columns are the frozen ones
             # changed in place): what it made lives as long as the console,
             # so the collector's full passes stop walking it, which removed

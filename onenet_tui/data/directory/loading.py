@@ -180,10 +180,13 @@ def gram_index(data: DirectoryData) -> GramView | None:
     return grams.view(data.haystacks)
 
 
-def _indexed(data: DirectoryData) -> DirectoryData:
-    """``data`` with its gram index, if it needs one (data of a refresh: not shared yet)."""
-    view = gram_index(data)
-    return data if view is None else with_grams(data, view)
+def _indexed(new: DirectoryData, old: DirectoryData) -> DirectoryData:
+    """``new`` (a refresh of ``old``, not shared yet) with a gram index if
+    ``old`` had one and ``new`` lost it (users added or removed: the rows
+    moved). Data that had none gets its index where it was loaded: a
+    snapshot caught up in :func:`load` is indexed after it is shown."""
+    view = gram_index(new) if old.grams is not None else None
+    return new if view is None else with_grams(new, view)
 
 
 @contextlib.contextmanager
@@ -264,7 +267,7 @@ def refresh(store: Store, data: DirectoryData, sites: Scope = None) -> Directory
         # Asked after every change: an indexed read of the rows never handed over.
         unhanded = handover.never_handed_over(session)
     # Users added or removed: the rows moved, the index is built again.
-    return _indexed(with_unhanded(data.patched(changes, removed, latest), unhanded))
+    return _indexed(with_unhanded(data.patched(changes, removed, latest), unhanded), data)
 
 
 def _by_name(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
