@@ -14,16 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from onenet_tui.data import carrier, users
 from onenet_tui.data import directory as model
-from onenet_tui.data.context import carrier_context
+from onenet_tui.data import users
 from onenet_tui.data.directory import Directory, DirectoryData, grams, loading
 from onenet_tui.data.directory.rows import with_grams
 from onenet_tui.data.models import Status
 from onenet_tui.data.schemas import ConfigChange
-from onenet_tui.data.storage import Store
 from tests.helpers import SIZE, World, add_person, build_people, lines, make_app, until
-from tests.test_directory_patch import _data, _person
+from tests.test_directory_patch import _data, _person, activate_and_rename
 
 HOSTILE = [
     "Müller\u0301, Zoë",  # a combining mark
@@ -172,13 +170,7 @@ def test_loaded_data_has_its_index_and_answers_as_the_scan_after_a_refresh(world
     view = model.gram_index(data)
     assert view is not None and model.gram_index(with_grams(data, view)) is None  # once
     assert _answers(data) == _answers(dataclasses.replace(data, grams=None))
-    other = Store(world.store.url)  # another console's connection
-    try:
-        carrier.set_status(carrier_context(other), usernames[1], "activated")
-    finally:
-        other.dispose()
-    version = users.view(world.admin, usernames[0]).version
-    users.change_configuration(world.admin, usernames[0], ConfigChange(expected_version=version, last_name="Sander"))
+    activate_and_rename(world, usernames)
     fresh = model.refresh(world.store, data)
     assert fresh is not None and fresh.touched and fresh.grams is not None
     assert _answers(fresh) == _answers(dataclasses.replace(fresh, grams=None))

@@ -96,6 +96,18 @@ def _nothing_gathered_again(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 QUERIES = ("", "s", "schm", "müll", "site:ber", "dept:ein", "status:fail", "device:none", "4930", "zz")
 
 
+def activate_and_rename(world: World, usernames: list[str]) -> None:
+    """Another console activates Schmidt (the second user); Müller becomes
+    "Sander": now found by "s", sorted among the activated by name."""
+    other = Store(world.store.url)  # another console's connection
+    try:
+        carrier.set_status(carrier_context(other), usernames[1], "activated")
+    finally:
+        other.dispose()
+    version = users.view(world.admin, usernames[0]).version
+    users.change_configuration(world.admin, usernames[0], ConfigChange(expected_version=version, last_name="Sander"))
+
+
 @pytest.mark.parametrize("sort", list(SortColumn))
 @pytest.mark.parametrize("descending", [False, True])
 def test_a_patched_answer_is_the_answer_made_afresh(
@@ -154,14 +166,7 @@ def test_a_change_by_another_process_updates_row_counts_filter_and_sort_without_
     assert before is not None
     schmidt = next(i for i in range(len(data)) if data.names[i] == "Schmidt, Anna")
     cursor_user = data.ids[schmidt]
-    other = Store(world.store.url)  # another console's connection
-    try:
-        carrier.set_status(carrier_context(other), usernames[1], "activated")
-    finally:
-        other.dispose()
-    # Müller becomes "Sander": now found by "s", sorted among the activated by name.
-    version = users.view(world.admin, usernames[0]).version
-    users.change_configuration(world.admin, usernames[0], ConfigChange(expected_version=version, last_name="Sander"))
+    activate_and_rename(world, usernames)
     fresh = model.refresh(world.store, data)
     assert fresh is not None and fresh.touched is not None and len(fresh.touched) == 2
     with _nothing_gathered_again(monkeypatch):
