@@ -304,7 +304,9 @@ class DirectoryData:
     def __post_init__(self) -> None:
         object.__setattr__(self, "serial", next(_SERIALS))
         if len(self.codes) != len(self.statuses):
-            object.__setattr__(self, "codes", array("b", map(status_code, self.statuses)))
+            # status_code() per distinct status, then a C lookup per row.
+            codes = {status: status_code(status) for status in set(self.statuses)}
+            object.__setattr__(self, "codes", array("b", map(codes.__getitem__, self.statuses)))
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS}

@@ -35,7 +35,7 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import audit
 from onenet_tui.data.directory.columns import _visible as columns_visible
-from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData, status_code
+from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData
 from onenet_tui.data.models import DirectorySnapshot, Site, Tenant
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -194,11 +194,8 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
     combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     facets = list(zip(columns["sites"], columns["devices"], columns["departments"], strict=True))
     columns["facets"] = list(map(combinations.setdefault, facets, facets))
-    # status_code() per distinct status, not per row.
-    codes = {status: status_code(status) for status in distinct["statuses"]}
     return DirectoryData(
         **columns,
-        codes=array("b", map(codes.__getitem__, columns["statuses"])),
         countries=countries,
         name_order=order,
         stamp=stamp,
