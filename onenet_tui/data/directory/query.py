@@ -766,14 +766,12 @@ class Directory:
             self._base = ascending.reversed() if self.descending else ascending
         return self._base
 
-    def index_built(self, serial: int, grams: GramView) -> bool:
+    def index_built(self, serial: int, grams: GramView) -> None:
         """The gram index of the data of ``serial`` (built by a worker), taken
         if that is still the data shown; the answer under way uses it from its
         next step."""
-        if self.data.serial != serial:
-            return False
-        with_grams(self.data, grams)
-        return True
+        if self.data.serial == serial:
+            with_grams(self.data, grams)
 
     def groups_read(self) -> bool:
         """After the memberships were read again (by a worker): whether the
