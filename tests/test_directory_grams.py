@@ -40,6 +40,10 @@ def _hostile_haystacks(rng: random.Random, count: int) -> list[str]:
     return ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 5))) for _ in range(count)]
 
 
+def _no_facets(haystacks: list[str]) -> list[None]:
+    return [None] * len(haystacks)
+
+
 def _needles(haystacks: list[str], rng: random.Random) -> list[str]:
     """Substrings of the haystacks (found) and text from nowhere (not found)."""
     found = []
@@ -63,7 +67,7 @@ def _assert_index_answers(view: grams.GramView, haystacks: Any, needles: list[st
 def test_the_index_answer_is_the_substring_test_on_hostile_text() -> None:
     rng = random.Random(20_2)
     haystacks = _hostile_haystacks(rng, 3_000)
-    view = grams.view(haystacks)
+    view = grams.view(haystacks, _no_facets(haystacks))
     _assert_index_answers(view, haystacks, _needles(haystacks, rng))
     # A needle of a known character is answered exactly, not left to a scan.
     assert view.candidates("s", haystacks) is not None and view.candidates("s", haystacks)[1]  # type: ignore[index]
@@ -72,7 +76,7 @@ def test_the_index_answer_is_the_substring_test_on_hostile_text() -> None:
 def test_the_index_answers_demo_like_data_exactly_for_short_needles() -> None:
     rng = random.Random(3)
     data = _data([_person(rng, user_id) for user_id in range(1, 2_001)], stamp=1)
-    view = grams.view(data.haystacks)
+    view = grams.view(data.haystacks, data.facets)
     _assert_index_answers(view, data.haystacks, _needles(list(data.haystacks), rng))
     for needle in ("s", "sc", "03", "mü"):
         found = view.candidates(needle, data.haystacks)
@@ -81,7 +85,7 @@ def test_the_index_answers_demo_like_data_exactly_for_short_needles() -> None:
 
 def test_characters_beyond_the_alphabet_it_keeps_are_left_to_the_scan() -> None:
     haystacks = [chr(0x4E00 + i) * 2 for i in range(400)]  # 400 characters, more than it indexes
-    view = grams.view(haystacks)
+    view = grams.view(haystacks, _no_facets(haystacks))
     assert not view.index.every_char
     assert view.candidates(chr(0x4E00 + 399), haystacks) is None
     _assert_index_answers(view, haystacks, [chr(0x4E00 + i) for i in range(0, 400, 7)] + ["\x00"])
@@ -98,7 +102,7 @@ def test_patched_data_answers_with_its_changed_rows_and_old_data_as_before() -> 
     rng = random.Random(7)
     people = [_person(rng, user_id) for user_id in range(1, 1_001)]
     old = _data(people, stamp=1)
-    object.__setattr__(old, "grams", grams.view(old.haystacks))
+    object.__setattr__(old, "grams", grams.view(old.haystacks, old.facets))
     old_haystacks = list(old.haystacks)
     # A rename, a status change, an email change (the haystack holds the username and email).
     new = _patched(old, people, {0: {"name": "Qxyz, Quentin"}, 1: {"status": "failed"}, 2: {"name": "Zz, Ab"}})
@@ -114,17 +118,45 @@ def test_patched_data_answers_with_its_changed_rows_and_old_data_as_before() -> 
     _assert_index_answers(new.grams, new.haystacks, ["qx", "back", *needles])
 
 
+def _assert_facets_answer(view: grams.GramView, data: DirectoryData) -> None:
+    for facet in sorted(set(data.facets))[::3]:
+        accepted = frozenset({facet, ("Nowhere", "", "")})
+        truth = np.fromiter((f in accepted for f in data.facets), bool, len(data))
+        mask = view.among(accepted, data.facets)
+        assert mask is not None and (mask == truth).all(), facet
+
+
+def test_the_rows_of_a_facet_are_found_by_its_number_before_and_after_patches() -> None:
+    rng = random.Random(11)
+    people = [_person(rng, user_id) for user_id in range(1, 801)]
+    old = _data(people, stamp=1)
+    object.__setattr__(old, "grams", grams.view(old.haystacks, old.facets))
+    old_facets = list(old.facets)
+    assert old.grams is not None
+    _assert_facets_answer(old.grams, old)
+    # Moved to another site and department: a facet the index numbered for other rows, and one it never saw.
+    moved = {0: {"site": people[5]["site"], "department": people[5]["department"]}, 1: {"department": "Neu"}}
+    new = _patched(old, people, moved)
+    assert new.grams is not None and ("Neu" in {f[2] for f in new.facets})
+    _assert_facets_answer(new.grams, new)
+    assert list(old.facets) == old_facets  # the old data answers for its own rows as before
+    _assert_facets_answer(old.grams, old)
+    assert new.grams.among(frozenset(), new.facets[:-1]) is None  # not the rows it was built for
+    with pytest.raises(ValueError):
+        grams.build(["a"], [])
+
+
 def test_data_rebuilt_with_users_added_goes_without_the_index() -> None:
     rng = random.Random(8)
     people = [_person(rng, user_id) for user_id in range(1, 101)]
     old = _data(people, stamp=1)
-    object.__setattr__(old, "grams", grams.view(old.haystacks))
+    object.__setattr__(old, "grams", grams.view(old.haystacks, old.facets))
     added = old.patched(_data([_person(rng, 500)], stamp=2), set(), 2)
     assert added.grams is None  # the rows moved: the scan answers until a worker builds it again
 
 
 def test_too_many_changed_rows_drop_the_view() -> None:
-    view = grams.view(["a", "b"])
+    view = grams.view(["a", "b"], [None, None])
     assert view.with_changed(()) is view
     assert view.with_changed(range(grams.MAX_CHANGED + 1)) is None
 
@@ -159,7 +191,7 @@ def test_the_directory_answers_and_counts_the_same_with_and_without_the_index(
 ) -> None:
     rng = random.Random(9)
     data = _data([_person(rng, user_id) for user_id in range(1, 1_501)], stamp=1)
-    indexed = dataclasses.replace(data, grams=grams.view(data.haystacks))
+    indexed = dataclasses.replace(data, grams=grams.view(data.haystacks, data.facets))
     assert _answers(indexed, status) == _answers(data, status)
 
 
@@ -229,7 +261,7 @@ def test_a_refresh_indexes_again_only_data_that_had_an_index(world: World, index
     add_person(world, "Nora", "Neu", "Berlin", "030 12345030", None, "pending")
     unindexed = model.refresh(world.store, data)  # a snapshot caught up in the load, say
     assert unindexed is not None and unindexed.grams is None
-    indexed = with_grams(data, grams.view(data.haystacks))
+    indexed = with_grams(data, grams.view(data.haystacks, data.facets))
     add_person(world, "Otto", "Neu", "Berlin", "030 12345031", None, "pending")
     rebuilt = model.refresh(world.store, indexed)
     assert rebuilt is not None and rebuilt.touched is None  # users added: the rows moved

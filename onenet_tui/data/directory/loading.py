@@ -177,7 +177,7 @@ def gram_index(data: DirectoryData) -> GramView | None:
         return None
     from onenet_tui.data.directory import grams  # numpy: only once a large directory is loaded
 
-    return grams.view(data.haystacks)
+    return grams.view(data.haystacks, data.facets)
 
 
 def _indexed(new: DirectoryData, old: DirectoryData) -> DirectoryData:

@@ -190,8 +190,10 @@ def _by_index(source: _Slice, test: _Test, data: DirectoryData) -> _Slice | None
         )
         passed[maybe] = np.fromiter(held, bool, len(maybe))
     for _, accepted in test.columns:
-        # One set lookup a row among the few combinations of site, model and department that hold the word.
-        facets = np.fromiter(map(accepted.__contains__, data.facets), bool, len(data))
+        # The rows of the few combinations of site, model and department that hold the word.
+        facets = grams.among(accepted, data.facets)
+        if facets is None:
+            return None
         passed |= facets[indexes]
     kept_indexes, kept_codes = array("i"), array("b")
     kept_indexes.frombytes(indexes[passed].tobytes())
