@@ -221,6 +221,28 @@ def test_a_patch_is_taken_only_by_the_data_it_was_made_from() -> None:
     assert _shown(directory) == _shown(afresh)
 
 
+def test_kept_answers_none_of_whose_rows_changed_are_kept_as_they_are() -> None:
+    """A change of one user leaves the answers that neither held nor now hold
+    them as they were: no copy of their rows made (and let go) per change."""
+    rng = random.Random(12)
+    people = [_person(rng, user_id) for user_id in range(1, 301)]
+    old = _data(people, stamp=1)
+    index = next(i for i, p in enumerate(people) if p["site"] == "Berlin")
+    directory = Directory(old)
+    for query in ("site:london", "site:berlin"):
+        directory.set_query(query)
+        directory.finish()
+    london, berlin = (query_module.terms.parse(f"site:{site}").keys for site in ("london", "berlin"))
+    kept = dict(directory._results)
+    people[index] = dict(people[index], name="Aalto, Anna", version=2)
+    directory.replace_data(old.patched(_data([people[index]], stamp=2), set(), 2))
+    assert directory._results[london] is kept[london]
+    assert directory._results[berlin] is not kept[berlin]
+    afresh = Directory(directory.data)
+    afresh.set_query("site:berlin")
+    assert _shown(directory) == _shown(afresh)
+
+
 def test_a_patch_changes_every_column_in_place_and_the_old_data_keeps_its_values() -> None:
     """Arrays (versions, numbers, locked) are shared and changed in place like
     the string columns: no copy of a million-entry column per change; the

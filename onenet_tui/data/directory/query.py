@@ -573,6 +573,12 @@ class Directory:
         those that are ``member`` of it. (Without ``codes``, only the indexes.)"""
         old_key, new_key = keys
         data = self.data
+        leaving = [i for i in touched if _find(answer.indexes, i, old_key, descending) is not None]
+        joining = [i for i in touched if member(i)]
+        if not leaving and not joining:
+            # None of its rows changed (most kept answers, for a change of
+            # one user): the same answer, with no copy made and let go.
+            return answer
         indexes = answer.indexes[:]
         kept_codes = answer.codes[:] if codes else None
         # Large answers let their haystacks go rather than copy them: a
@@ -580,7 +586,7 @@ class Directory:
         # stall this avoids; narrowing such an answer reads the data's
         # haystacks instead, as it does for every large answer.
         hays = None if answer.hays is None or answer.size > self.KEEP_HAYSTACKS else list(answer.hays)
-        for i in touched:
+        for i in leaving:
             at = _find(indexes, i, old_key, descending)
             if at is not None:
                 del indexes[at]
@@ -588,14 +594,13 @@ class Directory:
                     del kept_codes[at]
                 if hays is not None:
                     del hays[at]
-        for i in touched:
-            if member(i):
-                at = _place(indexes, new_key(i), new_key, descending)
-                indexes.insert(at, i)
-                if kept_codes is not None:
-                    kept_codes.insert(at, data.codes[i])
-                if hays is not None:
-                    hays.insert(at, data.haystacks[i])
+        for i in joining:
+            at = _place(indexes, new_key(i), new_key, descending)
+            indexes.insert(at, i)
+            if kept_codes is not None:
+                kept_codes.insert(at, data.codes[i])
+            if hays is not None:
+                hays.insert(at, data.haystacks[i])
         # Haystacks back in a tuple: the garbage collector stops walking it.
         return _Slice(indexes, kept_codes or array("b"), None if hays is None else tuple(hays))
 
