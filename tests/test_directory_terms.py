@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from onenet_tui.data import audit
 from onenet_tui.data import directory as model
 from onenet_tui.data.directory import Directory
 from onenet_tui.data.directory.terms import Field, Term, TermError, covers, parse
@@ -376,6 +377,32 @@ def test_group_answers_follow_every_membership_change(grouped: World) -> None:
     # Back to an answer kept from before the delete: made again, not reused.
     directory.set_query("group:rezeption")
     assert names(directory) == ["Jones, Grace"]
+
+
+def test_a_change_that_cannot_move_members_does_not_read_the_memberships_again(
+    grouped: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename or a new desk phone (user.change_configuration) leaves every
+    membership as it was: read again per such change, a million users' 55,000
+    memberships held the workers, and with them the interface, for each."""
+    from onenet_tui.data import memberships, users
+    from onenet_tui.data.directory import groups
+    from onenet_tui.data.schemas import ConfigChange
+
+    directory = grouped_directory(grouped.store)
+    assert directory.groups is not None
+    reads: list[int] = []
+    real = groups.read
+    monkeypatch.setattr(groups, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    version = users.view(grouped.admin, "juergen.mueller").version
+    users.change_configuration(
+        grouped.admin, "juergen.mueller", ConfigChange(expected_version=version, last_name="Zorn")
+    )
+    directory.groups.catch_up(audit.latest(grouped.admin))
+    assert reads == []
+    memberships.set_group_members(grouped.admin, "Empfang", [("juergen.mueller", None)], site="Berlin")
+    directory.groups.catch_up(audit.latest(grouped.admin))
+    assert reads == [1]
 
 
 def test_a_group_term_without_memberships_to_ask_finds_nobody(grouped: World) -> None:

@@ -32,7 +32,6 @@ MEMBERSHIP_ACTIONS = (
     "group.",
     "user.set_groups",
     "user.add",
-    "user.change_configuration",  # a move to another site leaves its groups
     "user.delete",
     "users.import",
     "tenant.",
@@ -78,8 +77,12 @@ def read(session: Session, sites: Collection[int] | None = None) -> Memberships:
     if sites is not None:
         query = query.where(_GROUPS.site_id.in_(sorted(sites)))
     groups: dict[str, set[int]] = {}
+    folded: dict[str, str] = {}  # each group's name folded once, not once per member
     for name, user_id in session.execute(query):
-        members = groups.setdefault(strip_accents(name), set())
+        key = folded.get(name)
+        if key is None:
+            key = folded[name] = strip_accents(name)
+        members = groups.setdefault(key, set())
         if user_id is not None:
             members.add(user_id)
     return Memberships(int(stamp), {name: frozenset(ids) for name, ids in groups.items()})
