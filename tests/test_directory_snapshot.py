@@ -123,6 +123,36 @@ def test_a_load_from_the_snapshot_equals_a_normal_load_after_changes(world: Worl
     assert not snapshot.due(got)  # a handful of events behind: not written again
 
 
+@pytest.mark.parametrize("one_by_one", [True, False])
+def test_a_snapshot_is_caught_up_past_the_live_patch_limit_and_read_again_past_its_own(
+    world: World, monkeypatch: pytest.MonkeyPatch, one_by_one: bool
+) -> None:
+    """At launch a snapshot many changes behind (a busy day, an import) is
+    still caught up: re-reading the changed users costs far less than every
+    user. Renamed rows move one by one, or past a few thousand the name
+    order is sorted again; either gives the normal load exactly."""
+    from onenet_tui.data.directory import rows
+
+    usernames = build_people(world)
+    kept_load(world.store)
+    for index, username in enumerate(usernames[:4]):
+        view = users.view(world.admin, username)
+        if view.status != "activated":
+            carrier.set_status(world.carrier, username, "activated")  # configuration changes need it (R5)
+        version = users.view(world.admin, username).version
+        change = ConfigChange(expected_version=version, last_name=f"Zz{index}")
+        users.change_configuration(world.admin, username, change)
+    monkeypatch.setattr(loading, "PATCH_LIMIT", 1)  # a live refresh would read everything again
+    monkeypatch.setattr(rows, "_MOVED_ONE_BY_ONE", 4 if one_by_one else 1)
+    got = model.load(world.store)
+    assert got.touched is not None and len(got.touched) == 4  # caught up, not read in full
+    assert_same(got, normal_load(world.store))
+    monkeypatch.setattr(loading, "CATCH_UP_LIMIT", 3)
+    again = model.load(world.store)
+    assert again.touched is None  # too far behind: the normal load
+    assert_same(again, normal_load(world.store))
+
+
 def test_a_snapshot_without_changes_loads_without_reading_users(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     build_people(world)
     kept_load(world.store)

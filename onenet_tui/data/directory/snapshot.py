@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # older snapshot is then ignored (and replaced after the normal load).
 FORMAT = 1
 # A snapshot this many audit events behind what it was caught up to is
-# written again. A snapshot more than loading.PATCH_LIMIT behind is useless
+# written again. A snapshot more than loading.CATCH_UP_LIMIT behind is useless
 # (the catch-up reads everything again); well before that, each launch pays
 # for the catch-up (the changed users re-read, and for an event naming no
 # user every user's version compared), while a rewrite costs seconds of a
