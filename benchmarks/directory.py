@@ -28,7 +28,9 @@ fair, on the same rows (the directory's own query), headless at 120x40:
 
 ``--tenant URL`` uses an existing database (a demo of a million users:
 ``onenet-tui --db sqlite:///X demo --force --users 1000000``) instead of
-building one.
+building one. Such a demo keeps a directory snapshot, so the first console
+starts from it; ``--drop-snapshot`` deletes it first, to measure the normal
+load (the first console on a tenant built otherwise, say by import).
 
 Frames are timed where Textual hands them to the driver (``App._display``,
 with the terminal output encoded as a real driver would), so pilot's own
@@ -258,6 +260,19 @@ async def _changes(pilot: Any, app: Any, url: str, count: int) -> dict[str, Any]
         "change_stall_ms": heartbeat.longest * 1000,
         "patched": directory.data.touched is not None,
     }
+
+
+def drop_snapshots(url: str) -> None:
+    """No directory snapshot left (``demo`` keeps one for a large tenant): the next load is a normal one."""
+    from sqlalchemy import delete
+
+    from onenet_tui.data.models import DirectorySnapshot
+    from onenet_tui.data.storage import Store
+
+    store = Store(url)
+    with store.transaction() as session:
+        session.execute(delete(DirectorySnapshot))
+    store.dispose()
 
 
 def edit_users(url: str, count: int) -> None:
@@ -562,6 +577,11 @@ def main() -> None:
     parser.add_argument("--tenant", help="an existing database URL instead of a tenant built here")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measured (0: none)")
     parser.add_argument("--changes", type=int, default=20, help="users another admin changes (0: none)")
+    parser.add_argument(
+        "--drop-snapshot",
+        action="store_true",
+        help="delete the tenant's directory snapshots first, to measure the normal load (writes to --tenant)",
+    )
     parser.add_argument("--edit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--run", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -574,6 +594,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     url = args.tenant or tenant_url(args.users)
+    if args.drop_snapshot:
+        drop_snapshots(url)
     results: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
     for impl in args.only or IMPLEMENTATIONS:

@@ -167,8 +167,17 @@ def _licence(code: str | None) -> str:
 @_role_first(Action.ADD_USER)
 def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     summary = demo.build(run.ctx, users=args.users, seed=args.seed, force=args.force, carrier_delay=args.carrier_delay)
+    from onenet_tui.data.directory import loading, snapshot  # only demo needs them
+
+    kept = False
+    if summary.users >= snapshot.KEEP_FROM:
+        # The first console on a tenant this large would read every user (issue 20.2).
+        if args.format != "json":
+            run.say(t("cli.demo.keeping", users=t("cli.demo.count.users", count=summary.users)))
+        kept = loading.keep_snapshot(run.ctx.store)
     if args.format == "json":
-        run.json({**summary.counts(), "tenant": summary.tenant, "site_details": [vars(s) for s in summary.sites]})
+        details = [vars(s) for s in summary.sites]
+        run.json({**summary.counts(), "tenant": summary.tenant, "site_details": details, "directory_snapshot": kept})
         return 0
     run.say(
         t(

@@ -153,6 +153,37 @@ def test_a_snapshot_is_caught_up_past_the_live_patch_limit_and_read_again_past_i
     assert_same(again, normal_load(world.store))
 
 
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_demo_of_a_large_tenant_keeps_its_snapshot_for_the_first_console(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    """``demo`` of a tenant large enough to be kept (KEEP_FROM, 0 here) writes
+    the snapshot, so the first console starts from it instead of reading
+    every user; one below it writes none."""
+    from tests.helpers import call, cli_env
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = cli_env(tmp_path, url)
+    done = call("demo", "--users", "30", "--format", output, env=env)
+    assert done.code == 0
+    if output == "json":
+        assert done.json()["directory_snapshot"] is True
+    else:
+        assert "snapshot" in done.out
+    store = Store(url)
+    try:
+        monkeypatch.setattr(loading, "_load", lambda *a, **k: pytest.fail("every user read"))
+        assert len(model.load(store)) == 30
+        monkeypatch.undo()
+        monkeypatch.setattr(snapshot, "KEEP_FROM", 31)
+        assert (
+            call("demo", "--users", "30", "--force", "--format", "json", env=env).json()["directory_snapshot"] is False
+        )
+        assert stored(store) is None  # the old tenant's snapshot is not this one's
+    finally:
+        store.dispose()
+
+
 def test_a_snapshot_without_changes_loads_without_reading_users(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     build_people(world)
     kept_load(world.store)

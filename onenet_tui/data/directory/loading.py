@@ -162,6 +162,15 @@ def load(store: Store, sites: Scope = None) -> DirectoryData:
     return snapshot.remember(refresh(store, kept, sites, limit=CATCH_UP_LIMIT) or kept, tenant, kept.stamp)
 
 
+def keep_snapshot(store: Store) -> bool:
+    """Read every user and keep them as the snapshot (``all`` scope) for the
+    next console to start from: for a writer of a whole large tenant (``demo``),
+    whose first console would otherwise read it all (7-9 s at a million
+    users, against 2.5 s from the snapshot). Whether one was written."""
+    data = load(store)
+    return snapshot.keep(store, data, None)
+
+
 def _load(session: Session, sites: Scope = None) -> DirectoryData:
     # The stamp is read first: a change committed meanwhile is seen again
     # later, never missed.
