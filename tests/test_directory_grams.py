@@ -98,11 +98,17 @@ def _patched(old: DirectoryData, people: list[dict[str, Any]], changed: dict[int
     return old.patched(changes, set(), old.stamp + 1)
 
 
+def _indexed(seed: int, count: int) -> tuple[random.Random, list[dict[str, Any]], DirectoryData]:
+    """People, and their data with its gram index."""
+    rng = random.Random(seed)
+    people = [_person(rng, user_id) for user_id in range(1, count + 1)]
+    data = _data(people, stamp=1)
+    object.__setattr__(data, "grams", grams.view(data.haystacks, data.facets))
+    return rng, people, data
+
+
 def test_patched_data_answers_with_its_changed_rows_and_old_data_as_before() -> None:
-    rng = random.Random(7)
-    people = [_person(rng, user_id) for user_id in range(1, 1_001)]
-    old = _data(people, stamp=1)
-    object.__setattr__(old, "grams", grams.view(old.haystacks, old.facets))
+    rng, people, old = _indexed(7, 1_000)
     old_haystacks = list(old.haystacks)
     # A rename, a status change, an email change (the haystack holds the username and email).
     new = _patched(old, people, {0: {"name": "Qxyz, Quentin"}, 1: {"status": "failed"}, 2: {"name": "Zz, Ab"}})
@@ -127,10 +133,7 @@ def _assert_facets_answer(view: grams.GramView, data: DirectoryData) -> None:
 
 
 def test_the_rows_of_a_facet_are_found_by_its_number_before_and_after_patches() -> None:
-    rng = random.Random(11)
-    people = [_person(rng, user_id) for user_id in range(1, 801)]
-    old = _data(people, stamp=1)
-    object.__setattr__(old, "grams", grams.view(old.haystacks, old.facets))
+    _, people, old = _indexed(11, 800)
     old_facets = list(old.facets)
     assert old.grams is not None
     _assert_facets_answer(old.grams, old)
