@@ -180,8 +180,18 @@ def test_demo_of_a_large_tenant_keeps_its_snapshot_for_the_first_console(
             call("demo", "--users", "30", "--force", "--format", "json", env=env).json()["directory_snapshot"] is False
         )
         assert stored(store) is None  # the old tenant's snapshot is not this one's
+        monkeypatch.setattr(snapshot, "KEEP_FROM", 0)
+        monkeypatch.setattr(loading, "_load", busy)  # the tenant is built: a failed read only costs the snapshot
+        forced = call("demo", "--users", "30", "--force", "--format", "json", env=env)
+        assert forced.code == 0 and forced.json()["directory_snapshot"] is False
     finally:
         store.dispose()
+
+
+def busy(*_: object, **__: object) -> DirectoryData:
+    from onenet_tui.data.errors import Busy
+
+    raise Busy()
 
 
 def test_a_snapshot_without_changes_loads_without_reading_users(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

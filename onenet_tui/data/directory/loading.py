@@ -11,23 +11,27 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, col
 
 from onenet_tui.data import audit, handover
 from onenet_tui.data.directory import snapshot
 from onenet_tui.data.directory.columns import assemble, read_columns
 from onenet_tui.data.directory.rows import DirectoryData, with_grams, with_unhanded
+from onenet_tui.data.errors import DomainError
 from onenet_tui.data.models import AuditEvent, DeviceType, PhoneNumber, Site, User
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
 
 if TYPE_CHECKING:
     from onenet_tui.data.directory.grams import GramView
+
+log = logging.getLogger(__name__)
 
 # How many rows the first, quick query brings, so the screen has rows to
 # paint while the whole directory loads.
@@ -166,8 +170,13 @@ def keep_snapshot(store: Store) -> bool:
     """Read every user and keep them as the snapshot (``all`` scope) for the
     next console to start from: for a writer of a whole large tenant (``demo``),
     whose first console would otherwise read it all (7-9 s at a million
-    users, against 2.5 s from the snapshot). Whether one was written."""
-    data = load(store)
+    users, against 2.5 s from the snapshot). Whether one was written; never
+    raises: a cache, whose absence only makes that first console slower."""
+    try:
+        data = load(store)
+    except (SQLAlchemyError, DomainError):  # busy, gone: what was written stands
+        log.debug("directory not read for its snapshot", exc_info=True)
+        return False
     return snapshot.keep(store, data, None)
 
 
