@@ -164,17 +164,23 @@ def _licence(code: str | None) -> str:
 # --- demo ---------------------------------------------------------------------
 
 
+def _keep_directory(run: Run, args: argparse.Namespace, users: int) -> bool:
+    """The operator's directory kept as its snapshot after ``users`` were
+    written at once: the next console starts from it instead of reading
+    every user (issue 20.2). Whether it was kept."""
+    from onenet_tui.data.directory import loading  # the directory's reader: only here
+
+    if args.format != "json":
+        run.say(t("cli.directory.keeping", users=t("cli.demo.count.users", count=users)))
+    return loading.keep_snapshot(run.ctx.store, run.actor.sites)
+
+
 @_role_first(Action.ADD_USER)
 def demo_cmd(args: argparse.Namespace, run: Run) -> int:
     summary = demo.build(run.ctx, users=args.users, seed=args.seed, force=args.force, carrier_delay=args.carrier_delay)
-    from onenet_tui.data.directory import loading, snapshot  # only demo needs them
+    from onenet_tui.data.directory import snapshot
 
-    kept = False
-    if summary.users >= snapshot.KEEP_FROM:
-        # The first console on a tenant this large would read every user (issue 20.2).
-        if args.format != "json":
-            run.say(t("cli.demo.keeping", users=t("cli.demo.count.users", count=summary.users)))
-        kept = loading.keep_snapshot(run.ctx.store)
+    kept = summary.users >= snapshot.KEEP_FROM and _keep_directory(run, args, summary.users)
     if args.format == "json":
         details = [vars(s) for s in summary.sites]
         run.json({**summary.counts(), "tenant": summary.tenant, "site_details": details, "directory_snapshot": kept})
@@ -332,6 +338,12 @@ def users_import(args: argparse.Namespace, run: Run) -> int:
         target.discard()
     _import_report(run, args, result.plan, dry_run=False, credentials=written)
     _write_errors(run, errors, result.plan)
+    from onenet_tui.data.directory.loading import CATCH_UP_LIMIT
+
+    counts = result.plan.counts()
+    changed = counts[import_users.Outcome.ADD] + counts[import_users.Outcome.CHANGE]
+    if changed > CATCH_UP_LIMIT:
+        _keep_directory(run, args, changed)  # more than a console catches up at launch
     return 0
 
 

@@ -404,3 +404,26 @@ def test_r23_two_users_swapping_extensions_is_refused_whole(env: dict[str, str],
     done = call("users", "import", path, "--skip-invalid", env=env)
     assert done.code == 4 and "swap" in done.err  # ... but no order of writes works
     assert users_now(world.store) == before
+
+
+def test_an_import_of_more_users_than_a_console_catches_up_keeps_the_directory_snapshot(
+    env: dict[str, str], world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past loading.CATCH_UP_LIMIT written users the next console would read
+    every user: the import keeps the snapshot for it (issue 20.2); below, not."""
+    from onenet_tui.data import directory as model
+    from onenet_tui.data.directory import loading, snapshot
+
+    monkeypatch.setattr(snapshot, "KEEP_FROM", 0)
+    monkeypatch.setattr(loading, "CATCH_UP_LIMIT", 1)
+    text = export(env, "--filter", "smith")
+    one = call("users", "import", write(tmp_path, text.replace("Oliver", "Olly")), env=env)
+    assert one.code == 0 and "snapshot" not in one.out  # one written: a console catches that up
+    text = export(env)
+    renamed = text.replace("Jürgen", "Jörg").replace("Grace", "Gracie")
+    done = call("users", "import", write(tmp_path, renamed, "two.csv"), env=env)
+    assert done.code == 0, done.out
+    assert "snapshot" in done.out
+    monkeypatch.setattr(loading, "_load", lambda *a, **k: pytest.fail("every user read"))
+    data = model.load(world.store)
+    assert any("Jörg" in name for name in data.names) and any("Gracie" in name for name in data.names)

@@ -166,18 +166,19 @@ def load(store: Store, sites: Scope = None) -> DirectoryData:
     return snapshot.remember(refresh(store, kept, sites, limit=CATCH_UP_LIMIT) or kept, tenant, kept.stamp)
 
 
-def keep_snapshot(store: Store) -> bool:
-    """Read every user and keep them as the snapshot (``all`` scope) for the
-    next console to start from: for a writer of a whole large tenant (``demo``),
-    whose first console would otherwise read it all (7-9 s at a million
-    users, against 2.5 s from the snapshot). Whether one was written; never
-    raises: a cache, whose absence only makes that first console slower."""
+def keep_snapshot(store: Store, sites: Scope = None) -> bool:
+    """Read the users of ``sites`` (R25: the operator's scope) and keep them
+    as its snapshot for the next console to start from: for a writer of
+    many users at once (``demo``, a large import), after which that console
+    would read them all (7-9 s at a million users, against 2.5 s from the
+    snapshot). Whether one was written; never raises: a cache, whose absence
+    only makes that first console slower."""
     try:
-        data = load(store)
+        data = load(store, sites)
     except (SQLAlchemyError, DomainError):  # busy, gone: what was written stands
         log.debug("directory not read for its snapshot", exc_info=True)
         return False
-    return snapshot.keep(store, data, None)
+    return snapshot.keep(store, data, sites)
 
 
 def _load(session: Session, sites: Scope = None) -> DirectoryData:
