@@ -24,6 +24,8 @@ from onenet_tui.data.directory.rows import (
     EXTENSION_LINE,
     NUMBER_LINE,
     DirectoryData,
+    Facet,
+    shared_facets,
     strip_accents,
 )
 from onenet_tui.data.phones import national_digits_many
@@ -68,7 +70,7 @@ class _Builder:
         self.site_names = {site_id: sys.intern(name) for site_id, (name, _) in sites.items()}
         self.site_countries = {site_id: country for site_id, (_, country) in sites.items()}
         self.name_lines: dict[str, str] = {}
-        self.combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        self.combinations: dict[Facet, Facet] = {}
 
     def batch(self, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
         (
@@ -94,8 +96,7 @@ class _Builder:
         departments = list(map(pool, _visible([d or "" for d in read_departments])))
         devices = list(map(pool, read_devices))
         sites = list(map(self.site_names.__getitem__, site_ids))
-        facets = list(zip(sites, devices, departments, strict=True))
-        facets = list(map(self.combinations.setdefault, facets, facets))
+        facets = shared_facets(sites, devices, departments, self.combinations)
         international = list(map(str.lstrip, e164s, repeat("+")))
         hays = list(
             map(

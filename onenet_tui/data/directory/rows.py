@@ -212,6 +212,20 @@ def _made_in_order(hays: list[str], order: Sequence[int]) -> list[str]:
     return by_row
 
 
+# (site, device, department): a row's facet.
+Facet = tuple[str, str, str]
+
+
+def shared_facets(
+    sites: Iterable[str], devices: Iterable[str], departments: Iterable[str], made: dict[Facet, Facet]
+) -> list[Facet]:
+    """Each row's (site, device, department), one tuple per combination,
+    kept in ``made`` (shared across batches): a million rows hold a few
+    thousand tuples instead of a million."""
+    facets = list(zip(sites, devices, departments, strict=True))
+    return list(map(made.setdefault, facets, facets))
+
+
 def _editable(name: str, column: Any) -> Any:
     """A copy of column ``name`` that can be changed in place, of its own
     type (the column may be an overlay, :class:`_Before`, of an array)."""
@@ -264,10 +278,10 @@ class DirectoryData:
     haystacks: Sequence[str] = ()
     departments: Sequence[str] = ()  # "" for none
     locked: array[int] = field(default_factory=lambda: array("b"))  # 1: the portal account is locked
-    # (site, device, department) of each row, one shared tuple per combination:
-    # a free word is looked for in a few hundred combinations, then one set
-    # lookup per row finds the rows of those that hold it.
-    facets: Sequence[tuple[str, str, str]] = ()
+    # (site, device, department) of each row, one shared tuple per combination
+    # (shared_facets): a free word is looked for in a few hundred combinations,
+    # then a set lookup per row, or the gram index's numbers, find their rows.
+    facets: Sequence[Facet] = ()
     # -- not per row
     countries: dict[str, str] = field(default_factory=dict)  # site name -> country
     name_order: array[int] = field(default_factory=lambda: array("i"))  # row indexes sorted by name
@@ -278,7 +292,7 @@ class DirectoryData:
     # Every (site, device, department) the rows have, found as they were read
     # (perhaps a few more after a patch): what free words and terms look
     # into, without a pass over every row on the first keystroke.
-    facet_values: frozenset[tuple[str, str, str]] = frozenset()
+    facet_values: frozenset[Facet] = frozenset()
     # Columns that differ from the data this was patched from (all, when read afresh).
     changed: frozenset[str] = frozenset(COLUMNS)
     # Set by :meth:`patched` when every row kept its index: the indexes of the
@@ -320,7 +334,7 @@ class DirectoryData:
         *,
         complete: bool = True,
         order: Iterable[int] | None = None,
-        facet_values: frozenset[tuple[str, str, str]] = frozenset(),
+        facet_values: frozenset[Facet] = frozenset(),
     ) -> DirectoryData:
         """From columns (which it takes over): sorted by id if they are not, with the name order
         computed. ``order`` (the rows as given, when not) is a nearly sorted
@@ -470,7 +484,7 @@ class DirectoryData:
         removed: set[int],
         stamp: int,
         countries: dict[str, str],
-        facet_values: frozenset[tuple[str, str, str]],
+        facet_values: frozenset[Facet],
     ) -> DirectoryData:
         """:meth:`patched` when users were added or removed: row indexes move, so every column is made again."""
         columns = {name: _editable(name, column) for name, column in self.columns().items()}

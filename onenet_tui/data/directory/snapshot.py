@@ -35,7 +35,7 @@ from sqlmodel import Session, col
 
 from onenet_tui.data import audit
 from onenet_tui.data.directory.columns import _visible as columns_visible
-from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData
+from onenet_tui.data.directory.rows import ARRAY_COLUMNS, DirectoryData, Facet, shared_facets
 from onenet_tui.data.models import DirectorySnapshot, Site, Tenant
 from onenet_tui.data.storage import Store
 from onenet_tui.visible import visible
@@ -190,10 +190,8 @@ def _parsed(payload: bytes, rows: int, stamp: int, countries: dict[str, str]) ->
     columns["haystacks"] = _by_row(columns["haystacks"], order)
     if columns["haystacks"] is None:
         return None
-    # One shared tuple per combination, as columns.py makes them.
-    combinations: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-    facets = list(zip(columns["sites"], columns["devices"], columns["departments"], strict=True))
-    columns["facets"] = list(map(combinations.setdefault, facets, facets))
+    combinations: dict[Facet, Facet] = {}
+    columns["facets"] = shared_facets(columns["sites"], columns["devices"], columns["departments"], combinations)
     return DirectoryData(
         **columns,
         countries=countries,
