@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 import onenet_tui.data
@@ -53,6 +54,25 @@ def test_sqlite_database_is_private_and_uses_wal(tmp_path: Path) -> None:
         assert session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     store.dispose()
+
+
+def test_a_sqlite_uri_filename_opens_that_file_and_creates_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///file:PATH?mode=ro&uri=true`` reads PATH: no directory
+    named "file:" made under the working directory, no empty database made
+    for a read-only one that is missing."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "data" / "ro.db"
+    Store(f"sqlite:///{path}").dispose()
+    read_only = Store(f"sqlite:///file:{path}?mode=ro&uri=true", upgrade=False)
+    with read_only.read() as session:
+        assert session.execute(text("select count(*) from sites")).scalar_one() == 0
+    read_only.dispose()
+    missing = tmp_path / "missing.db"
+    with pytest.raises(OperationalError):
+        Store(f"sqlite:///file:{missing}?mode=ro&uri=true", upgrade=False).engine.connect()
+    assert not missing.exists() and not (tmp_path / "file:").exists()
 
 
 def test_schema_is_at_head_and_catalogs_are_loaded(store: Store) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -49,7 +50,16 @@ def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
+    if parsed.query.get("uri") == "true" and parsed.database.startswith("file:"):
+        # A URI filename (sqlite:///file:/srv/x.db?mode=ro&uri=true): its path
+        # is the URI's, not a directory "file:" under the working directory.
+        path = unquote(urlsplit(parsed.database).path)
+        return Path(path) if path and path != ":memory:" else None
     return Path(parsed.database)
+
+
+def _read_only(url: str) -> bool:
+    return make_url(url).query.get("mode") == "ro"
 
 
 def create_private_file(path: Path) -> None:
@@ -94,7 +104,8 @@ def make_engine(url: str, handover: Handover | None = None) -> Engine:
     path = sqlite_path(url)
     if path is None:
         return _server_engine(url, handover)
-    create_private_file(path)
+    if not _read_only(url):  # a read-only one must exist: SQLite says so if it does not
+        create_private_file(path)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
