@@ -573,7 +573,10 @@ class Directory:
         those that are ``member`` of it. (Without ``codes``, only the indexes.)"""
         old_key, new_key = keys
         data = self.data
-        leaving = [i for i in touched if _find(answer.indexes, i, old_key, descending) is not None]
+        # Where the touched rows are (under the old keys), from the end: each
+        # deletion then leaves the positions still to delete as they were.
+        found = (_find(answer.indexes, i, old_key, descending) for i in touched)
+        leaving = sorted((at for at in found if at is not None), reverse=True)
         joining = [i for i in touched if member(i)]
         if not leaving and not joining:
             # None of its rows changed (most kept answers, for a change of
@@ -586,14 +589,12 @@ class Directory:
         # stall this avoids; narrowing such an answer reads the data's
         # haystacks instead, as it does for every large answer.
         hays = None if answer.hays is None or answer.size > self.KEEP_HAYSTACKS else list(answer.hays)
-        for i in leaving:
-            at = _find(indexes, i, old_key, descending)
-            if at is not None:
-                del indexes[at]
-                if kept_codes is not None:
-                    del kept_codes[at]
-                if hays is not None:
-                    del hays[at]
+        for at in leaving:
+            del indexes[at]
+            if kept_codes is not None:
+                del kept_codes[at]
+            if hays is not None:
+                del hays[at]
         for i in joining:
             at = _place(indexes, new_key(i), new_key, descending)
             indexes.insert(at, i)
